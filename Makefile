@@ -1,0 +1,36 @@
+# One command to run, one to test. Both create .venv and install what they need.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: run test install install-dev bench clean
+
+$(BIN)/activate:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(VENV)/.installed: requirements.txt | $(BIN)/activate
+	$(BIN)/pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.installed-dev: requirements.txt requirements-dev.txt $(VENV)/.installed
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	touch $@
+
+install: $(VENV)/.installed
+install-dev: $(VENV)/.installed-dev
+
+## run: start Gunicorn on 127.0.0.1:8000 with the embedded database and ./uploads
+run: install
+	$(BIN)/gunicorn -c gunicorn.conf.py wsgi:app
+
+## test: run the whole test suite (unit tests on mongomock, end-to-end on Gunicorn)
+test: install-dev
+	$(BIN)/python -m pytest
+
+## bench: transfer benchmarks (not part of the pass/fail run)
+bench: install-dev
+	$(BIN)/python bench/transfer.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache

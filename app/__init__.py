@@ -1,0 +1,66 @@
+"""The application factory: wiring only."""
+from __future__ import annotations
+
+import time
+from typing import Any, Mapping
+
+from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from config import load_config
+
+from .api_docs import SWAGGER_CONFIG, TEMPLATE
+from .db import init_database
+from .errors import Unauthorized, register_error_handlers
+from .extensions import limiter, login_manager, swagger
+from .logging_setup import configure_logger
+from .request import StreamingUploadRequest, discard_uncommitted
+from .security import ensure_secret_key, register_request_hooks
+from .services import init_services
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    """Build the app from the environment's profile, with ``config`` overriding it."""
+    app = Flask(__name__, instance_relative_config=True)
+    app.request_class = StreamingUploadRequest
+    app.config.update(load_config())
+    if config:
+        app.config.update(config)
+    app.config["STARTED_AT"] = time.monotonic()
+    ensure_secret_key(app)
+    configure_logger(app)
+    if app.config["TRUST_PROXY_HOPS"]:
+        hops = app.config["TRUST_PROXY_HOPS"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
+    register_extensions(app)
+    register_blueprints(app)
+    register_error_handlers(app)
+    register_request_hooks(app)
+    app.teardown_request(discard_uncommitted)
+    return app
+
+
+def register_extensions(app: Flask) -> None:
+    database = init_database(app)
+    services = init_services(app, database)
+    services.storage.sweep_staging()
+    login_manager.init_app(app)
+    login_manager.session_protection = "strong"
+
+    @login_manager.unauthorized_handler
+    def unauthorized():
+        raise Unauthorized("Log in first: POST /api/login.")
+
+    limiter.init_app(app)
+    app.config["SWAGGER"] = SWAGGER_CONFIG
+    swagger.template = TEMPLATE
+    swagger.init_app(app)
+
+
+def register_blueprints(app: Flask) -> None:
+    from .auth.routes import bp as auth_bp
+    from .files.routes import bp as files_bp
+    from .system.routes import bp as system_bp
+
+    for blueprint in (auth_bp, files_bp, system_bp):
+        app.register_blueprint(blueprint)

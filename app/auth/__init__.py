@@ -1,0 +1,1 @@
+"""auth blueprint: routes in routes.py, rules in service.py."""

@@ -1,0 +1,60 @@
+"""The ``users`` and ``sessions`` collections."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from bson import ObjectId
+from pymongo import ASCENDING
+from pymongo.errors import DuplicateKeyError
+
+from ..errors import Conflict
+from ..ids import parse_object_id
+
+
+class UsersRepository:
+    def __init__(self, database):
+        self._users = database.collection("users")
+
+    def ensure_indexes(self) -> None:
+        self._users.create_index([("username_lower", ASCENDING)], unique=True, name="username_unique")
+
+    def create(self, username: str, password_hash: str, created_at: datetime) -> dict:
+        doc = {"_id": ObjectId(), "username": username, "username_lower": username.lower(),
+               "password_hash": password_hash, "created_at": created_at}
+        try:
+            self._users.insert_one(doc)
+        except DuplicateKeyError as exc:
+            raise Conflict("That username is already taken.", code="username_taken") from exc
+        return doc
+
+    def get(self, user_id: str) -> dict | None:
+        oid = parse_object_id(user_id)
+        return self._users.find_one({"_id": oid}) if oid else None
+
+    def get_by_username(self, username: str) -> dict | None:
+        return self._users.find_one({"username_lower": username.lower()})
+
+
+class SessionsRepository:
+    """Server-side login sessions: the cookie names one, logout deletes it."""
+
+    def __init__(self, database):
+        self._sessions = database.collection("sessions")
+
+    def ensure_indexes(self) -> None:
+        self._sessions.create_index([("user_id", ASCENDING)], name="sessions_by_user")
+        self._sessions.create_index([("expires_at", ASCENDING)], expireAfterSeconds=0,
+                                    name="sessions_expire")
+
+    def create(self, token_hash: str, user_id: str, created_at: datetime, expires_at: datetime) -> None:
+        self._sessions.insert_one({"_id": token_hash, "user_id": user_id,
+                                   "created_at": created_at, "expires_at": expires_at})
+
+    def get(self, token_hash: str) -> dict | None:
+        return self._sessions.find_one({"_id": token_hash})
+
+    def delete(self, token_hash: str) -> None:
+        self._sessions.delete_one({"_id": token_hash})
+
+    def delete_for_user(self, user_id: str) -> None:
+        self._sessions.delete_many({"user_id": user_id})

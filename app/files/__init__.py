@@ -1,0 +1,1 @@
+"""files blueprint: routes in routes.py, rules in service.py."""

@@ -1,0 +1,83 @@
+"""Request-level protections: secret key, cross-site write refusal, request ids, headers."""
+from __future__ import annotations
+
+import os
+import re
+import secrets
+import uuid
+from urllib.parse import urlsplit
+
+from flask import Flask, g, request
+
+from .errors import Forbidden
+
+UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
+
+
+def ensure_secret_key(app: Flask) -> None:
+    """Use SECRET_KEY from the environment; in development, generate one and keep it in the
+    instance folder so sessions survive restarts. Production refuses to start without one."""
+    if app.config.get("SECRET_KEY"):
+        return
+    if app.config["SECRET_KEY_REQUIRED"]:
+        raise RuntimeError("SECRET_KEY must be set in the environment for the production profile.")
+    os.makedirs(app.instance_path, exist_ok=True)
+    path = os.path.join(app.instance_path, "secret_key")
+    try:
+        with open(path, encoding="ascii") as fh:
+            app.config["SECRET_KEY"] = fh.read().strip()
+        return
+    except FileNotFoundError:
+        pass
+    key = secrets.token_hex(32)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="ascii") as fh:
+        fh.write(key)
+    app.config["SECRET_KEY"] = key
+
+
+def _origin_of_request() -> str | None:
+    origin = request.headers.get("Origin")
+    if origin:
+        return origin
+    referer = request.headers.get("Referer")
+    return referer or None
+
+
+def refuse_cross_site_writes() -> None:
+    """Cookie-authenticated writes must come from our own pages. Clients that send neither
+    Origin nor Referer (curl, scripts) are not browsers and pass; SameSite=Lax is the
+    second layer."""
+    if request.method not in UNSAFE_METHODS:
+        return
+    claimed = _origin_of_request()
+    if claimed is None:
+        return
+    parts = urlsplit(claimed)
+    if claimed == "null" or parts.netloc.lower() != request.host.lower():
+        raise Forbidden("Cross-site requests are not allowed.", code="cross_site_request")
+
+
+def assign_request_id() -> None:
+    supplied = request.headers.get("X-Request-ID", "")
+    g.request_id = supplied if _REQUEST_ID.fullmatch(supplied) else uuid.uuid4().hex
+
+
+def add_security_headers(response):
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    if request.path.startswith("/api/") and response.mimetype == "application/json":
+        response.headers.setdefault("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'")
+        response.headers.setdefault("Cache-Control", "no-store")
+    response.vary.add("Cookie")
+    if "request_id" in g:
+        response.headers["X-Request-ID"] = g.request_id
+    return response
+
+
+def register_request_hooks(app: Flask) -> None:
+    app.before_request(assign_request_id)
+    app.before_request(refuse_cross_site_writes)
+    app.after_request(add_security_headers)

@@ -1,0 +1,60 @@
+"""The storage interface: stage bytes while hashing them, commit atomically, stream back."""
+from __future__ import annotations
+
+import abc
+from typing import BinaryIO
+
+from ..errors import QuotaExceeded
+
+
+class UploadBudget:
+    """Bytes a request may still write before the user's quota is exceeded (None = unlimited)."""
+
+    def __init__(self, remaining: int | None):
+        self.remaining = remaining
+
+    def spend(self, nbytes: int) -> None:
+        if self.remaining is None:
+            return
+        self.remaining -= nbytes
+        if self.remaining < 0:
+            raise QuotaExceeded("This upload would exceed your storage quota.")
+
+
+class StagedBlob(abc.ABC):
+    """A file being received: written once, hashed on the way, invisible until committed."""
+
+    size: int
+    sha256: str
+
+    @abc.abstractmethod
+    def write(self, data: bytes) -> int: ...
+
+    @abc.abstractmethod
+    def seek(self, offset: int, whence: int = 0) -> int: ...
+
+    @abc.abstractmethod
+    def discard(self) -> None:
+        """Remove the staged bytes (safe to call twice, and after commit)."""
+
+
+class BlobStorage(abc.ABC):
+    @abc.abstractmethod
+    def stage(self, user_id: str, budget: UploadBudget) -> StagedBlob:
+        """Start receiving bytes for ``user_id`` into a temporary location."""
+
+    @abc.abstractmethod
+    def commit(self, staged: StagedBlob) -> str:
+        """Make staged bytes durable under a new server-generated key and return the key."""
+
+    @abc.abstractmethod
+    def delete(self, user_id: str, key: str) -> None:
+        """Remove a committed blob; a missing blob is not an error."""
+
+    @abc.abstractmethod
+    def path_for(self, user_id: str, key: str) -> str:
+        """Local path of a committed blob, for zero-copy streaming (raises FileNotFoundError)."""
+
+    @abc.abstractmethod
+    def open(self, user_id: str, key: str) -> BinaryIO:
+        """Open a committed blob for reading."""

@@ -1,0 +1,1 @@
+"""system blueprint: routes in routes.py, rules in service.py."""

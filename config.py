@@ -1,0 +1,126 @@
+"""Configuration profiles, read from environment variables when the app is created.
+
+Nothing here reads the environment at import time: ``load_config`` does, so tests and
+the factory decide when.  Every variable is listed in the README's configuration table.
+"""
+from __future__ import annotations
+
+import os
+from typing import Any, Mapping
+
+GIB = 1024**3
+
+
+def _int(environ: Mapping[str, str], name: str, default: int) -> int:
+    raw = environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise RuntimeError(f"{name} must be an integer, got {raw!r}") from exc
+
+
+def _bool(environ: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    return raw.strip().lower() in {"1", "true", "yes", "on"}
+
+
+class Config:
+    """Defaults safe for a laptop; every value can be overridden from the environment."""
+
+    ENV_NAME = "development"
+    TESTING = False
+    # Generated once into the instance folder when not set (see app.security.ensure_secret_key).
+    SECRET_KEY: str | None = None
+    SECRET_KEY_REQUIRED = False
+
+    MONGO_URI: str | None = None
+    MONGO_DB_NAME = "clouddrive"
+    MONGO_TIMEOUT_MS = 1000
+    EMBEDDED_DB_PATH: str | None = None  # default: <instance>/data
+    # Tests put a mongomock client factory here; None means "decide from MONGO_URI".
+    MONGO_CLIENT_FACTORY = None
+
+    UPLOAD_FOLDER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "uploads")
+    MAX_CONTENT_LENGTH = GIB
+    USER_QUOTA_BYTES = 10 * GIB
+    # Werkzeug's own multipart limits, kept on purpose (non-file fields and part count).
+    MAX_FORM_MEMORY_SIZE = 500 * 1024
+    MAX_FORM_PARTS = 1000
+
+    SESSION_COOKIE_NAME = "session"
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = False
+    SESSION_LIFETIME_DAYS = 14
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+
+    LOGIN_RATE_LIMIT = "10 per minute"
+    LOGIN_IP_RATE_LIMIT = "60 per minute"
+    RATELIMIT_STORAGE_URI = "memory://"
+    RATELIMIT_HEADERS_ENABLED = True
+    RATELIMIT_ENABLED = True
+
+    TRUST_PROXY_HOPS = 0
+    LOG_LEVEL = "INFO"
+    PAGE_SIZE_DEFAULT = 50
+    PAGE_SIZE_MAX = 200
+
+    @classmethod
+    def load(cls, environ: Mapping[str, str]) -> dict[str, Any]:
+        """Return this profile's settings with environment overrides applied."""
+        settings = {k: getattr(cls, k) for k in dir(cls) if k.isupper()}
+        strings = ("SECRET_KEY", "MONGO_URI", "MONGO_DB_NAME", "EMBEDDED_DB_PATH",
+                   "UPLOAD_FOLDER", "LOGIN_RATE_LIMIT", "LOGIN_IP_RATE_LIMIT",
+                   "RATELIMIT_STORAGE_URI", "LOG_LEVEL")
+        for name in strings:
+            if environ.get(name):
+                settings[name] = environ[name]
+        for name in ("MAX_CONTENT_LENGTH", "USER_QUOTA_BYTES", "MONGO_TIMEOUT_MS",
+                     "SESSION_LIFETIME_DAYS", "TRUST_PROXY_HOPS", "PAGE_SIZE_MAX"):
+            settings[name] = _int(environ, name, settings[name])
+        settings["SESSION_COOKIE_SECURE"] = _bool(
+            environ, "SESSION_COOKIE_SECURE", settings["SESSION_COOKIE_SECURE"])
+        settings["REMEMBER_COOKIE_SECURE"] = settings["SESSION_COOKIE_SECURE"]
+        # Several Gunicorn workers against MongoDB must share login counters.
+        if settings["MONGO_URI"] and not environ.get("RATELIMIT_STORAGE_URI"):
+            settings["RATELIMIT_STORAGE_URI"] = settings["MONGO_URI"]
+        return settings
+
+
+class DevelopmentConfig(Config):
+    ENV_NAME = "development"
+
+
+class ProductionConfig(Config):
+    ENV_NAME = "production"
+    SECRET_KEY_REQUIRED = True
+    SESSION_COOKIE_SECURE = True
+
+
+class TestingConfig(Config):
+    ENV_NAME = "testing"
+    TESTING = True
+    SECRET_KEY = "test-secret-key-not-for-production"
+    USER_QUOTA_BYTES = 10 * 1024 * 1024
+    MAX_CONTENT_LENGTH = 5 * 1024 * 1024
+
+
+PROFILES = {
+    "development": DevelopmentConfig,
+    "production": ProductionConfig,
+    "testing": TestingConfig,
+}
+
+
+def load_config(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """Pick the profile named by ``APP_ENV`` (default development) and apply overrides."""
+    environ = os.environ if environ is None else environ
+    name = environ.get("APP_ENV", "development")
+    if name not in PROFILES:
+        raise RuntimeError(f"APP_ENV must be one of {sorted(PROFILES)}, got {name!r}")
+    return PROFILES[name].load(environ)

@@ -1,0 +1,69 @@
+from __future__ import annotations
+
+import io
+
+import mongomock
+import pytest
+
+from app import create_app
+from config import TestingConfig
+
+
+@pytest.fixture
+def app(tmp_path):
+    settings = TestingConfig.load({})
+    settings.update(
+        MONGO_CLIENT_FACTORY=lambda: mongomock.MongoClient(tz_aware=True),
+        UPLOAD_FOLDER=str(tmp_path / "uploads"),
+    )
+    application = create_app(settings)
+    application.instance_path = str(tmp_path / "instance")
+    yield application
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def make_client(app):
+    """A fresh client (its own cookie jar), for a second user."""
+    return app.test_client
+
+
+class AuthActions:
+    def __init__(self, client):
+        self.client = client
+
+    def register(self, username="alice", password="correct horse"):
+        return self.client.post("/api/register", json={"username": username, "password": password})
+
+    def login(self, username="alice", password="correct horse"):
+        return self.client.post("/api/login", json={"username": username, "password": password})
+
+    def signup(self, username="alice", password="correct horse"):
+        assert self.register(username, password).status_code == 201
+        response = self.login(username, password)
+        assert response.status_code == 200
+        return response.get_json()
+
+
+@pytest.fixture
+def auth(client):
+    return AuthActions(client)
+
+
+def upload(client, *files, **headers):
+    """POST /api/upload with (name, bytes[, content_type]) tuples."""
+    data = {"file": [(io.BytesIO(f[1]), f[0], *(f[2:] or ("application/octet-stream",))) for f in files]}
+    return client.post("/api/upload", data=data, content_type="multipart/form-data", headers=headers)
+
+
+@pytest.fixture
+def uploaded(client, auth):
+    """A logged-in alice with one uploaded file; returns its record."""
+    auth.signup()
+    response = upload(client, ("report.txt", b"hello world\n", "text/plain"))
+    assert response.status_code == 201
+    return response.get_json()["files"][0]
