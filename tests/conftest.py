@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-import io
-
 import mongomock
 import pytest
 
@@ -54,10 +52,23 @@ def auth(client):
     return AuthActions(client)
 
 
+def multipart_body(parts) -> tuple[bytes, str]:
+    """Encode (field, filename, bytes, content_type) parts by hand, exactly as given."""
+    boundary = "----test-boundary-7MA4YWxkTrZu0gW"
+    chunks = []
+    for field, filename, data, content_type in parts:
+        escaped = filename.replace("\\", "\\\\").replace('"', '\\"')
+        chunks.append(f'--{boundary}\r\nContent-Disposition: form-data; name="{field}"; filename="{escaped}"\r\n'
+                      f"Content-Type: {content_type}\r\n\r\n".encode() + data + b"\r\n")
+    chunks.append(f"--{boundary}--\r\n".encode())
+    return b"".join(chunks), f"multipart/form-data; boundary={boundary}"
+
+
 def upload(client, *files, **headers):
-    """POST /api/upload with (name, bytes[, content_type]) tuples."""
-    data = {"file": [(io.BytesIO(f[1]), f[0], *(f[2:] or ("application/octet-stream",))) for f in files]}
-    return client.post("/api/upload", data=data, content_type="multipart/form-data", headers=headers)
+    """POST /api/upload with (name, bytes[, content_type]) tuples, in one request."""
+    body, content_type = multipart_body(
+        [("file", f[0], f[1], f[2] if len(f) > 2 else "application/octet-stream") for f in files])
+    return client.post("/api/upload", data=body, content_type=content_type, headers=headers)
 
 
 @pytest.fixture
