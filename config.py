@@ -40,6 +40,7 @@ class Config:
     MONGO_URI: str | None = None
     MONGO_DB_NAME = "clouddrive"
     MONGO_TIMEOUT_MS = 1000
+    INSTANCE_PATH: str | None = None  # default: ./instance next to app/
     EMBEDDED_DB_PATH: str | None = None  # default: <instance>/data
     # Tests put a mongomock client factory here; None means "decide from MONGO_URI".
     MONGO_CLIENT_FACTORY = None
@@ -74,7 +75,7 @@ class Config:
     def load(cls, environ: Mapping[str, str]) -> dict[str, Any]:
         """Return this profile's settings with environment overrides applied."""
         settings = {k: getattr(cls, k) for k in dir(cls) if k.isupper()}
-        strings = ("SECRET_KEY", "MONGO_URI", "MONGO_DB_NAME", "EMBEDDED_DB_PATH",
+        strings = ("SECRET_KEY", "INSTANCE_PATH", "MONGO_URI", "MONGO_DB_NAME", "EMBEDDED_DB_PATH",
                    "UPLOAD_FOLDER", "LOGIN_RATE_LIMIT", "LOGIN_IP_RATE_LIMIT",
                    "RATELIMIT_STORAGE_URI", "LOG_LEVEL")
         for name in strings:

@@ -1,6 +1,7 @@
 """The application factory: wiring only."""
 from __future__ import annotations
 
+import os
 import time
 from typing import Any, Mapping
 
@@ -21,11 +22,13 @@ from .services import init_services
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build the app from the environment's profile, with ``config`` overriding it."""
-    app = Flask(__name__, instance_relative_config=True)
+    settings = load_config()
+    settings.update(config or {})
+    instance_path = settings.get("INSTANCE_PATH")
+    app = Flask(__name__, instance_relative_config=True,
+                instance_path=os.path.abspath(instance_path) if instance_path else None)
     app.request_class = StreamingUploadRequest
-    app.config.update(load_config())
-    if config:
-        app.config.update(config)
+    app.config.update(settings)
     app.config["STARTED_AT"] = time.monotonic()
     ensure_secret_key(app)
     configure_logger(app)

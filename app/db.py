@@ -48,6 +48,7 @@ class Database:
         self.kind = kind
         self._db = client[db_name]
         self._executor = executor
+        self._closed = False
 
     def collection(self, name: str):
         collection = self._db[name]
@@ -63,6 +64,10 @@ class Database:
             self.collection("users").find_one({}, {"_id": 1})
 
     def close(self) -> None:
+        """Close the client (idempotent)."""
+        if self._closed:
+            return
+        self._closed = True
         if self._executor is not None:
             self._executor.run(self.client.close)
             self._executor.shutdown()

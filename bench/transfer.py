@@ -98,6 +98,26 @@ def read_status_kib(pid: int, field: str) -> int | None:
     return None
 
 
+def reset_peak_rss(pid: int) -> bool:
+    """Reset the kernel's VmHWM for ``pid`` (``clear_refs`` 5); False if not allowed."""
+    try:
+        with open(f"/proc/{pid}/clear_refs", "w", encoding="ascii") as fh:
+            fh.write("5")
+        return True
+    except OSError:
+        return False
+
+
+def cpu_seconds(pid: int) -> float | None:
+    """User + system CPU time of ``pid`` (all threads) from /proc/<pid>/stat."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as fh:
+            fields = fh.read().rsplit(")", 1)[1].split()
+    except FileNotFoundError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def children_of(pid: int) -> list[int]:
     kids: list[int] = []
     for path in glob.glob(f"/proc/{pid}/task/*/children"):
@@ -113,7 +133,11 @@ def children_of(pid: int) -> list[int]:
 
 
 class RssSampler:
-    """Reads VmRSS of one pid every ``interval`` seconds on a thread; keeps the peak."""
+    """Reads VmRSS of one pid every ``interval`` seconds on a thread; keeps the peak.
+
+    Also resets the kernel's high-water mark (VmHWM) on entry and reads it on exit, which
+    catches a spike shorter than the sampling interval; and counts the pid's CPU time.
+    """
 
     def __init__(self, pid: int, interval: float = RSS_INTERVAL_S):
         self.pid = pid
@@ -121,6 +145,10 @@ class RssSampler:
         self.samples = 0
         self.peak_kib = 0
         self.vanished = False
+        self.hwm_kib: int | None = None
+        self.cpu_s: float | None = None
+        self._hwm_reset = False
+        self._cpu0: float | None = None
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name=f"rss-{pid}", daemon=True)
 
@@ -138,6 +166,8 @@ class RssSampler:
             self._stop.wait(self.interval)
 
     def __enter__(self) -> "RssSampler":
+        self._hwm_reset = reset_peak_rss(self.pid)
+        self._cpu0 = cpu_seconds(self.pid)
         self._sample()
         self._thread.start()
         return self
@@ -146,6 +176,11 @@ class RssSampler:
         self._stop.set()
         self._thread.join()
         self._sample()
+        cpu1 = cpu_seconds(self.pid)
+        if self._cpu0 is not None and cpu1 is not None:
+            self.cpu_s = cpu1 - self._cpu0
+        if self._hwm_reset:
+            self.hwm_kib = read_status_kib(self.pid, "VmHWM")
 
 
 # --------------------------------------------------------------------------- server
@@ -170,6 +205,9 @@ class Server:
             MAX_CONTENT_LENGTH=str(4 * 1024**3),
             USER_QUOTA_BYTES="0",
             PYTHONUNBUFFERED="1",
+            # Gunicorn's control socket defaults to $XDG_RUNTIME_DIR or ~/.gunicorn; keep it
+            # in the temp dir so parallel servers (e.g. the e2e tests) do not share one path.
+            XDG_RUNTIME_DIR=workdir,
         )
         self.env = env
 
@@ -363,12 +401,19 @@ def render(result: dict) -> str:
     ]
     for name, rate, rss in rows:
         lines.append(f"| {name} | {rate:.1f} | {rate / dd:.2f} | {'-' if rss is None else f'{rss:.1f}'} |")
+    hwm = [result[op]["worker_vmhwm_growth_mib"] for op in ("upload", "download")]
+    cpu = [result[op]["worker_cpu_s"] for op in ("upload", "download")]
     lines += [
         "",
         f"- worker RSS baseline: {result['worker_rss_baseline_mib']:.1f} MiB "
         f"(pid {result['worker_pid']}, sampled every {int(RSS_INTERVAL_S * 1000)} ms; "
         f"{result['upload']['rss_samples']} samples during upload, "
         f"{result['download']['rss_samples']} during download)",
+        "- worker VmHWM growth (kernel peak, catches spikes between samples): "
+        + ", ".join(f"{op} {'n/a' if v is None else f'{v:.1f} MiB'}" for op, v in zip(("upload", "download"), hwm)),
+        "- worker CPU time: "
+        + ", ".join(f"{op} {'n/a' if v is None else f'{v:.2f} s'} in {result[op]['seconds']:.2f} s wall"
+                    for op, v in zip(("upload", "download"), cpu)),
         f"- sha256 upload: {'ok' if result['upload']['sha256_ok'] else 'MISMATCH'}, "
         f"download: {'ok' if result['download']['sha256_ok'] else 'MISMATCH'}",
         f"- nproc: {result['nproc']}",
@@ -421,6 +466,7 @@ def main(argv: list[str] | None = None) -> int:
         sign_up(session, server.base)
         warm_up(session, server.base, workdir)
         baseline = baseline_rss_kib(worker)
+        hwm_before = read_status_kib(worker, "VmHWM")  # peak since the worker booted
 
         print("upload ...", flush=True)
         with RssSampler(worker) as up_rss:
@@ -458,6 +504,8 @@ def main(argv: list[str] | None = None) -> int:
                 "worker_rss_peak_mib": up_rss.peak_kib / 1024,
                 "worker_rss_growth_mib": (up_rss.peak_kib - baseline) / 1024,
                 "rss_samples": up_rss.samples,
+                "worker_vmhwm_growth_mib": None if up_rss.hwm_kib is None else (up_rss.hwm_kib - baseline) / 1024,
+                "worker_cpu_s": up_rss.cpu_s,
             },
             "download": {
                 "seconds": down_s, "mib_s": mib_per_s(size, down_s),
@@ -467,8 +515,10 @@ def main(argv: list[str] | None = None) -> int:
                 "worker_rss_peak_mib": down_rss.peak_kib / 1024,
                 "worker_rss_growth_mib": (down_rss.peak_kib - baseline) / 1024,
                 "rss_samples": down_rss.samples,
+                "worker_vmhwm_growth_mib": None if down_rss.hwm_kib is None else (down_rss.hwm_kib - baseline) / 1024,
+                "worker_cpu_s": down_rss.cpu_s,
             },
-            "worker_vmhwm_mib_at_end": (read_status_kib(worker, "VmHWM") or 0) / 1024,
+            "worker_vmhwm_mib_before_transfers": hwm_before / 1024 if hwm_before else None,
         }
         print()
         print(render(result))

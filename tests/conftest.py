@@ -13,10 +13,9 @@ def app(tmp_path):
     settings.update(
         MONGO_CLIENT_FACTORY=lambda: mongomock.MongoClient(tz_aware=True),
         UPLOAD_FOLDER=str(tmp_path / "uploads"),
+        INSTANCE_PATH=str(tmp_path / "instance"),
     )
-    application = create_app(settings)
-    application.instance_path = str(tmp_path / "instance")
-    yield application
+    yield create_app(settings)
 
 
 @pytest.fixture

@@ -84,7 +84,10 @@ class GunicornServer:
         with open(self.stdout_path, "wb") as out, open(self.stderr_path, "wb") as err:
             # The child keeps its own copies of the descriptors; ours close at once.
             self.proc = subprocess.Popen(
-                [GUNICORN, "-c", "gunicorn.conf.py", "wsgi:app"],
+                # --no-control-socket: Gunicorn >= 25.1 otherwise binds (and on exit unlinks)
+                # a control socket shared by every server of this user, in
+                # $XDG_RUNTIME_DIR or ~/.gunicorn, taking it from a running `make run`.
+                [GUNICORN, "-c", "gunicorn.conf.py", "--no-control-socket", "wsgi:app"],
                 cwd=REPO_ROOT, env=self.env, stdin=subprocess.DEVNULL,
                 stdout=out, stderr=err, start_new_session=True)
         self._wait_ready()
