@@ -31,7 +31,7 @@ HTTP_TIMEOUT_S = 30
 # from the developer's shell into the server under test.
 _SCRUBBED_ENV = (
     "MONGO_URI", "MONGO_DB_NAME", "MONGO_TIMEOUT_MS", "EMBEDDED_DB_PATH", "UPLOAD_FOLDER",
-    "SECRET_KEY", "MAX_CONTENT_LENGTH", "USER_QUOTA_BYTES", "SESSION_LIFETIME_DAYS",
+    "INSTANCE_PATH", "SECRET_KEY", "MAX_CONTENT_LENGTH", "USER_QUOTA_BYTES", "SESSION_LIFETIME_DAYS",
     "SESSION_COOKIE_SECURE", "TRUST_PROXY_HOPS", "PAGE_SIZE_MAX", "LOG_LEVEL",
     "LOGIN_RATE_LIMIT", "LOGIN_IP_RATE_LIMIT", "RATELIMIT_STORAGE_URI",
     "BIND", "WEB_CONCURRENCY", "GUNICORN_THREADS", "GUNICORN_TIMEOUT", "GUNICORN_CMD_ARGS",
@@ -61,8 +61,9 @@ class GunicornServer:
             BIND=f"127.0.0.1:{self.port}",
             EMBEDDED_DB_PATH=str(tmp_path / "data"),
             UPLOAD_FOLDER=str(tmp_path / "uploads"),
+            INSTANCE_PATH=str(tmp_path / "instance"),
             # The same key across restarts, so cookies signed before a restart stay valid
-            # (and the dev profile does not write <repo>/instance/secret_key).
+            # (and the dev profile does not need to generate one).
             SECRET_KEY="e2e-" + os.urandom(16).hex(),
             PYTHONUNBUFFERED="1",
         )
