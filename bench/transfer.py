@@ -37,6 +37,14 @@ GEN_BLOCK = 4 * MIB  # unit used to write the source file
 RSS_INTERVAL_S = 0.05
 STARTUP_TIMEOUT_S = 30.0
 STOP_TIMEOUT_S = 35.0  # above gunicorn.conf.py's graceful_timeout
+# Settings that must not leak from the developer's shell into the server under test.
+# GUNICORN_THREADS and GUNICORN_TIMEOUT do pass through, to compare configurations.
+SCRUBBED_ENV = (
+    "APP_ENV", "MONGO_URI", "MONGO_DB_NAME", "MONGO_TIMEOUT_MS", "EMBEDDED_DB_PATH", "UPLOAD_FOLDER",
+    "INSTANCE_PATH", "SECRET_KEY", "MAX_CONTENT_LENGTH", "USER_QUOTA_BYTES", "SESSION_LIFETIME_DAYS",
+    "SESSION_COOKIE_SECURE", "TRUST_PROXY_HOPS", "PAGE_SIZE_MAX", "LOG_LEVEL", "LOGIN_RATE_LIMIT",
+    "LOGIN_IP_RATE_LIMIT", "RATELIMIT_STORAGE_URI", "BIND", "WEB_CONCURRENCY", "GUNICORN_CMD_ARGS",
+)
 
 
 class BenchError(RuntimeError):
@@ -194,11 +202,11 @@ class Server:
         self.log_path = log_path
         self.proc: subprocess.Popen | None = None
         self._log = None
-        env = {k: v for k, v in os.environ.items()
-               if k not in ("MONGO_URI", "WEB_CONCURRENCY", "RATELIMIT_STORAGE_URI")}
+        env = {k: v for k, v in os.environ.items() if k not in SCRUBBED_ENV}
         env.update(
             APP_ENV="development",
             BIND=f"127.0.0.1:{self.port}",
+            INSTANCE_PATH=os.path.join(workdir, "instance"),
             EMBEDDED_DB_PATH=os.path.join(workdir, "db"),
             UPLOAD_FOLDER=os.path.join(workdir, "uploads"),
             SECRET_KEY=secrets.token_hex(32),

@@ -31,8 +31,9 @@ HTTP_TIMEOUT_S = 30
 # from the developer's shell into the server under test.
 _SCRUBBED_ENV = (
     "MONGO_URI", "MONGO_DB_NAME", "MONGO_TIMEOUT_MS", "EMBEDDED_DB_PATH", "UPLOAD_FOLDER",
-    "INSTANCE_PATH", "SECRET_KEY", "MAX_CONTENT_LENGTH", "USER_QUOTA_BYTES", "SESSION_LIFETIME_DAYS",
-    "SESSION_COOKIE_SECURE", "TRUST_PROXY_HOPS", "PAGE_SIZE_MAX", "LOG_LEVEL",
+    "INSTANCE_PATH", "SECRET_KEY", "MAX_CONTENT_LENGTH", "USER_QUOTA_BYTES",
+    "SESSION_LIFETIME_DAYS", "SESSION_COOKIE_SECURE", "TRUST_PROXY_HOPS", "PAGE_SIZE_MAX",
+    "LOG_LEVEL",
     "LOGIN_RATE_LIMIT", "LOGIN_IP_RATE_LIMIT", "RATELIMIT_STORAGE_URI",
     "BIND", "WEB_CONCURRENCY", "GUNICORN_THREADS", "GUNICORN_TIMEOUT", "GUNICORN_CMD_ARGS",
 )
@@ -206,7 +207,8 @@ def _assert_files_listed(session, server, expected: dict[str, dict]) -> None:
         assert by_id[file_id] == record
 
 
-def _assert_downloads(session, server, records: dict[str, dict], contents: dict[str, bytes]) -> None:
+def _assert_downloads(session, server, records: dict[str, dict],
+                      contents: dict[str, bytes]) -> None:
     for file_id, record in records.items():
         response = _call(session, "GET", server.url(f"/api/files/{file_id}"))
         assert response.status_code == 200, response.text[:500]
