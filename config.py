@@ -48,6 +48,8 @@ class Config:
     UPLOAD_FOLDER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "uploads")
     MAX_CONTENT_LENGTH = GIB
     USER_QUOTA_BYTES = 10 * GIB
+    MAX_VERSIONS_PER_FILE = 10
+    TRASH_RETENTION_DAYS = 30
     # Werkzeug's own multipart limits, kept on purpose (non-file fields and part count).
     MAX_FORM_MEMORY_SIZE = 500 * 1024
     MAX_FORM_PARTS = 1000
@@ -82,7 +84,8 @@ class Config:
             if environ.get(name):
                 settings[name] = environ[name]
         for name in ("MAX_CONTENT_LENGTH", "USER_QUOTA_BYTES", "MONGO_TIMEOUT_MS",
-                     "SESSION_LIFETIME_DAYS", "TRUST_PROXY_HOPS", "PAGE_SIZE_MAX"):
+                     "SESSION_LIFETIME_DAYS", "TRUST_PROXY_HOPS", "PAGE_SIZE_MAX",
+                     "MAX_VERSIONS_PER_FILE", "TRASH_RETENTION_DAYS"):
             settings[name] = _int(environ, name, settings[name])
         settings["SESSION_COOKIE_SECURE"] = _bool(
             environ, "SESSION_COOKIE_SECURE", settings["SESSION_COOKIE_SECURE"])

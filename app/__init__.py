@@ -63,7 +63,10 @@ def register_extensions(app: Flask) -> None:
 def register_blueprints(app: Flask) -> None:
     from .auth.routes import bp as auth_bp
     from .files.routes import bp as files_bp
+    from .folders.routes import bp as folders_bp
+    from .search.routes import bp as search_bp
     from .system.routes import bp as system_bp
+    from .trash.routes import bp as trash_bp
 
-    for blueprint in (auth_bp, files_bp, system_bp):
+    for blueprint in (auth_bp, files_bp, folders_bp, trash_bp, search_bp, system_bp):
         app.register_blueprint(blueprint)

@@ -9,6 +9,31 @@ def _error_response(description: str) -> dict:
             "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
 
 
+def _page_of(key: str) -> dict:
+    return {
+        "type": "object", "required": [key, "page", "limit", "total", "pages"],
+        "properties": {key: {"type": "array", "items": {"$ref": "#/components/schemas/Item"}},
+                       "page": {"type": "integer"}, "limit": {"type": "integer"},
+                       "total": {"type": "integer"}, "pages": {"type": "integer"}},
+    }
+
+
+def _path_id(name: str, what: str) -> dict:
+    return {"name": name, "in": "path", "required": True, "schema": {"type": "string"}, "description": what}
+
+
+_USAGE = {
+    "type": "object",
+    "required": ["used_bytes", "trash_bytes", "quota_bytes", "file_count", "folder_count"],
+    "properties": {
+        "used_bytes": {"type": "integer", "description": "bytes on disk: each stored content once, trash included"},
+        "trash_bytes": {"type": "integer", "description": "total size of files in the trash"},
+        "quota_bytes": {"type": "integer", "description": "0 means unlimited"},
+        "file_count": {"type": "integer"}, "folder_count": {"type": "integer"},
+        "trashed_file_count": {"type": "integer"},
+    },
+}
+
 SWAGGER_CONFIG = {
     "openapi": "3.0.3",
     "uiversion": 3,
@@ -54,30 +79,48 @@ TEMPLATE = {
                 "properties": {"id": {"type": "string"}, "username": {"type": "string"},
                                "created_at": {"type": "string", "format": "date-time"}},
             },
-            "Me": {
-                "allOf": [{"$ref": "#/components/schemas/User"}, {
-                    "type": "object", "required": ["used_bytes", "file_count", "quota_bytes"],
-                    "properties": {"used_bytes": {"type": "integer"}, "file_count": {"type": "integer"},
-                                   "quota_bytes": {"type": "integer", "description": "0 means unlimited"}}}],
-            },
-            "File": {
+            "Me": {"allOf": [{"$ref": "#/components/schemas/User"}, _USAGE]},
+            "Item": {
                 "type": "object",
-                "required": ["id", "name", "size", "content_type", "sha256", "created_at"],
+                "required": ["id", "type", "name", "parent_id", "created_at", "updated_at", "starred"],
                 "properties": {
-                    "id": {"type": "string"}, "name": {"type": "string", "example": "تقرير.pdf"},
-                    "size": {"type": "integer"}, "content_type": {"type": "string"},
-                    "sha256": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
+                    "id": {"type": "string"},
+                    "type": {"type": "string", "enum": ["file", "folder"]},
+                    "name": {"type": "string", "example": "تقرير.pdf"},
+                    "parent_id": {"type": "string", "nullable": True, "description": "a folder id or `root`"},
                     "created_at": {"type": "string", "format": "date-time"},
+                    "updated_at": {"type": "string", "format": "date-time"},
+                    "starred": {"type": "boolean"},
+                    "size": {"type": "integer", "description": "files only"},
+                    "content_type": {"type": "string", "description": "files only"},
+                    "sha256": {"type": "string", "pattern": "^[0-9a-f]{64}$", "description": "files only"},
+                    "trashed_at": {"type": "string", "format": "date-time", "description": "in the trash only"},
+                    "path": {"type": "string", "description": "search results only: the folder's path",
+                             "example": "/Documents/Reports"},
                 },
             },
-            "FilePage": {
-                "type": "object", "required": ["files", "page", "limit", "total", "pages"],
+            "ItemUpdate": {
+                "type": "object",
                 "properties": {
-                    "files": {"type": "array", "items": {"$ref": "#/components/schemas/File"}},
-                    "page": {"type": "integer"}, "limit": {"type": "integer"},
-                    "total": {"type": "integer"}, "pages": {"type": "integer"},
+                    "name": {"type": "string"},
+                    "parent_id": {"type": "string", "description": "a folder id or `root`"},
+                    "on_conflict": {"type": "string", "enum": ["fail", "rename"]},
                 },
             },
+            "FilePage": _page_of("files"),
+            "ItemPage": _page_of("items"),
+            "FolderNode": {
+                "type": "object", "required": ["id", "name", "children"],
+                "properties": {"id": {"type": "string"}, "name": {"type": "string"},
+                               "children": {"type": "array", "items": {"$ref": "#/components/schemas/FolderNode"}}},
+            },
+            "Version": {
+                "type": "object", "required": ["id", "size", "sha256", "content_type", "created_at"],
+                "properties": {"id": {"type": "string"}, "size": {"type": "integer"}, "sha256": {"type": "string"},
+                               "content_type": {"type": "string"},
+                               "created_at": {"type": "string", "format": "date-time"}},
+            },
+            "Usage": _USAGE,
             "Status": {
                 "type": "object", "required": ["status", "version", "uptime_s", "database"],
                 "properties": {
@@ -89,10 +132,23 @@ TEMPLATE = {
                 },
             },
         },
+        "parameters": {
+            "Limit": {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 200, "default": 50}},
+            "Page": {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1, "default": 1}},
+            "Sort": {"name": "sort", "in": "query",
+                     "schema": {"type": "string", "enum": ["name", "created_at", "updated_at", "size"], "default": "created_at"}},
+            "Order": {"name": "order", "in": "query", "schema": {"type": "string", "enum": ["asc", "desc"], "default": "desc"}},
+            "FileId": _path_id("file_id", "A file id"),
+            "FolderId": _path_id("folder_id", "A folder id, or `root`"),
+            "ItemId": _path_id("item_id", "A file or folder id"),
+            "VersionId": _path_id("version_id", "A version id"),
+        },
         "responses": {
+            "Conflict": _error_response("`name_conflict` (a sibling has that name) or `move_into_descendant`."),
             "BadRequest": _error_response("Invalid input; `code` says which (e.g. `malformed_json`, `invalid_name`)."),
             "Unauthorized": _error_response("`unauthorized`: not logged in (or `invalid_credentials` on login)."),
-            "NotFound": _error_response("`file_not_found`: no such file for this user."),
+            "NotFound": _error_response("`file_not_found`, `folder_not_found`, `item_not_found`, `version_not_found`: "
+                                        "no such thing for this user (other users' ids included)."),
             "TooLarge": _error_response("`payload_too_large`: the request exceeds MAX_CONTENT_LENGTH."),
             "InsufficientStorage": _error_response("`quota_exceeded` (your quota) or `storage_full` (server disk)."),
             "TooManyRequests": _error_response("`too_many_requests`: wait for `Retry-After` seconds."),

@@ -1,13 +1,23 @@
-"""Small helpers routes share for reading input."""
+"""Small helpers routes share for reading input and shaping output."""
 from __future__ import annotations
 
-from flask import current_app, request
+from datetime import datetime, timezone
 
+from flask import current_app, jsonify, request, send_file
+
+from .drive.names import content_disposition
 from .errors import InvalidInput
+from .timeutil import as_utc
+
+# User bytes must never run as script in our origin, even if a browser ignores the attachment.
+DOWNLOAD_CSP = "default-src 'none'; sandbox"
 
 
-def json_object() -> dict:
-    """The request body as a JSON object, or a 400 that says what is wrong."""
+def json_object(optional: bool = False) -> dict:
+    """The request body as a JSON object, or a 400 that says what is wrong.
+    With ``optional``, an empty body is an empty object."""
+    if optional and not request.content_length and not request.data:
+        return {}
     if not request.is_json:
         raise InvalidInput("Send a JSON body with Content-Type: application/json.", code="invalid_content_type")
     data = request.get_json(silent=True)
@@ -27,9 +37,16 @@ def json_or_form() -> dict:
     raise InvalidInput("Send JSON or form fields.", code="invalid_content_type")
 
 
-def query_int(name: str, default: int, minimum: int, maximum: int) -> int:
+def optional_str(data: dict, name: str) -> str | None:
+    value = data.get(name)
+    if value is not None and not isinstance(value, str):
+        raise InvalidInput(f"'{name}' must be a string.", code="invalid_input")
+    return value
+
+
+def query_int(name: str, default: int | None, minimum: int, maximum: int) -> int | None:
     raw = request.args.get(name)
-    if raw is None:
+    if raw is None or raw == "":
         return default
     try:
         value = int(raw)
@@ -40,13 +57,46 @@ def query_int(name: str, default: int, minimum: int, maximum: int) -> int:
     return value
 
 
-def query_choice(name: str, default: str, choices) -> str:
-    value = request.args.get(name, default)
-    if value not in choices:
+def query_choice(name: str, default: str | None, choices) -> str | None:
+    value = request.args.get(name) or default
+    if value is not None and value not in choices:
         raise InvalidInput(f"'{name}' must be one of: {', '.join(choices)}.", code="invalid_query")
     return value
 
 
-def page_size() -> int:
+def query_bool(name: str) -> bool:
+    value = request.args.get(name, "false").lower()
+    if value not in ("true", "false", "1", "0"):
+        raise InvalidInput(f"'{name}' must be true or false.", code="invalid_query")
+    return value in ("true", "1")
+
+
+def query_datetime(name: str) -> datetime | None:
+    raw = request.args.get(name)
+    if not raw:
+        return None
+    try:
+        value = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    except ValueError:
+        raise InvalidInput(f"'{name}' must be an ISO 8601 date or time.", code="invalid_query") from None
+    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value
+
+
+def page_params() -> tuple[int, int]:
     config = current_app.config
-    return query_int("limit", config["PAGE_SIZE_DEFAULT"], 1, config["PAGE_SIZE_MAX"])
+    limit = query_int("limit", config["PAGE_SIZE_DEFAULT"], 1, config["PAGE_SIZE_MAX"])
+    return query_int("page", 1, 1, 1_000_000), limit
+
+
+def page_response(key: str, rows: list, total: int, page: int, limit: int):
+    return jsonify({key: rows, "page": page, "limit": limit, "total": total, "pages": (total + limit - 1) // limit})
+
+
+def send_download(download):
+    """Stream stored bytes as an attachment, with validators for Range and 304."""
+    response = send_file(download.path, mimetype=download.content_type, conditional=True,
+                         etag=download.sha256, last_modified=as_utc(download.modified_at), max_age=None)
+    response.headers["Content-Disposition"] = content_disposition(download.name)
+    response.headers["Content-Security-Policy"] = DOWNLOAD_CSP
+    response.headers["Cache-Control"] = "private, no-cache"
+    return response

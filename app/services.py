@@ -8,8 +8,12 @@ from flask import Flask, current_app
 from .auth.repo import SessionsRepository, UsersRepository
 from .auth.service import AuthService
 from .db import Database
-from .files.repo import FilesRepository
-from .files.service import FilesService
+from .drive.blobs import BlobStore
+from .drive.repo import BlobsRepository, ItemsRepository, VersionsRepository
+from .drive.search import SearchService
+from .drive.service import DriveService
+from .drive.trash import TrashService
+from .drive.versions import VersionsService
 from .storage import LocalBlobStorage
 
 EXTENSION_KEY = "drive_services"
@@ -18,18 +22,28 @@ EXTENSION_KEY = "drive_services"
 @dataclass
 class Services:
     auth: AuthService
-    files: FilesService
+    drive: DriveService
+    versions: VersionsService
+    trash: TrashService
+    search: SearchService
     storage: LocalBlobStorage
 
 
 def init_services(app: Flask, database: Database) -> Services:
-    users, sessions, files = UsersRepository(database), SessionsRepository(database), FilesRepository(database)
-    for repo in (users, sessions, files):
+    config = app.config
+    users, sessions = UsersRepository(database), SessionsRepository(database)
+    items, blobs_repo, versions_repo = ItemsRepository(database), BlobsRepository(database), VersionsRepository(database)
+    for repo in (users, sessions, items, blobs_repo, versions_repo):
         repo.ensure_indexes()
-    storage = LocalBlobStorage(app.config["UPLOAD_FOLDER"])
+    storage = LocalBlobStorage(config["UPLOAD_FOLDER"])
+    blobs = BlobStore(blobs_repo, storage)
+    versions = VersionsService(items, versions_repo, blobs, config["MAX_VERSIONS_PER_FILE"])
     services = Services(
-        auth=AuthService(users, sessions, app.config["SESSION_LIFETIME_DAYS"]),
-        files=FilesService(files, storage, app.config["USER_QUOTA_BYTES"]),
+        auth=AuthService(users, sessions, config["SESSION_LIFETIME_DAYS"]),
+        drive=DriveService(items, blobs, versions, config["USER_QUOTA_BYTES"]),
+        versions=versions,
+        trash=TrashService(items, blobs, versions, config["TRASH_RETENTION_DAYS"]),
+        search=SearchService(items, blobs_repo, config["USER_QUOTA_BYTES"]),
         storage=storage,
     )
     app.extensions[EXTENSION_KEY] = services

@@ -91,12 +91,22 @@ def test_info_returns_the_record(client, uploaded):
     assert response.get_json() == uploaded
 
 
-def test_delete_removes_record_and_bytes(app, client, uploaded):
-    assert len(stored_blobs(app)) == 1
+def test_delete_moves_the_file_to_the_trash_and_keeps_its_bytes(app, client, uploaded):
     assert client.delete(f"/api/files/{uploaded['id']}").status_code == 204
+    assert client.get(f"/api/files/{uploaded['id']}/info").status_code == 404
+    assert client.get("/api/files").get_json()["total"] == 0
+    assert client.delete(f"/api/files/{uploaded['id']}").status_code == 404
+    assert len(stored_blobs(app)) == 1
+    assert client.get("/api/me").get_json()["used_bytes"] == uploaded["size"]
+    assert [i["id"] for i in client.get("/api/trash").get_json()["items"]] == [uploaded["id"]]
+
+
+def test_permanent_delete_removes_record_and_bytes(app, client, uploaded):
+    assert len(stored_blobs(app)) == 1
+    assert client.delete(f"/api/files/{uploaded['id']}?permanent=true").status_code == 204
     assert stored_blobs(app) == []
     assert client.get(f"/api/files/{uploaded['id']}/info").status_code == 404
-    assert client.delete(f"/api/files/{uploaded['id']}").status_code == 404
+    assert client.get("/api/trash").get_json()["total"] == 0
     assert client.get("/api/me").get_json()["used_bytes"] == 0
 
 
@@ -236,7 +246,7 @@ def test_quota_is_enforced_and_nothing_is_stored(app, client, auth):
 
 def test_zero_quota_means_unlimited(app, client, auth):
     auth.signup()
-    app.extensions["drive_services"].files.quota_bytes = 0
+    app.extensions["drive_services"].drive.quota_bytes = 0
     assert upload(client, ("a.bin", b"x" * 1000)).status_code == 201
 
 
@@ -251,9 +261,11 @@ def test_a_cut_off_upload_leaves_no_file_and_no_record(app, client, auth):
     assert client.get("/api/files").get_json()["total"] == 0
 
 
-def test_bytes_are_removed_when_the_record_cannot_be_written(app, client, auth, monkeypatch):
+@pytest.mark.parametrize("failing", ["items", "blobs"])
+def test_bytes_are_removed_when_the_record_cannot_be_written(app, client, auth, monkeypatch, failing):
     auth.signup()
-    repo = app.extensions["drive_services"].files.files
+    drive = app.extensions["drive_services"].drive
+    repo = drive.items if failing == "items" else drive.blobs.blobs
 
     def failing_insert(record):
         raise RuntimeError("database write failed")
@@ -263,6 +275,7 @@ def test_bytes_are_removed_when_the_record_cannot_be_written(app, client, auth, 
     assert response.get_json()["error"]["code"] == "internal_error"
     assert "database write failed" not in response.get_data(as_text=True)
     assert stored_blobs(app) == []
+    assert client.get("/api/me").get_json()["used_bytes"] == 0
 
 
 def test_bytes_live_under_the_users_folder_with_server_names(app, client, auth):

@@ -105,7 +105,7 @@ def logout():
 @bp.get("/me")
 @login_required
 def me():
-    """The logged-in user, with storage usage.
+    """The logged-in user, with storage usage (as in /api/me/usage).
     ---
     tags: [auth]
     security: [{cookieAuth: []}]
@@ -115,4 +115,4 @@ def me():
         content: {application/json: {schema: {$ref: '#/components/schemas/Me'}}}
       401: {$ref: '#/components/responses/Unauthorized'}
     """
-    return jsonify({**current_user.to_public(), **services().files.usage(current_user.id)})
+    return jsonify({**current_user.to_public(), **services().search.usage(current_user.id)})

@@ -54,3 +54,14 @@ def normalise_content_type(declared: str | None, name: str) -> str:
         return declared
     guessed, _ = mimetypes.guess_type(name, strict=False)
     return guessed or "application/octet-stream"
+
+
+def name_key(name: str) -> str:
+    """The form sibling names are compared in: case-insensitive, Unicode-aware."""
+    return unicodedata.normalize("NFC", name).casefold()
+
+
+def numbered_name(name: str, number: int, is_file: bool) -> str:
+    """``report.pdf`` → ``report (1).pdf``; folders are numbered at the end."""
+    stem, ext = os.path.splitext(name) if is_file else (name, "")
+    return f"{stem} ({number}){ext}"

@@ -1,0 +1,70 @@
+"""Content-addressed bytes per user: one blob per distinct SHA-256, shared by every file,
+copy and version with that content, removed when the last reference goes.
+
+Reference counts change atomically (``$inc``) and a blob record is deleted only while its
+count is still zero, so a concurrent upload of the same content either takes a reference
+before the delete (and the blob stays) or finds no blob and stores its own bytes under a
+new key. A crash between the two steps leaves at worst unreferenced bytes, never a record
+pointing at nothing.
+"""
+from __future__ import annotations
+
+import logging
+import time
+
+from bson import ObjectId
+
+from ..errors import AppError
+from ..storage import BlobStorage, StagedBlob
+from ..timeutil import utcnow
+from .repo import BlobsRepository
+
+log = logging.getLogger(__name__)
+_ADOPT_ATTEMPTS = 5
+
+
+class BlobStore:
+    def __init__(self, blobs: BlobsRepository, storage: BlobStorage):
+        self.blobs = blobs
+        self.storage = storage
+
+    def adopt(self, owner_id: str, staged: StagedBlob) -> dict:
+        """One reference to a blob holding the staged bytes: an existing one with the same
+        content (the staged copy is dropped) or a new one made durable from them."""
+        existing = self.blobs.acquire_existing(owner_id, staged.sha256)
+        if existing is not None:
+            staged.discard()
+            return existing
+        key = self.storage.commit(staged)
+        try:
+            for _ in range(_ADOPT_ATTEMPTS):
+                blob = {"_id": ObjectId(), "owner_id": owner_id, "sha256": staged.sha256, "size": staged.size,
+                        "storage_key": key, "refs": 1, "created_at": utcnow()}
+                if self.blobs.insert(blob):
+                    return blob
+                # The same content was recorded meanwhile: share it, or wait for a dying copy to go.
+                existing = self.blobs.acquire_existing(owner_id, staged.sha256)
+                if existing is not None:
+                    self.storage.delete(owner_id, key)
+                    return existing
+                time.sleep(0.01)
+            raise AppError("The upload collided with a concurrent change; try again.", code="try_again", status=503)
+        except BaseException:
+            self.storage.delete(owner_id, key)
+            raise
+
+    def add_ref(self, blob_id: ObjectId, count: int = 1) -> None:
+        self.blobs.add_refs(blob_id, count)
+
+    def release(self, owner_id: str, blob_id: ObjectId) -> None:
+        """Drop one reference; the last one removes the record, then the bytes."""
+        gone = self.blobs.drop_ref(blob_id)
+        if gone is not None:
+            self.storage.delete(owner_id, gone["storage_key"])
+            log.info("blob removed user_id=%s blob_id=%s", owner_id, blob_id)
+
+    def path(self, blob: dict) -> str:
+        return self.storage.path_for(blob["owner_id"], blob["storage_key"])
+
+    def get(self, blob_id: ObjectId) -> dict | None:
+        return self.blobs.get(blob_id)

@@ -1,0 +1,208 @@
+"""The drive's collections: ``items`` (files and folders), ``blobs`` (stored bytes) and
+``versions`` (earlier contents of files).
+
+Sibling names are unique through one unique index on ``(owner_id, slot)``: a live item's
+slot is ``<parent id or "root">/<casefolded name>``; an item put in the trash directly gets
+``trash/<its id>``, which frees its name. Items inside a trashed folder keep their slots:
+nothing new can be created in a trashed folder, and they come back with it.
+"""
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Any, Iterable
+
+from bson import ObjectId
+from pymongo import ASCENDING, DESCENDING, ReturnDocument
+from pymongo.errors import DuplicateKeyError
+
+from ..errors import Conflict
+from ..ids import parse_object_id
+
+FOLDER, FILE = "folder", "file"
+RANK = {FOLDER: 0, FILE: 1}
+SORT_FIELDS = {"name": "name_key", "created_at": "created_at", "updated_at": "updated_at", "size": "size"}
+LIVE = {"trashed_at": None}
+
+
+def slot_for(parent_id: ObjectId | None, name_key: str) -> str:
+    return f"{parent_id or 'root'}/{name_key}"
+
+
+def trash_slot(item_id: ObjectId) -> str:
+    return f"trash/{item_id}"
+
+
+def sort_spec(sort: str, descending: bool, folders_first: bool) -> list[tuple[str, int]]:
+    direction = DESCENDING if descending else ASCENDING
+    spec = [("rank", ASCENDING)] if folders_first else []
+    return spec + [(SORT_FIELDS[sort], direction), ("_id", direction)]
+
+
+class NameTaken(Conflict):
+    code = "name_conflict"
+
+
+class ItemsRepository:
+    def __init__(self, database):
+        self._items = database.collection("items")
+
+    def ensure_indexes(self) -> None:
+        c = self._items
+        c.create_index([("owner_id", ASCENDING), ("slot", ASCENDING)], unique=True, name="sibling_names_unique")
+        for field in SORT_FIELDS.values():
+            c.create_index([("owner_id", ASCENDING), ("parent_id", ASCENDING), ("trashed_at", ASCENDING),
+                            ("rank", ASCENDING), (field, ASCENDING)], name=f"children_by_{field}")
+            c.create_index([("owner_id", ASCENDING), ("type", ASCENDING), ("trashed_at", ASCENDING),
+                            (field, ASCENDING)], name=f"by_type_{field}")
+        c.create_index([("owner_id", ASCENDING), ("trashed_at", ASCENDING), ("name_key", ASCENDING)],
+                       name="search_by_name")
+        c.create_index([("owner_id", ASCENDING), ("starred", ASCENDING), ("trashed_at", ASCENDING)], name="starred")
+        c.create_index([("owner_id", ASCENDING), ("trash_root", ASCENDING), ("trashed_at", ASCENDING)], name="trash")
+        c.create_index([("trash_root", ASCENDING), ("trashed_at", ASCENDING)], name="trash_purge")
+        c.create_index([("owner_id", ASCENDING), ("trashed_with", ASCENDING)], name="trashed_with")
+        c.create_index([("owner_id", ASCENDING), ("blob_id", ASCENDING)], name="by_blob")
+
+    # -- single items ------------------------------------------------------------------------
+
+    def insert(self, item: dict) -> None:
+        try:
+            self._items.insert_one(item)
+        except DuplicateKeyError as exc:
+            raise NameTaken(f"An item named '{item['name']}' already exists in this folder.") from exc
+
+    def get(self, owner_id: str, item_id, kind: str | None = None, live: bool | None = True) -> dict | None:
+        """One of the owner's items, or None (also for malformed ids and other owners' items)."""
+        oid = item_id if isinstance(item_id, ObjectId) else parse_object_id(item_id)
+        if oid is None:
+            return None
+        query: dict[str, Any] = {"_id": oid, "owner_id": owner_id}
+        if kind:
+            query["type"] = kind
+        if live is True:
+            query.update(LIVE)
+        elif live is False:
+            query["trashed_at"] = {"$ne": None}
+        return self._items.find_one(query)
+
+    def update(self, owner_id: str, item_id: ObjectId, changes: dict) -> dict:
+        """Apply ``$set`` changes and return the updated item; a sibling name clash is NameTaken."""
+        try:
+            return self._items.find_one_and_update({"_id": item_id, "owner_id": owner_id}, {"$set": changes},
+                                                   return_document=ReturnDocument.AFTER)
+        except DuplicateKeyError as exc:
+            raise NameTaken(f"An item named '{changes.get('name', '')}' already exists in this folder.") from exc
+
+    def delete(self, item_id: ObjectId) -> None:
+        self._items.delete_one({"_id": item_id})
+
+    # -- many items ----------------------------------------------------------------------------
+
+    def find(self, query: dict, sort=None, skip: int = 0, limit: int = 0, projection=None) -> list[dict]:
+        return list(self._items.find(query, projection, sort=sort, skip=skip, limit=limit))
+
+    def count(self, query: dict) -> int:
+        return self._items.count_documents(query)
+
+    def by_ids(self, owner_id: str, ids: Iterable[ObjectId]) -> dict[ObjectId, dict]:
+        ids = list(set(ids))
+        if not ids:
+            return {}
+        return {doc["_id"]: doc for doc in self._items.find({"owner_id": owner_id, "_id": {"$in": ids}})}
+
+    def update_many(self, query: dict, changes: dict) -> int:
+        return self._items.update_many(query, {"$set": changes}).modified_count
+
+    def names_like(self, owner_id: str, parent_id: ObjectId | None, prefix_key: str) -> set[str]:
+        """Name keys of live siblings starting with ``prefix_key`` (to pick a free "name (n)")."""
+        docs = self._items.find({"owner_id": owner_id, "parent_id": parent_id, **LIVE,
+                                 "name_key": {"$regex": "^" + re.escape(prefix_key)}}, {"name_key": 1})
+        return {doc["name_key"] for doc in docs}
+
+    def sum_sizes(self, query: dict) -> tuple[int, int]:
+        rows = list(self._items.aggregate([
+            {"$match": query}, {"$group": {"_id": None, "bytes": {"$sum": "$size"}, "n": {"$sum": 1}}}]))
+        return (rows[0]["bytes"], rows[0]["n"]) if rows else (0, 0)
+
+
+class BlobsRepository:
+    """One record per distinct content per user, with a reference count."""
+
+    def __init__(self, database):
+        self._blobs = database.collection("blobs")
+
+    def ensure_indexes(self) -> None:
+        self._blobs.create_index([("owner_id", ASCENDING), ("sha256", ASCENDING)], unique=True,
+                                 name="content_per_user")
+
+    def acquire_existing(self, owner_id: str, sha256: str) -> dict | None:
+        """Take one more reference to a live blob with this content, atomically."""
+        return self._blobs.find_one_and_update({"owner_id": owner_id, "sha256": sha256, "refs": {"$gt": 0}},
+                                               {"$inc": {"refs": 1}}, return_document=ReturnDocument.AFTER)
+
+    def insert(self, blob: dict) -> bool:
+        """Insert a new blob; False when the same content was recorded meanwhile."""
+        try:
+            self._blobs.insert_one(blob)
+            return True
+        except DuplicateKeyError:
+            return False
+
+    def add_refs(self, blob_id: ObjectId, count: int = 1) -> None:
+        self._blobs.update_one({"_id": blob_id}, {"$inc": {"refs": count}})
+
+    def drop_ref(self, blob_id: ObjectId) -> dict | None:
+        """Release one reference; returns the blob when that was the last one and its record is gone."""
+        blob = self._blobs.find_one_and_update({"_id": blob_id}, {"$inc": {"refs": -1}},
+                                               return_document=ReturnDocument.AFTER)
+        if blob is None or blob["refs"] > 0:
+            return None
+        # Only delete if nobody took a reference in between.
+        deleted = self._blobs.delete_one({"_id": blob_id, "refs": {"$lte": 0}}).deleted_count
+        return blob if deleted else None
+
+    def get(self, blob_id: ObjectId) -> dict | None:
+        return self._blobs.find_one({"_id": blob_id})
+
+    def find(self, query: dict) -> list[dict]:
+        return list(self._blobs.find(query))
+
+    def used_bytes(self, owner_id: str) -> int:
+        rows = list(self._blobs.aggregate([{"$match": {"owner_id": owner_id}},
+                                           {"$group": {"_id": None, "bytes": {"$sum": "$size"}}}]))
+        return rows[0]["bytes"] if rows else 0
+
+
+class VersionsRepository:
+    """Earlier contents of a file, newest first."""
+
+    def __init__(self, database):
+        self._versions = database.collection("versions")
+
+    def ensure_indexes(self) -> None:
+        self._versions.create_index([("file_id", ASCENDING), ("created_at", DESCENDING)], name="by_file")
+        self._versions.create_index([("owner_id", ASCENDING), ("blob_id", ASCENDING)], name="by_blob")
+
+    def insert(self, version: dict) -> None:
+        self._versions.insert_one(version)
+
+    def for_file(self, file_id: ObjectId) -> list[dict]:
+        return list(self._versions.find({"file_id": file_id}, sort=[("created_at", DESCENDING), ("_id", DESCENDING)]))
+
+    def get(self, file_id: ObjectId, version_id: str) -> dict | None:
+        oid = parse_object_id(version_id)
+        return self._versions.find_one({"_id": oid, "file_id": file_id}) if oid else None
+
+    def delete(self, version_id: ObjectId) -> None:
+        self._versions.delete_one({"_id": version_id})
+
+    def find(self, query: dict) -> list[dict]:
+        return list(self._versions.find(query))
+
+
+def new_item(owner_id: str, kind: str, name: str, name_key: str, parent_id: ObjectId | None,
+             now: datetime, **fields: Any) -> dict:
+    return {"_id": ObjectId(), "owner_id": owner_id, "type": kind, "rank": RANK[kind], "name": name,
+            "name_key": name_key, "parent_id": parent_id, "slot": slot_for(parent_id, name_key),
+            "created_at": now, "updated_at": now, "starred": False, "trashed_at": None,
+            "trash_root": False, "trashed_with": None, "size": 0, **fields}

@@ -1,0 +1,240 @@
+"""Files and folders: upload, download, create, rename, move, copy, star, list."""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Callable
+
+from ..errors import InvalidInput, QuotaExceeded
+from ..storage import StagedBlob, UploadBudget
+from ..timeutil import utcnow
+from .blobs import BlobStore
+from .names import name_key, normalise_content_type, validate_display_name
+from .repo import FILE, FOLDER, LIVE, ItemsRepository, NameTaken, new_item, slot_for, sort_spec
+from .tree import Tree, conflict_policy
+from .versions import VersionsService
+
+log = logging.getLogger(__name__)
+_MISSING = object()
+
+
+@dataclass
+class UploadPart:
+    """One received file part: the client's name and type, and the bytes already staged."""
+
+    name: str | None
+    content_type: str | None
+    staged: StagedBlob
+
+
+@dataclass
+class Download:
+    name: str
+    content_type: str
+    sha256: str
+    modified_at: object
+    path: str
+
+
+class DriveService:
+    def __init__(self, items: ItemsRepository, blobs: BlobStore, versions: VersionsService, quota_bytes: int):
+        self.items = items
+        self.tree = Tree(items)
+        self.blobs = blobs
+        self.versions = versions
+        self.quota_bytes = quota_bytes
+
+    # -- uploads ----------------------------------------------------------------------------
+
+    def stager_for(self, owner_id: str) -> Callable[[], StagedBlob]:
+        """A factory staging the parts of one upload request against the owner's free space.
+
+        Refuses at once, before any byte is read, when the quota is used up. The streaming
+        budget ignores deduplication; the exact check runs once the parts are hashed."""
+        remaining = None if not self.quota_bytes else self.quota_bytes - self.blobs.blobs.used_bytes(owner_id)
+        if remaining is not None and remaining <= 0:
+            raise QuotaExceeded("Your storage quota is used up.")
+        budget = UploadBudget(remaining)
+        return lambda: self.blobs.storage.stage(owner_id, budget)
+
+    def store_uploads(self, owner_id: str, parts: list[UploadPart], folder_id=None, on_conflict=None) -> list[dict]:
+        """Store every part in one folder; all or nothing."""
+        policy = conflict_policy(on_conflict)
+        parent_id = self.tree.folder_id(owner_id, folder_id)
+        if not parts:
+            raise InvalidInput("Send the file in a multipart field named 'file'.", code="missing_file")
+        checked = []
+        for part in parts:
+            if not part.name and part.staged.size == 0:
+                raise InvalidInput("A 'file' part is empty: choose a file to upload.", code="empty_file_part")
+            name = validate_display_name(part.name or "")
+            checked.append((part.staged, name, normalise_content_type(part.content_type, name)))
+        self._check_quota(owner_id, [staged for staged, _, _ in checked])
+
+        undo: list[Callable[[], None]] = []
+        stored, replaced = [], []
+        try:
+            for staged, name, content_type in checked:
+                item, was_replaced = self._store_one(owner_id, parent_id, staged, name, content_type, policy, undo)
+                stored.append(item)
+                if was_replaced:
+                    replaced.append(item["_id"])
+        except BaseException:
+            for step in reversed(undo):
+                try:
+                    step()
+                except Exception:  # keep undoing; repair finds what is left
+                    log.exception("could not undo part of a failed upload")
+            raise
+        for file_id in replaced:
+            self.versions.trim(owner_id, file_id)
+        return stored
+
+    def _check_quota(self, owner_id: str, staged: list[StagedBlob]) -> None:
+        if not self.quota_bytes:
+            return
+        known = {b["sha256"] for b in self.blobs.blobs.find({"owner_id": owner_id, "sha256": {"$in": [s.sha256 for s in staged]}})}
+        new_content = {s.sha256: s.size for s in staged if s.sha256 not in known}
+        if self.blobs.blobs.used_bytes(owner_id) + sum(new_content.values()) > self.quota_bytes:
+            raise QuotaExceeded("This upload would exceed your storage quota.")
+
+    def _store_one(self, owner_id, parent_id, staged, name, content_type, policy, undo) -> tuple[dict, bool]:
+        blob = self.blobs.adopt(owner_id, staged)
+        undo.append(lambda: self.blobs.release(owner_id, blob["_id"]))
+        content = {"blob_id": blob["_id"], "size": blob["size"], "sha256": blob["sha256"],
+                   "content_type": content_type}
+        if policy == "replace":
+            existing = self.items.find({"owner_id": owner_id, "slot": slot_for(parent_id, name_key(name))})
+            if existing and existing[0]["type"] == FILE:
+                return self.versions.replace_content(owner_id, existing[0], content, undo), True
+            if existing:
+                raise NameTaken(f"A folder named '{name}' already exists here.")
+        now = utcnow()
+
+        def insert(candidate: str) -> dict:
+            item = new_item(owner_id, FILE, candidate, name_key(candidate), parent_id, now, **content)
+            self.items.insert(item)
+            return item
+        item = self.tree.place(owner_id, parent_id, name, True, policy, insert)
+        undo.append(lambda: self.items.delete(item["_id"]))
+        log.info("upload user_id=%s file_id=%s size=%d", owner_id, item["_id"], item["size"])
+        return item, False
+
+    # -- reading ----------------------------------------------------------------------------
+
+    def get(self, owner_id: str, item_id: str, kind: str) -> dict:
+        return self.tree.live(owner_id, item_id, kind)
+
+    def open_download(self, owner_id: str, file_id: str) -> Download:
+        item = self.tree.live(owner_id, file_id, FILE)
+        return self.versions.download_of(item, item["blob_id"], item)
+
+    def list_files(self, owner_id: str, sort: str, descending: bool, page: int, limit: int):
+        query = {"owner_id": owner_id, "type": FILE, **LIVE}
+        return self._page(query, sort_spec(sort, descending, folders_first=False), page, limit)
+
+    def list_children(self, owner_id: str, folder_id, sort: str, descending: bool, page: int, limit: int):
+        parent_id = self.tree.folder_id(owner_id, folder_id)
+        query = {"owner_id": owner_id, "parent_id": parent_id, **LIVE}
+        return self._page(query, sort_spec(sort, descending, folders_first=True), page, limit)
+
+    def list_starred(self, owner_id: str, page: int, limit: int):
+        query = {"owner_id": owner_id, "starred": True, **LIVE}
+        return self._page(query, sort_spec("name", False, folders_first=True), page, limit)
+
+    def _page(self, query: dict, sort, page: int, limit: int) -> tuple[list[dict], int]:
+        return self.items.find(query, sort=sort, skip=(page - 1) * limit, limit=limit), self.items.count(query)
+
+    def folder_tree(self, owner_id: str) -> list[dict]:
+        """Every live folder, nested; children sorted by name."""
+        folders = self.items.find({"owner_id": owner_id, "type": FOLDER, **LIVE}, sort=[("name_key", 1)])
+        nodes = {f["_id"]: {"id": str(f["_id"]), "name": f["name"], "children": []} for f in folders}
+        roots = []
+        for folder in folders:
+            parent = nodes.get(folder["parent_id"])
+            (parent["children"] if parent else roots).append(nodes[folder["_id"]])
+        return roots
+
+    def breadcrumbs(self, owner_id: str, folder_id) -> list[dict]:
+        crumbs = [{"id": "root", "name": ""}]
+        parent_id = self.tree.folder_id(owner_id, folder_id)
+        if parent_id is not None:
+            crumbs += [{"id": str(f["_id"]), "name": f["name"]} for f in self.tree.ancestors(owner_id, parent_id)]
+        return crumbs
+
+    # -- changing ---------------------------------------------------------------------------
+
+    def create_folder(self, owner_id: str, name, parent=None, on_conflict=None) -> dict:
+        policy = conflict_policy(on_conflict, ("fail", "rename"))
+        name = validate_display_name(name)
+        parent_id = self.tree.folder_id(owner_id, parent)
+        now = utcnow()
+
+        def insert(candidate: str) -> dict:
+            folder = new_item(owner_id, FOLDER, candidate, name_key(candidate), parent_id, now)
+            self.items.insert(folder)
+            return folder
+        folder = self.tree.place(owner_id, parent_id, name, False, policy, insert)
+        log.info("folder created user_id=%s folder_id=%s", owner_id, folder["_id"])
+        return folder
+
+    def update(self, owner_id: str, item_id: str, kind: str, name=None, parent=_MISSING, on_conflict=None) -> dict:
+        """Rename and/or move: metadata only, no bytes move on disk."""
+        policy = conflict_policy(on_conflict, ("fail", "rename"))
+        item = self.tree.live(owner_id, item_id, kind)
+        new_name = item["name"] if name is None else validate_display_name(name)
+        parent_id = item["parent_id"] if parent is _MISSING else self.tree.folder_id(owner_id, parent)
+        if kind == FOLDER and parent_id != item["parent_id"]:
+            self.tree.check_not_inside(owner_id, item["_id"], parent_id)
+        if new_name == item["name"] and parent_id == item["parent_id"]:
+            return item
+
+        def write(candidate: str) -> dict:
+            key = name_key(candidate)
+            return self.items.update(owner_id, item["_id"], {
+                "name": candidate, "name_key": key, "parent_id": parent_id, "slot": slot_for(parent_id, key),
+                "updated_at": utcnow()})
+        return self.tree.place(owner_id, parent_id, new_name, kind == FILE, policy, write)
+
+    def set_starred(self, owner_id: str, item_id: str, kind: str, starred: bool) -> dict:
+        item = self.tree.live(owner_id, item_id, kind)
+        return self.items.update(owner_id, item["_id"], {"starred": starred})
+
+    def copy(self, owner_id: str, item_id: str, kind: str, parent=_MISSING, name=None, on_conflict=None) -> dict:
+        """Copy a file or a whole folder; bytes are shared, never duplicated on disk."""
+        policy = conflict_policy(on_conflict, ("fail", "rename"), default="rename")
+        source = self.tree.live(owner_id, item_id, kind)
+        parent_id = source["parent_id"] if parent is _MISSING else self.tree.folder_id(owner_id, parent)
+        if kind == FOLDER:
+            self.tree.check_not_inside(owner_id, source["_id"], parent_id)
+        new_name = source["name"] if name is None else validate_display_name(name)
+        undo: list[Callable[[], None]] = []
+        try:
+            top = self._copy_item(owner_id, source, parent_id, new_name, policy, undo)
+            if kind == FOLDER:
+                mapping = {source["_id"]: top["_id"]}
+                for child in self.tree.subtree(owner_id, source["_id"], dict(LIVE)):
+                    copied = self._copy_item(owner_id, child, mapping[child["parent_id"]], child["name"], "fail", undo)
+                    mapping[child["_id"]] = copied["_id"]
+        except BaseException:
+            for step in reversed(undo):
+                step()
+            raise
+        log.info("copied user_id=%s from=%s to=%s", owner_id, source["_id"], top["_id"])
+        return top
+
+    def _copy_item(self, owner_id, source: dict, parent_id, name: str, policy: str, undo) -> dict:
+        now = utcnow()
+        fields = {k: source[k] for k in ("blob_id", "size", "sha256", "content_type") if k in source}
+
+        def insert(candidate: str) -> dict:
+            item = new_item(owner_id, source["type"], candidate, name_key(candidate), parent_id, now, **fields)
+            self.items.insert(item)
+            return item
+        if source["type"] == FILE:
+            self.blobs.add_ref(source["blob_id"])
+            undo.append(lambda: self.blobs.release(owner_id, source["blob_id"]))
+        item = self.tree.place(owner_id, parent_id, name, source["type"] == FILE, policy, insert)
+        undo.append(lambda: self.items.delete(item["_id"]))
+        return item
+

@@ -1,0 +1,132 @@
+"""The trash: deleting moves items here, restoring puts them back, purging ends them."""
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from bson import ObjectId
+
+from ..timeutil import utcnow
+from .blobs import BlobStore
+from .names import name_key
+from .repo import FILE, FOLDER, LIVE, ItemsRepository, new_item, slot_for, trash_slot
+from .tree import Tree, not_found
+from .versions import VersionsService
+
+log = logging.getLogger(__name__)
+
+
+class TrashService:
+    def __init__(self, items: ItemsRepository, blobs: BlobStore, versions: VersionsService, retention_days: int):
+        self.items = items
+        self.tree = Tree(items)
+        self.blobs = blobs
+        self.versions = versions
+        self.retention = timedelta(days=retention_days)
+
+    def trash(self, owner_id: str, item_id: str, kind: str | None) -> dict:
+        """Move a live item (and, for a folder, everything live inside it) to the trash."""
+        item = self.tree.live(owner_id, item_id, kind)
+        now = utcnow()
+        trashed = self.items.update(owner_id, item["_id"], {"trashed_at": now, "trash_root": True,
+                                                            "slot": trash_slot(item["_id"])})
+        if item["type"] == FOLDER:
+            inside = [c["_id"] for c in self.tree.subtree(owner_id, item["_id"], dict(LIVE))]
+            if inside:
+                self.items.update_many({"owner_id": owner_id, "_id": {"$in": inside}},
+                                       {"trashed_at": now, "trashed_with": item["_id"]})
+        log.info("trashed user_id=%s item_id=%s", owner_id, item["_id"])
+        return trashed
+
+    def list(self, owner_id: str, page: int, limit: int) -> tuple[list[dict], int]:
+        query = {"owner_id": owner_id, "trash_root": True}
+        newest_first = [("trashed_at", -1), ("_id", -1)]
+        return (self.items.find(query, sort=newest_first, skip=(page - 1) * limit, limit=limit),
+                self.items.count(query))
+
+    def _trashed(self, owner_id: str, item_id: str) -> dict:
+        item = self.items.get(owner_id, item_id, live=False)
+        if item is None or not item["trash_root"]:
+            raise not_found(None)
+        return item
+
+    def restore(self, owner_id: str, item_id: str) -> tuple[dict, str | None]:
+        """Put an item back where it was. Returns the item and a note when the place changed:
+        ``parent_recreated`` (its folder was in the trash: the path is made again) or
+        ``restored_to_root`` (its folder was deleted for good); ``renamed`` on a name clash."""
+        item = self._trashed(owner_id, item_id)
+        parent_id, note = self._restore_target(owner_id, item)
+
+        def write(candidate: str) -> dict:
+            key = name_key(candidate)
+            return self.items.update(owner_id, item["_id"], {
+                "name": candidate, "name_key": key, "parent_id": parent_id, "slot": slot_for(parent_id, key),
+                "trashed_at": None, "trash_root": False, "trashed_with": None})
+        restored = self.tree.place(owner_id, parent_id, item["name"], item["type"] == FILE, "rename", write)
+        if restored["name"] != item["name"] and note is None:
+            note = "renamed"
+        self.items.update_many({"owner_id": owner_id, "trashed_with": item["_id"]},
+                               {"trashed_at": None, "trashed_with": None})
+        log.info("restored user_id=%s item_id=%s", owner_id, item["_id"])
+        return restored, note
+
+    def _restore_target(self, owner_id: str, item: dict) -> tuple[ObjectId | None, str | None]:
+        if item["parent_id"] is None:
+            return None, None
+        chain = self.tree.ancestors(owner_id, item["parent_id"])
+        if not chain or chain[-1]["_id"] != item["parent_id"] or chain[0]["parent_id"] is not None:
+            return None, "restored_to_root"  # some folder on the way was deleted for good
+        live_depth = 0
+        while live_depth < len(chain) and chain[live_depth]["trashed_at"] is None:
+            live_depth += 1
+        if live_depth == len(chain):
+            return item["parent_id"], None
+        parent_id = chain[live_depth - 1]["_id"] if live_depth else None
+        for folder in chain[live_depth:]:
+            parent_id = self._ensure_folder(owner_id, parent_id, folder["name"])
+        return parent_id, "parent_recreated"
+
+    def _ensure_folder(self, owner_id: str, parent_id: ObjectId | None, name: str) -> ObjectId:
+        existing = self.items.find({"owner_id": owner_id, "slot": slot_for(parent_id, name_key(name))})
+        if existing and existing[0]["type"] == FOLDER:
+            return existing[0]["_id"]
+
+        def insert(candidate: str) -> dict:
+            folder = new_item(owner_id, FOLDER, candidate, name_key(candidate), parent_id, utcnow())
+            self.items.insert(folder)
+            return folder
+        return self.tree.place(owner_id, parent_id, name, False, "rename", insert)["_id"]
+
+    def delete_forever(self, owner_id: str, item_id: str, kind: str | None = None, must_be_trashed: bool = True) -> None:
+        """Delete an item and everything inside it: records first, then bytes no longer used.
+        Items inside that were trashed on their own stay in the trash."""
+        item = self._trashed(owner_id, item_id) if must_be_trashed else self.tree.live(owner_id, item_id, kind)
+        if kind and item["type"] != kind:
+            raise not_found(kind)
+        self._destroy(owner_id, item)
+
+    def _destroy(self, owner_id: str, item: dict) -> None:
+        doomed = [item]
+        if item["type"] == FOLDER:
+            doomed += self.tree.subtree(owner_id, item["_id"], {"trash_root": False})
+        for victim in reversed(doomed):  # deepest first, so a crash leaves no orphans behind
+            self.items.delete(victim["_id"])
+            if victim["type"] == FILE:
+                self.versions.delete_all(owner_id, victim["_id"])
+                self.blobs.release(owner_id, victim["blob_id"])
+        log.info("deleted for good user_id=%s item_id=%s items=%d", owner_id, item["_id"], len(doomed))
+
+    def empty(self, owner_id: str) -> int:
+        roots = self.items.find({"owner_id": owner_id, "trash_root": True})
+        for item in roots:
+            self._destroy(owner_id, item)
+        return len(roots)
+
+    def purge_expired(self) -> int:
+        """Delete for good what has been in any user's trash longer than the retention."""
+        cutoff = utcnow() - self.retention
+        expired = self.items.find({"trash_root": True, "trashed_at": {"$lt": cutoff}})
+        for item in expired:
+            self._destroy(item["owner_id"], item)
+        return len(expired)
+

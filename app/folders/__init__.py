@@ -1,0 +1,1 @@
+"""folders blueprint: routes in routes.py."""

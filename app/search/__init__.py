@@ -1,0 +1,1 @@
+"""search blueprint: routes in routes.py."""

@@ -1,0 +1,1 @@
+"""trash blueprint: routes in routes.py."""
