@@ -11,6 +11,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from config import load_config
 
 from .api_docs import SWAGGER_CONFIG, TEMPLATE
+from .commands import register_commands
 from .db import init_database
 from .errors import Unauthorized, register_error_handlers
 from .extensions import limiter, login_manager, swagger
@@ -39,6 +40,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     register_blueprints(app)
     register_error_handlers(app)
     register_request_hooks(app)
+    register_commands(app)
     app.teardown_request(discard_uncommitted)
     return app
 

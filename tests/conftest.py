@@ -63,11 +63,11 @@ def multipart_body(parts) -> tuple[bytes, str]:
     return b"".join(chunks), f"multipart/form-data; boundary={boundary}"
 
 
-def upload(client, *files, **headers):
+def upload(client, *files, query="", **headers):
     """POST /api/upload with (name, bytes[, content_type]) tuples, in one request."""
     body, content_type = multipart_body(
         [("file", f[0], f[1], f[2] if len(f) > 2 else "application/octet-stream") for f in files])
-    return client.post("/api/upload", data=body, content_type=content_type, headers=headers)
+    return client.post("/api/upload" + query, data=body, content_type=content_type, headers=headers)
 
 
 @pytest.fixture

@@ -134,6 +134,7 @@ class BlobsRepository:
     def ensure_indexes(self) -> None:
         self._blobs.create_index([("owner_id", ASCENDING), ("sha256", ASCENDING)], unique=True,
                                  name="content_per_user")
+        self._blobs.create_index([("owner_id", ASCENDING), ("size", DESCENDING)], name="by_size")
 
     def acquire_existing(self, owner_id: str, sha256: str) -> dict | None:
         """Take one more reference to a live blob with this content, atomically."""
@@ -166,6 +167,10 @@ class BlobsRepository:
 
     def find(self, query: dict) -> list[dict]:
         return list(self._blobs.find(query))
+
+    def largest_size(self, owner_id: str) -> int:
+        biggest = list(self._blobs.find({"owner_id": owner_id}, {"size": 1}, sort=[("size", DESCENDING)], limit=1))
+        return biggest[0]["size"] if biggest else 0
 
     def used_bytes(self, owner_id: str) -> int:
         rows = list(self._blobs.aggregate([{"$match": {"owner_id": owner_id}},

@@ -49,12 +49,16 @@ class DriveService:
     def stager_for(self, owner_id: str) -> Callable[[], StagedBlob]:
         """A factory staging the parts of one upload request against the owner's free space.
 
-        Refuses at once, before any byte is read, when the quota is used up. The streaming
-        budget ignores deduplication; the exact check runs once the parts are hashed."""
-        remaining = None if not self.quota_bytes else self.quota_bytes - self.blobs.blobs.used_bytes(owner_id)
-        if remaining is not None and remaining <= 0:
-            raise QuotaExceeded("Your storage quota is used up.")
-        budget = UploadBudget(remaining)
+        Refuses at once, before any byte is read, when the quota is used up. While bytes
+        stream, the request is stopped once it is bigger than the free space plus the
+        largest content the user already has (only content the user already has can be
+        stored for free); the exact check runs once the parts are hashed."""
+        budget = UploadBudget(None)
+        if self.quota_bytes:
+            remaining = self.quota_bytes - self.blobs.blobs.used_bytes(owner_id)
+            if remaining <= 0:
+                raise QuotaExceeded("Your storage quota is used up.")
+            budget = UploadBudget(remaining + self.blobs.blobs.largest_size(owner_id))
         return lambda: self.blobs.storage.stage(owner_id, budget)
 
     def store_uploads(self, owner_id: str, parts: list[UploadPart], folder_id=None, on_conflict=None) -> list[dict]:
