@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test install install-dev bench clean
+.PHONY: run test install install-dev bench clean purge-trash
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -34,3 +34,7 @@ bench: install-dev
 
 clean:
 	rm -rf $(VENV) .pytest_cache
+
+## purge-trash: delete for good what has been in the trash longer than TRASH_RETENTION_DAYS
+purge-trash: install
+	$(BIN)/flask --app wsgi purge-trash
