@@ -5,6 +5,7 @@ import pytest
 
 from app import create_app
 from config import TestingConfig
+from tests.live_server import server  # noqa: F401  (a fixture: a live Gunicorn server)
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ from datetime import timedelta
 import pytest
 
 from app.timeutil import utcnow
-from tests.conftest import AuthActions, upload
+from tests.conftest import AuthActions
 from tests.test_folders import blob_files, children, folder, names, put_file
 
 

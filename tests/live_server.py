@@ -1,0 +1,162 @@
+"""A real Gunicorn server, started as ``make run`` does, with all state under a temp dir.
+
+Shared by the end-to-end, CLI, compatibility and fault tests.
+"""
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import pytest
+import requests
+
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+GUNICORN = os.path.join(os.path.dirname(sys.executable), "gunicorn")
+START_TIMEOUT_S = 30
+STOP_TIMEOUT_S = 40  # gunicorn.conf.py has graceful_timeout = 30
+HTTP_TIMEOUT_S = 30
+
+# Variables read by config.py or gunicorn.conf.py (and Gunicorn itself) that must not leak
+# from the developer's shell into the server under test.
+_SCRUBBED_ENV = (
+    "MONGO_URI", "MONGO_DB_NAME", "MONGO_TIMEOUT_MS", "EMBEDDED_DB_PATH", "UPLOAD_FOLDER",
+    "INSTANCE_PATH", "SECRET_KEY", "MAX_CONTENT_LENGTH", "USER_QUOTA_BYTES",
+    "SESSION_LIFETIME_DAYS", "SESSION_COOKIE_SECURE", "TRUST_PROXY_HOPS", "PAGE_SIZE_MAX",
+    "LOG_LEVEL",
+    "LOGIN_RATE_LIMIT", "LOGIN_IP_RATE_LIMIT", "RATELIMIT_STORAGE_URI",
+    "BIND", "WEB_CONCURRENCY", "GUNICORN_THREADS", "GUNICORN_TIMEOUT", "GUNICORN_CMD_ARGS",
+)
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class GunicornServer:
+    """One Gunicorn master (and its worker) in its own process group; restartable."""
+
+    def __init__(self, tmp_path):
+        self.tmp_path = tmp_path
+        self.port = _free_port()
+        self.base_url = f"http://127.0.0.1:{self.port}"
+        env = {k: v for k, v in os.environ.items() if k not in _SCRUBBED_ENV}
+        env.update(
+            APP_ENV="development",
+            BIND=f"127.0.0.1:{self.port}",
+            EMBEDDED_DB_PATH=str(tmp_path / "data"),
+            UPLOAD_FOLDER=str(tmp_path / "uploads"),
+            INSTANCE_PATH=str(tmp_path / "instance"),
+            # The same key across restarts, so cookies signed before a restart stay valid
+            # (and the dev profile does not need to generate one).
+            SECRET_KEY="e2e-" + os.urandom(16).hex(),
+            PYTHONUNBUFFERED="1",
+        )
+        self.env = env
+        self.proc: subprocess.Popen | None = None
+        self._logs = []
+        self._runs = 0
+
+    def url(self, path: str) -> str:
+        return self.base_url + path
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    def start(self) -> None:
+        assert self.proc is None, "server already running"
+        self._runs += 1
+        self.stdout_path = self.tmp_path / f"gunicorn-{self._runs}.out"
+        self.stderr_path = self.tmp_path / f"gunicorn-{self._runs}.err"
+        with open(self.stdout_path, "wb") as out, open(self.stderr_path, "wb") as err:
+            # The child keeps its own copies of the descriptors; ours close at once.
+            self.proc = subprocess.Popen(
+                # --no-control-socket: Gunicorn >= 25.1 otherwise binds (and on exit unlinks)
+                # a control socket shared by every server of this user, in
+                # $XDG_RUNTIME_DIR or ~/.gunicorn, taking it from a running `make run`.
+                [GUNICORN, "-c", "gunicorn.conf.py", "--no-control-socket", "wsgi:app"],
+                cwd=REPO_ROOT, env=self.env, stdin=subprocess.DEVNULL,
+                stdout=out, stderr=err, start_new_session=True)
+        self._wait_ready()
+
+    def _wait_ready(self) -> None:
+        deadline = time.monotonic() + START_TIMEOUT_S
+        last_error = "no answer yet"
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                code = self.proc.returncode
+                self._reap()
+                pytest.fail(f"gunicorn exited with {code} during start-up\n{self.diagnostics()}")
+            try:
+                response = requests.get(self.url("/api/status"), timeout=2)
+            except requests.RequestException as exc:
+                last_error = repr(exc)
+            else:
+                with response:
+                    if response.status_code == 200:
+                        return
+                    last_error = f"HTTP {response.status_code}: {response.text[:500]}"
+            time.sleep(0.1)
+        self.kill()
+        pytest.fail(f"gunicorn did not answer 200 on /api/status within {START_TIMEOUT_S}s "
+                    f"(last: {last_error})\n{self.diagnostics()}")
+
+    def stop(self) -> int:
+        """Graceful stop (SIGTERM to the master) and return its exit status."""
+        assert self.proc is not None, "server not running"
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            code = self.proc.wait(timeout=STOP_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            pytest.fail(f"gunicorn did not stop within {STOP_TIMEOUT_S}s of SIGTERM\n"
+                        f"{self.diagnostics()}")
+        self._reap()
+        return code
+
+    def kill(self) -> None:
+        """Make sure nothing of this server is left: TERM, then KILL, the process group."""
+        if self.proc is None:
+            return
+        for sig, grace in ((signal.SIGTERM, STOP_TIMEOUT_S), (signal.SIGKILL, 10)):
+            try:
+                os.killpg(self.proc.pid, sig)
+            except ProcessLookupError:
+                pass
+            try:
+                self.proc.wait(timeout=grace)
+            except subprocess.TimeoutExpired:
+                continue
+            # The master is gone; a worker left behind in the group still gets the signal.
+            try:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            break
+        self._reap()
+
+    def _reap(self) -> None:
+        if self.proc is not None and self.proc.returncode is not None:
+            self.proc = None
+
+    def diagnostics(self) -> str:
+        def tail(path, limit=8000):
+            try:
+                return path.read_text(errors="replace")[-limit:]
+            except (OSError, AttributeError):
+                return "(none)"
+        return (f"--- gunicorn stderr ---\n{tail(getattr(self, 'stderr_path', None))}\n"
+                f"--- gunicorn stdout ---\n{tail(getattr(self, 'stdout_path', None), 2000)}")
+
+
+@pytest.fixture
+def server(tmp_path):
+    srv = GunicornServer(tmp_path)
+    try:
+        srv.start()
+        yield srv
+    finally:
+        srv.kill()
