@@ -68,7 +68,8 @@ def register_blueprints(app: Flask) -> None:
     from .folders.routes import bp as folders_bp
     from .search.routes import bp as search_bp
     from .system.routes import bp as system_bp
+    from .tokens.routes import bp as tokens_bp
     from .trash.routes import bp as trash_bp
 
-    for blueprint in (auth_bp, files_bp, folders_bp, trash_bp, search_bp, system_bp):
+    for blueprint in (auth_bp, tokens_bp, files_bp, folders_bp, trash_bp, search_bp, system_bp):
         app.register_blueprint(blueprint)

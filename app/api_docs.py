@@ -53,12 +53,15 @@ TEMPLATE = {
         "description": (
             "A self-hosted, multi-user file service. Log in with `POST /api/login` (here, with "
             "*Try it out*); the session cookie is then sent with every call from this page. "
+            "Scripts can use a personal access token instead (*Authorize* → bearerAuth). "
             "Every error is JSON: `{\"error\": {\"code\", \"message\"}}`."),
     },
     "components": {
         "securitySchemes": {
             "cookieAuth": {"type": "apiKey", "in": "cookie", "name": "session",
                            "description": "Set by POST /api/login."},
+            "bearerAuth": {"type": "http", "scheme": "bearer",
+                           "description": "A personal access token from POST /api/tokens."},
         },
         "schemas": {
             "Error": {
@@ -121,6 +124,17 @@ TEMPLATE = {
                                "created_at": {"type": "string", "format": "date-time"}},
             },
             "Usage": _USAGE,
+            "ApiToken": {
+                "type": "object", "required": ["id", "name", "scope", "prefix", "created_at"],
+                "properties": {
+                    "id": {"type": "string"}, "name": {"type": "string"},
+                    "scope": {"type": "string", "enum": ["read", "read-write"]},
+                    "prefix": {"type": "string", "description": "the first characters of the secret"},
+                    "created_at": {"type": "string", "format": "date-time"},
+                    "expires_at": {"type": "string", "format": "date-time", "nullable": True},
+                    "last_used_at": {"type": "string", "format": "date-time", "nullable": True},
+                },
+            },
             "Status": {
                 "type": "object", "required": ["status", "version", "uptime_s", "database"],
                 "properties": {
@@ -144,6 +158,8 @@ TEMPLATE = {
             "VersionId": _path_id("version_id", "A version id"),
         },
         "responses": {
+            "Forbidden": _error_response("`insufficient_scope` (a read token tried to write), `session_required`, "
+                                         "or `cross_site_request`."),
             "Conflict": _error_response("`name_conflict` (a sibling has that name) or `move_into_descendant`."),
             "BadRequest": _error_response("Invalid input; `code` says which (e.g. `malformed_json`, `invalid_name`)."),
             "Unauthorized": _error_response("`unauthorized`: not logged in (or `invalid_credentials` on login)."),

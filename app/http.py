@@ -71,15 +71,18 @@ def query_bool(name: str) -> bool:
     return value in ("true", "1")
 
 
-def query_datetime(name: str) -> datetime | None:
-    raw = request.args.get(name)
-    if not raw:
-        return None
+def parse_datetime(raw: str, name: str, code: str = "invalid_input") -> datetime:
+    """An ISO 8601 date or date-time; naive values are UTC."""
     try:
         value = datetime.fromisoformat(raw.replace("Z", "+00:00"))
-    except ValueError:
-        raise InvalidInput(f"'{name}' must be an ISO 8601 date or time.", code="invalid_query") from None
+    except (ValueError, AttributeError):
+        raise InvalidInput(f"'{name}' must be an ISO 8601 date or time.", code=code) from None
     return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value
+
+
+def query_datetime(name: str) -> datetime | None:
+    raw = request.args.get(name)
+    return parse_datetime(raw, name, code="invalid_query") if raw else None
 
 
 def page_params() -> tuple[int, int]:

@@ -16,7 +16,7 @@ _ID = "{{name: {kind}_id, in: path, required: true, schema: {{type: string}}, de
 _UPDATE_DOC = """Rename and/or move a {kind} (metadata only; no bytes move).
 ---
 tags: [{tag}]
-security: [{{cookieAuth: []}}]
+security: [{{cookieAuth: []}}, {{bearerAuth: []}}]
 description: >
   Send `name` to rename, `parent_id` (a folder id or `root`) to move, or both. A sibling
   with the same name (ignoring case) is a 409 `name_conflict` unless `on_conflict` is
@@ -41,7 +41,7 @@ responses:
 _DELETE_DOC = """Delete a {kind}: to the trash by default, for good with `permanent=true`.
 ---
 tags: [{tag}]
-security: [{{cookieAuth: []}}]
+security: [{{cookieAuth: []}}, {{bearerAuth: []}}]
 description: >
   Without `permanent` the {kind} moves to the trash{recursive}: it leaves listings and
   search, its bytes still count toward the quota, and `POST /api/trash/<id>/restore` puts it
@@ -59,7 +59,7 @@ responses:
 _COPY_DOC = """Copy a {kind}{recursive}; bytes are shared, never duplicated on disk.
 ---
 tags: [{tag}]
-security: [{{cookieAuth: []}}]
+security: [{{cookieAuth: []}}, {{bearerAuth: []}}]
 description: >
   Optional JSON body: `parent_id` (default: the same folder), `name` (default: the same
   name), `on_conflict` (`rename` by default, giving `name (1)`; or `fail` for a 409).
@@ -83,7 +83,7 @@ responses:
 _STAR_DOC = """{verb} a {kind}.
 ---
 tags: [{tag}]
-security: [{{cookieAuth: []}}]
+security: [{{cookieAuth: []}}, {{bearerAuth: []}}]
 parameters:
   - {id}
 responses:

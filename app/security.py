@@ -1,15 +1,21 @@
 """Request-level protections: secret key, cross-site write refusal, request ids, headers."""
 from __future__ import annotations
 
+import functools
 import os
 import re
 import secrets
 import uuid
 from urllib.parse import urlsplit
 
-from flask import Flask, g, request
+from typing import Callable, TypeVar
+
+from flask import Flask, current_app, g, request
+from flask_login import current_user
 
 from .errors import Forbidden
+
+F = TypeVar("F", bound=Callable)
 
 UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
@@ -45,11 +51,21 @@ def _origin_of_request() -> str | None:
     return referer or None
 
 
+def cross_site_allowed(view: F) -> F:
+    """Mark a view that authenticates by a secret in the request itself (not a cookie)."""
+    view.cross_site_allowed = True
+    return view
+
+
 def refuse_cross_site_writes() -> None:
     """Cookie-authenticated writes must come from our own pages. Clients that send neither
     Origin nor Referer (curl, scripts) are not browsers and pass; SameSite=Lax is the
-    second layer."""
-    if request.method not in UNSAFE_METHODS:
+    second layer. A Bearer token cannot be sent by another site without our consent (no
+    CORS), so token requests pass too."""
+    if request.method not in UNSAFE_METHODS or request.headers.get("Authorization", "").lower().startswith("bearer "):
+        return
+    view = current_app.view_functions.get(request.endpoint)
+    if getattr(view, "cross_site_allowed", False):
         return
     claimed = _origin_of_request()
     if claimed is None:
@@ -57,6 +73,23 @@ def refuse_cross_site_writes() -> None:
     parts = urlsplit(claimed)
     if claimed == "null" or parts.netloc.lower() != request.host.lower():
         raise Forbidden("Cross-site requests are not allowed.", code="cross_site_request")
+
+
+def enforce_token_scope() -> None:
+    """A ``read`` token may look but not change anything."""
+    if request.method in UNSAFE_METHODS and current_user.is_authenticated and current_user.scope != "read-write":
+        raise Forbidden("This token can only read; create a read-write token to change things.",
+                        code="insufficient_scope")
+
+
+def session_required(view: F) -> F:
+    """For routes that manage credentials: a token cannot mint or list tokens."""
+    @functools.wraps(view)
+    def wrapper(*args, **kwargs):
+        if current_user.is_authenticated and current_user.via_token:
+            raise Forbidden("Log in with a password to manage tokens.", code="session_required")
+        return view(*args, **kwargs)
+    return wrapper  # type: ignore[return-value]
 
 
 def assign_request_id() -> None:
@@ -80,4 +113,5 @@ def add_security_headers(response):
 def register_request_hooks(app: Flask) -> None:
     app.before_request(assign_request_id)
     app.before_request(refuse_cross_site_writes)
+    app.before_request(enforce_token_scope)
     app.after_request(add_security_headers)

@@ -5,8 +5,9 @@ from dataclasses import dataclass
 
 from flask import Flask, current_app
 
-from .auth.repo import SessionsRepository, UsersRepository
+from .auth.repo import SessionsRepository, TokensRepository, UsersRepository
 from .auth.service import AuthService
+from .auth.tokens import TokenService
 from .db import Database
 from .drive.blobs import BlobStore
 from .drive.repo import BlobsRepository, ItemsRepository, VersionsRepository
@@ -22,6 +23,7 @@ EXTENSION_KEY = "drive_services"
 @dataclass
 class Services:
     auth: AuthService
+    tokens: TokenService
     drive: DriveService
     versions: VersionsService
     trash: TrashService
@@ -31,15 +33,16 @@ class Services:
 
 def init_services(app: Flask, database: Database) -> Services:
     config = app.config
-    users, sessions = UsersRepository(database), SessionsRepository(database)
+    users, sessions, tokens = UsersRepository(database), SessionsRepository(database), TokensRepository(database)
     items, blobs_repo, versions_repo = ItemsRepository(database), BlobsRepository(database), VersionsRepository(database)
-    for repo in (users, sessions, items, blobs_repo, versions_repo):
+    for repo in (users, sessions, tokens, items, blobs_repo, versions_repo):
         repo.ensure_indexes()
     storage = LocalBlobStorage(config["UPLOAD_FOLDER"])
     blobs = BlobStore(blobs_repo, storage)
     versions = VersionsService(items, versions_repo, blobs, config["MAX_VERSIONS_PER_FILE"])
     services = Services(
         auth=AuthService(users, sessions, config["SESSION_LIFETIME_DAYS"]),
+        tokens=TokenService(tokens, users),
         drive=DriveService(items, blobs, versions, config["USER_QUOTA_BYTES"]),
         versions=versions,
         trash=TrashService(items, blobs, versions, config["TRASH_RETENTION_DAYS"]),

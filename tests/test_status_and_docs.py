@@ -55,12 +55,14 @@ def test_every_api_route_is_in_the_openapi_spec(app, client):
             assert (path, method) in documented, f"{method} {path} is not documented"
 
 
-def test_spec_declares_cookie_auth_and_error_schema(client):
+def test_spec_declares_cookie_and_token_auth_and_error_schema(client):
     spec = client.get("/apispec.json").get_json()
-    assert spec["components"]["securitySchemes"]["cookieAuth"] == {
-        "type": "apiKey", "in": "cookie", "name": "session", "description": "Set by POST /api/login."}
+    schemes = spec["components"]["securitySchemes"]
+    assert (schemes["cookieAuth"]["in"], schemes["cookieAuth"]["name"]) == ("cookie", "session")
+    assert (schemes["bearerAuth"]["type"], schemes["bearerAuth"]["scheme"]) == ("http", "bearer")
     assert "Error" in spec["components"]["schemas"]
-    assert spec["paths"]["/api/files"]["get"]["security"] == [{"cookieAuth": []}]
+    assert spec["paths"]["/api/files"]["get"]["security"] == [{"cookieAuth": []}, {"bearerAuth": []}]
+    assert spec["paths"]["/api/tokens"]["post"]["security"] == [{"cookieAuth": []}]
 
 
 def test_swagger_ui_is_served_without_a_cdn(client):

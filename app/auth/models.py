@@ -5,16 +5,25 @@ from flask_login import UserMixin
 from ..timeutil import isoformat
 
 
-class User(UserMixin):
-    """The logged-in user, bound to one server-side session."""
+SCOPE_READ, SCOPE_READ_WRITE = "read", "read-write"
 
-    def __init__(self, doc: dict, session_token: str):
+
+class User(UserMixin):
+    """The authenticated user: through one server-side session (cookie) or one API token."""
+
+    def __init__(self, doc: dict, session_token: str | None = None, token: dict | None = None):
         self.doc = doc
         self.id = str(doc["_id"])
         self.username = doc["username"]
         self.session_token = session_token
+        self.token = token
+        self.scope = token["scope"] if token else SCOPE_READ_WRITE
 
-    def get_id(self) -> str:
+    @property
+    def via_token(self) -> bool:
+        return self.token is not None
+
+    def get_id(self) -> str | None:
         # Flask-Login keeps this in the cookie; it names the session, not the user, so
         # deleting the session record makes a copied cookie worthless.
         return self.session_token

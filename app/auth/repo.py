@@ -58,3 +58,30 @@ class SessionsRepository:
 
     def delete_for_user(self, user_id: str) -> None:
         self._sessions.delete_many({"user_id": user_id})
+
+
+class TokensRepository:
+    """Personal access tokens; only a SHA-256 of each secret is stored."""
+
+    def __init__(self, database):
+        self._tokens = database.collection("api_tokens")
+
+    def ensure_indexes(self) -> None:
+        self._tokens.create_index([("secret_hash", ASCENDING)], unique=True, name="token_secret")
+        self._tokens.create_index([("owner_id", ASCENDING), ("created_at", ASCENDING)], name="tokens_by_owner")
+
+    def insert(self, token: dict) -> None:
+        self._tokens.insert_one(token)
+
+    def by_secret_hash(self, secret_hash: str) -> dict | None:
+        return self._tokens.find_one({"secret_hash": secret_hash})
+
+    def for_owner(self, owner_id: str) -> list[dict]:
+        return list(self._tokens.find({"owner_id": owner_id}, sort=[("created_at", ASCENDING), ("_id", ASCENDING)]))
+
+    def delete_owned(self, owner_id: str, token_id: str) -> bool:
+        oid = parse_object_id(token_id)
+        return bool(oid) and self._tokens.delete_one({"_id": oid, "owner_id": owner_id}).deleted_count == 1
+
+    def touch(self, token_id, when: datetime) -> None:
+        self._tokens.update_one({"_id": token_id}, {"$set": {"last_used_at": when}})

@@ -13,9 +13,23 @@ from .models import public_user
 bp = Blueprint("auth", __name__, url_prefix="/api")
 
 
+def bearer_secret() -> str | None:
+    """The secret of an ``Authorization: Bearer`` header, if the request has one."""
+    scheme, _, value = request.headers.get("Authorization", "").partition(" ")
+    return value.strip() or None if scheme.lower() == "bearer" else None
+
+
 @login_manager.user_loader
 def load_user(session_token: str):
+    if bearer_secret() is not None:
+        return None  # an explicit token wins over a cookie
     return services().auth.load_session(session_token)
+
+
+@login_manager.request_loader
+def load_user_from_token(_request):
+    secret = bearer_secret()
+    return services().tokens.authenticate(secret) if secret else None
 
 
 def _login_attempt_key() -> str:
@@ -95,7 +109,7 @@ def logout():
     responses:
       204: {description: Logged out (also when no one was logged in).}
     """
-    if current_user.is_authenticated:
+    if current_user.is_authenticated and not current_user.via_token:
         services().auth.end_session(current_user)
     logout_user()
     session.clear()
@@ -108,7 +122,7 @@ def me():
     """The logged-in user, with storage usage (as in /api/me/usage).
     ---
     tags: [auth]
-    security: [{cookieAuth: []}]
+    security: [{cookieAuth: []}, {bearerAuth: []}]
     responses:
       200:
         description: The user.

@@ -23,7 +23,7 @@ def upload():
     """Upload one or more files, into a folder.
     ---
     tags: [files]
-    security: [{cookieAuth: []}]
+    security: [{cookieAuth: []}, {bearerAuth: []}]
     description: >
       Multipart form with one or more parts named `file`. Each part streams to disk while
       its SHA-256 is computed; the request is all or nothing. Display names keep Unicode;
@@ -83,7 +83,7 @@ def list_files():
     """List all the caller's files, in every folder (not those in the trash).
     ---
     tags: [files]
-    security: [{cookieAuth: []}]
+    security: [{cookieAuth: []}, {bearerAuth: []}]
     parameters:
       - $ref: '#/components/parameters/Limit'
       - $ref: '#/components/parameters/Page'
@@ -109,7 +109,7 @@ def download(file_id: str):
     """Download a file's bytes.
     ---
     tags: [files]
-    security: [{cookieAuth: []}]
+    security: [{cookieAuth: []}, {bearerAuth: []}]
     description: >
       Always an attachment, with the UTF-8 name in `filename*` and an ASCII fallback.
       Supports `Range` (206), `If-None-Match` / `If-Modified-Since` (304) and `If-Range`.
@@ -135,7 +135,7 @@ def file_info(file_id: str):
     """A file's record.
     ---
     tags: [files]
-    security: [{cookieAuth: []}]
+    security: [{cookieAuth: []}, {bearerAuth: []}]
     parameters:
       - $ref: '#/components/parameters/FileId'
     responses:
@@ -154,7 +154,7 @@ def list_versions(file_id: str):
     """Earlier contents of a file, newest first.
     ---
     tags: [versions]
-    security: [{cookieAuth: []}]
+    security: [{cookieAuth: []}, {bearerAuth: []}]
     description: >
       Uploading with `on_conflict=replace` keeps the previous content as a version. At most
       `MAX_VERSIONS_PER_FILE` are kept; older ones are deleted.
@@ -183,7 +183,7 @@ def download_version(file_id: str, version_id: str):
     """Download an earlier version's bytes (same headers as a file download).
     ---
     tags: [versions]
-    security: [{cookieAuth: []}]
+    security: [{cookieAuth: []}, {bearerAuth: []}]
     parameters:
       - $ref: '#/components/parameters/FileId'
       - $ref: '#/components/parameters/VersionId'
@@ -205,7 +205,7 @@ def restore_version(file_id: str, version_id: str):
     """Make a version the current content; the current content becomes a version.
     ---
     tags: [versions]
-    security: [{cookieAuth: []}]
+    security: [{cookieAuth: []}, {bearerAuth: []}]
     parameters:
       - $ref: '#/components/parameters/FileId'
       - $ref: '#/components/parameters/VersionId'
@@ -225,7 +225,7 @@ def delete_version(file_id: str, version_id: str):
     """Delete a version; its bytes go when nothing else uses them.
     ---
     tags: [versions]
-    security: [{cookieAuth: []}]
+    security: [{cookieAuth: []}, {bearerAuth: []}]
     parameters:
       - $ref: '#/components/parameters/FileId'
       - $ref: '#/components/parameters/VersionId'

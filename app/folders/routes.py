@@ -20,7 +20,7 @@ def create_folder():
     """Create a folder.
     ---
     tags: [folders]
-    security: [{cookieAuth: []}]
+    security: [{cookieAuth: []}, {bearerAuth: []}]
     description: >
       `parent_id` is a folder id or `root` (the default). Names follow the file name rules and
       are unique among siblings ignoring case: a clash is 409 `name_conflict`, or
@@ -57,7 +57,7 @@ def folder_tree():
     """Every folder of the caller, nested, in one call.
     ---
     tags: [folders]
-    security: [{cookieAuth: []}]
+    security: [{cookieAuth: []}, {bearerAuth: []}]
     responses:
       200:
         description: The tree below the root.
@@ -81,7 +81,7 @@ def folder_info(folder_id: str):
     """A folder's record (`root` gives the root).
     ---
     tags: [folders]
-    security: [{cookieAuth: []}]
+    security: [{cookieAuth: []}, {bearerAuth: []}]
     parameters:
       - $ref: '#/components/parameters/FolderId'
     responses:
@@ -102,7 +102,7 @@ def list_children(folder_id: str):
     """A folder's contents: folders first, then files; paginated and sortable.
     ---
     tags: [folders]
-    security: [{cookieAuth: []}]
+    security: [{cookieAuth: []}, {bearerAuth: []}]
     parameters:
       - $ref: '#/components/parameters/FolderId'
       - $ref: '#/components/parameters/Limit'
@@ -130,7 +130,7 @@ def folder_path(folder_id: str):
     """The breadcrumb path of a folder, from the root down to it.
     ---
     tags: [folders]
-    security: [{cookieAuth: []}]
+    security: [{cookieAuth: []}, {bearerAuth: []}]
     parameters:
       - $ref: '#/components/parameters/FolderId'
     responses:

@@ -19,7 +19,7 @@ def search():
     """Search the caller's files and folders by name and filters.
     ---
     tags: [search]
-    security: [{cookieAuth: []}]
+    security: [{cookieAuth: []}, {bearerAuth: []}]
     description: >
       `q` matches anywhere in the name, ignoring case (Unicode-aware); it is taken literally
       (`a.*` finds names containing "a.*"). Each result carries `path`, its folder's path.
@@ -60,7 +60,7 @@ def starred():
     """The caller's starred files and folders (not those in the trash).
     ---
     tags: [search]
-    security: [{cookieAuth: []}]
+    security: [{cookieAuth: []}, {bearerAuth: []}]
     parameters:
       - $ref: '#/components/parameters/Limit'
       - $ref: '#/components/parameters/Page'
@@ -83,7 +83,7 @@ def usage():
     trash, quota, counts. Quota checks use `used_bytes`.
     ---
     tags: [auth]
-    security: [{cookieAuth: []}]
+    security: [{cookieAuth: []}, {bearerAuth: []}]
     responses:
       200:
         description: The figures.

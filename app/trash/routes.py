@@ -17,7 +17,7 @@ def list_trash():
     """What is in the trash (items deleted directly; folders carry their contents), newest first.
     ---
     tags: [trash]
-    security: [{cookieAuth: []}]
+    security: [{cookieAuth: []}, {bearerAuth: []}]
     description: Items stay for `TRASH_RETENTION_DAYS` (default 30) before they are purged.
     parameters:
       - $ref: '#/components/parameters/Limit'
@@ -40,7 +40,7 @@ def restore(item_id: str):
     """Put a trashed item (and what was trashed with it) back where it was.
     ---
     tags: [trash]
-    security: [{cookieAuth: []}]
+    security: [{cookieAuth: []}, {bearerAuth: []}]
     description: >
       If its folder is in the trash too, that folder path is made again (`note:
       parent_recreated`); if its folder was deleted for good, it goes to the root (`note:
@@ -71,7 +71,7 @@ def delete_forever(item_id: str):
     """Delete a trashed item for good (with everything trashed with it).
     ---
     tags: [trash]
-    security: [{cookieAuth: []}]
+    security: [{cookieAuth: []}, {bearerAuth: []}]
     parameters:
       - $ref: '#/components/parameters/ItemId'
     responses:
@@ -89,7 +89,7 @@ def empty_trash():
     """Empty the trash: every trashed item is deleted for good.
     ---
     tags: [trash]
-    security: [{cookieAuth: []}]
+    security: [{cookieAuth: []}, {bearerAuth: []}]
     responses:
       200:
         description: How many trashed items were deleted.

@@ -1,0 +1,87 @@
+"""Personal access tokens for scripts: ``Authorization: Bearer <secret>``.
+
+The secret is shown once; the database keeps its SHA-256 (the secrets are 256-bit random,
+so a fast hash is enough), found by that hash and compared again in constant time.
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import secrets
+from datetime import datetime, timedelta
+
+from bson import ObjectId
+
+from ..errors import InvalidInput, NotFound
+from ..timeutil import as_utc, isoformat, utcnow
+from .models import SCOPE_READ, SCOPE_READ_WRITE, User
+from .repo import TokensRepository, UsersRepository
+
+log = logging.getLogger(__name__)
+
+TOKEN_PREFIX = "cdt_"
+SCOPES = (SCOPE_READ, SCOPE_READ_WRITE)
+MAX_TOKENS_PER_USER = 100
+LAST_USED_RESOLUTION = timedelta(minutes=1)  # do not write on every request
+
+
+def _hash(secret: str) -> str:
+    return hashlib.sha256(secret.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def public_token(token: dict) -> dict:
+    return {"id": str(token["_id"]), "name": token["name"], "scope": token["scope"],
+            "prefix": token["prefix"], "created_at": isoformat(token["created_at"]),
+            "expires_at": isoformat(token["expires_at"]) if token.get("expires_at") else None,
+            "last_used_at": isoformat(token["last_used_at"]) if token.get("last_used_at") else None}
+
+
+class TokenService:
+    def __init__(self, tokens: TokensRepository, users: UsersRepository):
+        self.tokens = tokens
+        self.users = users
+
+    def create(self, owner_id: str, name, scope, expires_at: datetime | None) -> tuple[dict, str]:
+        if not isinstance(name, str) or not 1 <= len(name.strip()) <= 100:
+            raise InvalidInput("Give the token a name of 1-100 characters.", code="invalid_name")
+        if scope not in SCOPES:
+            raise InvalidInput("scope must be 'read' or 'read-write'.", code="invalid_scope")
+        if expires_at is not None and expires_at <= utcnow():
+            raise InvalidInput("expires_at must be in the future.", code="invalid_expiry")
+        if len(self.tokens.for_owner(owner_id)) >= MAX_TOKENS_PER_USER:
+            raise InvalidInput(f"At most {MAX_TOKENS_PER_USER} tokens per user.", code="too_many_tokens")
+        secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
+        token = {"_id": ObjectId(), "owner_id": owner_id, "name": name.strip(), "scope": scope,
+                 "secret_hash": _hash(secret), "prefix": secret[:len(TOKEN_PREFIX) + 4],
+                 "created_at": utcnow(), "expires_at": expires_at, "last_used_at": None}
+        self.tokens.insert(token)
+        log.info("api token created user_id=%s token_id=%s scope=%s", owner_id, token["_id"], scope)
+        return token, secret
+
+    def list(self, owner_id: str) -> list[dict]:
+        return self.tokens.for_owner(owner_id)
+
+    def revoke(self, owner_id: str, token_id: str) -> None:
+        if not self.tokens.delete_owned(owner_id, token_id):
+            raise NotFound("No such token.", code="token_not_found")
+        log.info("api token revoked user_id=%s token_id=%s", owner_id, token_id)
+
+    def authenticate(self, secret: str) -> User | None:
+        """The user a live token belongs to, or None (unknown, revoked, expired)."""
+        if not isinstance(secret, str) or not secret.startswith(TOKEN_PREFIX) or len(secret) > 200:
+            return None
+        digest = _hash(secret)
+        token = self.tokens.by_secret_hash(digest)
+        if token is None or not hmac.compare_digest(token["secret_hash"], digest):
+            return None
+        now = utcnow()
+        if token.get("expires_at") and as_utc(token["expires_at"]) <= now:
+            return None
+        user = self.users.get(token["owner_id"])
+        if user is None:
+            return None
+        last = token.get("last_used_at")
+        if last is None or now - as_utc(last) >= LAST_USED_RESOLUTION:
+            self.tokens.touch(token["_id"], now)
+        return User(user, token=token)

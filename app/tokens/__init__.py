@@ -1,0 +1,1 @@
+"""tokens blueprint: routes in routes.py."""
