@@ -67,9 +67,12 @@ def register_blueprints(app: Flask) -> None:
     from .files.routes import bp as files_bp
     from .folders.routes import bp as folders_bp
     from .search.routes import bp as search_bp
+    from .sharing.public_routes import bp as public_bp
+    from .sharing.routes import bp as shares_bp
     from .system.routes import bp as system_bp
     from .tokens.routes import bp as tokens_bp
     from .trash.routes import bp as trash_bp
 
-    for blueprint in (auth_bp, tokens_bp, files_bp, folders_bp, trash_bp, search_bp, system_bp):
+    for blueprint in (auth_bp, tokens_bp, files_bp, folders_bp, trash_bp, search_bp, shares_bp, public_bp,
+                      system_bp):
         app.register_blueprint(blueprint)

@@ -15,6 +15,8 @@ from .drive.search import SearchService
 from .drive.service import DriveService
 from .drive.trash import TrashService
 from .drive.versions import VersionsService
+from .sharing.repo import SharesRepository
+from .sharing.service import ShareService
 from .storage import LocalBlobStorage
 
 EXTENSION_KEY = "drive_services"
@@ -28,6 +30,7 @@ class Services:
     versions: VersionsService
     trash: TrashService
     search: SearchService
+    shares: ShareService
     storage: LocalBlobStorage
 
 
@@ -35,7 +38,8 @@ def init_services(app: Flask, database: Database) -> Services:
     config = app.config
     users, sessions, tokens = UsersRepository(database), SessionsRepository(database), TokensRepository(database)
     items, blobs_repo, versions_repo = ItemsRepository(database), BlobsRepository(database), VersionsRepository(database)
-    for repo in (users, sessions, tokens, items, blobs_repo, versions_repo):
+    shares = SharesRepository(database)
+    for repo in (users, sessions, tokens, items, blobs_repo, versions_repo, shares):
         repo.ensure_indexes()
     storage = LocalBlobStorage(config["UPLOAD_FOLDER"])
     blobs = BlobStore(blobs_repo, storage)
@@ -47,6 +51,7 @@ def init_services(app: Flask, database: Database) -> Services:
         versions=versions,
         trash=TrashService(items, blobs, versions, config["TRASH_RETENTION_DAYS"]),
         search=SearchService(items, blobs_repo, config["USER_QUOTA_BYTES"]),
+        shares=ShareService(shares, items),
         storage=storage,
     )
     app.extensions[EXTENSION_KEY] = services

@@ -20,6 +20,7 @@ import os
 import platform
 import pstats
 import random
+import re
 import shutil
 import statistics
 import subprocess
@@ -46,6 +47,7 @@ BACKENDS = ("embedded", "mongomock")
 BATCH = 1000  # documents per insert_many call
 PAGE = 50
 SLOW_MS = 200.0  # a median above this gets profiled
+MIN_SAMPLES = 5  # timed requests per query even when --budget-s is used up
 UNIQUE_INDEX = "sibling_names_unique"
 SEED = 20240601
 RARE_TERM, COMMON_TERM = "quokka", "report"
@@ -334,21 +336,23 @@ def check(body: dict, path: str, want_ids: list[str], want_total: int) -> None:
         raise BenchError(f"GET {path}: a result has no 'path'")
 
 
-def measure(client, path: str, want_ids: list[str], want_total: int, repeat: int) -> dict:
+def measure(client, path: str, want_ids: list[str], want_total: int, repeat: int, budget_s: float) -> dict:
+    """The first (cold) request, one warm-up, then ``repeat`` timed requests; fewer (at least
+    MIN_SAMPLES) when they take longer than ``budget_s`` together."""
     cold, body = timed_get(client, path)
     check(body, path, want_ids, want_total)
     timed_get(client, path)  # warm-up, not counted
-    samples = []
-    for _ in range(repeat):
+    samples: list[float] = []
+    while len(samples) < repeat and (len(samples) < MIN_SAMPLES or sum(samples) < budget_s * 1000):
         elapsed, body = timed_get(client, path)
         samples.append(elapsed)
     check(body, path, want_ids, want_total)
     return {"path": path, "total": want_total, "cold_ms": cold, "median_ms": statistics.median(samples),
             "p95_ms": percentile(samples, 95), "min_ms": min(samples), "max_ms": max(samples),
-            "samples_ms": samples}
+            "n": len(samples), "samples_ms": samples}
 
 
-def profile_request(app, client, path: str, top: int = 15) -> dict[str, str]:
+def profile_request(app, client, path: str) -> dict[str, dict[str, str]]:
     """cProfile one request: the request thread, and for the embedded store its database thread
     (cProfile only sees the thread it is enabled on)."""
     executor = getattr(app.extensions["drive_db"], "_executor", None)
@@ -362,26 +366,38 @@ def profile_request(app, client, path: str, top: int = 15) -> dict[str, str]:
         request_prof.disable()
         if executor is not None:
             executor.run(db_prof.disable)
-    out = {}
-    for name, prof in (("request thread", request_prof), ("database thread", db_prof)):
-        if name == "database thread" and executor is None:
+    threads = {"request thread": request_prof}
+    if executor is not None:
+        threads["database thread"] = db_prof
+    return {name: {"cumulative": top_entries(prof, "cumulative", 15), "tottime": top_entries(prof, "tottime", 10)}
+            for name, prof in threads.items()}
+
+
+# Call layers that only pass the request on (their cumulative time is the whole request).
+FRAMEWORK = re.compile(r"werkzeug/|flask/|flask_login/|concurrent/futures/|/threading\.py|embedded_store\.py|"
+                       r"app/db\.py|cProfile|disable")
+
+
+def top_entries(prof: cProfile.Profile, key: str, count: int) -> str:
+    """The ``count`` biggest entries by ``key`` ("cumulative" or "tottime"), framework layers left out."""
+    stats = pstats.Stats(prof)
+    rows = []
+    for (filename, line, func), (_cc, ncalls, tottime, cumtime, _callers) in stats.stats.items():
+        where = f"{filename}:{line}({func})" if line else func
+        where = where.replace(sys.prefix + "/lib/python3." + str(sys.version_info[1]) + "/site-packages/", "")
+        where = where.replace(REPO + os.sep, "")
+        if FRAMEWORK.search(where):
             continue
-        buffer = io.StringIO()
-        stats = pstats.Stats(prof, stream=buffer)
-        stats.sort_stats("cumulative").print_stats(top)
-        out[name] = _trim_stats(buffer.getvalue())
-    return out
-
-
-def _trim_stats(text: str) -> str:
-    lines = [line.rstrip() for line in text.splitlines() if line.strip()]
-    lines = [line.replace(sys.prefix, "<venv>").replace(REPO + os.sep, "") for line in lines]
-    return "\n".join(line for line in lines if not line.startswith("Ordered by"))
+        rows.append((cumtime if key == "cumulative" else tottime, ncalls, tottime, cumtime, where))
+    rows.sort(key=lambda r: r[0], reverse=True)
+    lines = [f"{'ncalls':>9} {'tottime':>8} {'cumtime':>8}  function"]
+    lines += [f"{n:>9} {tt:>8.3f} {ct:>8.3f}  {where}" for _, n, tt, ct, where in rows[:count]]
+    return "\n".join(lines)
 
 
 # --------------------------------------------------------------------------- one backend
 
-def run_backend(backend: str, sizes: dict[str, int], repeat: int, profile: bool) -> dict:
+def run_backend(backend: str, sizes: dict[str, int], repeat: int, budget_s: float, profile: bool) -> dict:
     workdir = tempfile.mkdtemp(prefix=f"drive-queries-{backend}-")
     result: dict[str, Any] = {"backend": backend, "queries": []}
     try:
@@ -420,7 +436,7 @@ def run_backend(backend: str, sizes: dict[str, int], repeat: int, profile: bool)
         expected: dict[str, list[str]] = {}
         for scenario, label, (path, predicate, spec) in queries:
             want_ids, want_total = expected_page(data["alice"], predicate, spec)
-            row = measure(client, path, want_ids, want_total, repeat)
+            row = measure(client, path, want_ids, want_total, repeat, budget_s)
             row.update(scenario=scenario, query=label, hits=want_total)
             result["queries"].append(row)
             expected[path] = want_ids
@@ -431,8 +447,10 @@ def run_backend(backend: str, sizes: dict[str, int], repeat: int, profile: bool)
             slowest = max(result["queries"], key=lambda r: r["median_ms"])
             if slowest["median_ms"] > SLOW_MS:
                 print(f"[{backend}] profiling one request of the slowest query: {slowest['path']}", flush=True)
+                start = time.perf_counter()
+                threads = profile_request(app, client, slowest["path"])
                 result["profile"] = {"path": slowest["path"], "query": slowest["query"],
-                                     "top_cumulative": profile_request(app, client, slowest["path"])}
+                                     "seconds": time.perf_counter() - start, "threads": threads}
 
         if backend == "embedded":
             # A restarted server: same files, fresh process state (the in-memory hash indexes
@@ -447,7 +465,7 @@ def run_backend(backend: str, sizes: dict[str, int], repeat: int, profile: bool)
                 result["queries"].append({
                     "scenario": row["scenario"], "query": row["query"] + " (first request after reopening)",
                     "path": row["path"], "hits": row["total"], "total": row["total"], "cold_ms": elapsed,
-                    "median_ms": None, "p95_ms": None, "samples_ms": []})
+                    "median_ms": None, "p95_ms": None, "n": 0, "samples_ms": []})
                 print(f"[{backend}] after reopening: {row['query']}: {elapsed:.1f} ms", flush=True)
             app.extensions["drive_db"].close()
         else:
@@ -467,14 +485,16 @@ def render(result: dict) -> str:
     sizes = result["sizes"]
     lines = [
         f"Drive query benchmark: scale {result['scale']}, nproc={result['nproc']}, "
-        f"{result['repeat']} timed requests per query after 1 warm-up, Flask test client, limit={PAGE}",
+        f"up to {result['repeat']} timed requests per query (n; fewer once {result['budget_s']:.0f} s are used, "
+        f"at least {MIN_SAMPLES}) after 1 warm-up, Flask test client in-process, limit={PAGE}",
         "",
         "| backend | scenario | query | cold ms | median ms | p95 ms |",
         "|---|---|---|---:|---:|---:|",
     ]
     for backend in result["backends"].values():
         for row in backend["queries"]:
-            lines.append(f"| {backend['backend']} | {row['scenario']} | {row['query']} ({row['hits']:,} hits) | "
+            n = f", n={row['n']}" if row.get("n") else ""
+            lines.append(f"| {backend['backend']} | {row['scenario']} | {row['query']} ({row['hits']:,} hits{n}) | "
                          f"{fmt(row['cold_ms'])} | {fmt(row['median_ms'])} | {fmt(row['p95_ms'])} |")
     lines += ["", "| backend | items seeded | insert_many s | recreate unique index s | items/s |",
               "|---|---:|---:|---:|---:|"]
@@ -500,8 +520,12 @@ def render_profiles(result: dict) -> str:
         prof = backend.get("profile")
         if not prof:
             continue
-        for thread, text in prof["top_cumulative"].items():
-            parts.append(f"--- {backend['backend']}: GET {prof['path']} ({thread}, top 15 by cumulative time)\n{text}")
+        for thread, tables in prof["threads"].items():
+            if thread == "request thread" and "database thread" in prof["threads"]:
+                continue  # it only waits for the database thread
+            head = f"--- {backend['backend']}: GET {prof['path']} ({thread}, {prof['seconds']:.2f} s under cProfile)"
+            parts.append(f"{head}\ntop 15 by cumulative time (werkzeug/flask/executor layers left out):\n"
+                         f"{tables['cumulative']}\ntop 10 by own time:\n{tables['tottime']}")
     return "\n\n".join(parts)
 
 
@@ -511,6 +535,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scale", type=float, default=1.0, help="multiply every data size (default 1.0)")
     parser.add_argument("--repeat", type=int, default=20, help="timed requests per query (default 20)")
+    parser.add_argument("--budget-s", type=float, default=60.0,
+                        help=f"stop timing a query after this many seconds of timed requests, once it has "
+                             f"{MIN_SAMPLES} (default 60)")
     parser.add_argument("--backends", default=",".join(BACKENDS),
                         help=f"comma-separated subset of {','.join(BACKENDS)} (default both)")
     parser.add_argument("--no-profile", dest="profile", action="store_false",
@@ -533,7 +560,7 @@ def main(argv: list[str] | None = None) -> int:
     sizes = scaled_sizes(args.scale)
     result: dict[str, Any] = {
         "when": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-        "scale": args.scale, "repeat": args.repeat, "page_limit": PAGE, "sizes": sizes,
+        "scale": args.scale, "repeat": args.repeat, "budget_s": args.budget_s, "page_limit": PAGE, "sizes": sizes,
         "nproc": os.cpu_count(), "python": platform.python_version(),
         "packages": {name: metadata.version(name) for name in ("flask", "pymongo", "mongomock", "litemongo")},
         "git_commit": subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO, capture_output=True,
@@ -543,7 +570,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         for backend in args.backends:
             start = time.perf_counter()
-            result["backends"][backend] = run_backend(backend, sizes, args.repeat, args.profile)
+            result["backends"][backend] = run_backend(backend, sizes, args.repeat, args.budget_s, args.profile)
             result["backends"][backend]["wall_s"] = time.perf_counter() - start
     except BenchError as exc:
         print(f"\nerror: {exc}", file=sys.stderr)

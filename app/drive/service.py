@@ -130,8 +130,11 @@ class DriveService:
         return self.tree.live(owner_id, item_id, kind)
 
     def open_download(self, owner_id: str, file_id: str) -> Download:
-        item = self.tree.live(owner_id, file_id, FILE)
-        return self.versions.download_of(item, item["blob_id"], item)
+        return self.download(self.tree.live(owner_id, file_id, FILE))
+
+    def download(self, file: dict) -> Download:
+        """The current content of a file record already checked by the caller."""
+        return self.versions.download_of(file, file["blob_id"], file)
 
     def list_files(self, owner_id: str, sort: str, descending: bool, page: int, limit: int):
         query = {"owner_id": owner_id, "type": FILE, **LIVE}

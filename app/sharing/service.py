@@ -1,0 +1,211 @@
+"""Share links: create, list, edit, revoke (owner); resolve, unlock, read (anyone with the link).
+
+A link token is 192 random bits; only its SHA-256 is stored, found by that hash and compared
+again in constant time. An unknown, revoked, expired or used-up link, or one whose item is
+no longer live (trashed, deleted), is the same 404.
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+
+from bson import ObjectId
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from ..drive.repo import FILE, FOLDER, LIVE, ItemsRepository, sort_spec
+from ..drive.tree import Tree
+from ..errors import InvalidInput, NotFound
+from ..timeutil import as_utc, utcnow
+from .repo import SharesRepository
+
+log = logging.getLogger(__name__)
+LABEL_MAX = 200
+PASSWORD_MAX = 1024
+MAX_DOWNLOADS_LIMIT = 1_000_000
+_MISSING = object()
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def share_not_found() -> NotFound:
+    return NotFound("This link does not exist or no longer works.", code="share_not_found")
+
+
+@dataclass
+class SharedItem:
+    share: dict
+    item: dict
+
+
+def share_state(share: dict, item_live: bool, now: datetime | None = None) -> str:
+    now = now or utcnow()
+    if share.get("revoked_at"):
+        return "revoked"
+    if share.get("expires_at") and as_utc(share["expires_at"]) <= now:
+        return "expired"
+    if share.get("max_downloads") is not None and share["download_count"] >= share["max_downloads"]:
+        return "exhausted"
+    return "active" if item_live else "item_unavailable"
+
+
+class ShareService:
+    def __init__(self, shares: SharesRepository, items: ItemsRepository):
+        self.shares = shares
+        self.items = items
+        self.tree = Tree(items)
+
+    # -- owner -------------------------------------------------------------------------------
+
+    def create(self, owner_id: str, item_id, label=None, expires_at=None, password=None,
+               max_downloads=None) -> tuple[dict, str]:
+        item = self.items.get(owner_id, item_id if isinstance(item_id, str) else "", live=True)
+        if item is None:
+            raise NotFound("No such file or folder.", code="item_not_found")
+        token = secrets.token_urlsafe(24)
+        now = utcnow()
+        share = {"_id": ObjectId(), "owner_id": owner_id, "item_id": item["_id"], "item_type": item["type"],
+                 "token_hash": _hash(token), "created_at": now, "download_count": 0, "last_used_at": None,
+                 "revoked_at": None, "label": None, "expires_at": None, "password_hash": None,
+                 "max_downloads": None}
+        share.update(self._settings(label, expires_at, password, max_downloads))
+        self.shares.insert(share)
+        log.info("share created user_id=%s share_id=%s item_id=%s", owner_id, share["_id"], item["_id"])
+        return share, token
+
+    def _settings(self, label=_MISSING, expires_at=_MISSING, password=_MISSING, max_downloads=_MISSING) -> dict:
+        """Validated settings; ``None`` clears one, a missing argument leaves it alone."""
+        changes: dict = {}
+        if label is not _MISSING:
+            if label is not None and (not isinstance(label, str) or len(label) > LABEL_MAX):
+                raise InvalidInput(f"label must be a string of at most {LABEL_MAX} characters.", code="invalid_label")
+            changes["label"] = label or None
+        if expires_at is not _MISSING:
+            if expires_at is not None and not isinstance(expires_at, datetime):
+                raise InvalidInput("expires_at must be an ISO 8601 date-time.", code="invalid_expiry")
+            if expires_at is not None and expires_at <= utcnow():
+                raise InvalidInput("expires_at must be in the future.", code="invalid_expiry")
+            changes["expires_at"] = expires_at
+        if password is not _MISSING:
+            if password is not None and (not isinstance(password, str) or not 1 <= len(password) <= PASSWORD_MAX):
+                raise InvalidInput("password must be 1-1024 characters.", code="invalid_password")
+            changes["password_hash"] = generate_password_hash(password) if password else None
+        if max_downloads is not _MISSING:
+            if max_downloads is not None and (isinstance(max_downloads, bool) or not isinstance(max_downloads, int)
+                                              or not 1 <= max_downloads <= MAX_DOWNLOADS_LIMIT):
+                raise InvalidInput("max_downloads must be a positive integer.", code="invalid_max_downloads")
+            changes["max_downloads"] = max_downloads
+        return changes
+
+    def list(self, owner_id: str, item_id: str | None = None) -> list[tuple[dict, str]]:
+        oid = None
+        if item_id is not None:
+            item = self.items.get(owner_id, item_id, live=None)
+            if item is None:
+                raise NotFound("No such file or folder.", code="item_not_found")
+            oid = item["_id"]
+        shares = self.shares.for_owner(owner_id, oid)
+        live = {i["_id"] for i in self.items.by_ids(owner_id, [s["item_id"] for s in shares]).values()
+                if i["trashed_at"] is None}
+        now = utcnow()
+        return [(s, share_state(s, s["item_id"] in live, now)) for s in shares]
+
+    def get(self, owner_id: str, share_id: str) -> tuple[dict, str]:
+        share = self.shares.get_owned(owner_id, share_id)
+        if share is None:
+            raise share_not_found()
+        item = self.items.get(owner_id, share["item_id"], live=True)
+        return share, share_state(share, item is not None)
+
+    def update(self, owner_id: str, share_id: str, **settings) -> tuple[dict, str]:
+        share, _ = self.get(owner_id, share_id)
+        if share.get("revoked_at"):
+            raise InvalidInput("A revoked link cannot be changed; create a new one.", code="share_revoked")
+        self.shares.update(share["_id"], self._settings(**settings))
+        return self.get(owner_id, share_id)
+
+    def revoke(self, owner_id: str, share_id: str) -> None:
+        share, _ = self.get(owner_id, share_id)
+        if not share.get("revoked_at"):
+            self.shares.update(share["_id"], {"revoked_at": utcnow()})
+        log.info("share revoked user_id=%s share_id=%s", owner_id, share_id)
+
+    # -- anyone with the link ----------------------------------------------------------------
+
+    def resolve(self, token: str) -> SharedItem:
+        if not isinstance(token, str) or not 16 <= len(token) <= 64:
+            raise share_not_found()
+        digest = _hash(token)
+        share = self.shares.by_token_hash(digest)
+        if share is None or not hmac.compare_digest(share["token_hash"], digest):
+            raise share_not_found()
+        item = self.items.get(share["owner_id"], share["item_id"], live=True)
+        if share_state(share, item is not None) != "active":
+            raise share_not_found()
+        return SharedItem(share, item)
+
+    @staticmethod
+    def needs_password(share: dict) -> bool:
+        return share.get("password_hash") is not None
+
+    @staticmethod
+    def password_matches(share: dict, password) -> bool:
+        if not isinstance(password, str) or len(password) > PASSWORD_MAX or share.get("password_hash") is None:
+            return False
+        return check_password_hash(share["password_hash"], password)
+
+    def count_download(self, shared: SharedItem) -> None:
+        if self.shares.count_download(shared.share["_id"], utcnow()) is None:
+            raise share_not_found()
+
+    def file_in(self, shared: SharedItem, file_id: str | None = None) -> dict:
+        """The shared file, or a live file inside the shared folder."""
+        if shared.item["type"] == FILE:
+            if file_id not in (None, str(shared.item["_id"])):
+                raise share_not_found()
+            return shared.item
+        return self._inside(shared, file_id, FILE)
+
+    def folder_in(self, shared: SharedItem, folder_id: str | None) -> dict:
+        """The shared folder itself, or a live folder inside it."""
+        if shared.item["type"] != FOLDER:
+            raise share_not_found()
+        if folder_id in (None, "", str(shared.item["_id"])):
+            return shared.item
+        return self._inside(shared, folder_id, FOLDER)
+
+    def _inside(self, shared: SharedItem, item_id, kind: str) -> dict:
+        owner = shared.share["owner_id"]
+        item = self.items.get(owner, item_id, kind=kind, live=True) if isinstance(item_id, str) else None
+        if item is None or not any(a["_id"] == shared.item["_id"] for a in self.tree.ancestors(owner, item["parent_id"])):
+            raise share_not_found()
+        return item
+
+    def list_folder(self, shared: SharedItem, folder: dict, page: int, limit: int) -> tuple[list[dict], int]:
+        query = {"owner_id": shared.share["owner_id"], "parent_id": folder["_id"], **LIVE}
+        return (self.items.find(query, sort=sort_spec("name", False, folders_first=True),
+                                skip=(page - 1) * limit, limit=limit), self.items.count(query))
+
+    def archive_entries(self, shared: SharedItem, folder: dict) -> list[tuple[str, dict]]:
+        """(path inside the archive, item) for every live item below ``folder``; folders end in '/'."""
+        owner = shared.share["owner_id"]
+        below = self.tree.subtree(owner, folder["_id"], dict(LIVE))
+        names = {folder["_id"]: folder["name"]}
+        parents = {folder["_id"]: None}
+        for item in below:
+            names[item["_id"]] = item["name"]
+            parents[item["_id"]] = item["parent_id"]
+
+        def path(item_id) -> str:
+            parts = []
+            while item_id is not None:
+                parts.append(names[item_id])
+                item_id = parents[item_id]
+            return "/".join(reversed(parts))
+        entries = [(path(i["_id"]) + ("/" if i["type"] == FOLDER else ""), i) for i in below]
+        return sorted(entries, key=lambda e: e[0])
