@@ -56,7 +56,7 @@ def create_token():
     if expires_at is not None and not isinstance(expires_at, str):
         raise InvalidInput("expires_at must be an ISO 8601 date-time.", code="invalid_expiry")
     token, secret = services().tokens.create(current_user.id, data.get("name"), data.get("scope"),
-                                             parse_datetime(expires_at, "expires_at") if expires_at else None)
+                                             parse_datetime(expires_at, "expires_at", code="invalid_expiry") if expires_at else None)
     return jsonify(token=public_token(token), secret=secret), 201
 
 
