@@ -64,6 +64,7 @@ def register_extensions(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     from .auth.routes import bp as auth_bp
+    from .compat.routes import bp as compat_bp
     from .files.routes import bp as files_bp
     from .folders.routes import bp as folders_bp
     from .search.routes import bp as search_bp
@@ -74,5 +75,5 @@ def register_blueprints(app: Flask) -> None:
     from .trash.routes import bp as trash_bp
 
     for blueprint in (auth_bp, tokens_bp, files_bp, folders_bp, trash_bp, search_bp, shares_bp, public_bp,
-                      system_bp):
+                      system_bp, compat_bp):
         app.register_blueprint(blueprint)

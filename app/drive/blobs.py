@@ -35,7 +35,7 @@ class BlobStore:
         if existing is not None:
             staged.discard()
             return existing
-        key = self.storage.commit(staged)
+        key = self.storage.commit(staged, owner_id)
         try:
             for _ in range(_ADOPT_ATTEMPTS):
                 blob = {"_id": ObjectId(), "owner_id": owner_id, "sha256": staged.sha256, "size": staged.size,

@@ -11,7 +11,7 @@ from ..timeutil import utcnow
 from .blobs import BlobStore
 from .names import name_key, normalise_content_type, validate_display_name
 from .repo import FILE, FOLDER, LIVE, ItemsRepository, NameTaken, new_item, slot_for, sort_spec
-from .tree import Tree, conflict_policy
+from .tree import Tree, conflict_policy, not_found
 from .versions import VersionsService
 
 log = logging.getLogger(__name__)
@@ -60,6 +60,10 @@ class DriveService:
                 raise QuotaExceeded("Your storage quota is used up.")
             budget = UploadBudget(remaining + self.blobs.blobs.largest_size(owner_id))
         return lambda: self.blobs.storage.stage(owner_id, budget)
+
+    def anonymous_stager(self) -> Callable[[], StagedBlob]:
+        """Staging for a request whose owner is known only after its body (quota checked after)."""
+        return lambda: self.blobs.storage.stage(None, UploadBudget(None))
 
     def store_uploads(self, owner_id: str, parts: list[UploadPart], folder_id=None, on_conflict=None) -> list[dict]:
         """Store every part in one folder; all or nothing."""
@@ -135,6 +139,25 @@ class DriveService:
     def download(self, file: dict) -> Download:
         """The current content of a file record already checked by the caller."""
         return self.versions.download_of(file, file["blob_id"], file)
+
+    def file_named(self, owner_id: str, folder_id, name) -> dict:
+        """A live file found by its name (any case) in a folder, or 404."""
+        parent_id = self.tree.folder_id(owner_id, folder_id)
+        try:
+            key = name_key(validate_display_name(name))
+        except InvalidInput:
+            key = None
+        found = self.items.find({"owner_id": owner_id, "slot": slot_for(parent_id, key), "type": FILE}) if key else []
+        if not found:
+            raise not_found(FILE)
+        return found[0]
+
+    def file_names(self, owner_id: str, folder_id, limit: int) -> list[str]:
+        parent_id = self.tree.folder_id(owner_id, folder_id)
+        files = self.items.find({"owner_id": owner_id, "parent_id": parent_id, "type": FILE, **LIVE},
+                                sort=sort_spec("name", False, folders_first=False), limit=limit,
+                                projection={"name": 1})
+        return [f["name"] for f in files]
 
     def list_files(self, owner_id: str, sort: str, descending: bool, page: int, limit: int):
         query = {"owner_id": owner_id, "type": FILE, **LIVE}

@@ -40,12 +40,13 @@ class StagedBlob(abc.ABC):
 
 class BlobStorage(abc.ABC):
     @abc.abstractmethod
-    def stage(self, user_id: str, budget: UploadBudget) -> StagedBlob:
-        """Start receiving bytes for ``user_id`` into a temporary location."""
+    def stage(self, user_id: str | None, budget: UploadBudget) -> StagedBlob:
+        """Start receiving bytes into a temporary location: the user's, or a shared one when
+        the user is not known yet (a form that names its API key in the body)."""
 
     @abc.abstractmethod
-    def commit(self, staged: StagedBlob) -> str:
-        """Make staged bytes durable under a new server-generated key and return the key."""
+    def commit(self, staged: StagedBlob, user_id: str) -> str:
+        """Make staged bytes durable as ``user_id``'s, under a new server-generated key."""
 
     @abc.abstractmethod
     def delete(self, user_id: str, key: str) -> None:

@@ -19,6 +19,7 @@ log = logging.getLogger(__name__)
 
 _SAFE_PART = re.compile(r"[0-9a-f]{24,32}")
 STAGING_PREFIX = ".staging-"
+INCOMING_DIR = ".incoming"  # staging for uploads whose owner is known only after the body
 STAGING_MAX_AGE_S = 24 * 3600
 
 
@@ -37,8 +38,7 @@ def _fsync_dir(path: str) -> None:
 
 
 class LocalStagedBlob(StagedBlob):
-    def __init__(self, user_id: str, directory: str, budget: UploadBudget):
-        self.user_id = user_id
+    def __init__(self, directory: str, budget: UploadBudget):
         self.directory = directory
         self.path = os.path.join(directory, f"{STAGING_PREFIX}{uuid.uuid4().hex}")
         self._file = open(self.path, "xb")  # noqa: SIM115 - closed by commit or discard
@@ -100,18 +100,24 @@ class LocalBlobStorage(BlobStorage):
             os.makedirs(path, mode=0o700, exist_ok=True)
         return path
 
-    def stage(self, user_id: str, budget: UploadBudget) -> LocalStagedBlob:
-        return LocalStagedBlob(user_id, self._user_dir(user_id, create=True), budget)
+    def stage(self, user_id: str | None, budget: UploadBudget) -> LocalStagedBlob:
+        if user_id is None:
+            directory = os.path.join(self.root, INCOMING_DIR)
+            os.makedirs(directory, mode=0o700, exist_ok=True)
+        else:
+            directory = self._user_dir(user_id, create=True)
+        return LocalStagedBlob(directory, budget)
 
-    def commit(self, staged: StagedBlob) -> str:
+    def commit(self, staged: StagedBlob, user_id: str) -> str:
         assert isinstance(staged, LocalStagedBlob)
         staged.finish()
         key = uuid.uuid4().hex
-        final = os.path.join(staged.directory, key)
-        os.replace(staged.path, final)
+        directory = self._user_dir(user_id, create=True)
+        final = os.path.join(directory, key)
+        os.replace(staged.path, final)  # same file system: uploads/ holds both
         staged.committed = True
         try:
-            _fsync_dir(staged.directory)
+            _fsync_dir(directory)
         except OSError:
             os.unlink(final)
             raise

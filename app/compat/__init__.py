@@ -1,0 +1,1 @@
+"""Routes that keep the seed services' clients working unchanged."""
