@@ -214,3 +214,11 @@ def test_another_users_folder_ids_are_404_everywhere(app, alice):
     assert response.status_code == 404
     assert names(children(alice, docs)) == ["secret.txt"]
     assert names(children(alice)) == ["Docs"]
+
+
+def test_children_can_be_looked_up_by_name(alice):
+    docs = folder(alice, "Docs")
+    put_file(alice, "Report.PDF", b"r", docs)
+    put_file(alice, "other.txt", b"o", docs)
+    assert names(children(alice, docs, "?name=report.pdf")) == ["Report.PDF"]
+    assert names(children(alice, docs, "?name=missing")) == []

@@ -163,9 +163,13 @@ class DriveService:
         query = {"owner_id": owner_id, "type": FILE, **LIVE}
         return self._page(query, sort_spec(sort, descending, folders_first=False), page, limit)
 
-    def list_children(self, owner_id: str, folder_id, sort: str, descending: bool, page: int, limit: int):
+    def list_children(self, owner_id: str, folder_id, sort: str, descending: bool, page: int, limit: int,
+                      name: str | None = None):
+        """A page of a folder's live items; ``name`` keeps only the one with that name (any case)."""
         parent_id = self.tree.folder_id(owner_id, folder_id)
         query = {"owner_id": owner_id, "parent_id": parent_id, **LIVE}
+        if name is not None:
+            query["slot"] = slot_for(parent_id, name_key(name))
         return self._page(query, sort_spec(sort, descending, folders_first=True), page, limit)
 
     def list_starred(self, owner_id: str, page: int, limit: int):

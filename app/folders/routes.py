@@ -2,7 +2,7 @@
 are shared with files, see app/item_routes.py)."""
 from __future__ import annotations
 
-from flask import Blueprint, jsonify
+from flask import Blueprint, jsonify, request
 from flask_login import current_user, login_required
 
 from ..drive.repo import SORT_FIELDS
@@ -109,6 +109,7 @@ def list_children(folder_id: str):
       - $ref: '#/components/parameters/Page'
       - {name: sort, in: query, schema: {type: string, enum: [name, created_at, updated_at, size], default: name}}
       - {name: order, in: query, schema: {type: string, enum: [asc, desc], default: asc}}
+      - {name: name, in: query, schema: {type: string}, description: 'only the item with this name (any case)'}
     responses:
       200:
         description: One page of the folder's items.
@@ -120,7 +121,8 @@ def list_children(folder_id: str):
     page, limit = page_params()
     sort = query_choice("sort", "name", tuple(SORT_FIELDS))
     descending = query_choice("order", "asc", ("asc", "desc")) == "desc"
-    items, total = services().drive.list_children(current_user.id, folder_id, sort, descending, page, limit)
+    items, total = services().drive.list_children(current_user.id, folder_id, sort, descending, page, limit,
+                                                  name=request.args.get("name"))
     return page_response("items", [public_item(i) for i in items], total, page, limit)
 
 

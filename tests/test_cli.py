@@ -1,0 +1,81 @@
+"""The command-line client, end to end against a live Gunicorn server."""
+import os
+import subprocess
+import sys
+
+import pytest
+import requests
+
+from tests.live_server import REPO_ROOT
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture
+def cli(server, tmp_path):
+    config = str(tmp_path / "cli.json")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CLOUDDRIVE_")}
+
+    def run(*args, stdin: str | None = None, expect: int = 0) -> str:
+        result = subprocess.run([sys.executable, "-m", "app.cli", "--config", config, "-q", *args], cwd=REPO_ROOT,
+                                input=stdin, capture_output=True, text=True, timeout=120, env=env)
+        assert result.returncode == expect, f"{args}: {result.returncode}\n{result.stdout}\n{result.stderr}"
+        return result.stdout + result.stderr
+    requests.post(server.url("/api/register"), json={"username": "carol", "password": "password123"},
+                  timeout=10).close()
+    return run
+
+
+def test_a_scripting_session(cli, server, tmp_path):
+    assert "not logged in" in cli("ls", expect=1)
+    assert "Invalid username or password" in cli("login", "--server", server.base_url, "--username", "carol",
+                                                   "--password-stdin", stdin="wrong-password\n", expect=1)
+    assert "logged in" in cli("login", "--server", server.base_url, "--username", "carol", "--password-stdin",
+                              stdin="password123\n")
+    assert oct(os.stat(tmp_path / "cli.json").st_mode & 0o777) == "0o600"
+    assert "carol" in cli("whoami")
+
+    cli("mkdir", "-p", "/Docs/Deep")
+    data = os.urandom(3 * 1024 * 1024 + 17)
+    local = tmp_path / "données.bin"
+    local.write_bytes(data)
+    assert "uploaded" in cli("upload", str(local), "--to", "/Docs")
+    listing = cli("ls", "/Docs")
+    assert "Deep/" in listing and "données.bin" in listing
+    assert "name_conflict" in cli("upload", str(local), "--to", "/Docs", expect=1)
+
+    out = tmp_path / "out.bin"
+    cli("download", "/Docs/données.bin", str(out))
+    assert out.read_bytes() == data
+
+    partial = tmp_path / "resumed.bin"
+    (tmp_path / "resumed.bin.part").write_bytes(data[: 1024 * 1024])
+    assert "resumed at 1.0 MiB" in cli("download", "/Docs/données.bin", str(partial))
+    assert partial.read_bytes() == data and not (tmp_path / "resumed.bin.part").exists()
+
+    cli("mv", "/Docs/données.bin", "/Docs/Deep")
+    cli("mv", "/Docs/Deep/données.bin", "/Docs/Deep/renamed.bin")
+    assert "renamed.bin" in cli("ls", "/Docs/Deep")
+
+    url = cli("share", "/Docs/Deep/renamed.bin", "--max-downloads", "1", "--expires-in", "2").strip()
+    assert url.startswith(server.base_url + "/s/")
+    response = requests.get(url + "/download", timeout=30)
+    assert response.content == data
+    assert requests.get(url + "/download", timeout=30).status_code == 404
+
+    cli("rm", "/Docs/Deep/renamed.bin")
+    assert "renamed.bin" not in cli("ls", "/Docs/Deep")
+    assert "no such file" in cli("download", "/Docs/Deep/renamed.bin", expect=1)
+    cli("logout")
+    assert "not logged in" in cli("whoami", expect=1)
+
+
+def test_login_with_an_existing_token_and_a_clear_error_when_the_server_is_down(cli, server, tmp_path):
+    http = requests.Session()
+    http.post(server.url("/api/login"), json={"username": "carol", "password": "password123"}).close()
+    token = http.post(server.url("/api/tokens"), json={"name": "ci", "scope": "read"}).json()["secret"]
+    http.close()
+    cli("login", "--server", server.base_url, "--token", token)
+    assert "insufficient_scope" in cli("mkdir", "/nope", expect=1)
+    server.stop()
+    assert "cannot reach the server" in cli("ls", expect=1)
