@@ -194,6 +194,7 @@ TEMPLATE = {
             "VersionId": _path_id("version_id", "A version id"),
         },
         "responses": {
+            "PreviewUnavailable": _error_response("`preview_unavailable`: this type is only downloaded."),
             "Forbidden": _error_response("`insufficient_scope` (a read token tried to write), `session_required`, "
                                          "or `cross_site_request`."),
             "Conflict": _error_response("`name_conflict` (a sibling has that name) or `move_into_descendant`."),

@@ -6,8 +6,12 @@ from datetime import datetime, timezone
 from flask import current_app, jsonify, request, send_file
 
 from .drive.names import content_disposition
-from .errors import InvalidInput
+from .errors import AppError, InvalidInput
 from .timeutil import as_utc
+
+class UnsupportedPreview(AppError):
+    status, code = 415, "preview_unavailable"
+
 
 # User bytes must never run as script in our origin, even if a browser ignores the attachment.
 DOWNLOAD_CSP = "default-src 'none'; sandbox"
@@ -95,11 +99,41 @@ def page_response(key: str, rows: list, total: int, page: int, limit: int):
     return jsonify({key: rows, "page": page, "limit": limit, "total": total, "pages": (total + limit - 1) // limit})
 
 
+def _send_stored(download, mimetype: str):
+    return send_file(download.path, mimetype=mimetype, conditional=True, etag=download.sha256,
+                     last_modified=as_utc(download.modified_at), max_age=None)
+
+
 def send_download(download):
     """Stream stored bytes as an attachment, with validators for Range and 304."""
-    response = send_file(download.path, mimetype=download.content_type, conditional=True,
-                         etag=download.sha256, last_modified=as_utc(download.modified_at), max_age=None)
+    response = _send_stored(download, download.content_type)
     response.headers["Content-Disposition"] = content_disposition(download.name)
     response.headers["Content-Security-Policy"] = DOWNLOAD_CSP
+    response.headers["Cache-Control"] = "private, no-cache"
+    return response
+
+
+# Types a browser shows without running anything of the file's; SVG and HTML are not here.
+PREVIEW_TYPES = {"image/png", "image/jpeg", "image/gif", "image/webp", "image/avif", "image/bmp",
+                 "application/pdf", "text/plain"}
+PREVIEW_PREFIXES = ("audio/", "video/")
+
+
+def previewable(content_type: str) -> bool:
+    return content_type in PREVIEW_TYPES or content_type.startswith(PREVIEW_PREFIXES)
+
+
+def send_preview(download):
+    """Stored bytes inline, for types that cannot run script; 415 for anything else."""
+    if not previewable(download.content_type):
+        raise UnsupportedPreview("This type cannot be previewed; download it instead.", code="preview_unavailable")
+    mimetype = "text/plain; charset=utf-8" if download.content_type == "text/plain" else download.content_type
+    response = _send_stored(download, mimetype)
+    response.headers["Content-Disposition"] = "inline"
+    # Chrome's PDF viewer does not run in a sandboxed document; PDFs render in its own origin.
+    response.headers["Content-Security-Policy"] = (
+        "default-src 'none'; frame-ancestors 'self'" if download.content_type == "application/pdf"
+        else "default-src 'none'; media-src 'self'; img-src 'self'; frame-ancestors 'self'; sandbox")
+    response.headers["X-Frame-Options"] = "SAMEORIGIN"
     response.headers["Cache-Control"] = "private, no-cache"
     return response

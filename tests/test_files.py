@@ -285,3 +285,36 @@ def test_bytes_live_under_the_users_folder_with_server_names(app, client, auth):
     folder, name = blob.split(os.sep)
     assert folder == me["id"]
     assert "escape" not in name
+
+
+@pytest.mark.parametrize("name, content_type, previewable", [
+    ("photo.png", "image/png", True), ("notes.txt", "text/plain", True), ("doc.pdf", "application/pdf", True),
+    ("song.mp3", "audio/mpeg", True), ("clip.mp4", "video/mp4", True),
+    ("page.html", "text/html", False), ("drawing.svg", "image/svg+xml", False),
+    ("script.js", "application/javascript", False), ("data.bin", "application/octet-stream", False)])
+def test_only_types_that_cannot_run_script_are_previewed_inline(client, auth, name, content_type, previewable):
+    auth.signup()
+    record = upload(client, (name, b"<script>alert(1)</script>", content_type)).get_json()["files"][0]
+    response, body = fetch(client, f"/api/files/{record['id']}/preview")
+    if not previewable:
+        assert response.status_code == 415
+        assert response.get_json()["error"]["code"] == "preview_unavailable"
+        return
+    assert response.status_code == 200
+    assert response.headers["Content-Disposition"] == "inline"
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert "default-src 'none'" in response.headers["Content-Security-Policy"]
+    assert response.mimetype in (content_type, "text/plain")
+    if content_type != "application/pdf":
+        assert "sandbox" in response.headers["Content-Security-Policy"]
+
+
+@pytest.mark.parametrize("name, content_type", [("page.html", "text/html"), ("drawing.svg", "image/svg+xml"),
+                                                ("app.js", "text/javascript")])
+def test_script_capable_uploads_download_only_as_sandboxed_attachments(client, auth, name, content_type):
+    auth.signup()
+    record = upload(client, (name, b"<svg onload=alert(1)>", content_type)).get_json()["files"][0]
+    response, _ = fetch(client, f"/api/files/{record['id']}")
+    assert response.headers["Content-Disposition"].startswith("attachment;")
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert "sandbox" in response.headers["Content-Security-Policy"]

@@ -9,7 +9,7 @@ from ..drive.repo import SORT_FIELDS
 from ..drive.service import UploadPart
 from ..drive.views import public_item, public_version
 from ..errors import InvalidInput
-from ..http import page_params, page_response, query_choice, send_download
+from ..http import page_params, page_response, query_choice, send_download, send_preview
 from ..item_routes import add_item_routes
 from ..request import stage_uploads_into
 from ..services import services
@@ -127,6 +127,33 @@ def download(file_id: str):
       416: {description: Range not satisfiable.}
     """
     return send_download(services().drive.open_download(current_user.id, file_id))
+
+
+@bp.get("/files/<file_id>/preview")
+@login_required
+def preview(file_id: str):
+    """Show a file inline, for the web app's preview: only types that cannot run script.
+    ---
+    tags: [files]
+    security: [{cookieAuth: []}, {bearerAuth: []}]
+    description: >
+      Images (PNG, JPEG, GIF, WebP, AVIF, BMP), PDF, plain text (as `text/plain`), audio and
+      video are served `inline` under a restrictive Content-Security-Policy (sandboxed,
+      except PDF which the browser's own viewer renders); every other type, SVG and HTML
+      included, is 415 `preview_unavailable`: download it instead.
+    parameters:
+      - $ref: '#/components/parameters/FileId'
+    responses:
+      200:
+        description: The bytes, inline.
+        content: {application/octet-stream: {schema: {type: string, format: binary}}}
+      206: {description: The requested byte range (audio and video seek with Range).}
+      304: {description: Not modified.}
+      401: {$ref: '#/components/responses/Unauthorized'}
+      404: {$ref: '#/components/responses/NotFound'}
+      415: {$ref: '#/components/responses/PreviewUnavailable'}
+    """
+    return send_preview(services().drive.open_download(current_user.id, file_id))
 
 
 @bp.get("/files/<file_id>/info")
