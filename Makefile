@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test install install-dev bench clean purge-trash
+.PHONY: run test install install-dev bench clean purge-trash browser
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -24,8 +24,15 @@ install-dev: $(VENV)/.installed-dev
 run: install
 	$(BIN)/gunicorn -c gunicorn.conf.py wsgi:app
 
-## test: run the whole test suite (unit tests on mongomock, end-to-end on Gunicorn)
-test: install-dev
+## browser: Debian's Chromium for the browser tests (installed with apt-get when run as root)
+browser:
+	@if command -v chromium >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	else echo "note: chromium is not installed and this is not root: the browser tests will be skipped"; fi
+
+## test: run the whole test suite (unit tests on mongomock, end-to-end on Gunicorn, browser tests in Chromium)
+test: install-dev browser
 	$(BIN)/python -m pytest
 
 ## bench: transfer benchmarks (not part of the pass/fail run)

@@ -73,7 +73,8 @@ def register_blueprints(app: Flask) -> None:
     from .system.routes import bp as system_bp
     from .tokens.routes import bp as tokens_bp
     from .trash.routes import bp as trash_bp
+    from .web.routes import bp as web_bp
 
     for blueprint in (auth_bp, tokens_bp, files_bp, folders_bp, trash_bp, search_bp, shares_bp, public_bp,
-                      system_bp, compat_bp):
+                      system_bp, compat_bp, web_bp):
         app.register_blueprint(blueprint)

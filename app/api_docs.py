@@ -39,8 +39,8 @@ SWAGGER_CONFIG = {
     "uiversion": 3,
     "headers": [],
     "specs": [{"endpoint": "apispec", "route": "/apispec.json",
-               "rule_filter": lambda rule: rule.rule.startswith(("/api/", "/s/", "/upload", "/download/", "/list",
-                                                                "/delete/", "/status")),
+               "rule_filter": lambda rule: rule.rule == "/" or rule.rule.startswith(
+                   ("/api/", "/s/", "/upload", "/download/", "/list", "/delete/", "/status")),
                "model_filter": lambda tag: True}],
     "static_url_path": "/flasgger_static",
     "swagger_ui": True,

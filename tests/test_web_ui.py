@@ -1,0 +1,195 @@
+"""The web app in a real browser: Debian's Chromium driven by Playwright against a live Gunicorn.
+
+Screenshots of the main screens land in test-artifacts/screenshots/ (git-ignored).
+"""
+import hashlib
+import os
+import shutil
+
+import pytest
+
+from tests.live_server import REPO_ROOT
+
+pytestmark = pytest.mark.e2e
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+SHOTS = os.path.join(REPO_ROOT, "test-artifacts", "screenshots")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not os.path.exists(CHROMIUM):
+        if os.environ.get("REQUIRE_BROWSER"):
+            pytest.fail(f"Chromium is required here but {CHROMIUM} does not exist")
+        pytest.skip("Chromium is not installed (apt-get install chromium; make test does it when run as root)")
+    from playwright.sync_api import sync_playwright
+    with sync_playwright() as playwright:
+        instance = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield instance
+        instance.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1280, "height": 800}, accept_downloads=True)
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    problems = []
+    page.on("pageerror", lambda error: problems.append(str(error)))
+    page.on("console", lambda msg: problems.append(msg.text) if msg.type == "error" and "401" not in msg.text else None)
+    yield page
+    context.close()
+    assert not problems, problems
+
+
+def shot(page, name):
+    os.makedirs(SHOTS, exist_ok=True)
+    page.screenshot(path=os.path.join(SHOTS, f"{name}.png"), full_page=True)
+
+
+def select(page, name):
+    page.get_by_label(f"Select {name}", exact=True).check()
+
+
+def row(page, name):
+    return page.locator("tbody tr", has=page.get_by_role("button", name=name, exact=True))
+
+
+def test_a_person_manages_files_in_the_browser(page, server, tmp_path):
+    page.goto(server.base_url + "/")
+    page.get_by_role("link", name="No account yet? Create one").click()
+    page.fill("#auth-username", "erin")
+    page.fill("#auth-password", "password123")
+    shot(page, "01-register")
+    page.get_by_role("button", name="Create account").click()
+    page.wait_for_selector(".topbar")
+
+    page.get_by_role("button", name="Log out").click()
+    page.wait_for_selector(".auth-form")
+    page.fill("#auth-username", "erin")
+    page.fill("#auth-password", "wrong-password")
+    page.get_by_role("button", name="Log in").click()
+    page.get_by_text("Invalid username or password.").wait_for()
+    shot(page, "02-login-error")
+    page.fill("#auth-password", "password123")
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_selector(".topbar")
+
+    report = tmp_path / "report.txt"
+    report.write_bytes(b"quarterly numbers\n" * 1000)
+    photo = tmp_path / "تقرير.png"
+    photo.write_bytes(os.urandom(2 * 1024 * 1024))
+    page.set_input_files(".file-input", [str(report), str(photo)])
+    for name in ("report.txt", "تقرير.png"):
+        status = page.locator(f'.uploads li[data-name="{name}"] .up-status')
+        status.filter(has_text="Uploaded").wait_for()
+        progress = page.locator(f'.uploads li[data-name="{name}"] progress')
+        assert progress.evaluate("p => p.value === p.max")
+    row(page, "report.txt").wait_for()
+    shot(page, "03-folder-with-uploads")
+
+    page.get_by_role("button", name="+ New folder").click()
+    page.fill("#dialog-name", "Reports 2026")
+    page.get_by_role("button", name="Create").click()
+    row(page, "Reports 2026").wait_for()
+
+    select(page, "report.txt")
+    page.get_by_role("button", name="Move", exact=True).click()
+    page.locator("dialog .tree button", has_text="Reports 2026").click()
+    shot(page, "04-move-dialog")
+    page.locator("dialog .dialog-ok").click()
+    row(page, "report.txt").wait_for(state="detached")
+
+    row(page, "Reports 2026").get_by_role("button", name="Reports 2026", exact=True).click()
+    page.locator(".breadcrumbs", has_text="Reports 2026").wait_for()
+    select(page, "report.txt")
+    page.get_by_role("button", name="Rename").click()
+    page.fill("#dialog-name", "q1-report.txt")
+    page.locator("dialog .dialog-ok").click()
+    row(page, "q1-report.txt").wait_for()
+
+    select(page, "q1-report.txt")
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Download", exact=True).click()
+    assert download.value.suggested_filename == "q1-report.txt"
+    with open(download.value.path(), "rb") as fh:
+        assert hashlib.sha256(fh.read()).hexdigest() == hashlib.sha256(report.read_bytes()).hexdigest()
+
+    page.get_by_role("button", name="Delete", exact=True).click()
+    row(page, "q1-report.txt").wait_for(state="detached")
+    page.get_by_role("link", name="Trash").click()
+    row(page, "q1-report.txt").wait_for()
+    shot(page, "05-trash")
+    select(page, "q1-report.txt")
+    page.get_by_role("button", name="Restore").click()
+    row(page, "q1-report.txt").wait_for(state="detached")
+
+    page.fill("#search-input", "Q1-REP")
+    page.press("#search-input", "Enter")
+    found = row(page, "q1-report.txt")
+    found.wait_for()
+    assert found.locator(".col-where").inner_text() == "/Reports 2026"
+    shot(page, "06-search")
+
+    page.get_by_role("link", name="My Drive").click()
+    row(page, "تقرير.png").get_by_role("button", name="تقرير.png", exact=True).click()
+    page.locator("dialog .preview img").wait_for()
+    shot(page, "07-preview")
+    page.get_by_role("button", name="Close").click()
+
+    page.get_by_role("button", name="Log out").click()
+    page.wait_for_selector(".auth-form")
+    page.goto(server.base_url + "/#/trash")
+    page.wait_for_selector(".auth-form")
+
+
+def test_share_dialog_and_the_public_page(page, server, tmp_path, browser):
+    page.goto(server.base_url + "/#/register")
+    page.fill("#auth-username", "frank")
+    page.fill("#auth-password", "password123")
+    page.get_by_role("button", name="Create account").click()
+    page.wait_for_selector(".topbar")
+    doc = tmp_path / "plan.txt"
+    doc.write_bytes(b"the plan")
+    page.set_input_files(".file-input", [str(doc)])
+    row(page, "plan.txt").wait_for()
+    page.set_viewport_size({"width": 390, "height": 844})
+    shot(page, "08-phone-width")
+    page.set_viewport_size({"width": 1280, "height": 800})
+    select(page, "plan.txt")
+    page.get_by_role("button", name="Share").click()
+    page.fill("#share-password", "s3cret")
+    page.fill("#share-max", "3")
+    page.get_by_role("button", name="Create link").click()
+    url = page.locator(".share-url").input_value()
+    page.locator("dialog .links li", has_text="3 downloads").or_(page.locator("dialog .links li", has_text="0/3")).wait_for()
+    shot(page, "09-share-dialog")
+    assert url.startswith(server.base_url + "/s/")
+
+    visitor = browser.new_context()
+    public = visitor.new_page()
+    public.goto(url)
+    public.fill("#password", "s3cret")
+    public.get_by_role("button", name="Open").click()
+    public.get_by_role("link", name="Download").wait_for()
+    shot(public, "10-public-link")
+    visitor.close()
+
+    page.locator("dialog .links li").get_by_role("button", name="Revoke").click()
+    page.locator("dialog .links li").wait_for(state="detached")
+
+
+def test_names_are_never_rendered_as_html(page, server, tmp_path):
+    page.goto(server.base_url + "/#/register")
+    page.fill("#auth-username", "gina")
+    page.fill("#auth-password", "password123")
+    page.get_by_role("button", name="Create account").click()
+    page.wait_for_selector(".topbar")
+    evil = tmp_path / "<img src=x onerror=window.pwned=1>.txt"
+    evil.write_bytes(b"x")
+    page.set_input_files(".file-input", [str(evil)])
+    row(page, evil.name).wait_for()
+    assert page.evaluate("() => window.pwned === undefined")
+    assert page.locator("tbody img[src=x]").count() == 0
