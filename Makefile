@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test install install-dev bench clean purge-trash browser
+.PHONY: run test install install-dev bench clean purge-trash browser repair
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -45,3 +45,8 @@ clean:
 ## purge-trash: delete for good what has been in the trash longer than TRASH_RETENTION_DAYS
 purge-trash: install
 	$(BIN)/flask --app wsgi purge-trash
+
+## repair: report bytes without a record, records without bytes, wrong reference counts;
+## `make repair ARGS=--fix` repairs them (stop the service first), ARGS=--verify hashes every byte
+repair: install
+	$(BIN)/flask --app wsgi repair $(ARGS)

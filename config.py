@@ -94,6 +94,10 @@ class Config:
         # Several Gunicorn workers against MongoDB must share login counters.
         if settings["MONGO_URI"] and not environ.get("RATELIMIT_STORAGE_URI"):
             settings["RATELIMIT_STORAGE_URI"] = settings["MONGO_URI"]
+        if settings["RATELIMIT_STORAGE_URI"].startswith(("mongodb:", "mongodb+srv:")):
+            # pymongo waits 30 s for a server by default: a stopped database would hold logins that long.
+            timeout = settings["MONGO_TIMEOUT_MS"]
+            settings["RATELIMIT_STORAGE_OPTIONS"] = {"serverSelectionTimeoutMS": timeout, "connectTimeoutMS": timeout}
         return settings
 
 

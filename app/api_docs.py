@@ -103,6 +103,17 @@ TEMPLATE = {
                              "example": "/Documents/Reports"},
                 },
             },
+            "RootFolder": {
+                "type": "object", "required": ["id", "type", "name", "parent_id", "starred"],
+                "description": "The root folder: it has no parent and no timestamps.",
+                "properties": {
+                    "id": {"type": "string", "enum": ["root"]},
+                    "type": {"type": "string", "enum": ["folder"]},
+                    "name": {"type": "string", "enum": [""]},
+                    "parent_id": {"type": "string", "nullable": True, "enum": [None]},
+                    "starred": {"type": "boolean"},
+                },
+            },
             "ItemUpdate": {
                 "type": "object",
                 "properties": {

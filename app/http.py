@@ -1,6 +1,7 @@
 """Small helpers routes share for reading input and shaping output."""
 from __future__ import annotations
 
+import json
 from datetime import datetime, timezone
 
 from flask import current_app, jsonify, request, send_file
@@ -29,6 +30,10 @@ def json_object(optional: bool = False) -> dict:
         raise InvalidInput("The request body is not valid JSON.", code="malformed_json")
     if not isinstance(data, dict):
         raise InvalidInput("The JSON body must be an object.", code="malformed_json")
+    try:  # JSON may escape a lone surrogate ("\ud800"), which no database or header can encode
+        json.dumps(data, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidInput("The JSON body has text that is not valid Unicode.", code="malformed_json") from None
     return data
 
 
@@ -127,8 +132,8 @@ def send_preview(download):
     """Stored bytes inline, for types that cannot run script; 415 for anything else."""
     if not previewable(download.content_type):
         raise UnsupportedPreview("This type cannot be previewed; download it instead.", code="preview_unavailable")
-    mimetype = "text/plain; charset=utf-8" if download.content_type == "text/plain" else download.content_type
-    response = _send_stored(download, mimetype)
+    # Werkzeug appends "; charset=utf-8" to text/* itself; naming it here sent the parameter twice.
+    response = _send_stored(download, download.content_type)
     response.headers["Content-Disposition"] = "inline"
     # Chrome's PDF viewer does not run in a sandboxed document; PDFs render in its own origin.
     response.headers["Content-Security-Policy"] = (

@@ -62,8 +62,9 @@ def refuse_cross_site_writes() -> None:
     Origin nor Referer (curl, scripts) are not browsers and pass; SameSite=Lax is the
     second layer. A Bearer token cannot be sent by another site without our consent (no
     CORS), so token requests pass too."""
-    if request.method not in UNSAFE_METHODS or request.headers.get("Authorization", "").lower().startswith("bearer "):
-        return
+    scheme, _, secret = request.headers.get("Authorization", "").partition(" ")
+    if request.method not in UNSAFE_METHODS or (scheme.lower() == "bearer" and secret.strip()):
+        return  # an empty "Bearer " authenticates nothing: the cookie would be used
     view = current_app.view_functions.get(request.endpoint)
     if getattr(view, "cross_site_allowed", False):
         return
@@ -73,6 +74,14 @@ def refuse_cross_site_writes() -> None:
     parts = urlsplit(claimed)
     if claimed == "null" or parts.netloc.lower() != request.host.lower():
         raise Forbidden("Cross-site requests are not allowed.", code="cross_site_request")
+
+
+def limit_in_memory_bodies() -> None:
+    """Only multipart uploads stream to disk; any other body (JSON, forms) is read into memory
+    whole, so it gets the form memory limit, not MAX_CONTENT_LENGTH (1 GiB by default)."""
+    if request.mimetype != "multipart/form-data":
+        limits = (current_app.config["MAX_CONTENT_LENGTH"], current_app.config["MAX_FORM_MEMORY_SIZE"])
+        request.max_content_length = min((limit for limit in limits if limit is not None), default=None)
 
 
 def enforce_token_scope() -> None:
@@ -112,6 +121,7 @@ def add_security_headers(response):
 
 def register_request_hooks(app: Flask) -> None:
     app.before_request(assign_request_id)
+    app.before_request(limit_in_memory_bodies)
     app.before_request(refuse_cross_site_writes)
     app.before_request(enforce_token_scope)
     app.after_request(add_security_headers)

@@ -1,9 +1,12 @@
 """Builds the repositories, storage and services once per app, and hands them to routes."""
 from __future__ import annotations
 
+import logging
+import threading
 from dataclasses import dataclass
 
-from flask import Flask, current_app
+from flask import Flask, current_app, request
+from pymongo.errors import ConnectionFailure
 
 from .auth.repo import SessionsRepository, TokensRepository, UsersRepository
 from .auth.service import AuthService
@@ -15,11 +18,13 @@ from .drive.search import SearchService
 from .drive.service import DriveService
 from .drive.trash import TrashService
 from .drive.versions import VersionsService
+from .repair import RepairService
 from .sharing.repo import SharesRepository
 from .sharing.service import ShareService
 from .storage import LocalBlobStorage
 
 EXTENSION_KEY = "drive_services"
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -32,6 +37,7 @@ class Services:
     search: SearchService
     shares: ShareService
     storage: LocalBlobStorage
+    repair: RepairService
 
 
 def init_services(app: Flask, database: Database) -> Services:
@@ -39,8 +45,7 @@ def init_services(app: Flask, database: Database) -> Services:
     users, sessions, tokens = UsersRepository(database), SessionsRepository(database), TokensRepository(database)
     items, blobs_repo, versions_repo = ItemsRepository(database), BlobsRepository(database), VersionsRepository(database)
     shares = SharesRepository(database)
-    for repo in (users, sessions, tokens, items, blobs_repo, versions_repo, shares):
-        repo.ensure_indexes()
+    ensure_indexes(app, (users, sessions, tokens, items, blobs_repo, versions_repo, shares))
     storage = LocalBlobStorage(config["UPLOAD_FOLDER"])
     blobs = BlobStore(blobs_repo, storage)
     versions = VersionsService(items, versions_repo, blobs, config["MAX_VERSIONS_PER_FILE"])
@@ -53,9 +58,34 @@ def init_services(app: Flask, database: Database) -> Services:
         search=SearchService(items, blobs_repo, config["USER_QUOTA_BYTES"]),
         shares=ShareService(shares, items),
         storage=storage,
+        repair=RepairService(items, blobs_repo, versions_repo, storage),
     )
     app.extensions[EXTENSION_KEY] = services
     return services
+
+
+def ensure_indexes(app: Flask, repositories: tuple) -> None:
+    """Create indexes at start-up. With the database down, start anyway, so requests get a
+    503 instead of Gunicorn giving up on a worker that cannot boot; then every request but
+    the health check creates them first: unique indexes keep names unique, so nothing is
+    served without them."""
+    try:
+        for repo in repositories:
+            repo.ensure_indexes()
+        return
+    except ConnectionFailure:
+        log.error("database unreachable at start-up; indexes will be created once it answers")
+    lock, done = threading.Lock(), []
+
+    @app.before_request
+    def ensure_indexes_first() -> None:
+        if done or request.endpoint == "system.status":
+            return
+        with lock:
+            if not done:
+                for repo in repositories:
+                    repo.ensure_indexes()
+                done.append(True)
 
 
 def services() -> Services:

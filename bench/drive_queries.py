@@ -13,7 +13,7 @@ from __future__ import annotations
 import argparse
 import cProfile
 import datetime
-import io
+import gc
 import json
 import math
 import os
@@ -68,7 +68,7 @@ WORDS = [
     "résumé", "Überblick", "naïve", "café", "smörgåsbord", "façade", "Straße", "Ærø", "crème brûlée",
     "фото", "отчёт", "документ", "照片", "報告", "計画", "写真", "사진", "보고서", "θάλασσα", "İstanbul",
 ]
-# "report" is drawn more often than the others so that it is a common term (about 1 name in 8).
+# "report" is drawn more often than the others so that it is a common term (about 1 name in 11).
 WEIGHTS = [len(WORDS) * 0.08 if w == COMMON_TERM else 1.0 for w in WORDS]
 EXTENSIONS = [  # (extension, content type, weight)
     ("jpg", "image/jpeg", 22), ("png", "image/png", 8), ("heic", "image/heic", 4), ("gif", "image/gif", 1),
@@ -316,10 +316,34 @@ def percentile(values: list[float], pct: float) -> float:
     return ordered[max(0, math.ceil(pct / 100 * len(ordered)) - 1)]
 
 
-def timed_get(client, path: str) -> tuple[float, Any]:
-    start = time.perf_counter()
-    response = client.get(path)
-    elapsed = (time.perf_counter() - start) * 1000
+class GcClock:
+    """Time spent in the cyclic garbage collector (all generations) while it is installed."""
+
+    def __init__(self) -> None:
+        self.seconds = 0.0
+        self._start = 0.0
+
+    def __call__(self, phase: str, _info: dict) -> None:
+        if phase == "start":
+            self._start = time.perf_counter()
+        else:
+            self.seconds += time.perf_counter() - self._start
+
+    def __enter__(self) -> "GcClock":
+        gc.callbacks.append(self)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        gc.callbacks.remove(self)
+
+
+def timed_get(client, path: str, gc_ms: list[float] | None = None) -> tuple[float, Any]:
+    with GcClock() as gc_clock:
+        start = time.perf_counter()
+        response = client.get(path)
+        elapsed = (time.perf_counter() - start) * 1000
+    if gc_ms is not None:
+        gc_ms.append(gc_clock.seconds * 1000)
     if response.status_code != 200:
         raise BenchError(f"GET {path} -> {response.status_code}: {response.get_data(as_text=True)[:300]}")
     return elapsed, response.get_json()
@@ -343,13 +367,14 @@ def measure(client, path: str, want_ids: list[str], want_total: int, repeat: int
     check(body, path, want_ids, want_total)
     timed_get(client, path)  # warm-up, not counted
     samples: list[float] = []
+    gc_ms: list[float] = []
     while len(samples) < repeat and (len(samples) < MIN_SAMPLES or sum(samples) < budget_s * 1000):
-        elapsed, body = timed_get(client, path)
+        elapsed, body = timed_get(client, path, gc_ms)
         samples.append(elapsed)
     check(body, path, want_ids, want_total)
     return {"path": path, "total": want_total, "cold_ms": cold, "median_ms": statistics.median(samples),
             "p95_ms": percentile(samples, 95), "min_ms": min(samples), "max_ms": max(samples),
-            "n": len(samples), "samples_ms": samples}
+            "n": len(samples), "samples_ms": samples, "gc_ms": gc_ms}
 
 
 def profile_request(app, client, path: str) -> dict[str, dict[str, str]]:
@@ -456,6 +481,8 @@ def run_backend(backend: str, sizes: dict[str, int], repeat: int, budget_s: floa
             # A restarted server: same files, fresh process state (the in-memory hash indexes
             # litemongo keeps for query planning are rebuilt on the first query).
             app.extensions["drive_db"].close()
+            del app, client, other
+            gc.collect()  # the old app's garbage is not the new one's cost
             app = create_app(make_settings(backend, workdir))
             client = app.test_client()
             sign_in(client, "alice", register=False)
@@ -509,7 +536,10 @@ def render(result: dict) -> str:
         f"bob has {sizes['bob_items']:,} items; all queries are alice's",
         "- cold: the first request of that query after seeding (same process); 'after reopening' rows: "
         "first request after closing and reopening the embedded store",
-        f"- nproc: {result['nproc']}",
+        f"- nproc: {result['nproc']}; load average (1, 5, 15 min) at start "
+        f"{', '.join(f'{x:.2f}' for x in result['loadavg_start'])}, at end "
+        f"{', '.join(f'{x:.2f}' for x in result['loadavg_end'])} (other processes competing for the CPUs "
+        f"slow every number down)",
     ]
     return "\n".join(lines)
 
@@ -565,16 +595,19 @@ def main(argv: list[str] | None = None) -> int:
         "packages": {name: metadata.version(name) for name in ("flask", "pymongo", "mongomock", "litemongo")},
         "git_commit": subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO, capture_output=True,
                                      text=True).stdout.strip() or None,
+        "loadavg_start": os.getloadavg(),
         "backends": {},
     }
     try:
         for backend in args.backends:
+            gc.collect()
             start = time.perf_counter()
             result["backends"][backend] = run_backend(backend, sizes, args.repeat, args.budget_s, args.profile)
             result["backends"][backend]["wall_s"] = time.perf_counter() - start
     except BenchError as exc:
         print(f"\nerror: {exc}", file=sys.stderr)
         return 1
+    result["loadavg_end"] = os.getloadavg()
     print()
     print(render(result))
     profiles = render_profiles(result)

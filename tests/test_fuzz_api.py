@@ -5,7 +5,8 @@ a password session's cookie and with a read-write API token. Each response must 
 5xx, and its status code, content type and body must be the ones the document declares.
 
 The fuzzer works on a small world made first through the API: a folder with a file in it,
-a file with two earlier versions, share links to both, a spare API token. Identifiers in
+a file with two earlier versions, share links to both, a file in the trash, a spare API
+token. Identifiers in
 path parameters, query parameters and JSON bodies are, part of the time, replaced by the
 ids of these things (re-created if an earlier request deleted, moved to the trash, revoked
 or locked them), so that operations also run on real data, not only on 404s.
@@ -25,6 +26,7 @@ import itertools
 import os
 import tempfile
 from pathlib import Path
+from urllib.parse import quote
 
 import hypothesis.strategies as st
 import mongomock
@@ -57,13 +59,15 @@ CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
           response_headers_conformance, response_schema_conformance]
 
 PASSWORD = "fuzz-password-123"
-KNOWN = "known:"  # prefix of the placeholders the hooks below put in generated cases
+# Prefix of the placeholders the hooks below put in generated cases. Path parameters reach the
+# hooks already percent-encoded, so it has only characters that encoding leaves alone.
+KNOWN = "KNOWN_"
 
 # Which known things may stand in for a parameter or JSON field of this name.
 KNOWN_PATH = {
     "file_id": ["file", "inner_file"],
     "folder_id": ["folder", "root"],
-    "item_id": ["file", "folder"],
+    "item_id": ["file", "folder", "trashed"],
     "version_id": ["version"],
     "share_id": ["file_share", "folder_share"],
     "token_id": ["spare_token"],
@@ -71,7 +75,7 @@ KNOWN_PATH = {
     "filename": ["file_name"],
 }
 KNOWN_QUERY = {
-    "folder_id": ["folder", "root"],
+    "folder_id": ["folder"],
     "item_id": ["file", "folder"],
     "key": ["api_key"],
 }
@@ -79,6 +83,7 @@ KNOWN_BODY = {
     "item_id": ["file", "folder"],
     "parent_id": ["folder", "root"],
     "folder_id": ["folder", "root"],
+    "key": ["api_key"],
 }
 
 
@@ -229,24 +234,46 @@ class World:
         if self.known.get("spare_token") not in {t["id"] for t in tokens}:
             self.make_spare_token()
 
+    @staticmethod
+    def place_known(case) -> None:
+        """The fuzzing phase draws placeholders through the hooks above. The coverage and
+        examples phases do not use hooks: there, path and query parameters that can be known
+        get the first known value, except the one parameter a coverage case is about."""
+        meta = case.meta
+        if meta is None or meta.phase.name.value == "fuzzing":
+            return
+        target = (getattr(meta.phase.data, "parameter", None), getattr(meta.phase.data, "parameter_location", None))
+        for container, known, location in ((case.path_parameters, KNOWN_PATH, "path"),
+                                           (case.query, KNOWN_QUERY, "query")):
+            if isinstance(container, dict):
+                for name in container:
+                    if name in known and (name, location) != (target[0], getattr(target[1], "value", None)):
+                        container[name] = KNOWN + known[name][0]
+
     def resolve(self, case) -> None:
-        """Put the current ids in place of the placeholders the hooks drew."""
-        containers = [case.path_parameters, case.query, case.body]
+        """Put the current ids in place of the placeholders."""
+        self.place_known(case)
+        containers = [(case.path_parameters, True), (case.query, False), (case.body, False)]
         if not any(isinstance(c, dict) and any(isinstance(v, str) and v.startswith(KNOWN) for v in c.values())
-                   for c in containers):
+                   for c, _ in containers):
             return
         self.repair()
-        for container in containers:
+        for container, in_path in containers:
             if isinstance(container, dict):
                 for name, value in container.items():
                     if isinstance(value, str) and value.startswith(KNOWN):
-                        container[name] = self.known.get(value[len(KNOWN):], "missing")
+                        value = self.known.get(value[len(KNOWN):], "missing")
+                        # Generated path parameters are percent-encoded already.
+                        container[name] = quote(value, safe="") if in_path else value
 
     def run(self, case) -> None:
         self.resolve(case)
         self.authenticate(case)
-        response = case.call_and_validate(checks=CHECKS, app=self.app, environ_base={"REMOTE_ADDR": self.address})
+        # buffered: the test client reads and closes the body (a download's open file) itself.
+        response = case.call_and_validate(checks=CHECKS, app=self.app, buffered=True,
+                                          environ_base={"REMOTE_ADDR": self.address})
         self.after(case, response)
+        print("FUZZLOG", self.auth, case.operation.label, case.meta.phase.name.value if case.meta else None, response.request.method, response.request.url, response.status_code, flush=True)
 
 
 def _load_schema():

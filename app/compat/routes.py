@@ -98,8 +98,8 @@ def download(filename: str):
       - {name: key, in: query, required: true, schema: {type: string}}
     responses:
       200:
-        description: The bytes, as an attachment.
-        content: {application/octet-stream: {schema: {type: string, format: binary}}}
+        description: The bytes, as an attachment, with the content type stored for the file.
+        content: {'*/*': {schema: {type: string, format: binary}}}
       401: {$ref: '#/components/responses/Unauthorized'}
       404: {$ref: '#/components/responses/NotFound'}
     """

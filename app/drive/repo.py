@@ -119,6 +119,12 @@ class ItemsRepository:
                                  "name_key": {"$regex": "^" + re.escape(prefix_key)}}, {"name_key": 1})
         return {doc["name_key"] for doc in docs}
 
+    def file_contents(self) -> list[dict]:
+        """Every file record of every user, live or trashed, with the fields that name its
+        content (for the repair command)."""
+        return self.find({"type": FILE}, projection={"owner_id": 1, "name": 1, "blob_id": 1, "sha256": 1,
+                                                     "size": 1, "updated_at": 1, "trashed_at": 1})
+
     def sum_sizes(self, query: dict) -> tuple[int, int]:
         rows = list(self._items.aggregate([
             {"$match": query}, {"$group": {"_id": None, "bytes": {"$sum": "$size"}, "n": {"$sum": 1}}}]))
@@ -168,6 +174,27 @@ class BlobsRepository:
     def find(self, query: dict) -> list[dict]:
         return list(self._blobs.find(query))
 
+    def all_records(self) -> list[dict]:
+        return list(self._blobs.find({}))
+
+    def content(self, owner_id: str, sha256: str) -> dict | None:
+        """The owner's blob record for this content, whatever its count."""
+        return self._blobs.find_one({"owner_id": owner_id, "sha256": sha256})
+
+    def set_refs(self, blob_id: ObjectId, seen: int, refs: int) -> bool:
+        """Set the count only if it is still ``seen``; False when it changed meanwhile."""
+        return self._blobs.update_one({"_id": blob_id, "refs": seen}, {"$set": {"refs": refs}}).matched_count == 1
+
+    def delete_unused(self, blob_id: ObjectId, seen: int) -> bool:
+        """Delete a record nothing uses, only if its count is still ``seen``."""
+        return self._blobs.delete_one({"_id": blob_id, "refs": seen}).deleted_count == 1
+
+    def delete(self, blob_id: ObjectId) -> None:
+        self._blobs.delete_one({"_id": blob_id})
+
+    def set_storage_key(self, blob_id: ObjectId, key: str) -> None:
+        self._blobs.update_one({"_id": blob_id}, {"$set": {"storage_key": key}})
+
     def largest_size(self, owner_id: str) -> int:
         biggest = list(self._blobs.find({"owner_id": owner_id}, {"size": 1}, sort=[("size", DESCENDING)], limit=1))
         return biggest[0]["size"] if biggest else 0
@@ -203,6 +230,14 @@ class VersionsRepository:
 
     def find(self, query: dict) -> list[dict]:
         return list(self._versions.find(query))
+
+    def all_contents(self) -> list[dict]:
+        """Every version of every user (for the repair command)."""
+        return list(self._versions.find({}, {"owner_id": 1, "file_id": 1, "blob_id": 1, "sha256": 1, "size": 1,
+                                             "created_at": 1}))
+
+    def set_blob(self, version_id: ObjectId, blob_id: ObjectId) -> None:
+        self._versions.update_one({"_id": version_id}, {"$set": {"blob_id": blob_id}})
 
 
 def new_item(owner_id: str, kind: str, name: str, name_key: str, parent_id: ObjectId | None,

@@ -118,8 +118,8 @@ def download(file_id: str):
       - {name: Range, in: header, required: false, schema: {type: string}, example: bytes=0-1023}
     responses:
       200:
-        description: The bytes.
-        content: {application/octet-stream: {schema: {type: string, format: binary}}}
+        description: The bytes, with the content type stored for the file.
+        content: {'*/*': {schema: {type: string, format: binary}}}
       206: {description: The requested byte range.}
       304: {description: Not modified.}
       401: {$ref: '#/components/responses/Unauthorized'}
@@ -145,8 +145,13 @@ def preview(file_id: str):
       - $ref: '#/components/parameters/FileId'
     responses:
       200:
-        description: The bytes, inline.
-        content: {application/octet-stream: {schema: {type: string, format: binary}}}
+        description: The bytes, inline, with the file's content type.
+        content:
+          image/*: {schema: {type: string, format: binary}}
+          application/pdf: {schema: {type: string, format: binary}}
+          text/plain: {schema: {type: string}}
+          audio/*: {schema: {type: string, format: binary}}
+          video/*: {schema: {type: string, format: binary}}
       206: {description: The requested byte range (audio and video seek with Range).}
       304: {description: Not modified.}
       401: {$ref: '#/components/responses/Unauthorized'}
@@ -216,8 +221,8 @@ def download_version(file_id: str, version_id: str):
       - $ref: '#/components/parameters/VersionId'
     responses:
       200:
-        description: The bytes.
-        content: {application/octet-stream: {schema: {type: string, format: binary}}}
+        description: The bytes, with the content type stored for the version.
+        content: {'*/*': {schema: {type: string, format: binary}}}
       206: {description: The requested byte range.}
       304: {description: Not modified.}
       401: {$ref: '#/components/responses/Unauthorized'}

@@ -86,8 +86,13 @@ def folder_info(folder_id: str):
       - $ref: '#/components/parameters/FolderId'
     responses:
       200:
-        description: The folder.
-        content: {application/json: {schema: {$ref: '#/components/schemas/Item'}}}
+        description: The folder (for `root`, a record without timestamps).
+        content:
+          application/json:
+            schema:
+              oneOf:
+                - {$ref: '#/components/schemas/Item'}
+                - {$ref: '#/components/schemas/RootFolder'}
       401: {$ref: '#/components/responses/Unauthorized'}
       404: {$ref: '#/components/responses/NotFound'}
     """

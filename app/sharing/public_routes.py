@@ -113,6 +113,7 @@ def unlock(token: str):
         description: Unlocked.
         content: {application/json: {schema: {$ref: '#/components/schemas/PublicShare'}}}
       303: {description: Unlocked (form post); back to the page.}
+      400: {$ref: '#/components/responses/BadRequest'}
       401: {$ref: '#/components/responses/Unauthorized'}
       404: {$ref: '#/components/responses/NotFound'}
       429: {$ref: '#/components/responses/TooManyRequests'}
@@ -148,8 +149,8 @@ def download(token: str):
       - {name: token, in: path, required: true, schema: {type: string}}
     responses:
       200:
-        description: The bytes, as an attachment.
-        content: {application/octet-stream: {schema: {type: string, format: binary}}}
+        description: The bytes, as an attachment, with the content type stored for the file.
+        content: {'*/*': {schema: {type: string, format: binary}}}
       206: {description: The requested byte range.}
       304: {description: Not modified.}
       401: {$ref: '#/components/responses/Unauthorized'}
@@ -170,8 +171,8 @@ def download_file_in_folder(token: str, file_id: str):
       - {name: file_id, in: path, required: true, schema: {type: string}}
     responses:
       200:
-        description: The bytes, as an attachment.
-        content: {application/octet-stream: {schema: {type: string, format: binary}}}
+        description: The bytes, as an attachment, with the content type stored for the file.
+        content: {'*/*': {schema: {type: string, format: binary}}}
       206: {description: The requested byte range.}
       304: {description: Not modified.}
       401: {$ref: '#/components/responses/Unauthorized'}

@@ -1,0 +1,393 @@
+"""Nobody in where they don't belong: another user's resource is a 404 on every route.
+
+The main test walks ``app.url_map``: every rule that takes an id is called by a second user
+(with a session cookie, then with a read-write API token) with the first user's real ids,
+and must answer 404, never 403 or 2xx; the first user's data (and the second's) must be
+exactly as before. A new route taking an id this file does not know fails the test until
+a resource for it is added to ``owned_ids``.
+"""
+from __future__ import annotations
+
+import hashlib
+import itertools
+from collections import defaultdict
+import os
+import secrets
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from bson import ObjectId
+
+from tests.conftest import AuthActions, multipart_body, upload
+
+PASSWORD = "correct horse"
+SAFE_METHODS = {"GET"}
+IGNORED_METHODS = {"HEAD", "OPTIONS"}
+# Rules whose arguments are not owned ids: the package's own static files.
+STATIC_ENDPOINTS = {"static", "flasgger.static"}
+PUBLIC_PREFIX = "/s/"
+# A body that would change something on every write route if the ownership check failed.
+HOSTILE_BODY_KEYS = ("name", "label", "max_downloads", "password", "parent_id")
+
+
+# -- building two users' worlds ------------------------------------------------------------------
+
+def mkdir(client, name, parent="root"):
+    response = client.post("/api/folders", json={"name": name, "parent_id": parent})
+    assert response.status_code == 201, response.get_json()
+    return response.get_json()["id"]
+
+
+def put(client, name, data, folder_id="root", on_conflict=None):
+    query = f"?folder_id={folder_id}" + (f"&on_conflict={on_conflict}" if on_conflict else "")
+    response = upload(client, (name, data, "text/plain"), query=query)
+    assert response.status_code == 201, response.get_json()
+    return response.get_json()["files"][0]["id"]
+
+
+def make_share(client, item_id, **options):
+    response = client.post("/api/shares", json={"item_id": item_id, **options})
+    assert response.status_code == 201, response.get_json()
+    body = response.get_json()
+    return body["share"]["id"], body["token"]
+
+
+def make_token(client, scope="read-write"):
+    response = client.post("/api/tokens", json={"name": "script", "scope": scope})
+    assert response.status_code == 201, response.get_json()
+    body = response.get_json()
+    return body["token"]["id"], body["secret"]
+
+
+def closed(response):
+    """Read the body and close the response (file downloads hold an open file until then)."""
+    response.get_data()
+    response.close()
+    return response
+
+
+def bearer(secret):
+    return {"Authorization": f"Bearer {secret}"}
+
+
+@dataclass
+class Person:
+    """One user: a cookie client, a read-write token, and ids of each kind of resource."""
+
+    client: object
+    id: str
+    token_secret: str
+    ids: dict = field(default_factory=dict)
+    share_tokens: dict = field(default_factory=dict)
+
+
+def signup(app, username) -> Person:
+    client = app.test_client()
+    me = AuthActions(client).signup(username, PASSWORD)
+    return Person(client, me["id"], "")
+
+
+def build_alice(app) -> Person:
+    """Live and trashed files and folders, versions, shares, a token, a star."""
+    alice = signup(app, "alice")
+    c = alice.client
+    projects = mkdir(c, "Projects")
+    sub = mkdir(c, "Sub", projects)
+    inner = put(c, "inner.txt", b"alice inner", sub)
+    report = put(c, "report.txt", b"alice v1")
+    put(c, "report.txt", b"alice v2", on_conflict="replace")
+    put(c, "report.txt", b"alice v3", on_conflict="replace")
+    versions = [v["id"] for v in c.get(f"/api/files/{report}/versions").get_json()["versions"]]
+    assert len(versions) == 2
+    old = put(c, "old.txt", b"alice old")
+    assert c.delete(f"/api/files/{old}").status_code == 204
+    binned = mkdir(c, "Binned")
+    put(c, "binned.txt", b"alice binned", binned)
+    assert c.delete(f"/api/folders/{binned}").status_code == 204
+    assert c.put(f"/api/files/{report}/star").status_code == 200
+    file_share, file_token = make_share(c, report, label="report link")
+    folder_share, folder_token = make_share(c, projects)
+    token_id, alice.token_secret = make_token(c)
+    alice.ids = {
+        "report": report, "inner": inner, "old": old, "projects": projects, "sub": sub, "binned": binned,
+        "versions": versions, "file_share": file_share, "folder_share": folder_share, "token": token_id,
+    }
+    alice.share_tokens = {"file": file_token, "folder": folder_token}
+    return alice
+
+
+def build_bob(app) -> Person:
+    bob = signup(app, "bob")
+    c = bob.client
+    folder = mkdir(c, "Bob's folder")
+    bob_file = put(c, "bob.txt", b"bob v1")
+    put(c, "bob.txt", b"bob v2", on_conflict="replace")
+    version = c.get(f"/api/files/{bob_file}/versions").get_json()["versions"][0]["id"]
+    trashed = put(c, "bob-old.txt", b"bob old")
+    assert c.delete(f"/api/files/{trashed}").status_code == 204
+    share_id, _ = make_share(c, bob_file)
+    token_id, bob.token_secret = make_token(c)
+    bob.ids = {"folder": folder, "file": bob_file, "version": version, "trashed": trashed, "share": share_id,
+               "token": token_id}
+    return bob
+
+
+def owned_ids(alice: Person) -> dict[str, list[str]]:
+    """Every URL variable that names an owned resource → real resources of user 1 to try.
+
+    A new id-taking route must add its variable here (the walk fails otherwise)."""
+    a = alice.ids
+    return {
+        "file_id": [a["report"], a["inner"], a["old"]],
+        "folder_id": [a["projects"], a["sub"], a["binned"]],
+        "version_id": a["versions"],
+        "item_id": [a["old"], a["binned"], a["report"]],
+        "share_id": [a["file_share"], a["folder_share"]],
+        "token_id": [a["token"]],
+        # The seed-compatible routes address the caller's root files by name and API key.
+        "filename": ["report.txt"],
+    }
+
+
+def own_ids(bob: Person) -> dict[str, str]:
+    """User 2's own resource for each variable, to mix with user 1's in multi-id routes."""
+    b = bob.ids
+    return {"file_id": b["file"], "folder_id": b["folder"], "version_id": b["version"], "item_id": b["trashed"],
+            "share_id": b["share"], "token_id": b["token"], "filename": "bob.txt"}
+
+
+@pytest.fixture
+def world(app):
+    alice, bob = build_alice(app), build_bob(app)
+    return app, alice, bob
+
+
+# -- what a user has, to compare before and after --------------------------------------------------
+
+def _json(client, path):
+    response = client.get(path)
+    assert response.status_code == 200, (path, response.get_json())
+    return response.get_json()
+
+
+def snapshot(app, person: Person) -> dict:
+    """Everything the user can see of their own data, plus their bytes on disk."""
+    c = person.client
+    files = _json(c, "/api/files?limit=200")
+    state = {
+        "files": files,
+        "tree": _json(c, "/api/folders/tree"),
+        "everything": _json(c, "/api/search?limit=200"),
+        "trash": _json(c, "/api/trash?limit=200"),
+        "starred": _json(c, "/api/starred?limit=200"),
+        "usage": _json(c, "/api/me/usage"),
+        "shares": _json(c, "/api/shares"),
+        "tokens": [{k: v for k, v in t.items() if k != "last_used_at"} for t in _json(c, "/api/tokens")["tokens"]],
+        "versions": {f["id"]: _json(c, f"/api/files/{f['id']}/versions") for f in files["files"]},
+        "contents": {f["id"]: hashlib.sha256(closed(c.get(f"/api/files/{f['id']}")).get_data()).hexdigest()
+                     for f in files["files"]},
+    }
+    folder = os.path.join(app.config["UPLOAD_FOLDER"], person.id)
+    state["disk"] = sorted((e.name, e.stat().st_size) for e in os.scandir(folder))
+    for kind, token in person.share_tokens.items():
+        state[f"link:{kind}"] = _json(app.test_client(), f"/s/{token}")
+    return state
+
+
+# -- walking the URL map ----------------------------------------------------------------------------
+
+def id_rules(app):
+    """(rule, method) for every rule that takes an argument, public links and static files aside."""
+    for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule):
+        if not rule.arguments or rule.endpoint in STATIC_ENDPOINTS or rule.rule.startswith(PUBLIC_PREFIX):
+            continue
+        for method in sorted(rule.methods - IGNORED_METHODS):
+            yield rule, method
+
+
+def argument_sets(rule, mine: dict[str, list[str]], theirs: dict[str, str]):
+    """User 1's ids for every variable, and (for rules with several) mixes with user 2's own,
+    but never user 2's own ids alone."""
+    names = sorted(rule.arguments)
+    choices = [[("alice", v) for v in mine[n]] + [("bob", theirs[n])] for n in names]
+    for combo in itertools.product(*choices):
+        if all(owner == "bob" for owner, _ in combo):
+            continue
+        yield dict(zip(names, (value for _, value in combo)))
+
+
+def call(client, rule, method, values, headers, bob: Person, query=""):
+    url = rule.build(values, append_unknown=False)[1] + query
+    if rule.endpoint.startswith("compat."):
+        # Seed-compatible routes authenticate by ``key`` only; give them user 2's.
+        url += ("&" if "?" in url else "?") + f"key={bob.token_secret}"
+    kwargs = {"headers": headers}
+    if method not in SAFE_METHODS:
+        kwargs["json"] = {"name": "pwned.txt", "label": "pwned", "max_downloads": 1, "password": "pwned-pass",
+                          "parent_id": bob.ids["folder"]}
+    return closed(client.open(url, method=method, **kwargs))
+
+
+def test_every_id_taking_route_is_covered(app):
+    """The walk below knows every URL variable that names an owned resource."""
+    known = set(owned_ids(Person(None, "", "", ids=defaultdict(list))))
+    unknown = {(rule.rule, name) for rule, _ in id_rules(app) for name in rule.arguments if name not in known}
+    assert not unknown, (f"routes take ids the isolation test does not know: {sorted(unknown)}; "
+                         "add a real resource of user 1 for each to owned_ids()")
+    public = {name for rule in app.url_map.iter_rules() if rule.rule.startswith(PUBLIC_PREFIX)
+              for name in rule.arguments}
+    assert public <= {"token", "file_id"}, f"public link routes take new arguments: {public}"
+
+
+@pytest.mark.parametrize("mode", ["cookie", "token"])
+def test_another_users_ids_are_404_on_every_route_and_change_nothing(world, mode):
+    app, alice, bob = world
+    before = snapshot(app, alice), snapshot(app, bob)
+    if mode == "cookie":
+        client, headers = bob.client, {}
+    else:
+        client, headers = app.test_client(), bearer(bob.token_secret)
+    mine, theirs = owned_ids(alice), own_ids(bob)
+    failures, tried, walked = [], 0, set()
+    for rule, method in id_rules(app):
+        walked.add((rule.rule, method))
+        queries = ["", "?permanent=true"] if method == "DELETE" else [""]
+        for values, query in itertools.product(list(argument_sets(rule, mine, theirs)), queries):
+            response = call(client, rule, method, values, headers, bob, query)
+            tried += 1
+            body = response.get_json(silent=True) or {}
+            code = body.get("error", {}).get("code", "")
+            token_refused = mode == "token" and response.status_code == 403 and code == "session_required"
+            if token_refused:
+                # A token may not manage tokens at all: the same answer for any id, so no oracle.
+                unknown = call(client, rule, method, {n: str(ObjectId()) for n in rule.arguments}, headers, bob)
+                if unknown.status_code == 403 and unknown.get_json()["error"]["code"] == code:
+                    continue
+            if response.status_code != 404 or not code.endswith("not_found"):
+                failures.append(f"{method} {rule.rule} {values}{query}: {response.status_code} {code or body}")
+    assert not failures, "another user's resources are reachable:\n" + "\n".join(failures)
+    assert tried > 100 and len(walked) >= 25, (tried, walked)
+    assert (snapshot(app, alice), snapshot(app, bob)) == before
+
+
+@pytest.mark.parametrize("mode", ["cookie", "token"])
+def test_another_users_ids_in_bodies_and_query_strings_are_404(world, mode):
+    """User 2 cannot put things into user 1's folders, share user 1's items, or list their links."""
+    app, alice, bob = world
+    a, b = alice.ids, bob.ids
+    before = snapshot(app, alice), snapshot(app, bob)
+    client, headers = (bob.client, {}) if mode == "cookie" else (app.test_client(), bearer(bob.token_secret))
+    multipart, ctype = multipart_body([("file", "planted.txt", b"planted", "text/plain")])
+    # The same upload naming user 1's folder in a form field instead of the query string.
+    form = (b"--" + ctype.split("boundary=")[1].encode()
+            + f'\r\nContent-Disposition: form-data; name="folder_id"\r\n\r\n{a["projects"]}\r\n'.encode()
+            + multipart)
+    attempts = [
+        ("POST", f"/api/upload?folder_id={a['projects']}", {"data": multipart, "content_type": ctype}),
+        ("POST", f"/api/upload?folder_id={a['binned']}", {"data": multipart, "content_type": ctype}),
+        ("POST", "/api/upload", {"data": form, "content_type": ctype}),
+        ("POST", "/api/folders", {"json": {"name": "planted", "parent_id": a["projects"]}}),
+        ("POST", "/api/folders", {"json": {"name": "planted", "parent_id": a["sub"]}}),
+        ("PATCH", f"/api/files/{b['file']}", {"json": {"parent_id": a["projects"]}}),
+        ("PATCH", f"/api/folders/{b['folder']}", {"json": {"parent_id": a["sub"]}}),
+        ("POST", f"/api/files/{b['file']}/copy", {"json": {"parent_id": a["projects"]}}),
+        ("POST", f"/api/folders/{b['folder']}/copy", {"json": {"parent_id": a["projects"]}}),
+        ("POST", "/api/shares", {"json": {"item_id": a["report"]}}),
+        ("POST", "/api/shares", {"json": {"item_id": a["projects"]}}),
+        ("POST", "/api/shares", {"json": {"item_id": a["old"]}}),
+        ("GET", f"/api/shares?item_id={a['report']}", {}),
+        ("GET", f"/api/folders/{a['projects']}/children?name=inner.txt", {}),
+    ]
+    failures = []
+    for method, path, kwargs in attempts:
+        response = closed(client.open(path, method=method, headers=headers, **kwargs))
+        code = (response.get_json(silent=True) or {}).get("error", {}).get("code", "")
+        if response.status_code != 404 or not code.endswith("not_found"):
+            failures.append(f"{method} {path}: {response.status_code} {code}")
+    assert not failures, "\n".join(failures)
+    found = client.get("/api/search?q=.txt&limit=200", headers=headers).get_json()["items"]
+    assert {i["name"] for i in found} == {"bob.txt"}
+    assert (snapshot(app, alice), snapshot(app, bob)) == before
+
+
+# -- public links: /s/<token> takes a link token, not an owned id ---------------------------------
+
+def public_rules(app):
+    for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule):
+        if rule.rule.startswith(PUBLIC_PREFIX):
+            for method in sorted(rule.methods - IGNORED_METHODS):
+                yield rule, method
+
+
+def call_public(client, rule, method, values):
+    url = rule.build(values, append_unknown=False)[1]
+    if method == "GET":
+        return closed(client.get(url))
+    return closed(client.open(url, method=method, json={"password": "guess"}))
+
+
+def test_unknown_revoked_expired_and_malformed_link_tokens_are_404_everywhere(world):
+    app, alice, _ = world
+    c, a = alice.client, alice.ids
+    revoked_id, revoked = make_share(c, a["report"])
+    assert c.delete(f"/api/shares/{revoked_id}").status_code == 204
+    expired_id, expired = make_share(c, a["projects"])
+    app.extensions["drive_db"].collection("shares").update_one(
+        {"_id": ObjectId(expired_id)}, {"$set": {"expires_at": datetime.now(timezone.utc) - timedelta(seconds=1)}})
+    used_id, used_up = make_share(c, a["report"], max_downloads=1)
+    assert closed(app.test_client().get(f"/s/{used_up}/download")).status_code == 200
+    gone_file = put(c, "gone.txt", b"soon trashed")
+    _, of_trashed = make_share(c, gone_file)
+    assert c.delete(f"/api/files/{gone_file}").status_code == 204
+    tokens = {"unknown": secrets.token_urlsafe(24), "revoked": revoked, "expired": expired, "used up": used_up,
+              "item trashed": of_trashed, "share id": a["file_share"], "short": "x", "dots": "..",
+              "long": "a" * 5000, "encoded": "%2e%2e%2f", "alice's file id": a["report"]}
+    stranger = app.test_client()
+    failures, walked = [], set()
+    for rule, method in public_rules(app):
+        walked.add(rule.endpoint)
+        for label, token in tokens.items():
+            response = call_public(stranger, rule, method, {"token": token, "file_id": a["inner"]})
+            code = (response.get_json(silent=True) or {}).get("error", {}).get("code")
+            if response.status_code != 404 or code not in ("share_not_found", "not_found"):
+                failures.append(f"{method} {rule.rule} with {label} token: {response.status_code} {code}")
+    assert not failures, "\n".join(failures)
+    assert {"public.share_info", "public.download", "public.download_file_in_folder", "public.unlock"} <= walked
+    # The live links still work: nothing above spent or broke them.
+    assert closed(stranger.get(f"/s/{alice.share_tokens['file']}/download")).status_code == 200
+    assert closed(stranger.get(f"/s/{alice.share_tokens['folder']}/files/{a['inner']}")).status_code == 200
+
+
+def test_a_live_link_reaches_nothing_outside_what_it_shares(world):
+    app, alice, bob = world
+    a, b = alice.ids, bob.ids
+    folder_link, file_link = alice.share_tokens["folder"], alice.share_tokens["file"]
+    hidden = mkdir(alice.client, "Hidden", a["projects"])
+    in_hidden = put(alice.client, "in-hidden.txt", b"trashed with its folder", hidden)
+    assert alice.client.delete(f"/api/folders/{hidden}").status_code == 204
+    stranger = app.test_client()
+    outside = [
+        f"/s/{folder_link}/files/{in_hidden}",         # inside the shared folder, but in the trash
+        f"/s/{folder_link}/items?folder_id={hidden}",
+        f"/s/{folder_link}/zip?folder_id={hidden}",
+        f"/s/{folder_link}/files/{a['report']}",       # alice's file outside the shared folder
+        f"/s/{folder_link}/files/{a['old']}",          # alice's trashed file
+        f"/s/{folder_link}/files/{a['sub']}",          # a folder is not a file
+        f"/s/{folder_link}/files/{b['file']}",         # another user's file
+        f"/s/{folder_link}/files/{a['versions'][0]}",  # a version id
+        f"/s/{folder_link}/items?folder_id={a['binned']}",
+        f"/s/{folder_link}/items?folder_id={b['folder']}",
+        f"/s/{folder_link}/zip?folder_id={b['folder']}",
+        f"/s/{folder_link}/zip?folder_id={a['binned']}",
+        f"/s/{file_link}/files/{a['inner']}",
+        f"/s/{file_link}/items",
+        f"/s/{file_link}/zip",
+    ]
+    failures = []
+    for path in outside:
+        response = closed(stranger.get(path))
+        if response.status_code != 404:
+            failures.append(f"{path}: {response.status_code}")
+    assert not failures, "\n".join(failures)
+    assert closed(stranger.get(f"/s/{folder_link}/files/{a['inner']}")).get_data() == b"alice inner"
