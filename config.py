@@ -65,6 +65,7 @@ class Config:
     LOGIN_RATE_LIMIT = "10 per minute"
     LOGIN_IP_RATE_LIMIT = "60 per minute"
     SHARE_PASSWORD_RATE_LIMIT = "10 per minute"
+    REGISTER_RATE_LIMIT = "20 per hour"
     RATELIMIT_STORAGE_URI = "memory://"
     RATELIMIT_HEADERS_ENABLED = True
     RATELIMIT_ENABLED = True
@@ -80,6 +81,7 @@ class Config:
         settings = {k: getattr(cls, k) for k in dir(cls) if k.isupper()}
         strings = ("SECRET_KEY", "INSTANCE_PATH", "MONGO_URI", "MONGO_DB_NAME", "EMBEDDED_DB_PATH",
                    "UPLOAD_FOLDER", "LOGIN_RATE_LIMIT", "LOGIN_IP_RATE_LIMIT", "SHARE_PASSWORD_RATE_LIMIT",
+                   "REGISTER_RATE_LIMIT",
                    "RATELIMIT_STORAGE_URI", "LOG_LEVEL")
         for name in strings:
             if environ.get(name):

@@ -158,3 +158,11 @@ def test_passwords_never_reach_the_logs(client, auth):
     text = "\n".join(lines)
     assert "login user_id=" in text and "login failed" in text
     assert "secret-password-1" not in text and "other-password-2" not in text
+
+
+def test_registrations_are_limited_per_address(app, client):
+    app.config["REGISTER_RATE_LIMIT"] = "3 per hour"
+    for n in range(3):
+        assert client.post("/api/register", json={"username": f"user{n}", "password": "password123"}).status_code == 201
+    response = client.post("/api/register", json={"username": "user9", "password": "password123"})
+    assert response.status_code == 429 and "Retry-After" in response.headers

@@ -170,3 +170,14 @@ def test_the_seed_client_and_bot_run_unchanged_against_a_live_server(server, tmp
     logs = server.diagnostics()
     assert "GET /list " in logs or "GET /list HTTP" in logs
     assert key not in logs and key[4:] not in logs
+
+
+def test_a_bad_key_in_the_query_is_refused_before_the_body_is_read(app, keys):
+    script = app.test_client()
+    body, ctype = multipart_body([("file", "a.json", b"x" * 1000, "application/json")])
+    response = script.post("/upload?key=cdt_wrong", data=body, content_type=ctype)
+    assert response.status_code == 401
+    incoming = os.path.join(app.config["UPLOAD_FOLDER"], ".incoming")
+    assert not os.path.exists(incoming) or not os.listdir(incoming)
+    response = script.post(f"/upload?key={keys['read-write']}", data=body, content_type=ctype)
+    assert response.status_code == 200 and response.get_json()["size"] == 1000

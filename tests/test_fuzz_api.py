@@ -5,8 +5,8 @@ a password session's cookie and with a read-write API token. Each response must 
 5xx, and its status code, content type and body must be the ones the document declares.
 
 The fuzzer works on a small world made first through the API: a folder with a file in it,
-a file with two earlier versions, share links to both, a file in the trash, a spare API
-token. Identifiers in
+a file with two earlier versions, share links to both (and one with a password), a file
+in the trash, a spare API token; the account's and the link's passwords are known too. Identifiers in
 path parameters, query parameters and JSON bodies are, part of the time, replaced by the
 ids of these things (re-created if an earlier request deleted, moved to the trash, revoked
 or locked them), so that operations also run on real data, not only on 404s.
@@ -58,7 +58,8 @@ FUZZ_SETTINGS = settings(
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
           response_headers_conformance, response_schema_conformance]
 
-PASSWORD = "fuzz-password-123"
+USERNAME, PASSWORD = "fuzzer", "fuzz-password-123"
+SHARE_PASSWORD = "link-password-123"
 # Prefix of the placeholders the hooks below put in generated cases. Path parameters reach the
 # hooks already percent-encoded, so it has only characters that encoding leaves alone.
 KNOWN = "KNOWN_"
@@ -71,7 +72,7 @@ KNOWN_PATH = {
     "version_id": ["version"],
     "share_id": ["file_share", "folder_share"],
     "token_id": ["spare_token"],
-    "token": ["file_link", "folder_link"],
+    "token": ["file_link", "folder_link", "locked_link"],
     "filename": ["file_name"],
 }
 KNOWN_QUERY = {
@@ -84,6 +85,8 @@ KNOWN_BODY = {
     "parent_id": ["folder", "root"],
     "folder_id": ["folder", "root"],
     "key": ["api_key"],
+    "username": ["username"],
+    "password": ["account_password", "share_password"],
 }
 
 
@@ -121,16 +124,18 @@ class World:
         self.client = app.test_client()
         self.client.environ_base["REMOTE_ADDR"] = "127.0.255.1"
         self.counter = itertools.count(1)
-        self.known: dict[str, str] = {"root": "root"}
-        self._check(self.client.post("/api/register", json={"username": "fuzzer", "password": PASSWORD}), 201)
-        self._check(self.client.post("/api/login", json={"username": "fuzzer", "password": PASSWORD}), 200)
-        token = self._check(self.client.post("/api/tokens", json={"name": "fuzzer", "scope": "read-write"}), 201)
-        self.known["api_key"] = token["secret"]
+        self.known = {"root": "root", "username": USERNAME, "account_password": PASSWORD,
+                      "share_password": SHARE_PASSWORD}
+        credentials = {"username": USERNAME, "password": PASSWORD}
+        self._check(self.client.post("/api/register", json=credentials), 201)
+        self._check(self.client.post("/api/login", json=credentials), 200)
+        self.make_api_key()
         self.address = self.cookie = None
         self.log_in()
         self.make_file()
         self.make_folder()
         self.make_spare_token()
+        self.make_trashed()
 
     @staticmethod
     def _check(response, status: int) -> dict:
@@ -145,7 +150,7 @@ class World:
         self.address = next(self.addresses)
         client = self.app.test_client()
         client.environ_base.update(REMOTE_ADDR=self.address, HTTP_USER_AGENT=USER_AGENT)
-        self._check(client.post("/api/login", json={"username": "fuzzer", "password": PASSWORD}), 200)
+        self._check(client.post("/api/login", json={"username": USERNAME, "password": PASSWORD}), 200)
         self.cookie = client.get_cookie("session").value
 
     def authenticate(self, case) -> None:
@@ -168,15 +173,15 @@ class World:
                                 data={"file": (io.BytesIO(data), name, "text/plain")},
                                 content_type="multipart/form-data")
 
-    def share(self, item_id: str) -> tuple[str, str] | None:
-        response = self.client.post("/api/shares", json={"item_id": item_id})
+    def share(self, item_id: str, **settings) -> tuple[str, str] | None:
+        response = self.client.post("/api/shares", json={"item_id": item_id, **settings})
         if response.status_code != 201:
             return None
         body = response.get_json()
         return body["share"]["id"], body["token"]
 
     def make_file(self) -> None:
-        """A file in the root with two earlier versions, and a link to it."""
+        """A file in the root with two earlier versions, a link to it and one with a password."""
         name = f"fuzz-{next(self.counter)}.txt"
         for n in range(3):
             response = self.upload(name, f"content {n}\n".encode(), on_conflict="replace")
@@ -187,6 +192,9 @@ class World:
         shared = self.share(file["id"])
         if shared:
             self.known["file_share"], self.known["file_link"] = shared
+        shared = self.share(file["id"], password=SHARE_PASSWORD)
+        if shared:
+            self.known["locked_share"], self.known["locked_link"] = shared
 
     def make_folder(self) -> None:
         """A folder with a file in it, and a link to the folder."""
@@ -203,21 +211,36 @@ class World:
         if shared:
             self.known["folder_share"], self.known["folder_link"] = shared
 
+    def make_trashed(self) -> None:
+        response = self.upload(f"trashed-{next(self.counter)}.txt", b"in the trash\n")
+        if response.status_code == 201:
+            file_id = response.get_json()["files"][0]["id"]
+            if self.client.delete(f"/api/files/{file_id}").status_code == 204:
+                self.known["trashed"] = file_id
+
+    def make_api_key(self) -> None:
+        response = self.client.post("/api/tokens", json={"name": "fuzzer", "scope": "read-write"})
+        if response.status_code == 201:
+            self.known["api_key_id"] = response.get_json()["token"]["id"]
+            self.known["api_key"] = response.get_json()["secret"]
+
     def make_spare_token(self) -> None:
         response = self.client.post("/api/tokens", json={"name": "spare", "scope": "read"})
         if response.status_code == 201:
             self.known["spare_token"] = response.get_json()["token"]["id"]
 
-    def _live_share(self, key: str) -> bool:
+    def _live_share(self, key: str, password: bool = False) -> bool:
+        """The link exists, works, and has a password exactly when it should."""
         response = self.client.get(f"/api/shares/{self.known.get(key)}")
         return (response.status_code == 200 and response.get_json()["state"] == "active"
-                and not response.get_json()["has_password"])
+                and response.get_json()["has_password"] == password)
 
     def repair(self) -> None:
         """Re-create what earlier requests deleted, trashed, revoked or locked with a password."""
         c = self.client
         versions = c.get(f"/api/files/{self.known.get('file')}/versions")
-        if versions.status_code != 200 or not versions.get_json()["versions"] or not self._live_share("file_share"):
+        if (versions.status_code != 200 or not versions.get_json()["versions"] or not self._live_share("file_share")
+                or not self._live_share("locked_share", password=True)):
             self.make_file()
             versions = c.get(f"/api/files/{self.known.get('file')}/versions")
         if versions.status_code == 200 and versions.get_json()["versions"]:
@@ -230,8 +253,13 @@ class World:
                 or inner.get_json()["parent_id"] != self.known.get("folder")
                 or not self._live_share("folder_share")):
             self.make_folder()
-        tokens = c.get("/api/tokens").get_json()["tokens"]
-        if self.known.get("spare_token") not in {t["id"] for t in tokens}:
+        trash = c.get(f"/api/trash?limit={self.app.config['PAGE_SIZE_MAX']}").get_json()["items"]
+        if self.known.get("trashed") not in {item["id"] for item in trash}:
+            self.make_trashed()
+        tokens = {t["id"] for t in c.get("/api/tokens").get_json()["tokens"]}
+        if self.known.get("api_key_id") not in tokens:
+            self.make_api_key()
+        if self.known.get("spare_token") not in tokens:
             self.make_spare_token()
 
     @staticmethod

@@ -113,7 +113,8 @@ def test_every_json_route_answers_malformed_json_with_a_4xx_json_error(app, alic
         for body in MALFORMED_BODIES:
             response = closed(alice.client.open(path, method=method, data=body, content_type="application/json"))
             if not 400 <= response.status_code < 500 or not error_code(response):
-                failures.append(f"{method} {template} {body[:30]!r}: {response.status_code} {response.get_data()[:100]!r}")
+                failures.append(f"{method} {template} {body[:30]!r}: {response.status_code} "
+                                f"{response.get_data()[:100]!r}")
         if required:
             response = closed(alice.client.open(path, method=method, data=b'{"name": "x"}', content_type="text/plain"))
             if response.status_code != 400 or error_code(response) not in ("invalid_content_type", "missing_file"):
@@ -166,7 +167,8 @@ def test_wrong_types_in_every_json_field_are_4xx_never_500(app, alice):
                 response = closed(alice.client.open(path, method=method, json=body))
                 probes += 1
                 wrong = not matches_type(value, field_schema) and not (value is None and field not in required)
-                label = f"{method} {template} {field}={str(value)[:20]!r}: {response.status_code} {error_code(response)}"
+                label = (f"{method} {template} {field}={str(value)[:20]!r}: "
+                         f"{response.status_code} {error_code(response)}")
                 if response.status_code >= 500 or not response.is_json:
                     failures.append(label)
                 elif wrong and not (400 <= response.status_code < 500 and error_code(response)):

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import hashlib
 import itertools
-from collections import defaultdict
 import os
 import secrets
+from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
@@ -27,8 +27,6 @@ IGNORED_METHODS = {"HEAD", "OPTIONS"}
 # Rules whose arguments are not owned ids: the package's own static files.
 STATIC_ENDPOINTS = {"static", "flasgger.static"}
 PUBLIC_PREFIX = "/s/"
-# A body that would change something on every write route if the ownership check failed.
-HOSTILE_BODY_KEYS = ("name", "label", "max_downloads", "password", "parent_id")
 
 
 # -- building two users' worlds ------------------------------------------------------------------
@@ -335,7 +333,7 @@ def test_unknown_revoked_expired_and_malformed_link_tokens_are_404_everywhere(wo
     expired_id, expired = make_share(c, a["projects"])
     app.extensions["drive_db"].collection("shares").update_one(
         {"_id": ObjectId(expired_id)}, {"$set": {"expires_at": datetime.now(timezone.utc) - timedelta(seconds=1)}})
-    used_id, used_up = make_share(c, a["report"], max_downloads=1)
+    _, used_up = make_share(c, a["report"], max_downloads=1)
     assert closed(app.test_client().get(f"/s/{used_up}/download")).status_code == 200
     gone_file = put(c, "gone.txt", b"soon trashed")
     _, of_trashed = make_share(c, gone_file)

@@ -14,8 +14,6 @@ from urllib.parse import quote, unquote
 
 import pytest
 
-from tests.conftest import AuthActions
-
 # Sent as text (multipart filename, JSON name).
 HOSTILE_NAMES = [
     "../../etc/passwd", "/etc/passwd", "..\\..\\windows\\win.ini", "C:\\x", "C:x.txt", "\\\\server\\share\\x",

@@ -13,8 +13,15 @@ import app.auth.service as auth_service
 from app import create_app
 from config import TestingConfig
 from tests.conftest import AuthActions, multipart_body
-from tests.test_security_isolation import (IGNORED_METHODS, PASSWORD, build_alice, closed, owned_ids, signup,
-                                           snapshot)
+from tests.test_security_isolation import (
+    IGNORED_METHODS,
+    PASSWORD,
+    build_alice,
+    closed,
+    owned_ids,
+    signup,
+    snapshot,
+)
 
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 CROSS_SITE_HEADERS = [

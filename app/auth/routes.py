@@ -40,13 +40,15 @@ def _login_attempt_key() -> str:
 
 
 @bp.post("/register")
+@limiter.limit(lambda: current_app.config["REGISTER_RATE_LIMIT"], key_func=lambda: f"register:{get_remote_address()}")
 def register():
     """Create an account.
     ---
     tags: [auth]
     description: >
       Usernames are 3-32 characters of letters, digits, `.`, `_` and `-`, unique regardless of
-      case. Passwords are 8-1024 characters. Does not log in.
+      case. Passwords are 8-1024 characters. Does not log in. Limited per client address
+      (default 20 per hour; 429 with `Retry-After`), since each costs a password hash.
     requestBody:
       required: true
       content:
@@ -60,6 +62,7 @@ def register():
       409:
         description: "`username_taken`: the username exists (in any letter case)."
         content: {application/json: {schema: {$ref: '#/components/schemas/Error'}}}
+      429: {$ref: '#/components/responses/TooManyRequests'}
     """
     data = json_object()
     user = services().auth.register(data.get("username"), data.get("password"))

@@ -23,10 +23,15 @@ bp = Blueprint("compat", __name__)
 LIST_LIMIT = 10_000
 
 
-def _key_user(write: bool) -> User:
-    """The user whose API token is the ``key`` (form, query) or the Bearer header."""
+def _key_outside_body() -> str:
+    """A key sent in the query string or as a Bearer header (readable before the body)."""
     scheme, _, bearer = request.headers.get("Authorization", "").partition(" ")
-    key = request.form.get("key") or request.args.get("key") or (bearer.strip() if scheme.lower() == "bearer" else "")
+    return request.args.get("key") or (bearer.strip() if scheme.lower() == "bearer" else "")
+
+
+def _key_user(write: bool) -> User:
+    """The user whose API token is the ``key`` (query, Bearer header, or form field)."""
+    key = _key_outside_body() or request.form.get("key")
     user = services().tokens.authenticate(key) if key else None
     if user is None:
         raise Unauthorized("Send a valid API key as 'key' (create one with POST /api/tokens).", code="invalid_api_key")
@@ -77,9 +82,18 @@ def upload():
     if request.mimetype != "multipart/form-data":
         raise InvalidInput("Upload with Content-Type: multipart/form-data.", code="invalid_content_type")
     drive = services().drive
-    stage_uploads_into(drive.anonymous_stager())
-    files = request.files.getlist("file")  # parses the body; the key may be in it
-    user = _key_user(write=True)
+    if _key_outside_body():
+        # Known before the body: refuse a bad key unread, stream into the user's folder under quota.
+        user = _key_user(write=True)
+        stage_uploads_into(drive.stager_for(user.id))
+        files = request.files.getlist("file")
+    else:
+        # The seed's clients put the key in the form, so the owner is known only after the
+        # body: it is staged in uploads/.incoming (bounded by MAX_CONTENT_LENGTH) and
+        # discarded unless the key is good.
+        stage_uploads_into(drive.anonymous_stager())
+        files = request.files.getlist("file")
+        user = _key_user(write=True)
     if len(files) > 1:
         raise InvalidInput("Send one file per request.", code="too_many_files")
     parts = [UploadPart(f.filename, f.mimetype, f.stream) for f in files]
