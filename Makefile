@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test install install-dev bench clean purge-trash browser repair
+.PHONY: run test install install-dev bench clean purge-trash browser repair fuzz
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -50,3 +50,9 @@ purge-trash: install
 ## `make repair ARGS=--fix` repairs them (stop the service first), ARGS=--verify hashes every byte
 repair: install
 	$(BIN)/flask --app wsgi repair $(ARGS)
+
+## fuzz: tests/test_fuzz_api.py with more generated cases per operation than CI's 25 (about
+## 20 minutes on 2 cores); `make fuzz FUZZ_EXAMPLES=500` for a longer run
+FUZZ_EXAMPLES ?= 200
+fuzz: install-dev
+	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/python -m pytest tests/test_fuzz_api.py

@@ -6,10 +6,10 @@ a password session's cookie and with a read-write API token. Each response must 
 
 The fuzzer works on a small world made first through the API: a folder with a file in it,
 a file with two earlier versions, share links to both (and one with a password), a file
-in the trash, a spare API token; the account's and the link's passwords are known too. Identifiers in
-path parameters, query parameters and JSON bodies are, part of the time, replaced by the
-ids of these things (re-created if an earlier request deleted, moved to the trash, revoked
-or locked them), so that operations also run on real data, not only on 404s.
+in the trash, a spare API token. Identifiers, usernames and passwords in path parameters,
+query parameters and bodies are, part of the time, replaced by these things' (re-created
+if an earlier request deleted, moved to the trash, revoked or locked them), so that
+operations also run on real data, not only into 404s and 401s.
 
 ``POST /api/logout`` ends the fuzzer's own session; the next request then logs in again.
 Each login happens from a new client address (a WSGI environ value, nothing leaves the
@@ -301,7 +301,6 @@ class World:
         response = case.call_and_validate(checks=CHECKS, app=self.app, buffered=True,
                                           environ_base={"REMOTE_ADDR": self.address})
         self.after(case, response)
-        print("FUZZLOG", self.auth, case.operation.label, case.meta.phase.name.value if case.meta else None, response.request.method, response.request.url, response.status_code, flush=True)
 
 
 def _load_schema():

@@ -49,10 +49,11 @@ def parse(parser_class, body: bytes, **limits):
 def awkward(size: int, rng: random.Random, tail: bytes) -> bytes:
     """``size`` bytes, mostly random, full of CR/LF and pieces of the boundary marker, ending in
     ``tail`` so the bytes right before the real boundary look like its start."""
-    chunks = []
-    while sum(map(len, chunks)) < size:
-        chunks.append(rng.choice([rng.randbytes(rng.randint(1, 300)), b"\r", b"\n", b"\r\n", b"--",
+    chunks, total = [], 0
+    while total < size:
+        chunks.append(rng.choice([rng.randbytes(rng.randint(1, 4000)), b"\r", b"\n", b"\r\n", b"--",
                                   MARKER[: rng.randint(1, len(MARKER) - 1)]]))
+        total += len(chunks[-1])
     data = b"".join(chunks)[: max(0, size - len(tail))] + tail
     data = data[:size] if size < len(tail) else data
     # Pieces of the marker next to random bytes can make the real delimiter: a part's bytes
@@ -139,7 +140,9 @@ def test_uploads_of_awkward_sizes_store_the_exact_bytes(client, auth):
         assert response.status_code == 201, response.get_data(as_text=True)
         [record] = response.get_json()["files"]
         assert record["size"] == size and record["sha256"] == hashlib.sha256(data).hexdigest()
-        assert client.get(f"/api/files/{record['id']}").get_data() == data
+        response = client.get(f"/api/files/{record['id']}")
+        assert response.get_data() == data
+        response.close()
 
 
 # -- early writeback of the staging file ---------------------------------------------------
@@ -158,7 +161,8 @@ def test_writeback_is_started_in_steps_and_the_bytes_are_unchanged(tmp_path, mon
         blob.write(data[i:i + 700])
     blob.finish()
     assert calls == [(0, 1400), (1400, 1400), (2800, 1400), (4200, 1300)]
-    assert open(blob.path, "rb").read() == data
+    with open(blob.path, "rb") as fh:
+        assert fh.read() == data
     assert blob.sha256 == hashlib.sha256(data).hexdigest()
     blob.discard()
 
@@ -202,7 +206,8 @@ def test_the_real_writeback_call_works_here(tmp_path, monkeypatch):
         blob.write(data[i:i + 50 * 1024])
     assert blob._written_back == len(data)  # 100, 200 and 300 KiB: each step of 64 KiB or more
     blob.finish()
-    assert open(blob.path, "rb").read() == data
+    with open(blob.path, "rb") as fh:
+        assert fh.read() == data
     blob.discard()
 
 
