@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test install install-dev bench clean purge-trash browser repair fuzz
+.PHONY: run test install install-dev bench clean purge-trash browser repair fuzz nginx
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -35,9 +35,16 @@ browser:
 test: install-dev browser
 	$(BIN)/python -m pytest
 
-## bench: transfer benchmarks (not part of the pass/fail run)
-bench: install-dev
-	$(BIN)/python bench/transfer.py
+## nginx: Debian's nginx, the download reference of `make bench` (installed with apt-get when run as root)
+nginx:
+	@if command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx >/dev/null; \
+	else echo "note: nginx is not installed and this is not root: bench/compare.py will stop"; fi
+
+## bench: API beside dd and nginx, 1 GiB and 1,000 x 64 KiB (not part of the pass/fail run; bench/README.md)
+bench: install-dev nginx
+	$(BIN)/python bench/compare.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache

@@ -41,9 +41,17 @@ class _BlockReader:
         self._end = 0
         self._pos = 0
 
+    def _fill(self) -> int:
+        readinto = getattr(self._stream, "readinto", None)
+        if readinto is not None:  # Werkzeug's LimitedStream, BytesIO
+            return readinto(self._block) or 0
+        data = self._stream.read(BODY_READ_SIZE)  # a server's own stream, without a limit set
+        self._block[:len(data)] = data
+        return len(data)
+
     def read(self, size: int) -> memoryview:
         if self._pos >= self._end:
-            self._end = self._stream.readinto(self._block) or 0
+            self._end = self._fill()
             self._pos = 0
         piece = self._block[self._pos:min(self._pos + size, self._end)]
         self._pos += len(piece)

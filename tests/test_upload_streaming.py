@@ -211,9 +211,20 @@ def test_the_real_writeback_call_works_here(tmp_path, monkeypatch):
     blob.discard()
 
 
-def test_block_reader_pieces_cover_the_stream_exactly():
+class ReadOnly:
+    """A stream with ``read`` only, as a WSGI server's own input stream may be."""
+
+    def __init__(self, data: bytes):
+        self._inner = io.BytesIO(data)
+
+    def read(self, size: int = -1) -> bytes:
+        return self._inner.read(min(size, 100_000))  # short reads, as a socket gives
+
+
+@pytest.mark.parametrize("wrap", [io.BytesIO, ReadOnly])
+def test_block_reader_pieces_cover_the_stream_exactly(wrap):
     data = random.Random(4).randbytes(3 * BODY_READ_SIZE + 123)
-    reader = upload_request._BlockReader(io.BytesIO(data))
+    reader = upload_request._BlockReader(wrap(data))
     out = bytearray()
     while piece := reader.read(DECODER_FEED_MAX):
         assert len(piece) <= DECODER_FEED_MAX
