@@ -19,7 +19,6 @@ import json
 import os
 import platform
 import secrets
-import shlex
 import shutil
 import signal
 import socket
@@ -33,8 +32,8 @@ from concurrent.futures import ThreadPoolExecutor
 import requests
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import transfer  # noqa: E402  (bench/ is not a package)
-from transfer import (MIB, RESULTS, BenchError, RssSampler, Server, baseline_rss_kib,  # noqa: E402
+import transfer  # bench/ is not a package
+from transfer import (MIB, RESULTS, BenchError, RssSampler, Server, baseline_rss_kib,
                       free_port, make_source, mib_per_s, run_dd, sign_up, warm_up)
 
 REPO = transfer.REPO
@@ -283,8 +282,8 @@ def render(r: dict) -> str:
         f"download {big['download_vmhwm_growth_mib']} MiB; RSS baseline {r['worker_rss_baseline_mib']:.1f} MiB",
         f"- every upload's SHA-256 checked in its 201; downloads checked by size in the timed runs and "
         f"by SHA-256 in an untimed pass from both servers: {'ok' if r['verified'] else 'MISMATCH'}",
-        f"- each upload 201 means: file fsynced, renamed, folder fsynced, record committed (fsynced); "
-        f"dd fsyncs the file only",
+        "- each upload 201 means: file fsynced, renamed, folder fsynced, record committed (fsynced); "
+        "dd fsyncs the file only",
         f"- downloads: best of {r['repeat']} alternating runs per server" if r["repeat"] > 1 else
         "- downloads: one run per server",
     ]
