@@ -10,7 +10,7 @@ from ..storage import StagedBlob, UploadBudget
 from ..timeutil import utcnow
 from .blobs import BlobStore
 from .names import name_key, normalise_content_type, validate_display_name
-from .repo import FILE, FOLDER, LIVE, ItemsRepository, NameTaken, new_item, slot_for, sort_spec
+from .repo import FILE, FOLDER, LIVE, ItemsRepository, NameTaken, slot_for, sort_spec
 from .tree import Tree, conflict_policy, not_found
 from .versions import VersionsService
 
@@ -117,13 +117,7 @@ class DriveService:
                 return self.versions.replace_content(owner_id, existing[0], content, undo), True
             if existing:
                 raise NameTaken(f"A folder named '{name}' already exists here.")
-        now = utcnow()
-
-        def insert(candidate: str) -> dict:
-            item = new_item(owner_id, FILE, candidate, name_key(candidate), parent_id, now, **content)
-            self.items.insert(item)
-            return item
-        item = self.tree.place(owner_id, parent_id, name, True, policy, insert)
+        item = self.tree.create(owner_id, FILE, parent_id, name, policy, utcnow(), **content)
         undo.append(lambda: self.items.delete(item["_id"]))
         log.info("upload user_id=%s file_id=%s size=%d", owner_id, item["_id"], item["size"])
         return item, False
@@ -202,13 +196,7 @@ class DriveService:
         policy = conflict_policy(on_conflict, ("fail", "rename"))
         name = validate_display_name(name)
         parent_id = self.tree.folder_id(owner_id, parent)
-        now = utcnow()
-
-        def insert(candidate: str) -> dict:
-            folder = new_item(owner_id, FOLDER, candidate, name_key(candidate), parent_id, now)
-            self.items.insert(folder)
-            return folder
-        folder = self.tree.place(owner_id, parent_id, name, False, policy, insert)
+        folder = self.tree.create(owner_id, FOLDER, parent_id, name, policy, utcnow())
         log.info("folder created user_id=%s folder_id=%s", owner_id, folder["_id"])
         return folder
 
@@ -222,13 +210,7 @@ class DriveService:
             self.tree.check_not_inside(owner_id, item["_id"], parent_id)
         if new_name == item["name"] and parent_id == item["parent_id"]:
             return item
-
-        def write(candidate: str) -> dict:
-            key = name_key(candidate)
-            return self.items.update(owner_id, item["_id"], {
-                "name": candidate, "name_key": key, "parent_id": parent_id, "slot": slot_for(parent_id, key),
-                "updated_at": utcnow()})
-        return self.tree.place(owner_id, parent_id, new_name, kind == FILE, policy, write)
+        return self.tree.relocate(owner_id, item, parent_id, new_name, policy, updated_at=utcnow())
 
     def set_starred(self, owner_id: str, item_id: str, kind: str, starred: bool) -> dict:
         item = self.tree.live(owner_id, item_id, kind)
@@ -258,17 +240,11 @@ class DriveService:
         return top
 
     def _copy_item(self, owner_id, source: dict, parent_id, name: str, policy: str, undo) -> dict:
-        now = utcnow()
         fields = {k: source[k] for k in ("blob_id", "size", "sha256", "content_type") if k in source}
-
-        def insert(candidate: str) -> dict:
-            item = new_item(owner_id, source["type"], candidate, name_key(candidate), parent_id, now, **fields)
-            self.items.insert(item)
-            return item
         if source["type"] == FILE:
             self.blobs.add_ref(source["blob_id"])
             undo.append(lambda: self.blobs.release(owner_id, source["blob_id"]))
-        item = self.tree.place(owner_id, parent_id, name, source["type"] == FILE, policy, insert)
+        item = self.tree.create(owner_id, source["type"], parent_id, name, policy, utcnow(), **fields)
         undo.append(lambda: self.items.delete(item["_id"]))
         return item
 

@@ -9,7 +9,7 @@ from bson import ObjectId
 from ..timeutil import utcnow
 from .blobs import BlobStore
 from .names import name_key
-from .repo import FILE, FOLDER, LIVE, ItemsRepository, new_item, slot_for, trash_slot
+from .repo import FILE, FOLDER, LIVE, ItemsRepository, slot_for, trash_slot
 from .tree import Tree, not_found
 from .versions import VersionsService
 
@@ -56,13 +56,8 @@ class TrashService:
         ``restored_to_root`` (its folder was deleted for good); ``renamed`` on a name clash."""
         item = self._trashed(owner_id, item_id)
         parent_id, note = self._restore_target(owner_id, item)
-
-        def write(candidate: str) -> dict:
-            key = name_key(candidate)
-            return self.items.update(owner_id, item["_id"], {
-                "name": candidate, "name_key": key, "parent_id": parent_id, "slot": slot_for(parent_id, key),
-                "trashed_at": None, "trash_root": False, "trashed_with": None})
-        restored = self.tree.place(owner_id, parent_id, item["name"], item["type"] == FILE, "rename", write)
+        restored = self.tree.relocate(owner_id, item, parent_id, item["name"], "rename",
+                                      trashed_at=None, trash_root=False, trashed_with=None)
         if restored["name"] != item["name"] and note is None:
             note = "renamed"
         self.items.update_many({"owner_id": owner_id, "trashed_with": item["_id"]},
@@ -90,12 +85,7 @@ class TrashService:
         existing = self.items.find({"owner_id": owner_id, "slot": slot_for(parent_id, name_key(name))})
         if existing and existing[0]["type"] == FOLDER:
             return existing[0]["_id"]
-
-        def insert(candidate: str) -> dict:
-            folder = new_item(owner_id, FOLDER, candidate, name_key(candidate), parent_id, utcnow())
-            self.items.insert(folder)
-            return folder
-        return self.tree.place(owner_id, parent_id, name, False, "rename", insert)["_id"]
+        return self.tree.create(owner_id, FOLDER, parent_id, name, "rename", utcnow())["_id"]
 
     def delete_forever(self, owner_id: str, item_id: str, kind: str | None = None, must_be_trashed: bool = True) -> None:
         """Delete an item and everything inside it: records first, then bytes no longer used.

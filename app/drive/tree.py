@@ -1,13 +1,14 @@
 """Walking the folder tree and placing names in it; shared by the drive's services."""
 from __future__ import annotations
 
-from typing import Callable, TypeVar
+from datetime import datetime
+from typing import Any, Callable, TypeVar
 
 from bson import ObjectId
 
 from ..errors import Conflict, InvalidInput, NotFound
 from .names import MAX_NAME_BYTES, name_key, numbered_name
-from .repo import FILE, FOLDER, ItemsRepository, NameTaken
+from .repo import FILE, FOLDER, ItemsRepository, NameTaken, new_item, slot_for
 
 T = TypeVar("T")
 ROOT = "root"
@@ -109,6 +110,25 @@ class Tree:
             except NameTaken:
                 continue
         raise Conflict("No free name found.", code="name_conflict")
+
+    def create(self, owner_id: str, kind: str, parent_id: ObjectId | None, name: str, on_conflict: str,
+               now: datetime, **fields: Any) -> dict:
+        """Insert a new item in a folder, under ``name`` or, with ``rename``, a free variant."""
+        def insert(candidate: str) -> dict:
+            item = new_item(owner_id, kind, candidate, name_key(candidate), parent_id, now, **fields)
+            self.items.insert(item)
+            return item
+        return self.place(owner_id, parent_id, name, kind == FILE, on_conflict, insert)
+
+    def relocate(self, owner_id: str, item: dict, parent_id: ObjectId | None, name: str, on_conflict: str,
+                 **changes: Any) -> dict:
+        """Give an existing item a (new) name and folder, with the same clash policy as create."""
+        def write(candidate: str) -> dict:
+            key = name_key(candidate)
+            return self.items.update(owner_id, item["_id"], {
+                "name": candidate, "name_key": key, "parent_id": parent_id, "slot": slot_for(parent_id, key),
+                **changes})
+        return self.place(owner_id, parent_id, name, item["type"] == FILE, on_conflict, write)
 
 
 def conflict_policy(value, allowed=CONFLICT_POLICIES, default: str = "fail") -> str:
