@@ -57,13 +57,18 @@ def cross_site_allowed(view: F) -> F:
     return view
 
 
+def bearer_secret() -> str | None:
+    """The secret of a non-empty ``Authorization: Bearer`` header, if the request has one."""
+    scheme, _, value = request.headers.get("Authorization", "").partition(" ")
+    return value.strip() or None if scheme.lower() == "bearer" else None
+
+
 def refuse_cross_site_writes() -> None:
     """Cookie-authenticated writes must come from our own pages. Clients that send neither
     Origin nor Referer (curl, scripts) are not browsers and pass; SameSite=Lax is the
     second layer. A Bearer token cannot be sent by another site without our consent (no
     CORS), so token requests pass too."""
-    scheme, _, secret = request.headers.get("Authorization", "").partition(" ")
-    if request.method not in UNSAFE_METHODS or (scheme.lower() == "bearer" and secret.strip()):
+    if request.method not in UNSAFE_METHODS or bearer_secret() is not None:
         return  # an empty "Bearer " authenticates nothing: the cookie would be used
     view = current_app.view_functions.get(request.endpoint)
     if getattr(view, "cross_site_allowed", False):

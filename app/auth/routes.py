@@ -7,16 +7,11 @@ from flask_login import current_user, login_required, login_user, logout_user
 
 from ..extensions import limiter, login_manager
 from ..http import json_object, json_or_form
+from ..security import bearer_secret
 from ..services import services
 from .models import public_user
 
 bp = Blueprint("auth", __name__, url_prefix="/api")
-
-
-def bearer_secret() -> str | None:
-    """The secret of an ``Authorization: Bearer`` header, if the request has one."""
-    scheme, _, value = request.headers.get("Authorization", "").partition(" ")
-    return value.strip() or None if scheme.lower() == "bearer" else None
 
 
 @login_manager.user_loader

@@ -1,7 +1,6 @@
 """Accounts and login sessions."""
 from __future__ import annotations
 
-import hashlib
 import logging
 import re
 import secrets
@@ -10,6 +9,7 @@ from functools import cached_property
 
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from ..digests import secret_digest
 from ..errors import InvalidInput, Unauthorized
 from ..timeutil import as_utc, utcnow
 from .models import User
@@ -19,10 +19,6 @@ log = logging.getLogger(__name__)
 
 USERNAME_PATTERN = re.compile(r"[A-Za-z0-9._-]{3,32}")
 PASSWORD_MIN, PASSWORD_MAX = 8, 1024
-
-
-def _token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def validate_username(username) -> str:
@@ -71,19 +67,19 @@ class AuthService:
     def start_session(self, user: dict) -> User:
         token = secrets.token_urlsafe(32)
         now = utcnow()
-        self.sessions.create(_token_hash(token), str(user["_id"]), now, now + self.session_lifetime)
+        self.sessions.create(secret_digest(token), str(user["_id"]), now, now + self.session_lifetime)
         log.info("login user_id=%s", user["_id"])
         return User(user, token)
 
     def end_session(self, user: User) -> None:
-        self.sessions.delete(_token_hash(user.session_token))
+        self.sessions.delete(secret_digest(user.session_token))
         log.info("logout user_id=%s", user.id)
 
     def load_session(self, token: str) -> User | None:
         """The user of a live session, or None for unknown, expired or malformed tokens."""
         if not isinstance(token, str) or not 20 <= len(token) <= 100:
             return None
-        record = self.sessions.get(_token_hash(token))
+        record = self.sessions.get(secret_digest(token))
         if record is None or as_utc(record["expires_at"]) <= utcnow():
             return None
         user = self.users.get(record["user_id"])

@@ -5,7 +5,6 @@ so a fast hash is enough), found by that hash and compared again in constant tim
 """
 from __future__ import annotations
 
-import hashlib
 import hmac
 import logging
 import secrets
@@ -13,6 +12,7 @@ from datetime import datetime, timedelta
 
 from bson import ObjectId
 
+from ..digests import secret_digest
 from ..errors import InvalidInput, NotFound
 from ..timeutil import as_utc, isoformat, utcnow
 from .models import SCOPE_READ, SCOPE_READ_WRITE, User
@@ -24,10 +24,6 @@ TOKEN_PREFIX = "cdt_"
 SCOPES = (SCOPE_READ, SCOPE_READ_WRITE)
 MAX_TOKENS_PER_USER = 100
 LAST_USED_RESOLUTION = timedelta(minutes=1)  # do not write on every request
-
-
-def _hash(secret: str) -> str:
-    return hashlib.sha256(secret.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def public_token(token: dict) -> dict:
@@ -53,7 +49,7 @@ class TokenService:
             raise InvalidInput(f"At most {MAX_TOKENS_PER_USER} tokens per user.", code="too_many_tokens")
         secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
         token = {"_id": ObjectId(), "owner_id": owner_id, "name": name.strip(), "scope": scope,
-                 "secret_hash": _hash(secret), "prefix": secret[:len(TOKEN_PREFIX) + 4],
+                 "secret_hash": secret_digest(secret), "prefix": secret[:len(TOKEN_PREFIX) + 4],
                  "created_at": utcnow(), "expires_at": expires_at, "last_used_at": None}
         self.tokens.insert(token)
         log.info("api token created user_id=%s token_id=%s scope=%s", owner_id, token["_id"], scope)
@@ -71,7 +67,7 @@ class TokenService:
         """The user a live token belongs to, or None (unknown, revoked, expired)."""
         if not isinstance(secret, str) or not secret.startswith(TOKEN_PREFIX) or len(secret) > 200:
             return None
-        digest = _hash(secret)
+        digest = secret_digest(secret)
         token = self.tokens.by_secret_hash(digest)
         if token is None or not hmac.compare_digest(token["secret_hash"], digest):
             return None

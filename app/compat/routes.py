@@ -16,7 +16,7 @@ from ..errors import Forbidden, InvalidInput, Unauthorized
 from ..drive.service import UploadPart
 from ..http import send_download
 from ..request import stage_uploads_into
-from ..security import cross_site_allowed
+from ..security import bearer_secret, cross_site_allowed
 from ..services import services
 
 bp = Blueprint("compat", __name__)
@@ -25,8 +25,7 @@ LIST_LIMIT = 10_000
 
 def _key_outside_body() -> str:
     """A key sent in the query string or as a Bearer header (readable before the body)."""
-    scheme, _, bearer = request.headers.get("Authorization", "").partition(" ")
-    return request.args.get("key") or (bearer.strip() if scheme.lower() == "bearer" else "")
+    return request.args.get("key") or bearer_secret() or ""
 
 
 def _key_user(write: bool) -> User:

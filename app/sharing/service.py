@@ -6,7 +6,6 @@ no longer live (trashed, deleted), is the same 404.
 """
 from __future__ import annotations
 
-import hashlib
 import hmac
 import logging
 import secrets
@@ -16,6 +15,7 @@ from datetime import datetime
 from bson import ObjectId
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from ..digests import secret_digest
 from ..drive.repo import FILE, FOLDER, LIVE, ItemsRepository, sort_spec
 from ..drive.tree import Tree
 from ..errors import InvalidInput, NotFound
@@ -27,10 +27,6 @@ LABEL_MAX = 200
 PASSWORD_MAX = 1024
 MAX_DOWNLOADS_LIMIT = 1_000_000
 _MISSING = object()
-
-
-def _hash(token: str) -> str:
-    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def share_not_found() -> NotFound:
@@ -70,7 +66,7 @@ class ShareService:
         token = secrets.token_urlsafe(24)
         now = utcnow()
         share = {"_id": ObjectId(), "owner_id": owner_id, "item_id": item["_id"], "item_type": item["type"],
-                 "token_hash": _hash(token), "created_at": now, "download_count": 0, "last_used_at": None,
+                 "token_hash": secret_digest(token), "created_at": now, "download_count": 0, "last_used_at": None,
                  "revoked_at": None, "label": None, "expires_at": None, "password_hash": None,
                  "max_downloads": None}
         share.update(self._settings(label, expires_at, password, max_downloads))
@@ -140,7 +136,7 @@ class ShareService:
     def resolve(self, token: str) -> SharedItem:
         if not isinstance(token, str) or not 16 <= len(token) <= 64:
             raise share_not_found()
-        digest = _hash(token)
+        digest = secret_digest(token)
         share = self.shares.by_token_hash(digest)
         if share is None or not hmac.compare_digest(share["token_hash"], digest):
             raise share_not_found()
