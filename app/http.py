@@ -100,8 +100,9 @@ def page_params() -> tuple[int, int]:
     return query_int("page", 1, 1, 1_000_000), limit
 
 
-def page_response(key: str, rows: list, total: int, page: int, limit: int):
-    return jsonify({key: rows, "page": page, "limit": limit, "total": total, "pages": (total + limit - 1) // limit})
+def page_response(key: str, rows: list, total: int, page: int, limit: int, **extra):
+    return jsonify({key: rows, "page": page, "limit": limit, "total": total, "pages": (total + limit - 1) // limit,
+                    **extra})
 
 
 def _send_stored(download, mimetype: str):

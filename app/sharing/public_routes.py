@@ -7,7 +7,7 @@ from flask_limiter.util import get_remote_address
 
 from ..errors import Unauthorized
 from ..extensions import limiter
-from ..http import DOWNLOAD_CSP, json_or_form, page_params, send_download
+from ..http import DOWNLOAD_CSP, json_or_form, page_params, page_response, send_download
 from ..drive.repo import FILE
 from ..drive.names import content_disposition
 from ..services import services
@@ -217,8 +217,7 @@ def list_items(token: str):
     folder = shares.folder_in(shared, request.args.get("folder_id"))
     page, limit = page_params()
     items, total = shares.list_folder(shared, folder, page, limit)
-    return jsonify(folder=public_entry(folder), items=[public_entry(i) for i in items], page=page, limit=limit,
-                   total=total, pages=(total + limit - 1) // limit)
+    return page_response("items", [public_entry(i) for i in items], total, page, limit, folder=public_entry(folder))
 
 
 @bp.get("/<token>/zip")
