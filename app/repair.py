@@ -16,10 +16,16 @@ What ``fix`` does, in this order (records before bytes, as every delete does):
    id, user, name and SHA-256 so it can be restored from a backup. The broken blob record
    goes, then its bytes;
 4. reference counts are set to the number of files and versions using each blob; a blob
-   that nothing uses loses its record, then its bytes;
+   that nothing uses loses its record, then its bytes; each user's usage counter (what the
+   quota is enforced against) is set to the sum of their blob records;
 5. bytes that no record references are deleted: committed ones unchanged for
    ``grace_s``, staging files older than a day (a running upload may be writing younger
    ones, which are never touched).
+
+Symlinks (and special files) below ``UPLOAD_FOLDER`` are reported, never followed, and
+``fix`` changes nothing while any is there: a user folder that is a link makes that user's
+blobs look missing, and fixing would delete their records. Remove the link, or move what it
+points to into place, and run repair again.
 
 Run ``fix`` with the service stopped: an upload, copy or delete in flight holds a reference
 count briefly ahead of its records. The report alone is safe at any time.
@@ -36,7 +42,7 @@ from bson import ObjectId
 
 from .drive.repo import BlobsRepository, ItemsRepository, VersionsRepository
 from .drive.versions import CONTENT_FIELDS
-from .storage.local import STAGING_MAX_AGE_S, LocalBlobStorage, StoredEntry
+from .storage.local import STAGING_MAX_AGE_S, Anomaly, LocalBlobStorage, StoredEntry
 from .timeutil import utcnow
 
 log = logging.getLogger(__name__)
@@ -60,19 +66,21 @@ class RepairReport:
     stray_bytes: list[StoredEntry] = field(default_factory=list)
     stale_staging: list[StoredEntry] = field(default_factory=list)
     left_alone: list[StoredEntry] = field(default_factory=list)
+    not_followed: list[Anomaly] = field(default_factory=list)
     broken_blobs: list[BrokenBlob] = field(default_factory=list)
     wrong_refs: list[tuple[dict, int]] = field(default_factory=list)
     dangling_files: list[dict] = field(default_factory=list)
     dangling_versions: list[dict] = field(default_factory=list)
     orphan_versions: list[dict] = field(default_factory=list)
     unfinished_versions: list[dict] = field(default_factory=list)
+    wrong_usage: list[tuple[str, int, int]] = field(default_factory=list)  # (user, counted, true)
     users_of: dict[ObjectId, tuple[list[dict], list[dict]]] = field(default_factory=dict)
 
     @property
     def problems(self) -> int:
         return (len(self.stray_bytes) + len(self.stale_staging) + len(self.broken_blobs) + len(self.wrong_refs)
                 + len(self.dangling_files) + len(self.dangling_versions) + len(self.orphan_versions)
-                + len(self.unfinished_versions))
+                + len(self.unfinished_versions) + len(self.wrong_usage) + len(self.not_followed))
 
     @property
     def clean(self) -> bool:
@@ -89,6 +97,8 @@ class RepairReport:
             out.append(f"{title}: {len(rows)}")
             out.extend(f"  {row}" for row in rows)
 
+        section("symlinks and special files below UPLOAD_FOLDER (not followed; fix by hand before --fix)",
+                [f"{a.path} ({a.kind})" for a in self.not_followed])
         section("bytes without a record", [_entry(e) for e in self.stray_bytes])
         section("stale staging files (older than a day)", [_entry(e) for e in self.stale_staging])
         section("records without bytes", [self._broken(b) for b in self.broken_blobs if b.problem == "missing"])
@@ -106,6 +116,8 @@ class RepairReport:
                 [f"version {v['_id']} of file {v['file_id']} user {v['owner_id']}" for v in self.orphan_versions])
         section("versions left by an unfinished replace or restore",
                 [f"version {v['_id']} of file {v['file_id']} user {v['owner_id']}" for v in self.unfinished_versions])
+        section("wrong usage counters", [f"user {owner}: counted {counted} bytes, blobs hold {true}"
+                                         for owner, counted, true in self.wrong_usage])
         if self.left_alone:
             out.append(f"left alone (an upload may still be writing them): {len(self.left_alone)}")
             out.extend(f"  {_entry(e)}" for e in self.left_alone)
@@ -169,7 +181,8 @@ class RepairService:
             if blob["refs"] != used or used == 0:
                 report.wrong_refs.append((blob, used))
 
-        entries = list(self.storage.entries())
+        report.wrong_usage = self._usage_errors(blobs)
+        entries, report.not_followed = self.storage.inventory()
         referenced = {(b["owner_id"], b["storage_key"]) for b in blobs}
         now = time.time()
         for entry in entries:
@@ -181,6 +194,15 @@ class RepairService:
                 (report.left_alone if recent else report.stray_bytes).append(entry)
         report.counts = {"blobs": len(blobs), "files": len(files), "versions": len(versions), "stored": len(entries)}
         return report
+
+    def _usage_errors(self, blobs: list[dict]) -> list[tuple[str, int, int]]:
+        """Users whose usage counter differs from the sum of their blob records (a user
+        without a counter yet is fine: it is made from that sum on first use)."""
+        true: Counter = Counter()
+        for blob in blobs:
+            true[blob["owner_id"]] += blob["size"]
+        return [(owner, counted, true[owner]) for owner, counted in self.blobs.counted_usage().items()
+                if counted != true[owner]]
 
     def _check_bytes(self, blob: dict, verify: bool) -> str | None:
         size = self.storage.size_of(blob["owner_id"], blob["storage_key"])
@@ -197,6 +219,11 @@ class RepairService:
     def fix(self, report: RepairReport) -> list[str]:
         """Repair what ``report`` found (see the module docstring); returns what was done."""
         done: list[str] = []
+        if report.not_followed:
+            done.append(f"nothing fixed: {len(report.not_followed)} symlink(s) or special file(s) below "
+                        f"UPLOAD_FOLDER; remove them or move what they point to into place, then run again")
+            log.warning("repair: %s", done[0])
+            return done
         for version in report.orphan_versions:
             self.versions.delete(version["_id"])
             done.append(f"deleted version {version['_id']} of missing file {version['file_id']}")
@@ -217,6 +244,7 @@ class RepairService:
                 self.storage.delete(broken.blob["owner_id"], broken.blob["storage_key"])
                 done.append(f"deleted broken blob {broken.blob['_id']} ({broken.problem}) and its bytes")
         self._fix_refs(done)
+        self._fix_usage(done)
         for entry in strays + report.stale_staging:
             self.storage.remove_entry(entry)
             done.append(f"deleted {_entry(entry)}")
@@ -325,6 +353,14 @@ class RepairService:
                 done.append(f"blob {blob['_id']}: refs {blob['refs']} -> {true}")
                 continue
             done.append(f"blob {blob['_id']} changed while repairing; run repair again")
+
+
+    def _fix_usage(self, done: list[str]) -> None:
+        for owner, counted, true in self._usage_errors(self.blobs.all_records()):
+            if self.blobs.set_usage(owner, counted, true):
+                done.append(f"user {owner}: usage {counted} -> {true} bytes")
+            else:
+                done.append(f"user {owner}: usage changed while repairing; run repair again")
 
 
 def _blob_ids(*groups: Iterable[dict]) -> Iterable[ObjectId]:

@@ -47,7 +47,7 @@ def init_services(app: Flask, database: Database) -> Services:
     shares = SharesRepository(database)
     ensure_indexes(app, (users, sessions, tokens, items, blobs_repo, versions_repo, shares))
     storage = LocalBlobStorage(config["UPLOAD_FOLDER"])
-    blobs = BlobStore(blobs_repo, storage)
+    blobs = BlobStore(blobs_repo, storage, config["USER_QUOTA_BYTES"])
     versions = VersionsService(items, versions_repo, blobs, config["MAX_VERSIONS_PER_FILE"])
     services = Services(
         auth=AuthService(users, sessions, config["SESSION_LIFETIME_DAYS"]),

@@ -217,3 +217,36 @@ def test_drag_and_drop_upload_and_errors_next_to_the_file(page, server):
     clash.wait_for()
     assert clash.inner_text() == "A file with this name already exists here."
     shot(page, "11-upload-error")
+
+
+def test_many_files_at_once_never_pass_the_quota(page, tmp_path):
+    """Ten 1 MiB files dropped at once with a 5 MiB quota: the browser sends them in
+    parallel; exactly five are stored, the others say why, and the bar never shows more
+    than the quota."""
+    from tests.live_server import GunicornServer
+    srv = GunicornServer(tmp_path)
+    srv.env["USER_QUOTA_BYTES"] = str(5 * 1024 * 1024)
+    srv.start()
+    try:
+        page.goto(srv.base_url + "/#/register")
+        page.fill("#auth-username", "ines")
+        page.fill("#auth-password", "password123")
+        page.get_by_role("button", name="Create account").click()
+        page.wait_for_selector(".topbar")
+        files = []
+        for i in range(10):
+            path = tmp_path / f"part-{i}.bin"
+            path.write_bytes(os.urandom(1024 * 1024))
+            files.append(str(path))
+        page.set_input_files(".file-input", files)
+        page.wait_for_function("() => document.querySelectorAll('.uploads li.done, .uploads li.failed').length === 10",
+                               timeout=60_000)
+        failed = page.locator(".uploads li.failed .up-status")
+        assert failed.count() == 5
+        assert set(failed.all_inner_texts()) == {"Not enough space left in your quota."}
+        page.reload()
+        page.wait_for_selector(".topbar")
+        page.get_by_text("5.0 MiB of 5.0 MiB used").wait_for()
+        assert page.locator("tbody tr").count() == 5
+    finally:
+        srv.kill()

@@ -14,6 +14,7 @@ from flask import Blueprint, current_app, jsonify, request
 from ..auth.models import User
 from ..errors import Forbidden, InvalidInput, Unauthorized
 from ..drive.service import UploadPart
+from ..drive.versions import revision_of
 from ..http import send_download
 from ..request import stage_uploads_into
 from ..security import bearer_secret, cross_site_allowed
@@ -72,8 +73,9 @@ def upload():
                 id: {type: string}
                 size: {type: integer}
                 sha256: {type: string}
+                revision: {type: integer, description: "the file's commit number: 1 for its first content, +1 for each replace"}
       400: {$ref: '#/components/responses/BadRequest'}
-      401: {$ref: '#/components/responses/Unauthorized'}
+      401: {$ref: '#/components/responses/BadApiKey'}
       403: {$ref: '#/components/responses/Forbidden'}
       413: {$ref: '#/components/responses/TooLarge'}
       507: {$ref: '#/components/responses/InsufficientStorage'}
@@ -97,7 +99,8 @@ def upload():
         raise InvalidInput("Send one file per request.", code="too_many_files")
     parts = [UploadPart(f.filename, f.mimetype, f.stream) for f in files]
     [stored] = drive.store_uploads(user.id, parts, None, "replace")
-    return jsonify(filename=stored["name"], id=str(stored["_id"]), size=stored["size"], sha256=stored["sha256"])
+    return jsonify(filename=stored["name"], id=str(stored["_id"]), size=stored["size"], sha256=stored["sha256"],
+                   revision=revision_of(stored))
 
 
 @bp.get("/download/<filename>")
@@ -113,7 +116,7 @@ def download(filename: str):
       200:
         description: The bytes, as an attachment, with the content type stored for the file.
         content: {'*/*': {schema: {type: string, format: binary}}}
-      401: {$ref: '#/components/responses/Unauthorized'}
+      401: {$ref: '#/components/responses/BadApiKey'}
       404: {$ref: '#/components/responses/NotFound'}
     """
     user = _key_user(write=False)
@@ -133,7 +136,7 @@ def list_names():
       200:
         description: File names, by name.
         content: {application/json: {schema: {type: array, items: {type: string}}}}
-      401: {$ref: '#/components/responses/Unauthorized'}
+      401: {$ref: '#/components/responses/BadApiKey'}
     """
     user = _key_user(write=False)
     return jsonify(services().drive.file_names(user.id, None, LIST_LIMIT))
@@ -158,7 +161,7 @@ def delete(filename: str):
               type: object
               required: [status, file]
               properties: {status: {type: string, enum: [deleted]}, file: {type: string}}
-      401: {$ref: '#/components/responses/Unauthorized'}
+      401: {$ref: '#/components/responses/BadApiKey'}
       403: {$ref: '#/components/responses/Forbidden'}
       404: {$ref: '#/components/responses/NotFound'}
     """

@@ -14,7 +14,7 @@ import time
 
 from bson import ObjectId
 
-from ..errors import AppError
+from ..errors import AppError, QuotaExceeded
 from ..storage import BlobStorage, StagedBlob
 from ..timeutil import utcnow
 from .repo import BlobsRepository
@@ -24,19 +24,24 @@ _ADOPT_ATTEMPTS = 5
 
 
 class BlobStore:
-    def __init__(self, blobs: BlobsRepository, storage: BlobStorage):
+    def __init__(self, blobs: BlobsRepository, storage: BlobStorage, quota_bytes: int | None = None):
         self.blobs = blobs
         self.storage = storage
+        self.quota_bytes = quota_bytes
 
     def adopt(self, owner_id: str, staged: StagedBlob) -> dict:
         """One reference to a blob holding the staged bytes: an existing one with the same
-        content (the staged copy is dropped) or a new one made durable from them."""
+        content (the staged copy is dropped, nothing is charged) or a new one made durable
+        from them, charged against the owner's quota first (507 when it does not fit)."""
         existing = self.blobs.acquire_existing(owner_id, staged.sha256)
         if existing is not None:
             staged.discard()
             return existing
-        key = self.storage.commit(staged, owner_id)
+        if not self.blobs.charge(owner_id, staged.size, self.quota_bytes):
+            raise QuotaExceeded("This upload would exceed your storage quota.")
+        key = None
         try:
+            key = self.storage.commit(staged, owner_id)
             for _ in range(_ADOPT_ATTEMPTS):
                 blob = {"_id": ObjectId(), "owner_id": owner_id, "sha256": staged.sha256, "size": staged.size,
                         "storage_key": key, "refs": 1, "created_at": utcnow()}
@@ -45,12 +50,15 @@ class BlobStore:
                 # The same content was recorded meanwhile: share it, or wait for a dying copy to go.
                 existing = self.blobs.acquire_existing(owner_id, staged.sha256)
                 if existing is not None:
+                    self.blobs.uncharge(owner_id, staged.size)
                     self.storage.delete(owner_id, key)
                     return existing
                 time.sleep(0.01)
             raise AppError("The upload collided with a concurrent change; try again.", code="try_again", status=503)
         except BaseException:
-            self.storage.delete(owner_id, key)
+            self.blobs.uncharge(owner_id, staged.size)
+            if key is not None:
+                self.storage.delete(owner_id, key)
             raise
 
     def add_ref(self, blob_id: ObjectId, count: int = 1) -> None:
@@ -58,8 +66,10 @@ class BlobStore:
 
     def release(self, owner_id: str, blob_id: ObjectId) -> None:
         """Drop one reference; the last one removes the record, then the bytes."""
+        self.blobs.prepare_release(owner_id)
         gone = self.blobs.drop_ref(blob_id)
         if gone is not None:
+            self.blobs.uncharge(owner_id, gone["size"])
             self.storage.delete(owner_id, gone["storage_key"])
             log.info("blob removed user_id=%s blob_id=%s", owner_id, blob_id)
 

@@ -96,6 +96,14 @@ class ItemsRepository:
     def delete(self, item_id: ObjectId) -> None:
         self._items.delete_one({"_id": item_id})
 
+    def commit_content(self, owner_id: str, file_id: ObjectId, expected_revision: int | None,
+                       changes: dict) -> dict | None:
+        """Give a live file new content only if it is still at ``expected_revision`` (compare
+        and swap); the updated file, or None when another commit (or the trash) came first."""
+        return self._items.find_one_and_update(
+            {"_id": file_id, "owner_id": owner_id, "type": FILE, "revision": expected_revision, **LIVE},
+            {"$set": changes}, return_document=ReturnDocument.AFTER)
+
     # -- many items ----------------------------------------------------------------------------
 
     def find(self, query: dict, sort=None, skip: int = 0, limit: int = 0, projection=None) -> list[dict]:
@@ -136,11 +144,60 @@ class BlobsRepository:
 
     def __init__(self, database):
         self._blobs = database.collection("blobs")
+        self._usage = database.collection("usage")
 
     def ensure_indexes(self) -> None:
         self._blobs.create_index([("owner_id", ASCENDING), ("sha256", ASCENDING)], unique=True,
                                  name="content_per_user")
         self._blobs.create_index([("owner_id", ASCENDING), ("size", DESCENDING)], name="by_size")
+
+    # -- usage: the bytes each user's blobs hold, kept as one counter per user so that a quota
+    # is enforced by one conditional update (never exceeded under any concurrency) and read
+    # without summing every blob. ``repair`` compares it with the sum and fixes it.
+
+    def _ensure_usage(self, owner_id: str) -> None:
+        """Create the owner's counter from the blobs on first use (accounts older than it).
+        Every change to the owner's blobs calls this first, so the sum cannot move under it."""
+        if self._usage.find_one({"_id": owner_id}, {"_id": 1}) is None:
+            try:
+                self._usage.insert_one({"_id": owner_id, "bytes": self.summed_bytes(owner_id)})
+            except DuplicateKeyError:
+                pass
+
+    def charge(self, owner_id: str, size: int, quota: int | None) -> bool:
+        """Count ``size`` more bytes against the owner, only if the total stays within
+        ``quota`` (0 or None: no quota); False, and nothing counted, when it would not."""
+        self._ensure_usage(owner_id)
+        query: dict[str, Any] = {"_id": owner_id}
+        if quota:
+            query["bytes"] = {"$lte": quota - size}
+        return self._usage.update_one(query, {"$inc": {"bytes": size}}).modified_count == 1
+
+    def uncharge(self, owner_id: str, size: int) -> None:
+        self._usage.update_one({"_id": owner_id}, {"$inc": {"bytes": -size}})
+
+    def prepare_release(self, owner_id: str) -> None:
+        """Call before dropping a reference: the counter must exist before a blob goes."""
+        self._ensure_usage(owner_id)
+
+    def used_bytes(self, owner_id: str) -> int:
+        self._ensure_usage(owner_id)
+        doc = self._usage.find_one({"_id": owner_id})
+        return doc["bytes"] if doc else 0
+
+    def counted_usage(self) -> dict[str, int]:
+        """Every user's counter (for the repair command)."""
+        return {doc["_id"]: doc["bytes"] for doc in self._usage.find({})}
+
+    def set_usage(self, owner_id: str, seen: int | None, value: int) -> bool:
+        """Set a counter only if it still reads ``seen`` (None: it does not exist yet)."""
+        if seen is None:
+            try:
+                self._usage.insert_one({"_id": owner_id, "bytes": value})
+                return True
+            except DuplicateKeyError:
+                return False
+        return self._usage.update_one({"_id": owner_id, "bytes": seen}, {"$set": {"bytes": value}}).matched_count == 1
 
     def acquire_existing(self, owner_id: str, sha256: str) -> dict | None:
         """Take one more reference to a live blob with this content, atomically."""
@@ -199,7 +256,8 @@ class BlobsRepository:
         biggest = list(self._blobs.find({"owner_id": owner_id}, {"size": 1}, sort=[("size", DESCENDING)], limit=1))
         return biggest[0]["size"] if biggest else 0
 
-    def used_bytes(self, owner_id: str) -> int:
+    def summed_bytes(self, owner_id: str) -> int:
+        """The bytes of the owner's blob records, summed (what the usage counter must say)."""
         rows = list(self._blobs.aggregate([{"$match": {"owner_id": owner_id}},
                                            {"$group": {"_id": None, "bytes": {"$sum": "$size"}}}]))
         return rows[0]["bytes"] if rows else 0
@@ -212,21 +270,29 @@ class VersionsRepository:
         self._versions = database.collection("versions")
 
     def ensure_indexes(self) -> None:
-        self._versions.create_index([("file_id", ASCENDING), ("created_at", DESCENDING)], name="by_file")
+        self._versions.create_index([("file_id", ASCENDING), ("revision", DESCENDING), ("created_at", DESCENDING)],
+                                    name="by_file_revision")
         self._versions.create_index([("owner_id", ASCENDING), ("blob_id", ASCENDING)], name="by_blob")
 
     def insert(self, version: dict) -> None:
         self._versions.insert_one(version)
 
     def for_file(self, file_id: ObjectId) -> list[dict]:
-        return list(self._versions.find({"file_id": file_id}, sort=[("created_at", DESCENDING), ("_id", DESCENDING)]))
+        return list(self._versions.find({"file_id": file_id}, sort=[("revision", DESCENDING), ("created_at", DESCENDING),
+                                                                   ("_id", DESCENDING)]))
 
     def get(self, file_id: ObjectId, version_id: str) -> dict | None:
         oid = parse_object_id(version_id)
         return self._versions.find_one({"_id": oid, "file_id": file_id}) if oid else None
 
-    def delete(self, version_id: ObjectId) -> None:
-        self._versions.delete_one({"_id": version_id})
+    def delete(self, version_id: ObjectId) -> bool:
+        """Delete a version; True only for the one caller that removed it (who then owns its
+        reference to the blob)."""
+        return self._versions.delete_one({"_id": version_id}).deleted_count == 1
+
+    def take_revision(self, file_id: ObjectId, revision: int) -> bool:
+        """Delete the version holding the file's commit ``revision``; True if this call did."""
+        return self._versions.delete_one({"file_id": file_id, "revision": revision}).deleted_count == 1
 
     def find(self, query: dict) -> list[dict]:
         return list(self._versions.find(query))

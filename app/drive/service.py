@@ -5,7 +5,7 @@ import logging
 from dataclasses import dataclass
 from typing import Callable
 
-from ..errors import InvalidInput, QuotaExceeded
+from ..errors import AppError, InvalidInput, QuotaExceeded
 from ..storage import StagedBlob, UploadBudget
 from ..timeutil import utcnow
 from .blobs import BlobStore
@@ -16,6 +16,7 @@ from .versions import VersionsService
 
 log = logging.getLogger(__name__)
 _MISSING = object()
+_PLACE_ATTEMPTS = 100
 
 
 @dataclass
@@ -111,16 +112,26 @@ class DriveService:
         undo.append(lambda: self.blobs.release(owner_id, blob["_id"]))
         content = {"blob_id": blob["_id"], "size": blob["size"], "sha256": blob["sha256"],
                    "content_type": content_type}
-        if policy == "replace":
-            existing = self.items.find({"owner_id": owner_id, "slot": slot_for(parent_id, name_key(name))})
-            if existing and existing[0]["type"] == FILE:
-                return self.versions.replace_content(owner_id, existing[0], content, undo), True
-            if existing:
-                raise NameTaken(f"A folder named '{name}' already exists here.")
-        item = self.tree.create(owner_id, FILE, parent_id, name, policy, utcnow(), **content)
-        undo.append(lambda: self.items.delete(item["_id"]))
-        log.info("upload user_id=%s file_id=%s size=%d", owner_id, item["_id"], item["size"])
-        return item, False
+        for _ in range(_PLACE_ATTEMPTS):
+            if policy == "replace":
+                existing = self.items.find({"owner_id": owner_id, "slot": slot_for(parent_id, name_key(name))})
+                if existing and existing[0]["type"] == FILE:
+                    replaced = self.versions.replace_content(owner_id, existing[0], content, undo)
+                    if replaced is not None:
+                        return replaced, True
+                    continue  # the file left its name meanwhile: place ours there
+                if existing:
+                    raise NameTaken(f"A folder named '{name}' already exists here.")
+            try:
+                item = self.tree.create(owner_id, FILE, parent_id, name, policy, utcnow(), revision=1, **content)
+            except NameTaken:
+                if policy == "replace":
+                    continue  # a parallel upload created it first: replace that one
+                raise
+            undo.append(lambda: self.items.delete(item["_id"]))
+            log.info("upload user_id=%s file_id=%s size=%d", owner_id, item["_id"], item["size"])
+            return item, False
+        raise AppError("Too many changes to this name at once; try again.", code="try_again", status=503)
 
     # -- reading ----------------------------------------------------------------------------
 

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Callable
 
 from bson import ObjectId
 
-from ..errors import NotFound
+from ..errors import AppError, NotFound
 from ..timeutil import utcnow
 from .repo import FILE, ItemsRepository, VersionsRepository
 from .tree import Tree
@@ -18,6 +18,12 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 CONTENT_FIELDS = ("blob_id", "size", "sha256", "content_type")
+_COMMIT_ATTEMPTS = 100
+
+
+def revision_of(item: dict) -> int:
+    """The commit number of a file's content (1 for its first; files older than revisions: 1)."""
+    return item.get("revision") or 1
 
 
 class VersionsService:
@@ -28,33 +34,58 @@ class VersionsService:
         self.blobs = blobs
         self.max_versions = max_versions
 
-    def replace_content(self, owner_id: str, file: dict, content: dict, undo: list[Callable[[], None]]) -> dict:
-        """Make ``content`` the file's current content; the previous one becomes a version."""
-        if content["sha256"] == file["sha256"]:
-            self.blobs.release(owner_id, content["blob_id"])  # same bytes: nothing to keep
-            undo.pop()  # the caller's release of that reference is done already
-            return file
-        version = self._version_of(owner_id, file)
-        self.versions.insert(version)
-        undo.append(lambda: self.versions.delete(version["_id"]))
-        previous = {k: file[k] for k in CONTENT_FIELDS} | {"updated_at": file["updated_at"]}
-        updated = self.items.update(owner_id, file["_id"], {**content, "updated_at": utcnow()})
-        undo.append(lambda: self.items.update(owner_id, file["_id"], previous))
-        log.info("new version user_id=%s file_id=%s", owner_id, file["_id"])
-        return updated
+    def replace_content(self, owner_id: str, file: dict, content: dict,
+                        undo: list[Callable[[], None]]) -> dict | None:
+        """Make ``content`` (whose blob reference the caller holds) the file's current content
+        as its next commit; the previous content becomes a version, keeping its reference.
+
+        The commit is a compare-and-swap on the file's revision, so of many parallel replaces
+        each one either becomes exactly one commit or retries on the newer state. Returns None
+        when the file left its name meanwhile (trashed, deleted): the caller places it anew."""
+        for _ in range(_COMMIT_ATTEMPTS):
+            if content["sha256"] == file["sha256"]:
+                self.blobs.release(owner_id, content["blob_id"])  # same bytes: nothing to keep
+                undo.pop()  # the caller's release of that reference is done already
+                return file
+            seen = file.get("revision")
+            revision = revision_of(file) + 1
+            updated = self.items.commit_content(owner_id, file["_id"], seen,
+                                                {**content, "revision": revision, "updated_at": utcnow()})
+            if updated is not None:
+                version = self._version_of(owner_id, file)
+                self.versions.insert(version)
+                undo.append(lambda: self._revert(owner_id, file, version, revision))
+                log.info("new version user_id=%s file_id=%s revision=%d", owner_id, file["_id"], revision)
+                return updated
+            file = self.items.get(owner_id, file["_id"], kind=FILE)
+            if file is None:
+                return None
+        raise AppError("Too many changes to this file at once; try again.", code="try_again", status=503)
+
+    def _revert(self, owner_id: str, previous: dict, version: dict, revision: int) -> None:
+        """Undo a commit of a request that failed later: the content it committed leaves the
+        file or the version list; the caller's undo then releases that content's reference."""
+        restored = self.items.commit_content(owner_id, previous["_id"], revision,
+                                             {**{k: previous[k] for k in CONTENT_FIELDS},
+                                              "revision": previous.get("revision"), "updated_at": previous["updated_at"]})
+        if restored is not None:
+            self.versions.delete(version["_id"])  # its reference is the file's again
+        else:  # a later commit made ours a version already
+            self.versions.take_revision(previous["_id"], revision)
 
     def _version_of(self, owner_id: str, file: dict) -> dict:
         return {"_id": ObjectId(), "owner_id": owner_id, "file_id": file["_id"],
-                **{k: file[k] for k in CONTENT_FIELDS}, "created_at": file["updated_at"]}
+                **{k: file[k] for k in CONTENT_FIELDS}, "revision": revision_of(file),
+                "created_at": file["updated_at"]}
 
     def trim(self, owner_id: str, file_id: ObjectId) -> None:
-        """Keep at most ``max_versions``; older ones release their bytes."""
+        """Keep at most ``max_versions``, the newest commits; older ones release their bytes."""
         for version in self.versions.for_file(file_id)[self.max_versions:]:
             self._drop(owner_id, version)
 
     def _drop(self, owner_id: str, version: dict) -> None:
-        self.versions.delete(version["_id"])
-        self.blobs.release(owner_id, version["blob_id"])
+        if self.versions.delete(version["_id"]):  # only the caller that removed it releases
+            self.blobs.release(owner_id, version["blob_id"])
 
     def _file_and_version(self, owner_id: str, file_id: str, version_id: str) -> tuple[dict, dict]:
         file = self.tree.live(owner_id, file_id, FILE)
@@ -84,14 +115,28 @@ class VersionsService:
         return Download(file["name"], content["content_type"], content["sha256"], modified, path)
 
     def restore(self, owner_id: str, file_id: str, version_id: str) -> dict:
-        """The version becomes current; the current content becomes a version."""
+        """The version's content becomes the file's next commit; the current one a version."""
         file, version = self._file_and_version(owner_id, file_id, version_id)
-        self.versions.insert(self._version_of(owner_id, file))
-        self.versions.delete(version["_id"])
-        restored = self.items.update(owner_id, file["_id"],
-                                     {**{k: version[k] for k in CONTENT_FIELDS}, "updated_at": utcnow()})
+        if not self.versions.delete(version["_id"]):  # a parallel restore or delete took it
+            raise NotFound("No such version.", code="version_not_found")
+        # From here this call holds the version's reference to its blob.
+        try:
+            for _ in range(_COMMIT_ATTEMPTS):
+                revision = revision_of(file) + 1
+                restored = self.items.commit_content(
+                    owner_id, file["_id"], file.get("revision"),
+                    {**{k: version[k] for k in CONTENT_FIELDS}, "revision": revision, "updated_at": utcnow()})
+                if restored is not None:
+                    self.versions.insert(self._version_of(owner_id, file))
+                    break
+                file = self.tree.live(owner_id, file_id, FILE)
+            else:
+                raise AppError("Too many changes to this file at once; try again.", code="try_again", status=503)
+        except BaseException:
+            self.versions.insert(version)  # nothing changed: the version is back
+            raise
         self.trim(owner_id, file["_id"])
-        log.info("version restored user_id=%s file_id=%s", owner_id, file["_id"])
+        log.info("version restored user_id=%s file_id=%s revision=%d", owner_id, file["_id"], revision)
         return restored
 
     def delete(self, owner_id: str, file_id: str, version_id: str) -> None:
