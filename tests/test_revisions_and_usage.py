@@ -1,0 +1,142 @@
+"""Commit order of a file's contents (``revision``), undo of a replace that a later part of
+the same upload failed, and the per-user usage counter the quota is enforced against."""
+from __future__ import annotations
+
+import pytest
+
+from app.db import get_db
+from app.services import services
+from tests.conftest import upload
+
+
+@pytest.fixture
+def alice(client, auth):
+    return auth.signup()
+
+
+def put(client, name: str, data: bytes, query: str = "?on_conflict=replace", status: int = 201) -> dict:
+    response = upload(client, (name, data), query=query)
+    assert response.status_code == status, response.get_json()
+    return response.get_json()
+
+
+def versions_of(client, file_id: str) -> list[dict]:
+    return client.get(f"/api/files/{file_id}/versions").get_json()["versions"]
+
+
+def content_of(client, file_id: str) -> bytes:
+    response = client.get(f"/api/files/{file_id}")
+    try:
+        return response.data
+    finally:
+        response.close()
+
+
+def usage(client) -> int:
+    return client.get("/api/me/usage").get_json()["used_bytes"]
+
+
+def repair_report(app):
+    with app.app_context():
+        return services().repair.scan(verify=True)
+
+
+def test_each_replace_is_the_next_commit_and_versions_keep_theirs(client, alice):
+    first = put(client, "notes.txt", b"one")["files"][0]
+    assert first["revision"] == 1
+    assert put(client, "notes.txt", b"two")["files"][0]["revision"] == 2
+    third = put(client, "notes.txt", b"three")["files"][0]
+    assert third["revision"] == 3 and third["id"] == first["id"]
+    assert [(v["revision"], v["size"]) for v in versions_of(client, first["id"])] == [(2, 3), (1, 3)]
+    # The same bytes again change nothing: no new commit, no new version.
+    assert put(client, "notes.txt", b"three")["files"][0]["revision"] == 3
+    assert len(versions_of(client, first["id"])) == 2
+
+
+def test_restoring_a_version_is_a_new_commit(client, alice):
+    file = put(client, "plan.txt", b"draft")["files"][0]
+    put(client, "plan.txt", b"final")
+    [old] = versions_of(client, file["id"])
+    restored = client.post(f"/api/files/{file['id']}/versions/{old['id']}/restore").get_json()
+    assert restored["revision"] == 3
+    assert content_of(client, file["id"]) == b"draft"
+    assert [v["revision"] for v in versions_of(client, file["id"])] == [2]
+    # The version is gone: restoring it again is a 404, not a second copy.
+    again = client.post(f"/api/files/{file['id']}/versions/{old['id']}/restore")
+    assert again.status_code == 404
+
+
+def test_an_upload_whose_later_part_fails_leaves_the_replaced_file_as_it_was(app, client, alice):
+    file = put(client, "a.txt", b"old content")["files"][0]
+    assert client.post("/api/folders", json={"name": "b.txt"}).status_code == 201
+    before = usage(client)
+    response = upload(client, ("a.txt", b"new content!"), ("b.txt", b"clashes with a folder"),
+                      query="?on_conflict=replace")
+    assert response.status_code == 409
+    assert content_of(client, file["id"]) == b"old content"
+    assert client.get(f"/api/files/{file['id']}/info").get_json()["revision"] == 1
+    assert versions_of(client, file["id"]) == []
+    assert usage(client) == before
+    assert repair_report(app).clean
+
+
+def test_usage_is_exact_and_new_content_only_is_charged(app, client, alice):
+    put(client, "x.bin", b"x" * 1000)
+    put(client, "copy.bin", b"x" * 1000)  # the same content: free
+    put(client, "x.bin", b"y" * 500)  # a replace keeps the old content as a version
+    assert usage(client) == 1500
+    file = client.get("/api/files").get_json()["files"]
+    for item in file:
+        assert client.delete(f"/api/files/{item['id']}?permanent=true").status_code == 204
+    assert usage(client) == 0
+    assert repair_report(app).clean
+
+
+@pytest.fixture
+def small_quota_app(tmp_path):
+    import mongomock
+
+    from app import create_app
+    from config import TestingConfig
+    settings = TestingConfig.load({})
+    settings.update(MONGO_CLIENT_FACTORY=lambda: mongomock.MongoClient(tz_aware=True), USER_QUOTA_BYTES=4096,
+                    UPLOAD_FOLDER=str(tmp_path / "uploads"), INSTANCE_PATH=str(tmp_path / "instance"))
+    return create_app(settings)
+
+
+def test_the_quota_refuses_what_does_not_fit_and_charges_nothing(small_quota_app):
+    from tests.conftest import AuthActions
+    app, client = small_quota_app, small_quota_app.test_client()
+    AuthActions(client).signup()
+    quota = 4096
+    put(client, "big.bin", b"b" * (quota - 10))
+    refused = upload(client, ("more.bin", b"m" * 11))
+    assert refused.status_code == 507
+    assert refused.get_json()["error"]["code"] == "quota_exceeded"
+    assert usage(client) == quota - 10
+    put(client, "fits.bin", b"f" * 10)
+    assert usage(client) == quota
+    assert repair_report(app).clean
+
+
+def test_accounts_from_before_the_usage_counter_get_one_from_their_blobs(app, client, alice):
+    put(client, "old.bin", b"o" * 700)
+    with app.app_context():
+        get_db().collection("usage").delete_many({})
+    assert usage(client) == 700
+    put(client, "new.bin", b"n" * 300)
+    assert usage(client) == 1000
+    assert repair_report(app).clean
+
+
+def test_repair_finds_and_fixes_a_wrong_usage_counter(app, client, alice):
+    put(client, "a.bin", b"a" * 400)
+    with app.app_context():
+        get_db().collection("usage").update_many({}, {"$inc": {"bytes": 123}})
+    report = repair_report(app)
+    assert [(counted, true) for _, counted, true in report.wrong_usage] == [(523, 400)]
+    assert "wrong usage counters: 1" in report.lines()
+    with app.app_context():
+        services().repair.fix(report)
+    assert usage(client) == 400
+    assert repair_report(app).clean
