@@ -2,11 +2,64 @@
 from __future__ import annotations
 
 import io
+import os
+import re
 import zipfile
 from datetime import datetime
 from typing import Callable, Iterable, Iterator
 
 CHUNK = 1024 * 1024
+
+# Characters Windows refuses in a file name (and '/', which a ZIP reads as a folder).
+_REFUSED = re.compile(r'[\x00-\x1f\x7f<>:"/\\|?*]')
+# Device names Windows reserves, with or without an extension ("con.txt", "COM1.tar.gz").
+_DEVICES = ({"CON", "PRN", "AUX", "NUL", "CONIN$", "CONOUT$"}
+            | {f"{port}{n}" for port in ("COM", "LPT") for n in "0123456789\u00b9\u00b2\u00b3"})
+NAME_MAX = 255
+
+
+def windows_safe_name(name: str) -> str:
+    """One path component that Windows, macOS and Linux all accept as it is.
+
+    Characters Windows refuses (``<>:"/\\|?*`` and control characters) become ``_``; trailing
+    dots and spaces (which Windows drops) are removed; a reserved device name (``CON``, ``NUL``,
+    ``COM1``, ``LPT9``, ... in any case, with any extension) gets a ``_`` prefix; an empty
+    result is ``_``. Names are cut to 255 characters, keeping the extension.
+    """
+    name = _REFUSED.sub("_", name).rstrip(" .") or "_"
+    if name.split(".", 1)[0].rstrip(" ").upper() in _DEVICES:
+        name = "_" + name
+    return _fit(name)
+
+
+def _fit(name: str, suffix: str = "") -> str:
+    """``name`` with ``suffix`` before its extension, within NAME_MAX characters."""
+    stem, ext = os.path.splitext(name)
+    if len(ext) > NAME_MAX // 2:
+        stem, ext = name, ""
+    stem = stem[:NAME_MAX - len(ext) - len(suffix)].rstrip(" .") or "_"
+    return stem + suffix + ext
+
+
+def safe_archive_names(names: list[str]) -> list[str]:
+    """Windows-safe names for the entries of one folder, distinct ignoring case.
+
+    Each name goes through :func:`windows_safe_name`. Names that are safe as they are and
+    unique keep their name; any other name that would then clash with another one (Windows
+    ignores case) gets `` (2)``, `` (3)``, ... before its extension. The result is in the order
+    of ``names`` and the same for the same input.
+    """
+    safe = [windows_safe_name(n) for n in names]
+    result: list[str | None] = [None] * len(names)
+    taken: set[str] = set()
+    for index in sorted(range(len(names)), key=lambda i: (safe[i] != names[i], names[i])):
+        candidate, n = safe[index], 1
+        while candidate.casefold() in taken:
+            n += 1
+            candidate = _fit(safe[index], f" ({n})")
+        taken.add(candidate.casefold())
+        result[index] = candidate
+    return result  # type: ignore[return-value]
 
 
 class _Sink(io.RawIOBase):

@@ -1,53 +1,113 @@
-"""What anyone with a link sees, without an account: ``/s/<token>/...``."""
+"""What anyone with a link sees, without an account: ``/s/<token>/...``.
+
+Every response under ``/s/`` sends ``Referrer-Policy: no-referrer`` (the token is in the URL).
+A browser (Accept prefers text/html) that opens a link that does not work gets one friendly
+page with status 404, the same for unknown, expired, used-up and revoked links.
+"""
 from __future__ import annotations
 
 from flask import (Blueprint, current_app, jsonify, redirect, render_template, request, session,
                    stream_with_context, url_for)
 from flask_limiter.util import get_remote_address
+from werkzeug.exceptions import TooManyRequests
 
-from ..errors import Unauthorized
+from ..errors import NotFound, Unauthorized, error_response
 from ..extensions import limiter
 from ..http import DOWNLOAD_CSP, json_or_form, page_params, page_response, send_download
 from ..drive.repo import FILE
 from ..drive.names import content_disposition
 from ..services import services
 from .archive import stream_zip
-from .service import SharedItem
+from .service import SharedItem, epoch
 from .views import public_entry, public_share
 
 bp = Blueprint("public", __name__, url_prefix="/s")
 
+# Session keys (Flask's signed cookie, which anonymous visitors have too): unlocked links as
+# "<share id>:<epoch>", and ids of resume allowances (see ShareService.charge).
 UNLOCKED_KEY = "unlocked_shares"
-UNLOCKED_MAX = 20
+GRANTS_KEY = "share_grants"
+REMEMBERED_MAX = 20
 PAGE_CSP = ("default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
             "frame-ancestors 'none'; base-uri 'none'")
 _TOKEN = "{name: token, in: path, required: true, schema: {type: string}}"
 
 
+def _remember(key: str, value: str) -> None:
+    """Add ``value`` to a bounded list kept in the session (the newest win)."""
+    kept = [v for v in session.get(key, []) if v != value]
+    session[key] = (kept + [value])[-REMEMBERED_MAX:]
+
+
+def _unlock_mark(shared: SharedItem) -> str:
+    return f"{shared.share['_id']}:{epoch(shared.share)}"
+
+
 def _is_unlocked(shared: SharedItem) -> bool:
     return (not services().shares.needs_password(shared.share)
-            or str(shared.share["_id"]) in session.get(UNLOCKED_KEY, []))
+            or _unlock_mark(shared) in session.get(UNLOCKED_KEY, []))
 
 
-def _open(token: str) -> SharedItem:
-    """The live share, which must be unlocked if it has a password."""
-    shared = services().shares.resolve(token)
+def _open(token: str, resumable: bool = False) -> SharedItem:
+    """The live share, which must be unlocked if it has a password. With ``resumable``, a
+    used-up link still opens for a session resuming a download it was charged for."""
+    grants = session.get(GRANTS_KEY, []) if resumable else None
+    shared = services().shares.resolve(token, grants)
     if not _is_unlocked(shared):
         raise Unauthorized("This link needs its password: POST /s/<token>/unlock.", code="password_required")
     return shared
 
 
-def _counts_as_download() -> bool:
-    """A resumed or partial fetch (Range not starting at 0) or a HEAD is not a new download."""
-    if request.method == "HEAD":
-        return False
-    spec = request.headers.get("Range", "")
-    return not spec.startswith("bytes=") or spec[6:].split("-", 1)[0].strip() in ("", "0")
-
-
 def _wants_html() -> bool:
     best = request.accept_mimetypes.best_match(["application/json", "text/html"])
     return best == "text/html" and request.accept_mimetypes[best] > request.accept_mimetypes["application/json"]
+
+
+def _page(status: int = 200, **context):
+    response = current_app.make_response((render_template("share.html", **context), status))
+    response.headers["Content-Security-Policy"] = PAGE_CSP
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+GONE = {"title": "This link does not work",
+        "text": "It may have expired, been used up, or been turned off by the person who shared it. "
+                "Ask them for a new link."}
+THROTTLED = {"title": "Too many tries",
+             "text": "That password was tried too often. Wait a minute, then open the link again."}
+
+
+@bp.after_app_request
+def _no_referrer(response):
+    if request.path == "/s" or request.path.startswith("/s/"):
+        response.headers["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+@bp.errorhandler(NotFound)
+def _link_not_found(error: NotFound):
+    """The same 404 for every link that does not work; a page for browsers, JSON for programs."""
+    if _wants_html():
+        return _page(404, notice=GONE)
+    return error_response(error.status, error.code, error.message)
+
+
+@bp.errorhandler(Unauthorized)
+def _locked(error: Unauthorized):
+    """A browser that opens a locked link's download or folder goes to the password form."""
+    if error.code == "password_required" and _wants_html():
+        return redirect(url_for("public.share_info", token=request.view_args["token"]), code=303)
+    return error_response(error.status, error.code, error.message)
+
+
+@bp.errorhandler(TooManyRequests)
+def _throttled(error: TooManyRequests):
+    response = _page(429, notice=THROTTLED) if _wants_html() else error_response(
+        429, "too_many_requests", "Too many attempts; wait before trying again.")
+    for name, value in error.get_headers():
+        if name.lower() == "retry-after":
+            response.headers[name] = value
+    return response
 
 
 @bp.get("/<token>")
@@ -82,10 +142,7 @@ def share_info(token: str):
         items, _ = shares.list_folder(shared, folder, 1, current_app.config["PAGE_SIZE_MAX"])
         context.update(folder=public_entry(folder), entries=[public_entry(i) for i in items],
                        is_top=folder["_id"] == shared.item["_id"])
-    response = current_app.make_response(render_template("share.html", **context))
-    response.headers["Content-Security-Policy"] = PAGE_CSP
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
+    return _page(**context)
 
 
 @bp.post("/<token>/unlock")
@@ -114,7 +171,7 @@ def unlock(token: str):
         content: {application/json: {schema: {$ref: '#/components/schemas/PublicShare'}}}
       303: {description: Unlocked (form post); back to the page.}
       400: {$ref: '#/components/responses/BadRequest'}
-      401: {$ref: '#/components/responses/Unauthorized'}
+      401: {$ref: '#/components/responses/WrongLinkPassword'}
       404: {$ref: '#/components/responses/NotFound'}
       429: {$ref: '#/components/responses/TooManyRequests'}
     """
@@ -126,17 +183,29 @@ def unlock(token: str):
         if from_form:
             return redirect(url_for("public.share_info", token=token, error="wrong_password"), code=303)
         raise Unauthorized("Wrong password.", code="wrong_password")
-    unlocked = [s for s in session.get(UNLOCKED_KEY, []) if s != str(shared.share["_id"])]
-    session[UNLOCKED_KEY] = (unlocked + [str(shared.share["_id"])])[-UNLOCKED_MAX:]
+    _remember(UNLOCKED_KEY, _unlock_mark(shared))
     if from_form:
         return redirect(url_for("public.share_info", token=token), code=303)
     return jsonify(public_share(shared.share, shared.item, True))
 
 
-def _send_shared_file(shared: SharedItem, file: dict):
-    if _counts_as_download():
-        services().shares.count_download(shared)
-    return send_download(services().drive.download(file))
+def _send_shared_file(token: str, file_id: str | None = None):
+    """Serve one shared file and charge the response (the rule is in ``download``'s docstring)."""
+    shared = _open(token, resumable=True)
+    shares = services().shares
+    file = shares.file_in(shared, file_id)
+    response = send_download(services().drive.download(file))
+    if request.method == "HEAD" or response.status_code not in (200, 206):
+        return response
+    try:
+        start = response.content_range.start if response.status_code == 206 else 0
+        grant = shares.charge(shared, file, start, response.content_length or 0, session.get(GRANTS_KEY, []))
+    except NotFound:
+        response.close()
+        raise
+    if grant is not None:
+        _remember(GRANTS_KEY, grant)
+    return response
 
 
 @bp.get("/<token>/download")
@@ -145,6 +214,17 @@ def download(token: str):
     ---
     tags: [public links]
     security: []
+    description: >
+      **What counts as a download** (for `max_downloads`): the response decides, as
+      Werkzeug's own Range and conditional handling produced it, whatever the spelling of the
+      request's headers. A response that serves the file's first byte (200, or 206 whose
+      range starts at byte 0) counts once, atomically, so parallel requests never go past the
+      limit. A 206 that starts later is a resume: it is free for the browser session (its
+      cookie) that was charged for this file within the last 24 hours, while the link was not
+      edited since, as long as its resumes together serve at most the file's size; any other
+      206 counts. HEAD, 304, 412 and 416 never count. A used-up link is the same 404 as an
+      unknown one (except for such resumes). A client without the cookie (curl) pays for
+      every response that serves bytes, so many small ranges each count.
     parameters:
       - {name: token, in: path, required: true, schema: {type: string}}
     responses:
@@ -153,19 +233,21 @@ def download(token: str):
         content: {'*/*': {schema: {type: string, format: binary}}}
       206: {description: The requested byte range.}
       304: {description: Not modified.}
-      401: {$ref: '#/components/responses/Unauthorized'}
+      401: {$ref: '#/components/responses/LinkLocked'}
       404: {$ref: '#/components/responses/NotFound'}
     """
-    shared = _open(token)
-    return _send_shared_file(shared, services().shares.file_in(shared))
+    return _send_shared_file(token)
 
 
 @bp.get("/<token>/files/<file_id>")
 def download_file_in_folder(token: str, file_id: str):
-    """Download one file from a shared folder.
+    """Download one file from a shared folder; counted like the download of a file link.
     ---
     tags: [public links]
     security: []
+    description: >
+      Counted exactly like `GET /s/{token}/download`, per file: each file of the folder has
+      its own resume allowance.
     parameters:
       - {name: token, in: path, required: true, schema: {type: string}}
       - {name: file_id, in: path, required: true, schema: {type: string}}
@@ -175,11 +257,10 @@ def download_file_in_folder(token: str, file_id: str):
         content: {'*/*': {schema: {type: string, format: binary}}}
       206: {description: The requested byte range.}
       304: {description: Not modified.}
-      401: {$ref: '#/components/responses/Unauthorized'}
+      401: {$ref: '#/components/responses/LinkLocked'}
       404: {$ref: '#/components/responses/NotFound'}
     """
-    shared = _open(token)
-    return _send_shared_file(shared, services().shares.file_in(shared, file_id))
+    return _send_shared_file(token, file_id)
 
 
 @bp.get("/<token>/items")
@@ -209,7 +290,7 @@ def list_items(token: str):
                 total: {type: integer}
                 pages: {type: integer}
       400: {$ref: '#/components/responses/BadRequest'}
-      401: {$ref: '#/components/responses/Unauthorized'}
+      401: {$ref: '#/components/responses/LinkLocked'}
       404: {$ref: '#/components/responses/NotFound'}
     """
     shared = _open(token)
@@ -226,6 +307,11 @@ def download_zip(token: str):
     ---
     tags: [public links]
     security: []
+    description: >
+      Entry names are safe to extract on Windows, macOS and Linux (see `safe_archive_names`):
+      characters Windows refuses become `_`, reserved device names get a `_` prefix, trailing
+      dots and spaces are dropped, and names that would then clash (ignoring case) get
+      ` (2)`, ` (3)`, ... before their extension. Each GET counts as one download; HEAD does not.
     parameters:
       - {name: token, in: path, required: true, schema: {type: string}}
       - {name: folder_id, in: query, schema: {type: string}}
@@ -233,14 +319,15 @@ def download_zip(token: str):
       200:
         description: The archive.
         content: {application/zip: {schema: {type: string, format: binary}}}
-      401: {$ref: '#/components/responses/Unauthorized'}
+      401: {$ref: '#/components/responses/LinkLocked'}
       404: {$ref: '#/components/responses/NotFound'}
     """
     shared = _open(token)
     shares, drive = services().shares, services().drive
     folder = shares.folder_in(shared, request.args.get("folder_id"))
     entries = shares.archive_entries(shared, folder)
-    shares.count_download(shared)
+    if request.method != "HEAD":
+        shares.count_download(shared)
 
     def opener(item):
         path = drive.download(item).path

@@ -1,8 +1,10 @@
-"""The ``shares`` collection; only a SHA-256 of each link token is stored."""
+"""The ``shares`` collection (only a SHA-256 of each link token is stored) and the
+``share_grants`` collection (resume allowances of browser sessions, see ShareService.charge)."""
 from __future__ import annotations
 
 from datetime import datetime
 
+from bson import ObjectId
 from pymongo import ASCENDING, ReturnDocument
 
 from ..ids import parse_object_id
@@ -11,11 +13,13 @@ from ..ids import parse_object_id
 class SharesRepository:
     def __init__(self, database):
         self._shares = database.collection("shares")
+        self._grants = database.collection("share_grants")
 
     def ensure_indexes(self) -> None:
         self._shares.create_index([("token_hash", ASCENDING)], unique=True, name="share_token")
         self._shares.create_index([("owner_id", ASCENDING), ("item_id", ASCENDING)], name="shares_by_item")
         self._shares.create_index([("owner_id", ASCENDING), ("created_at", ASCENDING)], name="shares_by_owner")
+        self._grants.create_index([("expires_at", ASCENDING)], expireAfterSeconds=0, name="share_grants_expire")
 
     def insert(self, share: dict) -> None:
         self._shares.insert_one(share)
@@ -34,16 +38,46 @@ class SharesRepository:
         return list(self._shares.find(query, sort=[("created_at", -1), ("_id", -1)]))
 
     def update(self, share_id, changes: dict) -> dict:
-        return self._shares.find_one_and_update({"_id": share_id}, {"$set": changes},
-                                                return_document=ReturnDocument.AFTER)
+        """Apply ``changes`` and bump the link's epoch in the same atomic write, which ends every
+        unlock and resume allowance given under the previous epoch."""
+        update = {"$inc": {"epoch": 1}, **({"$set": changes} if changes else {})}
+        return self._shares.find_one_and_update({"_id": share_id}, update, return_document=ReturnDocument.AFTER)
 
     def count_download(self, share_id, now: datetime) -> dict | None:
-        """Count one download, atomically refusing once ``max_downloads`` is reached."""
+        """Count one download, atomically refusing once ``max_downloads`` is reached or the link
+        was revoked meanwhile."""
         return self._shares.find_one_and_update(
-            {"_id": share_id, "$or": [{"max_downloads": None},
-                                      {"$expr": {"$lt": ["$download_count", "$max_downloads"]}}]},
+            {"_id": share_id, "revoked_at": None,
+             "$or": [{"max_downloads": None}, {"$expr": {"$lt": ["$download_count", "$max_downloads"]}}]},
             {"$inc": {"download_count": 1}, "$set": {"last_used_at": now}},
             return_document=ReturnDocument.AFTER)
 
     def delete_for_items(self, owner_id: str, item_ids: list) -> None:
         self._shares.delete_many({"owner_id": owner_id, "item_id": {"$in": item_ids}})
+
+    # -- resume allowances ---------------------------------------------------------------------
+
+    def create_grant(self, share_id, file_id, epoch: int, served: int, expires_at: datetime) -> str:
+        grant_id = ObjectId()
+        self._grants.insert_one({"_id": grant_id, "share_id": share_id, "file_id": file_id, "epoch": epoch,
+                                 "served": served, "expires_at": expires_at})
+        return str(grant_id)
+
+    @staticmethod
+    def _grant_query(grant_ids: list[str], share_id, epoch: int, now: datetime) -> dict:
+        oids = [oid for oid in map(parse_object_id, grant_ids) if oid is not None]
+        return {"_id": {"$in": oids}, "share_id": share_id, "epoch": epoch, "expires_at": {"$gt": now}}
+
+    def has_live_grant(self, grant_ids: list[str], share_id, epoch: int, now: datetime) -> bool:
+        return bool(grant_ids) and self._grants.find_one(self._grant_query(grant_ids, share_id, epoch, now),
+                                                         {"_id": 1}) is not None
+
+    def use_grant(self, grant_ids: list[str], share_id, file_id, epoch: int, served: int, budget: int,
+                  now: datetime) -> bool:
+        """Add ``served`` bytes to the live grant of this file, atomically refusing if that would
+        take it past ``budget``."""
+        if not grant_ids or served > budget:
+            return False
+        query = {**self._grant_query(grant_ids, share_id, epoch, now), "file_id": file_id,
+                 "served": {"$lte": budget - served}}
+        return self._grants.find_one_and_update(query, {"$inc": {"served": served}}) is not None

@@ -3,6 +3,10 @@
 A link token is 192 random bits; only its SHA-256 is stored, found by that hash and compared
 again in constant time. An unknown, revoked, expired or used-up link, or one whose item is
 no longer live (trashed, deleted), is the same 404.
+
+Every edit of a link (PATCH, revoke) bumps its ``epoch`` in the same atomic write; unlocks and
+resume allowances remembered by browsers name the epoch they were given under, so an edit ends
+them all.
 """
 from __future__ import annotations
 
@@ -10,7 +14,7 @@ import hmac
 import logging
 import secrets
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from bson import ObjectId
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -20,12 +24,15 @@ from ..drive.repo import FILE, FOLDER, LIVE, ItemsRepository, sort_spec
 from ..drive.tree import Tree
 from ..errors import InvalidInput, NotFound
 from ..timeutil import as_utc, utcnow
+from .archive import safe_archive_names, windows_safe_name
 from .repo import SharesRepository
 
 log = logging.getLogger(__name__)
 LABEL_MAX = 200
 PASSWORD_MAX = 1024
 MAX_DOWNLOADS_LIMIT = 1_000_000
+# How long a counted download may be resumed by the same browser session.
+RESUME_WINDOW = timedelta(hours=24)
 _MISSING = object()
 
 
@@ -37,6 +44,11 @@ def share_not_found() -> NotFound:
 class SharedItem:
     share: dict
     item: dict
+
+
+def epoch(share: dict) -> int:
+    """The link's version: every edit bumps it (links made before epochs existed are at 0)."""
+    return share.get("epoch", 0)
 
 
 def share_state(share: dict, item_live: bool, now: datetime | None = None) -> str:
@@ -68,7 +80,7 @@ class ShareService:
         share = {"_id": ObjectId(), "owner_id": owner_id, "item_id": item["_id"], "item_type": item["type"],
                  "token_hash": secret_digest(token), "created_at": now, "download_count": 0, "last_used_at": None,
                  "revoked_at": None, "label": None, "expires_at": None, "password_hash": None,
-                 "max_downloads": None}
+                 "max_downloads": None, "epoch": 0}
         share.update(self._settings(label, expires_at, password, max_downloads))
         self.shares.insert(share)
         log.info("share created user_id=%s share_id=%s item_id=%s", owner_id, share["_id"], item["_id"])
@@ -133,7 +145,9 @@ class ShareService:
 
     # -- anyone with the link ----------------------------------------------------------------
 
-    def resolve(self, token: str) -> SharedItem:
+    def resolve(self, token: str, resume_grants: list[str] | None = None) -> SharedItem:
+        """The live link of ``token``. A used-up link stays open only to a session that holds
+        a live resume allowance of it (``resume_grants``: the allowance ids it remembers)."""
         if not isinstance(token, str) or not 16 <= len(token) <= 64:
             raise share_not_found()
         digest = secret_digest(token)
@@ -141,7 +155,11 @@ class ShareService:
         if share is None or not hmac.compare_digest(share["token_hash"], digest):
             raise share_not_found()
         item = self.items.get(share["owner_id"], share["item_id"], live=True)
-        if share_state(share, item is not None) != "active":
+        state = share_state(share, item is not None)
+        if state == "exhausted" and self.shares.has_live_grant(resume_grants or [], share["_id"], epoch(share),
+                                                                utcnow()):
+            state = "active"
+        if state != "active":
             raise share_not_found()
         return SharedItem(share, item)
 
@@ -156,8 +174,30 @@ class ShareService:
         return check_password_hash(share["password_hash"], password)
 
     def count_download(self, shared: SharedItem) -> None:
+        """Count one download (a ZIP); 404 once the limit is reached, as for an unknown link."""
         if self.shares.count_download(shared.share["_id"], utcnow()) is None:
             raise share_not_found()
+
+    def charge(self, shared: SharedItem, file: dict, start: int, served: int,
+               resume_grants: list[str]) -> str | None:
+        """Charge one response that serves ``served`` bytes of ``file`` from offset ``start``.
+
+        A response from byte 0 always counts as one download, atomically within
+        ``max_downloads`` (404 past it), and opens a resume allowance for the session. A later
+        start is a resume: free if one of the session's allowances (this file, the link's current
+        epoch, RESUME_WINDOW) has room for it (resumes together may serve at most the file's
+        size), counted like a download otherwise. Returns the allowance id the session should
+        remember (None: nothing new).
+        """
+        share_id, now = shared.share["_id"], utcnow()
+        if start > 0 and self.shares.use_grant(resume_grants, share_id, file["_id"], epoch(shared.share), served,
+                                               file["size"], now):
+            return None
+        self.count_download(shared)
+        if file["size"] == 0:
+            return None
+        return self.shares.create_grant(share_id, file["_id"], epoch(shared.share), served if start else 0,
+                                        now + RESUME_WINDOW)
 
     def file_in(self, shared: SharedItem, file_id: str | None = None) -> dict:
         """The shared file, or a live file inside the shared folder."""
@@ -188,14 +228,18 @@ class ShareService:
                                 skip=(page - 1) * limit, limit=limit), self.items.count(query))
 
     def archive_entries(self, shared: SharedItem, folder: dict) -> list[tuple[str, dict]]:
-        """(path inside the archive, item) for every live item below ``folder``; folders end in '/'."""
+        """(path inside the archive, item) for every live item below ``folder``; folders end in '/'.
+        Every path component is made safe for Windows and unique per folder ignoring case
+        (:func:`safe_archive_names`)."""
         owner = shared.share["owner_id"]
         below = self.tree.subtree(owner, folder["_id"], dict(LIVE))
-        names = {folder["_id"]: folder["name"]}
-        parents = {folder["_id"]: None}
+        siblings: dict = {}
         for item in below:
-            names[item["_id"]] = item["name"]
-            parents[item["_id"]] = item["parent_id"]
+            siblings.setdefault(item["parent_id"], []).append(item)
+        names = {folder["_id"]: windows_safe_name(folder["name"])}
+        for group in siblings.values():
+            names.update(zip((i["_id"] for i in group), safe_archive_names([i["name"] for i in group])))
+        parents = {folder["_id"]: None, **{item["_id"]: item["parent_id"] for item in below}}
 
         def path(item_id) -> str:
             parts = []
