@@ -4,7 +4,14 @@ from __future__ import annotations
 import abc
 from typing import BinaryIO
 
-from ..errors import QuotaExceeded
+from ..errors import AppError, QuotaExceeded
+
+
+class StorageUnavailable(AppError):
+    """The storage refused to work through something it does not trust (a symlink below the
+    uploads folder): a server fault the client cannot fix and a retry will not cure."""
+
+    status, code = 500, "storage_unavailable"
 
 
 class UploadBudget:
@@ -54,7 +61,12 @@ class BlobStorage(abc.ABC):
 
     @abc.abstractmethod
     def path_for(self, user_id: str, key: str) -> str:
-        """Local path of a committed blob, for zero-copy streaming (raises FileNotFoundError)."""
+        """Local path of a committed blob, for zero-copy streaming (raises FileNotFoundError).
+        Serve it through :meth:`open_path`, never by opening the path directly."""
+
+    @abc.abstractmethod
+    def open_path(self, path: str) -> BinaryIO:
+        """Open a path :meth:`path_for` returned, checked again as it is opened."""
 
     @abc.abstractmethod
     def open(self, user_id: str, key: str) -> BinaryIO:
