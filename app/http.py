@@ -2,12 +2,15 @@
 from __future__ import annotations
 
 import json
+import os
 from datetime import datetime, timezone
 
 from flask import current_app, jsonify, request, send_file
+from werkzeug.exceptions import RequestedRangeNotSatisfiable
 
 from .drive.names import content_disposition
-from .errors import AppError, InvalidInput
+from .errors import AppError, InvalidInput, NotFound
+from .services import services
 from .timeutil import as_utc
 
 class UnsupportedPreview(AppError):
@@ -105,9 +108,27 @@ def page_response(key: str, rows: list, total: int, page: int, limit: int, **ext
                     **extra})
 
 
+def _send_contained(download):
+    """send_file of a file the storage opened without following links: given the path,
+    send_file would open it again and follow a link swapped in since the check. Werkzeug
+    knows no size for a file object, so Content-Length, Range and 304 are set up here."""
+    try:
+        file = services().storage.open_path(download.path)
+    except FileNotFoundError:
+        raise NotFound("No such file.", code="file_not_found") from None
+    size = os.fstat(file.fileno()).st_size
+    response = send_file(file, mimetype=download.content_type, conditional=False, etag=download.sha256,
+                         last_modified=as_utc(download.modified_at), max_age=None)
+    response.content_length = size
+    try:
+        return response.make_conditional(request.environ, accept_ranges=True, complete_length=size)
+    except RequestedRangeNotSatisfiable:
+        file.close()
+        raise
+
+
 def _send_stored(download, mimetype: str):
-    return send_file(download.path, mimetype=mimetype, conditional=True, etag=download.sha256,
-                     last_modified=as_utc(download.modified_at), max_age=None)
+    return _send_contained(download)
 
 
 def send_download(download):
