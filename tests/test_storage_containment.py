@@ -14,6 +14,7 @@ from app.services import EXTENSION_KEY
 from app.storage.local import INCOMING_DIR, STAGING_PREFIX, LocalBlobStorage
 from config import TestingConfig
 from tests.conftest import AuthActions, multipart_body, upload
+from tests.test_folders import folder, put_file
 
 SECRET = b"root:x:0:0:the target's bytes, never to be served\n"
 
@@ -145,6 +146,28 @@ def test_a_blob_swapped_for_a_link_after_the_check_is_not_served(app, client, al
     monkeypatch.setattr(LocalBlobStorage, "path_for", check_then_swap)
     response, body = fetch(client, f"/api/files/{record['id']}")
     assert response.status_code == 404 and SECRET not in body
+
+
+def test_a_shared_folder_zip_never_holds_a_blob_swapped_for_a_link(app, client, alice, outside, monkeypatch):
+    """The ZIP is stored, not deflated: the target's bytes would show as they are."""
+    top = folder(client, "Holiday")
+    assert put_file(client, "notes.txt", b"hello world\n", top).status_code == 201
+    token = client.post("/api/shares", json={"item_id": top}).get_json()["token"]
+    (outside / "passwd").write_bytes(SECRET)
+    checked = LocalBlobStorage.path_for
+
+    def check_then_swap(self, user_id, key):
+        path = checked(self, user_id, key)
+        os.unlink(path)
+        os.symlink(outside / "passwd", path)
+        return path
+
+    monkeypatch.setattr(LocalBlobStorage, "path_for", check_then_swap)
+    try:
+        _, body = fetch(app.test_client(), f"/s/{token}/zip")
+    except FileNotFoundError:
+        body = b""  # the stream is cut where that file would start, as for any missing blob
+    assert SECRET not in body
 
 
 def test_deleting_a_blob_that_is_a_link_removes_the_link_not_its_target(app, client, linked_blob, outside):

@@ -329,9 +329,11 @@ def download_zip(token: str):
     if request.method != "HEAD":
         shares.count_download(shared)
 
+    storage = services().storage
+
     def opener(item):
         path = drive.download(item).path
-        return lambda: open(path, "rb")
+        return lambda: storage.open_path(path)  # not open(): it would follow a link swapped in since
     members = [(name, item["updated_at"], opener(item) if item["type"] == FILE else None) for name, item in entries]
     response = current_app.response_class(stream_with_context(stream_zip(members)), mimetype="application/zip")
     response.headers["Content-Disposition"] = content_disposition(folder["name"] + ".zip")

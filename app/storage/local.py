@@ -88,7 +88,7 @@ class Anomaly:
     special file where a blob should be. Only a person can tell what it is for."""
 
     path: str  # relative to the root
-    kind: str  # "symlink" or "not a regular file"
+    kind: str  # "symlink", "not a folder" (a user folder) or "not a regular file" (a blob)
 
 
 def _refusal(user_id: str | None, path: str, what: str) -> StorageUnavailable:
