@@ -131,38 +131,37 @@ def test_a_blob_replaced_by_a_link_is_never_served(client, linked_blob, headers)
         assert SECRET[5:10] not in body
 
 
-def test_a_blob_swapped_for_a_link_after_the_check_is_not_served(app, client, alice, outside, monkeypatch):
+@pytest.fixture
+def swap_blob_after_check(outside, monkeypatch):
+    """From when it is called, every blob checked by path_for is swapped for a link to a file
+    outside right after the check: what a race between the check and the open would do."""
+    def start():
+        (outside / "passwd").write_bytes(SECRET)
+        checked = LocalBlobStorage.path_for
+
+        def check_then_swap(self, user_id, key):
+            path = checked(self, user_id, key)
+            os.unlink(path)
+            os.symlink(outside / "passwd", path)
+            return path
+        monkeypatch.setattr(LocalBlobStorage, "path_for", check_then_swap)
+    return start
+
+
+def test_a_blob_swapped_for_a_link_after_the_check_is_not_served(client, alice, swap_blob_after_check):
     """send_file used to open the checked path again, following whatever was there by then."""
     record = upload(client, ("report.txt", b"hello world\n")).get_json()["files"][0]
-    (outside / "passwd").write_bytes(SECRET)
-    checked = LocalBlobStorage.path_for
-
-    def check_then_swap(self, user_id, key):
-        path = checked(self, user_id, key)
-        os.unlink(path)
-        os.symlink(outside / "passwd", path)
-        return path
-
-    monkeypatch.setattr(LocalBlobStorage, "path_for", check_then_swap)
+    swap_blob_after_check()
     response, body = fetch(client, f"/api/files/{record['id']}")
     assert response.status_code == 404 and SECRET not in body
 
 
-def test_a_shared_folder_zip_never_holds_a_blob_swapped_for_a_link(app, client, alice, outside, monkeypatch):
+def test_a_shared_folder_zip_never_holds_a_blob_swapped_for_a_link(app, client, alice, swap_blob_after_check):
     """The ZIP is stored, not deflated: the target's bytes would show as they are."""
     top = folder(client, "Holiday")
     assert put_file(client, "notes.txt", b"hello world\n", top).status_code == 201
     token = client.post("/api/shares", json={"item_id": top}).get_json()["token"]
-    (outside / "passwd").write_bytes(SECRET)
-    checked = LocalBlobStorage.path_for
-
-    def check_then_swap(self, user_id, key):
-        path = checked(self, user_id, key)
-        os.unlink(path)
-        os.symlink(outside / "passwd", path)
-        return path
-
-    monkeypatch.setattr(LocalBlobStorage, "path_for", check_then_swap)
+    swap_blob_after_check()
     try:
         _, body = fetch(app.test_client(), f"/s/{token}/zip")
     except FileNotFoundError:
