@@ -127,23 +127,26 @@ def _send_contained(download):
         raise
 
 
-def _send_stored(download, mimetype: str):
-    return _send_contained(download)
-
-
-def send_download(download):
-    """Stream stored bytes as an attachment, with validators for Range and 304."""
-    response = _send_stored(download, download.content_type)
-    response.headers["Content-Disposition"] = content_disposition(download.name)
-    response.headers["Content-Security-Policy"] = DOWNLOAD_CSP
+def _send_stored(download, disposition: str, policy: str):
+    """Stored bytes with validators for Range and 304, cached only by the user's own browser."""
+    response = _send_contained(download)
+    response.headers["Content-Disposition"] = disposition
+    response.headers["Content-Security-Policy"] = policy
     response.headers["Cache-Control"] = "private, no-cache"
     return response
 
 
-# Types a browser shows without running anything of the file's; SVG and HTML are not here.
-PREVIEW_TYPES = {"image/png", "image/jpeg", "image/gif", "image/webp", "image/avif", "image/bmp",
-                 "application/pdf", "text/plain"}
+def send_download(download):
+    """Stream stored bytes as an attachment."""
+    return _send_stored(download, content_disposition(download.name), DOWNLOAD_CSP)
+
+
+# Types a browser shows without running anything of the file's, and that still render under a CSP
+# sandbox. SVG and HTML can run script; PDF cannot be shown sandboxed (Chromium's viewer refuses
+# to render in a sandboxed document), so PDFs are download-only.
+PREVIEW_TYPES = {"image/png", "image/jpeg", "image/gif", "image/webp", "image/avif", "image/bmp", "text/plain"}
 PREVIEW_PREFIXES = ("audio/", "video/")
+PREVIEW_CSP = "default-src 'none'; media-src 'self'; img-src 'self'; frame-ancestors 'none'; sandbox"
 
 
 def previewable(content_type: str) -> bool:
@@ -151,16 +154,8 @@ def previewable(content_type: str) -> bool:
 
 
 def send_preview(download):
-    """Stored bytes inline, for types that cannot run script; 415 for anything else."""
+    """Stored bytes inline, sandboxed, for the types above; 415 for anything else."""
     if not previewable(download.content_type):
         raise UnsupportedPreview("This type cannot be previewed; download it instead.", code="preview_unavailable")
-    # Werkzeug appends "; charset=utf-8" to text/* itself; naming it here sent the parameter twice.
-    response = _send_stored(download, download.content_type)
-    response.headers["Content-Disposition"] = "inline"
-    # Chrome's PDF viewer does not run in a sandboxed document; PDFs render in its own origin.
-    response.headers["Content-Security-Policy"] = (
-        "default-src 'none'; frame-ancestors 'self'" if download.content_type == "application/pdf"
-        else "default-src 'none'; media-src 'self'; img-src 'self'; frame-ancestors 'self'; sandbox")
-    response.headers["X-Frame-Options"] = "SAMEORIGIN"
-    response.headers["Cache-Control"] = "private, no-cache"
-    return response
+    # Werkzeug appends "; charset=utf-8" to text/* itself.
+    return _send_stored(download, "inline", PREVIEW_CSP)

@@ -1,4 +1,5 @@
-"""Request-level protections: secret key, cross-site write refusal, request ids, headers."""
+"""Request-level protections: secret key, cross-site write refusal, request ids, headers,
+stateless token requests."""
 from __future__ import annotations
 
 import functools
@@ -11,6 +12,7 @@ from urllib.parse import urlsplit
 from typing import Callable, TypeVar
 
 from flask import Flask, current_app, g, request
+from flask.sessions import SecureCookieSessionInterface
 from flask_login import current_user
 
 from .errors import Forbidden
@@ -111,20 +113,47 @@ def assign_request_id() -> None:
     g.request_id = supplied if _REQUEST_ID.fullmatch(supplied) else uuid.uuid4().hex
 
 
+# The default for everything that does not set its own policy: JSON, errors, redirects, static files.
+# Pages that need more (the web app, public link pages, /apidocs) set theirs, and it wins.
+STRICT_CSP = "default-src 'none'; frame-ancestors 'none'"
+
+
 def add_security_headers(response):
-    response.headers.setdefault("X-Content-Type-Options", "nosniff")
-    response.headers.setdefault("X-Frame-Options", "DENY")
-    response.headers.setdefault("Referrer-Policy", "same-origin")
-    if request.path.startswith("/api/") and response.mimetype == "application/json":
-        response.headers.setdefault("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'")
-        response.headers.setdefault("Cache-Control", "no-store")
+    """Every response the app produces, errors from Flask and Werkzeug included, carries
+    ``nosniff``, a Content-Security-Policy and a deliberate Cache-Control. Headers a view set
+    itself win: HTML pages set their own CSP, downloads ``private, no-cache``, and Flask's
+    static route ``no-cache`` (public files, revalidated by ETag so a deploy shows at once).
+    Everything else is ``no-store``: API answers hold private names and ids."""
+    headers = response.headers
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("X-Frame-Options", "DENY")
+    headers.setdefault("Referrer-Policy", "same-origin")
+    headers.setdefault("Content-Security-Policy", STRICT_CSP)
+    headers.setdefault("Cache-Control", "no-store")
     response.vary.add("Cookie")
     if "request_id" in g:
-        response.headers["X-Request-ID"] = g.request_id
+        headers["X-Request-ID"] = g.request_id
     return response
 
 
+class TokenAwareSessionInterface(SecureCookieSessionInterface):
+    """A request with ``Authorization: Bearer`` is stateless: it sees an empty session and its
+    response never sets, refreshes or deletes the session cookie, whatever the view does. So a
+    script's token cannot log a browser out, and a cookie sent along cannot trip Flask-Login's
+    session protection (which would refuse the token)."""
+
+    def open_session(self, app: Flask, request):
+        if bearer_secret() is not None:
+            return self.session_class()
+        return super().open_session(app, request)
+
+    def save_session(self, app: Flask, session, response) -> None:
+        if bearer_secret() is None:
+            super().save_session(app, session, response)
+
+
 def register_request_hooks(app: Flask) -> None:
+    app.session_interface = TokenAwareSessionInterface()
     app.before_request(assign_request_id)
     app.before_request(limit_in_memory_bodies)
     app.before_request(refuse_cross_site_writes)

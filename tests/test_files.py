@@ -288,7 +288,7 @@ def test_bytes_live_under_the_users_folder_with_server_names(app, client, auth):
 
 
 @pytest.mark.parametrize("name, content_type, previewable", [
-    ("photo.png", "image/png", True), ("notes.txt", "text/plain", True), ("doc.pdf", "application/pdf", True),
+    ("photo.png", "image/png", True), ("notes.txt", "text/plain", True), ("doc.pdf", "application/pdf", False),
     ("song.mp3", "audio/mpeg", True), ("clip.mp4", "video/mp4", True),
     ("page.html", "text/html", False), ("drawing.svg", "image/svg+xml", False),
     ("script.js", "application/javascript", False), ("data.bin", "application/octet-stream", False)])
@@ -305,8 +305,7 @@ def test_only_types_that_cannot_run_script_are_previewed_inline(client, auth, na
     assert response.headers["X-Content-Type-Options"] == "nosniff"
     assert "default-src 'none'" in response.headers["Content-Security-Policy"]
     assert response.mimetype in (content_type, "text/plain")
-    if content_type != "application/pdf":
-        assert "sandbox" in response.headers["Content-Security-Policy"]
+    assert "sandbox" in response.headers["Content-Security-Policy"]
 
 
 @pytest.mark.parametrize("name, content_type", [("page.html", "text/html"), ("drawing.svg", "image/svg+xml"),

@@ -42,7 +42,7 @@ SCRIPT_TYPES = {"text/html", "image/svg+xml", "application/javascript", "text/ja
                 "text/ecmascript", "multipart/x-mixed-replace"}
 # What may be shown inline at all (the preview's list): none of these runs script.
 INLINE_OK = ("image/png", "image/jpeg", "image/gif", "image/webp", "image/avif", "image/bmp",
-             "application/pdf", "text/plain", "audio/", "video/")
+             "text/plain", "audio/", "video/")
 STATIC_ENDPOINTS = {"static", "flasgger.static"}
 # Routes whose answers carry stored bytes; the walk must see the marker on each.
 BYTE_ENDPOINTS = {"files.download", "files.download_version", "files.preview", "public.download",

@@ -60,6 +60,15 @@ def row(page, name):
     return page.locator("tbody tr", has=page.get_by_role("button", name=name, exact=True))
 
 
+def sign_up(page, server, username):
+    """Create an account in the web app and land in the drive."""
+    page.goto(server.base_url + "/#/register")
+    page.fill("#auth-username", username)
+    page.fill("#auth-password", "password123")
+    page.get_by_role("button", name="Create account").click()
+    page.wait_for_selector(".topbar")
+
+
 def test_a_person_manages_files_in_the_browser(page, server, tmp_path):
     page.goto(server.base_url + "/")
     page.get_by_role("link", name="No account yet? Create one").click()
@@ -149,11 +158,7 @@ def test_a_person_manages_files_in_the_browser(page, server, tmp_path):
 
 
 def test_share_dialog_and_the_public_page(page, server, tmp_path, browser):
-    page.goto(server.base_url + "/#/register")
-    page.fill("#auth-username", "frank")
-    page.fill("#auth-password", "password123")
-    page.get_by_role("button", name="Create account").click()
-    page.wait_for_selector(".topbar")
+    sign_up(page, server, "frank")
     doc = tmp_path / "plan.txt"
     doc.write_bytes(b"the plan")
     page.set_input_files(".file-input", [str(doc)])
@@ -185,11 +190,7 @@ def test_share_dialog_and_the_public_page(page, server, tmp_path, browser):
 
 
 def test_names_are_never_rendered_as_html(page, server, tmp_path):
-    page.goto(server.base_url + "/#/register")
-    page.fill("#auth-username", "gina")
-    page.fill("#auth-password", "password123")
-    page.get_by_role("button", name="Create account").click()
-    page.wait_for_selector(".topbar")
+    sign_up(page, server, "gina")
     evil = tmp_path / "<img src=x onerror=window.pwned=1>.txt"
     evil.write_bytes(b"x")
     page.set_input_files(".file-input", [str(evil)])
@@ -199,11 +200,7 @@ def test_names_are_never_rendered_as_html(page, server, tmp_path):
 
 
 def test_drag_and_drop_upload_and_errors_next_to_the_file(page, server):
-    page.goto(server.base_url + "/#/register")
-    page.fill("#auth-username", "hana")
-    page.fill("#auth-password", "password123")
-    page.get_by_role("button", name="Create account").click()
-    page.wait_for_selector(".topbar")
+    sign_up(page, server, "hana")
     drop = page.evaluate_handle("""() => {
         const data = new DataTransfer();
         data.items.add(new File(["dropped bytes"], "dropped.txt", { type: "text/plain" }));

@@ -104,10 +104,15 @@ def logout():
     """Log out: the session is deleted on the server, so a copied cookie stops working.
     ---
     tags: [auth]
+    description: >
+      With a Bearer token there is no session to end: nothing changes and no cookie is sent
+      (revoke the token with `DELETE /api/tokens/<id>`).
     responses:
       204: {description: Logged out (also when no one was logged in).}
     """
-    if current_user.is_authenticated and not current_user.via_token:
+    if bearer_secret() is not None:
+        return "", 204  # Flask-Login's logout_user would clear a remember cookie sent along
+    if current_user.is_authenticated:
         services().auth.end_session(current_user)
     logout_user()
     session.clear()

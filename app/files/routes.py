@@ -137,10 +137,10 @@ def preview(file_id: str):
     tags: [files]
     security: [{cookieAuth: []}, {bearerAuth: []}]
     description: >
-      Images (PNG, JPEG, GIF, WebP, AVIF, BMP), PDF, plain text (as `text/plain`), audio and
-      video are served `inline` under a restrictive Content-Security-Policy (sandboxed,
-      except PDF which the browser's own viewer renders); every other type, SVG and HTML
-      included, is 415 `preview_unavailable`: download it instead.
+      Images (PNG, JPEG, GIF, WebP, AVIF, BMP), plain text (as `text/plain`), audio and
+      video are served `inline` under a sandboxing Content-Security-Policy; every other type,
+      SVG, HTML and PDF (browsers do not render PDF sandboxed) included, is 415
+      `preview_unavailable`: download it instead.
     parameters:
       - $ref: '#/components/parameters/FileId'
     responses:
@@ -148,7 +148,6 @@ def preview(file_id: str):
         description: The bytes, inline, with the file's content type.
         content:
           image/*: {schema: {type: string, format: binary}}
-          application/pdf: {schema: {type: string, format: binary}}
           text/plain: {schema: {type: string}}
           audio/*: {schema: {type: string, format: binary}}
           video/*: {schema: {type: string, format: binary}}

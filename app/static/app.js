@@ -90,7 +90,8 @@ function iconFor(item) {
 
 const icon = (name) => el("img", { class: "icon", src: `/static/icons/${name}.svg`, alt: "", width: "20", height: "20" });
 
-const PREVIEWABLE = ["image/png", "image/jpeg", "image/gif", "image/webp", "image/avif", "image/bmp", "application/pdf", "text/plain"];
+// The server's PREVIEW_TYPES (app/http.py): PDFs are download-only, they cannot render sandboxed.
+const PREVIEWABLE = ["image/png", "image/jpeg", "image/gif", "image/webp", "image/avif", "image/bmp", "text/plain"];
 const canPreview = (item) => item.type === "file" && (PREVIEWABLE.includes(item.content_type) || /^(audio|video)\//.test(item.content_type));
 
 let toastTimer = null;
@@ -489,7 +490,6 @@ async function previewDialog(item) {
   if (item.content_type.startsWith("image/")) body = el("img", { src, alt: item.name });
   else if (item.content_type.startsWith("video/")) body = el("video", { src, controls: true });
   else if (item.content_type.startsWith("audio/")) body = el("audio", { src, controls: true });
-  else if (item.content_type === "application/pdf") body = el("iframe", { src, title: item.name });
   else {
     body = el("pre", { text: "Loading…" });
     fetch(src, { credentials: "same-origin", headers: { Range: "bytes=0-1048575" } })

@@ -7,7 +7,7 @@ bp = Blueprint("web", __name__)
 
 # No inline script or style anywhere: script-src and style-src are 'self' only.
 APP_CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' blob:; "
-           "media-src 'self'; frame-src 'self'; object-src 'none'; connect-src 'self'; base-uri 'none'; "
+           "media-src 'self'; frame-src 'none'; object-src 'none'; connect-src 'self'; base-uri 'none'; "
            "form-action 'self'; frame-ancestors 'none'")
 
 
@@ -24,5 +24,5 @@ def index():
     """
     response = current_app.make_response(render_template("app.html"))
     response.headers["Content-Security-Policy"] = APP_CSP
-    response.headers["Cache-Control"] = "no-cache"
+    response.headers["Cache-Control"] = "no-cache"  # the shell holds no user data; revalidate each load
     return response
