@@ -37,8 +37,7 @@ def _fit(name: str, suffix: str = "") -> str:
     stem, ext = os.path.splitext(name)
     if len(ext) > NAME_MAX // 2:
         stem, ext = name, ""
-    stem = stem[:NAME_MAX - len(ext) - len(suffix)].rstrip(" .") or "_"
-    return stem + suffix + ext
+    return (stem[:NAME_MAX - len(ext) - len(suffix)] + suffix + ext).rstrip(" .") or "_"
 
 
 def safe_archive_names(names: list[str]) -> list[str]:
