@@ -465,13 +465,17 @@ def _parallel(count_: int, work) -> list:
     return results
 
 
+def live_owner(server) -> requests.Session:
+    owner = requests.Session()
+    credentials = {"username": "alice", "password": "correct horse"}
+    for path in ("/api/register", "/api/login"):
+        assert owner.post(server.url(path), json=credentials, timeout=HTTP_TIMEOUT_S).ok
+    return owner
+
+
 @pytest.mark.e2e
 def test_parallel_clients_never_get_past_max_downloads(server):
-    owner = requests.Session()
-    owner.post(server.url("/api/register"), json={"username": "alice", "password": "correct horse"},
-               timeout=HTTP_TIMEOUT_S)
-    owner.post(server.url("/api/login"), json={"username": "alice", "password": "correct horse"},
-               timeout=HTTP_TIMEOUT_S)
+    owner = live_owner(server)
 
     def link(item_id):
         body = owner.post(server.url("/api/shares"), json={"item_id": item_id, "max_downloads": 5},
@@ -514,3 +518,22 @@ def test_parallel_clients_never_get_past_max_downloads(server):
             assert all(body == DATA for status, body in served if status == 200)
         state = owner.get(server.url(f"/api/shares/{share_id}"), timeout=HTTP_TIMEOUT_S).json()
         assert (state["download_count"], state["state"]) == (5 if path != "zip" else 10, "exhausted")
+
+
+@pytest.mark.e2e
+def test_an_anonymous_browser_session_resumes_through_gunicorn_and_nobody_else_can(server):
+    """The resume allowance lives in Flask's signed cookie session, which visitors without an
+    account get too."""
+    owner = live_owner(server)
+    response = owner.post(server.url("/api/upload"), files={"file": ("data.bin", DATA)}, timeout=HTTP_TIMEOUT_S)
+    file_id = response.json()["files"][0]["id"]
+    token = owner.post(server.url("/api/shares"), json={"item_id": file_id, "max_downloads": 1},
+                       timeout=HTTP_TIMEOUT_S).json()["token"]
+    browser = requests.Session()
+    first = browser.get(server.url(f"/s/{token}/download"), headers={"Range": "bytes=0-99"}, timeout=HTTP_TIMEOUT_S)
+    assert first.status_code == 206 and browser.cookies.get("session")
+    rest = browser.get(server.url(f"/s/{token}/download"), headers={"Range": "bytes=100-"}, timeout=HTTP_TIMEOUT_S)
+    assert rest.status_code == 206 and first.content + rest.content == DATA
+    assert rest.headers["Referrer-Policy"] == "no-referrer"
+    assert requests.get(server.url(f"/s/{token}/download"), headers={"Range": "bytes=100-"},
+                        timeout=HTTP_TIMEOUT_S).status_code == 404

@@ -17,7 +17,7 @@ from ..http import DOWNLOAD_CSP, json_or_form, page_params, page_response, send_
 from ..drive.repo import FILE
 from ..drive.names import content_disposition
 from ..services import services
-from .archive import stream_zip
+from .archive import stream_zip, windows_safe_name
 from .service import SharedItem, epoch
 from .views import public_entry, public_share
 
@@ -104,8 +104,8 @@ def _locked(error: Unauthorized):
 def _throttled(error: TooManyRequests):
     response = _page(429, notice=THROTTLED) if _wants_html() else error_response(
         429, "too_many_requests", "Too many attempts; wait before trying again.")
-    for name, value in error.get_headers():
-        if name.lower() == "retry-after":
+    for name, value in error.get_headers():  # Retry-After, as the app's own handler keeps it
+        if name.lower() != "content-type":
             response.headers[name] = value
     return response
 
@@ -336,7 +336,7 @@ def download_zip(token: str):
         return lambda: storage.open_path(path)  # not open(): it would follow a link swapped in since
     members = [(name, item["updated_at"], opener(item) if item["type"] == FILE else None) for name, item in entries]
     response = current_app.response_class(stream_with_context(stream_zip(members)), mimetype="application/zip")
-    response.headers["Content-Disposition"] = content_disposition(folder["name"] + ".zip")
+    response.headers["Content-Disposition"] = content_disposition(windows_safe_name(folder["name"]) + ".zip")
     response.headers["Content-Security-Policy"] = DOWNLOAD_CSP
     response.headers["Cache-Control"] = "private, no-store"
     return response
