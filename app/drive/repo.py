@@ -46,6 +46,7 @@ class NameTaken(Conflict):
 class ItemsRepository:
     def __init__(self, database):
         self._items = database.collection("items")
+        self._locks = database.collection("tree_locks")
 
     def ensure_indexes(self) -> None:
         c = self._items
@@ -103,6 +104,27 @@ class ItemsRepository:
         return self._items.find_one_and_update(
             {"_id": file_id, "owner_id": owner_id, "type": FILE, "revision": expected_revision, **LIVE},
             {"$set": changes}, return_document=ReturnDocument.AFTER)
+
+    # -- the per-user tree lock (see tree.Tree.locked) -----------------------------------------
+
+    def take_tree_lock(self, owner_id: str, holder: str, until: float, now: float) -> bool:
+        """Hold the owner's tree lock as ``holder`` until ``until`` (epoch seconds), if nobody
+        holds it or the last holder's lease ran out before ``now``; one atomic write either way."""
+        try:
+            self._locks.insert_one({"_id": owner_id, "holder": holder, "until": until})
+            return True
+        except DuplicateKeyError:
+            pass
+        return self._locks.update_one({"_id": owner_id, "until": {"$lt": now}},
+                                      {"$set": {"holder": holder, "until": until}}).modified_count == 1
+
+    def extend_tree_lock(self, owner_id: str, holder: str, until: float) -> bool:
+        """Move the lease on; False when ``holder`` lost the lock (its lease ran out and was taken)."""
+        return self._locks.update_one({"_id": owner_id, "holder": holder},
+                                      {"$set": {"until": until}}).matched_count == 1
+
+    def release_tree_lock(self, owner_id: str, holder: str) -> None:
+        self._locks.delete_one({"_id": owner_id, "holder": holder})
 
     # -- many items ----------------------------------------------------------------------------
 

@@ -214,14 +214,16 @@ class DriveService:
     def update(self, owner_id: str, item_id: str, kind: str, name=None, parent=_MISSING, on_conflict=None) -> dict:
         """Rename and/or move: metadata only, no bytes move on disk."""
         policy = conflict_policy(on_conflict, ("fail", "rename"))
-        item = self.tree.live(owner_id, item_id, kind)
-        new_name = item["name"] if name is None else validate_display_name(name)
-        parent_id = item["parent_id"] if parent is _MISSING else self.tree.folder_id(owner_id, parent)
-        if kind == FOLDER and parent_id != item["parent_id"]:
-            self.tree.check_not_inside(owner_id, item["_id"], parent_id)
-        if new_name == item["name"] and parent_id == item["parent_id"]:
-            return item
-        return self.tree.relocate(owner_id, item, parent_id, new_name, policy, updated_at=utcnow())
+        new_name = None if name is None else validate_display_name(name)
+        with self.tree.locked(owner_id):
+            item = self.tree.live(owner_id, item_id, kind)
+            new_name = new_name or item["name"]
+            parent_id = item["parent_id"] if parent is _MISSING else self.tree.folder_id(owner_id, parent)
+            if kind == FOLDER and parent_id != item["parent_id"]:
+                self.tree.check_not_inside(owner_id, item["_id"], parent_id)
+            if new_name == item["name"] and parent_id == item["parent_id"]:
+                return item
+            return self.tree.relocate(owner_id, item, parent_id, new_name, policy, updated_at=utcnow())
 
     def set_starred(self, owner_id: str, item_id: str, kind: str, starred: bool) -> dict:
         item = self.tree.live(owner_id, item_id, kind)
@@ -230,23 +232,26 @@ class DriveService:
     def copy(self, owner_id: str, item_id: str, kind: str, parent=_MISSING, name=None, on_conflict=None) -> dict:
         """Copy a file or a whole folder; bytes are shared, never duplicated on disk."""
         policy = conflict_policy(on_conflict, ("fail", "rename"), default="rename")
-        source = self.tree.live(owner_id, item_id, kind)
-        parent_id = source["parent_id"] if parent is _MISSING else self.tree.folder_id(owner_id, parent)
-        if kind == FOLDER:
-            self.tree.check_not_inside(owner_id, source["_id"], parent_id)
-        new_name = source["name"] if name is None else validate_display_name(name)
+        new_name = None if name is None else validate_display_name(name)
         undo: list[Callable[[], None]] = []
-        try:
-            top = self._copy_item(owner_id, source, parent_id, new_name, policy, undo)
+        with self.tree.locked(owner_id):  # the source as of one moment: a copy is whole or absent
+            source = self.tree.live(owner_id, item_id, kind)
+            parent_id = source["parent_id"] if parent is _MISSING else self.tree.folder_id(owner_id, parent)
             if kind == FOLDER:
-                mapping = {source["_id"]: top["_id"]}
-                for child in self.tree.subtree(owner_id, source["_id"], dict(LIVE)):
-                    copied = self._copy_item(owner_id, child, mapping[child["parent_id"]], child["name"], "fail", undo)
-                    mapping[child["_id"]] = copied["_id"]
-        except BaseException:
-            for step in reversed(undo):
-                step()
-            raise
+                self.tree.check_not_inside(owner_id, source["_id"], parent_id)
+            try:
+                top = self._copy_item(owner_id, source, parent_id, new_name or source["name"], policy, undo)
+                if kind == FOLDER:
+                    mapping = {source["_id"]: top["_id"]}
+                    for child in self.tree.subtree(owner_id, source["_id"], dict(LIVE)):
+                        self.tree.keep_lock(owner_id)
+                        copied = self._copy_item(owner_id, child, mapping[child["parent_id"]], child["name"], "fail",
+                                                 undo)
+                        mapping[child["_id"]] = copied["_id"]
+            except BaseException:
+                for step in reversed(undo):
+                    step()
+                raise
         log.info("copied user_id=%s from=%s to=%s", owner_id, source["_id"], top["_id"])
         return top
 

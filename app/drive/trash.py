@@ -26,15 +26,16 @@ class TrashService:
 
     def trash(self, owner_id: str, item_id: str, kind: str | None) -> dict:
         """Move a live item (and, for a folder, everything live inside it) to the trash."""
-        item = self.tree.live(owner_id, item_id, kind)
-        now = utcnow()
-        trashed = self.items.update(owner_id, item["_id"], {"trashed_at": now, "trash_root": True,
-                                                            "slot": trash_slot(item["_id"])})
-        if item["type"] == FOLDER:
-            inside = [c["_id"] for c in self.tree.subtree(owner_id, item["_id"], dict(LIVE))]
-            if inside:
-                self.items.update_many({"owner_id": owner_id, "_id": {"$in": inside}},
-                                       {"trashed_at": now, "trashed_with": item["_id"]})
+        with self.tree.locked(owner_id):
+            item = self.tree.live(owner_id, item_id, kind)
+            now = utcnow()
+            trashed = self.items.update(owner_id, item["_id"], {"trashed_at": now, "trash_root": True,
+                                                                "slot": trash_slot(item["_id"])})
+            if item["type"] == FOLDER:
+                inside = [c["_id"] for c in self.tree.subtree(owner_id, item["_id"], dict(LIVE))]
+                if inside:
+                    self.items.update_many({"owner_id": owner_id, "_id": {"$in": inside}},
+                                           {"trashed_at": now, "trashed_with": item["_id"]})
         log.info("trashed user_id=%s item_id=%s", owner_id, item["_id"])
         return trashed
 
@@ -54,14 +55,15 @@ class TrashService:
         """Put an item back where it was. Returns the item and a note when the place changed:
         ``parent_recreated`` (its folder was in the trash: the path is made again) or
         ``restored_to_root`` (its folder was deleted for good); ``renamed`` on a name clash."""
-        item = self._trashed(owner_id, item_id)
-        parent_id, note = self._restore_target(owner_id, item)
-        restored = self.tree.relocate(owner_id, item, parent_id, item["name"], "rename",
-                                      trashed_at=None, trash_root=False, trashed_with=None)
-        if restored["name"] != item["name"] and note is None:
-            note = "renamed"
-        self.items.update_many({"owner_id": owner_id, "trashed_with": item["_id"]},
-                               {"trashed_at": None, "trashed_with": None})
+        with self.tree.locked(owner_id):
+            item = self._trashed(owner_id, item_id)
+            parent_id, note = self._restore_target(owner_id, item)
+            restored = self.tree.relocate(owner_id, item, parent_id, item["name"], "rename",
+                                          trashed_at=None, trash_root=False, trashed_with=None)
+            if restored["name"] != item["name"] and note is None:
+                note = "renamed"
+            self.items.update_many({"owner_id": owner_id, "trashed_with": item["_id"]},
+                                   {"trashed_at": None, "trashed_with": None})
         log.info("restored user_id=%s item_id=%s", owner_id, item["_id"])
         return restored, note
 
@@ -90,16 +92,19 @@ class TrashService:
     def delete_forever(self, owner_id: str, item_id: str, kind: str | None = None, must_be_trashed: bool = True) -> None:
         """Delete an item and everything inside it: records first, then bytes no longer used.
         Items inside that were trashed on their own stay in the trash."""
-        item = self._trashed(owner_id, item_id) if must_be_trashed else self.tree.live(owner_id, item_id, kind)
-        if kind and item["type"] != kind:
-            raise not_found(kind)
-        self._destroy(owner_id, item)
+        with self.tree.locked(owner_id):
+            item = self._trashed(owner_id, item_id) if must_be_trashed else self.tree.live(owner_id, item_id, kind)
+            if kind and item["type"] != kind:
+                raise not_found(kind)
+            self._destroy(owner_id, item)
 
     def _destroy(self, owner_id: str, item: dict) -> None:
+        """Delete an item and what is inside it; the caller holds the owner's lock."""
         doomed = [item]
         if item["type"] == FOLDER:
             doomed += self.tree.subtree(owner_id, item["_id"], {"trash_root": False})
         for victim in reversed(doomed):  # deepest first, so a crash leaves no orphans behind
+            self.tree.keep_lock(owner_id)
             self.items.delete(victim["_id"])
             if victim["type"] == FILE:
                 self.versions.delete_all(owner_id, victim["_id"])
@@ -107,16 +112,21 @@ class TrashService:
         log.info("deleted for good user_id=%s item_id=%s items=%d", owner_id, item["_id"], len(doomed))
 
     def empty(self, owner_id: str) -> int:
-        roots = self.items.find({"owner_id": owner_id, "trash_root": True})
-        for item in roots:
-            self._destroy(owner_id, item)
-        return len(roots)
+        with self.tree.locked(owner_id):
+            roots = self.items.find({"owner_id": owner_id, "trash_root": True})
+            for item in roots:
+                self._destroy(owner_id, item)
+            return len(roots)
 
     def purge_expired(self) -> int:
         """Delete for good what has been in any user's trash longer than the retention."""
         cutoff = utcnow() - self.retention
-        expired = self.items.find({"trash_root": True, "trashed_at": {"$lt": cutoff}})
-        for item in expired:
-            self._destroy(item["owner_id"], item)
-        return len(expired)
+        expired = {"trash_root": True, "trashed_at": {"$lt": cutoff}}
+        purged = 0
+        for item in self.items.find(expired):
+            with self.tree.locked(item["owner_id"]):
+                for still in self.items.find({"_id": item["_id"], **expired}):  # not restored meanwhile
+                    self._destroy(item["owner_id"], still)
+                    purged += 1
+        return purged
 

@@ -1,12 +1,26 @@
-"""Walking the folder tree and placing names in it; shared by the drive's services."""
+"""Walking the folder tree and placing names in it; shared by the drive's services.
+
+Every change to the shape of a user's tree (create, rename, move, copy, trash, restore,
+delete for good) runs under that user's tree lock: one document per user in the database
+with a lease, so it holds across threads, Gunicorn workers and app servers. Under it a
+check and the writes that depend on it cannot interleave with another change: a folder
+cannot be moved into one that is moving into it (a cycle), nothing is created or moved into
+a folder while it goes to the trash, and a copy sees its source as of one moment. The lease
+is renewed by long operations and ends by itself if a process dies holding it.
+"""
 from __future__ import annotations
 
+import random
+import threading
+import time
+import uuid
+from contextlib import contextmanager
 from datetime import datetime
-from typing import Any, Callable, TypeVar
+from typing import Any, Callable, Iterator, TypeVar
 
 from bson import ObjectId
 
-from ..errors import Conflict, InvalidInput, NotFound
+from ..errors import AppError, Conflict, InvalidInput, NotFound
 from .names import MAX_NAME_BYTES, name_key, numbered_name
 from .repo import FILE, FOLDER, ItemsRepository, NameTaken, new_item, slot_for
 
@@ -14,6 +28,9 @@ T = TypeVar("T")
 ROOT = "root"
 CONFLICT_POLICIES = ("fail", "rename", "replace")
 MAX_DEPTH = 10_000  # a guard against a corrupted parent chain, far beyond real trees
+LOCK_LEASE_S = 30.0  # a holder that died frees the lock after this long
+LOCK_WAIT_S = 20.0  # then a waiting request answers 503 try_again
+_held = threading.local()  # (repository, owner) -> [holder, last renewal]: the locks this thread holds
 
 _NOT_FOUND = {FILE: ("No such file.", "file_not_found"), FOLDER: ("No such folder.", "folder_not_found"),
               None: ("No such item.", "item_not_found")}
@@ -27,6 +44,38 @@ def not_found(kind: str | None) -> NotFound:
 class Tree:
     def __init__(self, items: ItemsRepository):
         self.items = items
+
+    @contextmanager
+    def locked(self, owner_id: str) -> Iterator[None]:
+        """Hold the owner's tree lock for the block; re-entrant within one thread."""
+        held = _held.__dict__.setdefault("locks", {})
+        key = (id(self.items), owner_id)
+        if key in held:
+            yield
+            return
+        holder = uuid.uuid4().hex
+        deadline = time.monotonic() + LOCK_WAIT_S
+        delay = 0.002
+        while not self.items.take_tree_lock(owner_id, holder, time.time() + LOCK_LEASE_S, time.time()):
+            if time.monotonic() > deadline:
+                raise AppError("Too many changes to your files at once; try again.", code="try_again", status=503)
+            time.sleep(delay * random.uniform(0.5, 1.5))
+            delay = min(delay * 2, 0.05)
+        held[key] = [holder, time.monotonic()]
+        try:
+            yield
+        finally:
+            del held[key]
+            self.items.release_tree_lock(owner_id, holder)
+
+    def keep_lock(self, owner_id: str) -> None:
+        """Renew the lease from inside a long operation; 503 if it ran out and was taken meanwhile."""
+        entry = _held.__dict__.get("locks", {}).get((id(self.items), owner_id))
+        if entry is None or time.monotonic() - entry[1] < LOCK_LEASE_S / 3:
+            return
+        if not self.items.extend_tree_lock(owner_id, entry[0], time.time() + LOCK_LEASE_S):
+            raise AppError("The change took too long and was interrupted; try again.", code="try_again", status=503)
+        entry[1] = time.monotonic()
 
     def live(self, owner_id: str, item_id, kind: str | None) -> dict:
         item = self.items.get(owner_id, item_id, kind=kind, live=True)
@@ -43,10 +92,12 @@ class Tree:
     def ancestors(self, owner_id: str, parent_id: ObjectId | None) -> list[dict]:
         """Folders from the top down to ``parent_id`` (any state); stops at a missing one."""
         chain: list[dict] = []
-        while parent_id is not None and len(chain) < MAX_DEPTH:
+        seen = set()
+        while parent_id is not None and parent_id not in seen and len(chain) < MAX_DEPTH:
             folder = self.items.get(owner_id, parent_id, live=None)
             if folder is None:
                 break
+            seen.add(parent_id)
             chain.append(folder)
             parent_id = folder["parent_id"]
         return list(reversed(chain))
@@ -60,11 +111,14 @@ class Tree:
     def subtree(self, owner_id: str, root_id: ObjectId, extra: dict) -> list[dict]:
         """Every item below ``root_id`` (breadth first) matching ``extra``."""
         found: list[dict] = []
+        seen = {root_id}
         frontier = [root_id]
         while frontier:
-            children = self.items.find({"owner_id": owner_id, "parent_id": {"$in": frontier}, **extra})
+            children = [c for c in self.items.find({"owner_id": owner_id, "parent_id": {"$in": frontier}, **extra})
+                        if c["_id"] not in seen]
             found.extend(children)
             frontier = [c["_id"] for c in children if c["type"] == FOLDER]
+            seen.update(frontier)
         return found
 
     def paths(self, owner_id: str, items: list[dict]) -> dict[ObjectId, str]:
@@ -113,16 +167,21 @@ class Tree:
 
     def create(self, owner_id: str, kind: str, parent_id: ObjectId | None, name: str, on_conflict: str,
                now: datetime, **fields: Any) -> dict:
-        """Insert a new item in a folder, under ``name`` or, with ``rename``, a free variant."""
+        """Insert a new item in a live folder (404 when it is not), under ``name`` or, with
+        ``rename``, a free variant."""
         def insert(candidate: str) -> dict:
             item = new_item(owner_id, kind, candidate, name_key(candidate), parent_id, now, **fields)
             self.items.insert(item)
             return item
-        return self.place(owner_id, parent_id, name, kind == FILE, on_conflict, insert)
+        with self.locked(owner_id):
+            if parent_id is not None and self.items.get(owner_id, parent_id, FOLDER) is None:
+                raise not_found(FOLDER)
+            return self.place(owner_id, parent_id, name, kind == FILE, on_conflict, insert)
 
     def relocate(self, owner_id: str, item: dict, parent_id: ObjectId | None, name: str, on_conflict: str,
                  **changes: Any) -> dict:
-        """Give an existing item a (new) name and folder, with the same clash policy as create."""
+        """Give an existing item a (new) name and folder, with the same clash policy as create.
+        The caller holds the owner's lock and has checked the item and the folder."""
         def write(candidate: str) -> dict:
             key = name_key(candidate)
             return self.items.update(owner_id, item["_id"], {
