@@ -8,6 +8,7 @@ seed is in the test id, so a failure replays.
 from __future__ import annotations
 
 import io
+import pathlib
 import random
 import threading
 import zipfile
@@ -24,6 +25,7 @@ from config import TestingConfig
 from tests.conftest import AuthActions, upload
 from tests.live_server import HTTP_TIMEOUT_S
 from tests.test_folders import folder
+from tests.test_web_ui import browser  # noqa: F401  (a fixture: Chromium through Playwright)
 
 DATA = bytes(range(256)) * 4 + b"tail"  # 1028 bytes, every offset recognisable
 SIZE = len(DATA)
@@ -537,3 +539,48 @@ def test_an_anonymous_browser_session_resumes_through_gunicorn_and_nobody_else_c
     assert rest.headers["Referrer-Policy"] == "no-referrer"
     assert requests.get(server.url(f"/s/{token}/download"), headers={"Range": "bytes=100-"},
                         timeout=HTTP_TIMEOUT_S).status_code == 404
+
+
+# -- in Chromium ------------------------------------------------------------------------------
+
+@pytest.mark.e2e
+def test_in_chromium_a_dead_link_shows_the_page_and_a_locked_download_asks_for_the_password(server, browser,
+                                                                                           tmp_path):
+    owner = live_owner(server)
+    file_id = owner.post(server.url("/api/upload"), files={"file": ("data.bin", DATA)},
+                         timeout=HTTP_TIMEOUT_S).json()["files"][0]["id"]
+
+    def live_link(**options):
+        body = owner.post(server.url("/api/shares"), json={"item_id": file_id, **options},
+                          timeout=HTTP_TIMEOUT_S).json()
+        return body["token"], body["share"]["id"]
+    used_up, _ = live_link(max_downloads=1)
+    assert requests.get(server.url(f"/s/{used_up}/download"), timeout=HTTP_TIMEOUT_S).status_code == 200
+    locked, locked_id = live_link(password="pw")
+
+    context = browser.new_context(accept_downloads=True)
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    referers = []
+    page.on("request", lambda r: referers.append(r.headers.get("referer")) if "/s/" in r.url else None)
+    try:
+        response = page.goto(server.url(f"/s/{used_up}/download"))
+        assert response.status == 404 and page.title().startswith("This link does not work")
+        background = page.evaluate("getComputedStyle(document.body).backgroundColor")
+        assert background == "rgb(244, 245, 247)"  # share.css applies, as on every public page
+        page.screenshot(path=str(tmp_path / "dead-link.png"))
+
+        page.goto(server.url(f"/s/{locked}/download"))
+        assert page.url == server.url(f"/s/{locked}")
+        page.fill("#password", "pw")
+        page.get_by_role("button", name="Open").click()
+        with page.expect_download() as download:
+            page.get_by_role("link", name="Download").click()
+        assert pathlib.Path(download.value.path()).read_bytes() == DATA
+        assert referers and not any(referers), referers  # the token never leaves in a Referer
+
+        owner.patch(server.url(f"/api/shares/{locked_id}"), json={"password": "changed"}, timeout=HTTP_TIMEOUT_S)
+        page.goto(server.url(f"/s/{locked}/download"))
+        assert page.url == server.url(f"/s/{locked}") and page.locator("#password").is_visible()
+    finally:
+        context.close()

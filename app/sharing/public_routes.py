@@ -16,6 +16,7 @@ from ..extensions import limiter
 from ..http import DOWNLOAD_CSP, json_or_form, page_params, page_response, send_download
 from ..drive.repo import FILE
 from ..drive.names import content_disposition
+from ..security import cross_site_allowed
 from ..services import services
 from .archive import stream_zip, windows_safe_name
 from .service import SharedItem, epoch
@@ -74,7 +75,7 @@ GONE = {"title": "This link does not work",
         "text": "It may have expired, been used up, or been turned off by the person who shared it. "
                 "Ask them for a new link."}
 THROTTLED = {"title": "Too many tries",
-             "text": "That password was tried too often. Wait a minute, then open the link again."}
+             "text": "That password was tried too often. Wait a little, then open the link again."}
 
 
 @bp.after_app_request
@@ -146,6 +147,9 @@ def share_info(token: str):
 
 
 @bp.post("/<token>/unlock")
+# The password in the body is the credential, and under no-referrer browsers send the page's own
+# form post with "Origin: null", which the cross-site check would refuse.
+@cross_site_allowed
 @limiter.limit(lambda: current_app.config["SHARE_PASSWORD_RATE_LIMIT"],
                key_func=lambda: f"share-unlock:{get_remote_address()}:{request.view_args.get('token', '')[:64]}")
 def unlock(token: str):

@@ -126,6 +126,9 @@ def update_share(share_id: str):
     ---
     tags: [sharing]
     security: [{cookieAuth: []}, {bearerAuth: []}]
+    description: >
+      Every PATCH (even one that changes nothing) ends earlier unlocks and resume allowances:
+      browsers that gave the password must give it again.
     parameters:
       - {name: share_id, in: path, required: true, schema: {type: string}}
     requestBody:
