@@ -187,10 +187,11 @@ def test_every_route_answers_with_the_three_headers(app, client):
 
 
 def test_a_bearer_request_never_touches_a_cookie(app, client):
-    """The same story with a token (and the session cookie sent along, as a browser-based script
-    might): no response sets, refreshes or deletes a cookie, and logging out with the token
-    leaves the browser session logged in."""
+    """The same story with a token (and the session and a Flask-Login remember cookie sent along,
+    as a browser-based script might): no response sets, refreshes or deletes a cookie, and
+    logging out with the token leaves the browser session logged in."""
     world = build_world(client, "bob")
+    client.set_cookie("remember_token", "left over from somewhere")
     token = bearer(world["secret"])
     for method, url, kwargs in story(app, world, "bob"):
         headers = {**kwargs.pop("headers", {}), **token}

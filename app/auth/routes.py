@@ -16,15 +16,18 @@ bp = Blueprint("auth", __name__, url_prefix="/api")
 
 @login_manager.user_loader
 def load_user(session_token: str):
-    if bearer_secret() is not None:
-        return None  # an explicit token wins over a cookie
+    """The user of a session cookie (token requests never see one: app.security)."""
     return services().auth.load_session(session_token)
 
 
-@login_manager.request_loader
-def load_user_from_token(_request):
+@bp.before_app_request
+def authenticate_bearer_token() -> None:
+    """A Bearer token alone decides who the request is; a bad one is anonymous, never the cookie.
+    Not a Flask-Login request_loader: that runs only when no remember-me cookie is sent, so a
+    stray ``remember_token`` cookie would hide the token."""
     secret = bearer_secret()
-    return services().tokens.authenticate(secret) if secret else None
+    if secret is not None:
+        login_manager._update_request_context_with_user(services().tokens.authenticate(secret))
 
 
 def _login_attempt_key() -> str:
