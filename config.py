@@ -72,6 +72,8 @@ class Config:
 
     TRUST_PROXY_HOPS = 0
     LOG_LEVEL = "INFO"
+    # /apidocs (Swagger UI) and /apispec.json; off in production (see ProductionConfig).
+    API_DOCS_ENABLED = True
     PAGE_SIZE_DEFAULT = 50
     PAGE_SIZE_MAX = 200
 
@@ -93,6 +95,7 @@ class Config:
         settings["SESSION_COOKIE_SECURE"] = _bool(
             environ, "SESSION_COOKIE_SECURE", settings["SESSION_COOKIE_SECURE"])
         settings["REMEMBER_COOKIE_SECURE"] = settings["SESSION_COOKIE_SECURE"]
+        settings["API_DOCS_ENABLED"] = _bool(environ, "API_DOCS_ENABLED", settings["API_DOCS_ENABLED"])
         # Several Gunicorn workers against MongoDB must share login counters.
         if settings["MONGO_URI"] and not environ.get("RATELIMIT_STORAGE_URI"):
             settings["RATELIMIT_STORAGE_URI"] = settings["MONGO_URI"]
@@ -111,6 +114,9 @@ class ProductionConfig(Config):
     ENV_NAME = "production"
     SECRET_KEY_REQUIRED = True
     SESSION_COOKIE_SECURE = True
+    # A third-party front-end on the drive's own origin is attack surface a server for end
+    # users does not need; operators who want the docs there set API_DOCS_ENABLED=1.
+    API_DOCS_ENABLED = False
 
 
 class TestingConfig(Config):

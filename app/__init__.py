@@ -10,11 +10,11 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from config import load_config
 
-from .api_docs import SWAGGER_CONFIG, TEMPLATE
+from .api_docs import init_api_docs
 from .commands import register_commands
 from .db import init_database
 from .errors import Unauthorized, register_error_handlers
-from .extensions import limiter, login_manager, swagger
+from .extensions import limiter, login_manager
 from .logging_setup import configure_logger
 from .request import StreamingUploadRequest, discard_uncommitted
 from .security import ensure_secret_key, register_request_hooks
@@ -57,9 +57,7 @@ def register_extensions(app: Flask) -> None:
         raise Unauthorized("Log in first: POST /api/login.")
 
     limiter.init_app(app)
-    app.config["SWAGGER"] = SWAGGER_CONFIG
-    swagger.template = TEMPLATE
-    swagger.init_app(app)
+    init_api_docs(app)
 
 
 def register_blueprints(app: Flask) -> None:

@@ -1,12 +1,25 @@
 """The OpenAPI document's shared parts; each route documents itself in its docstring."""
 from __future__ import annotations
 
+from flask import Flask
+
+from .docs.routes import bp as docs_bp
+from .extensions import swagger
 from .version import __version__
 
 
-def _error_response(description: str) -> dict:
-    return {"description": description,
-            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+def _error_response(meaning: str, *examples: tuple[str, str]) -> dict:
+    """A documented error status with one example body per ``(code, message)`` it can carry,
+    so Swagger UI never shows one status's example with another status's code."""
+    codes = ", ".join(f"`{code}`" for code, _ in examples)
+    return {
+        "description": f"{codes}: {meaning}",
+        "content": {"application/json": {
+            "schema": {"$ref": "#/components/schemas/Error"},
+            "examples": {code: {"value": {"error": {"code": code, "message": message}}}
+                         for code, message in examples},
+        }},
+    }
 
 
 def _page_of(key: str) -> dict:
@@ -34,20 +47,36 @@ _USAGE = {
     },
 }
 
+# flasgger builds /apispec.json only; its bundled Swagger UI (old, and configurable from the
+# query string) is off, and app.docs serves a vendored current one instead.
 SWAGGER_CONFIG = {
     "openapi": "3.0.3",
-    "uiversion": 3,
     "headers": [],
     "specs": [{"endpoint": "apispec", "route": "/apispec.json",
                "rule_filter": lambda rule: rule.rule == "/" or rule.rule.startswith(
                    ("/api/", "/s/", "/upload", "/download/", "/list", "/delete/", "/status")),
                "model_filter": lambda tag: True}],
-    "static_url_path": "/flasgger_static",
-    "swagger_ui": True,
-    "specs_route": "/apidocs/",
+    "swagger_ui": False,
 }
 
+# Swagger UI shows tags in this order: logging in first.
+TAGS = [{"name": name, "description": description} for name, description in (
+    ("auth", "Register, log in and out, who am I."),
+    ("files", "Upload, download, rename, move, copy, star, delete."),
+    ("versions", "Earlier contents of a file."),
+    ("folders", "Create, list, rename, move, copy, delete."),
+    ("trash", "Restore or delete for good."),
+    ("search", "Find by name and filters; starred items."),
+    ("sharing", "Links that work without an account."),
+    ("public links", "What a link's holder can do."),
+    ("tokens", "Personal access tokens for scripts."),
+    ("system", "Health."),
+    ("compatibility", "The seed's API-key routes, kept for existing clients."),
+    ("web", "The web app's page."),
+)]
+
 TEMPLATE = {
+    "tags": TAGS,
     "info": {
         "title": "Cloud Drive API",
         "version": __version__,
@@ -68,7 +97,7 @@ TEMPLATE = {
             "Error": {
                 "type": "object", "required": ["error"],
                 "properties": {"error": {"type": "object", "required": ["code", "message"], "properties": {
-                    "code": {"type": "string", "example": "file_not_found"},
+                    "code": {"type": "string", "description": "stable, for programs"},
                     "message": {"type": "string"}}}},
             },
             "Credentials": {
@@ -98,6 +127,9 @@ TEMPLATE = {
                     "size": {"type": "integer", "description": "files only"},
                     "content_type": {"type": "string", "description": "files only"},
                     "sha256": {"type": "string", "pattern": "^[0-9a-f]{64}$", "description": "files only"},
+                    "revision": {"type": "integer", "minimum": 1,
+                                 "description": "files only: the commit number of the current content "
+                                                "(1 for the first, +1 for each replace or restore)"},
                     "trashed_at": {"type": "string", "format": "date-time", "description": "in the trash only"},
                     "path": {"type": "string", "description": "search results only: the folder's path",
                              "example": "/Documents/Reports"},
@@ -133,7 +165,9 @@ TEMPLATE = {
                 "type": "object", "required": ["id", "size", "sha256", "content_type", "created_at"],
                 "properties": {"id": {"type": "string"}, "size": {"type": "integer"}, "sha256": {"type": "string"},
                                "content_type": {"type": "string"},
-                               "created_at": {"type": "string", "format": "date-time"}},
+                               "created_at": {"type": "string", "format": "date-time"},
+                               "revision": {"type": "integer", "minimum": 1,
+                                            "description": "the commit that stored this content"}},
             },
             "Usage": _USAGE,
             "Share": {
@@ -205,17 +239,66 @@ TEMPLATE = {
             "VersionId": _path_id("version_id", "A version id"),
         },
         "responses": {
-            "PreviewUnavailable": _error_response("`preview_unavailable`: this type is only downloaded."),
-            "Forbidden": _error_response("`insufficient_scope` (a read token tried to write), `session_required`, "
-                                         "or `cross_site_request`."),
-            "Conflict": _error_response("`name_conflict` (a sibling has that name) or `move_into_descendant`."),
-            "BadRequest": _error_response("Invalid input; `code` says which (e.g. `malformed_json`, `invalid_name`)."),
-            "Unauthorized": _error_response("`unauthorized`: not logged in (or `invalid_credentials` on login)."),
-            "NotFound": _error_response("`file_not_found`, `folder_not_found`, `item_not_found`, `version_not_found`: "
-                                        "no such thing for this user (other users' ids included)."),
-            "TooLarge": _error_response("`payload_too_large`: the request exceeds MAX_CONTENT_LENGTH."),
-            "InsufficientStorage": _error_response("`quota_exceeded` (your quota) or `storage_full` (server disk)."),
-            "TooManyRequests": _error_response("`too_many_requests`: wait for `Retry-After` seconds."),
+            "BadRequest": _error_response(
+                "invalid input; `code` says what is wrong.",
+                ("malformed_json", "The request body is not valid JSON."),
+                ("invalid_name", "A name cannot contain '/' or '\\'."),
+                ("invalid_query", "'limit' must be between 1 and 200."),
+                ("missing_file", "Send the file in a multipart field named 'file'.")),
+            "Unauthorized": _error_response(
+                "not logged in (no session cookie or Bearer token, or one that no longer works).",
+                ("unauthorized", "Log in first: POST /api/login.")),
+            "BadCredentials": _error_response(
+                "wrong username or password.", ("invalid_credentials", "Invalid username or password.")),
+            "BadApiKey": _error_response(
+                "no `key`, or not a valid API token.",
+                ("invalid_api_key", "Send a valid API key as 'key' (create one with POST /api/tokens).")),
+            "LinkLocked": _error_response(
+                "the link has a password: unlock it first.",
+                ("password_required", "This link needs its password: POST /s/<token>/unlock.")),
+            "WrongLinkPassword": _error_response("the password is wrong.", ("wrong_password", "Wrong password.")),
+            "Forbidden": _error_response(
+                "a read token tried to write, a token tried to manage tokens, or another site sent the request.",
+                ("insufficient_scope", "This token can only read; create a read-write token to change things."),
+                ("session_required", "Log in with a password to manage tokens."),
+                ("cross_site_request", "Cross-site requests are not allowed.")),
+            "NotFound": _error_response(
+                "no such thing for this user (other users' ids included).",
+                ("file_not_found", "No such file."), ("folder_not_found", "No such folder."),
+                ("item_not_found", "No such file or folder."), ("version_not_found", "No such version."),
+                ("share_not_found", "This link does not exist or no longer works."),
+                ("token_not_found", "No such token.")),
+            "Conflict": _error_response(
+                "a sibling already has that name, or a folder would move into its own subtree.",
+                ("name_conflict", "An item named 'report.pdf' already exists in this folder."),
+                ("move_into_descendant", "A folder cannot be moved into itself or one of its subfolders.")),
+            "UsernameTaken": _error_response(
+                "the username exists (in any letter case).",
+                ("username_taken", "That username is already taken.")),
+            "TooLarge": _error_response(
+                "the request exceeds MAX_CONTENT_LENGTH.",
+                ("payload_too_large", "The upload is larger than the server allows.")),
+            "PreviewUnavailable": _error_response(
+                "this type is only downloaded.",
+                ("preview_unavailable", "This type cannot be previewed; download it instead.")),
+            "TooManyRequests": _error_response(
+                "wait for `Retry-After` seconds.",
+                ("too_many_requests", "Too many attempts; wait before trying again.")),
+            "InsufficientStorage": _error_response(
+                "your quota is used up, or the server's disk is full.",
+                ("quota_exceeded", "This upload would exceed your storage quota."),
+                ("storage_full", "The server has no space left for this upload.")),
         },
     },
 }
+
+
+def init_api_docs(app: Flask) -> None:
+    """Serve /apispec.json (flasgger) and /apidocs (our page), unless API_DOCS_ENABLED is off:
+    then both are unknown URLs, a 404 like any other."""
+    if not app.config["API_DOCS_ENABLED"]:
+        return
+    app.config["SWAGGER"] = SWAGGER_CONFIG
+    swagger.template = TEMPLATE
+    swagger.init_app(app)
+    app.register_blueprint(docs_bp)

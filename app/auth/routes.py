@@ -57,9 +57,7 @@ def register():
         description: The new user.
         content: {application/json: {schema: {$ref: '#/components/schemas/User'}}}
       400: {$ref: '#/components/responses/BadRequest'}
-      409:
-        description: "`username_taken`: the username exists (in any letter case)."
-        content: {application/json: {schema: {$ref: '#/components/schemas/Error'}}}
+      409: {$ref: '#/components/responses/UsernameTaken'}
       429: {$ref: '#/components/responses/TooManyRequests'}
     """
     data = json_object()
@@ -91,7 +89,7 @@ def login():
         description: Logged in; the body is the user.
         content: {application/json: {schema: {$ref: '#/components/schemas/User'}}}
       400: {$ref: '#/components/responses/BadRequest'}
-      401: {$ref: '#/components/responses/Unauthorized'}
+      401: {$ref: '#/components/responses/BadCredentials'}
       429: {$ref: '#/components/responses/TooManyRequests'}
     """
     data = json_or_form()

@@ -46,7 +46,7 @@ def upload():
               file:
                 type: array
                 items: {type: string, format: binary}
-              folder_id: {type: string}
+              folder_id: {type: string, default: root}
               on_conflict: {type: string, enum: [fail, rename, replace]}
     responses:
       201:
@@ -115,7 +115,8 @@ def download(file_id: str):
       Supports `Range` (206), `If-None-Match` / `If-Modified-Since` (304) and `If-Range`.
     parameters:
       - $ref: '#/components/parameters/FileId'
-      - {name: Range, in: header, required: false, schema: {type: string}, example: bytes=0-1023}
+      - {name: Range, in: header, required: false, schema: {type: string},
+         description: 'Optional, e.g. `bytes=0-1023`; leave empty for the whole file.'}
     responses:
       200:
         description: The bytes, with the content type stored for the file.

@@ -1,0 +1,1 @@
+"""The API's documentation page: a vendored Swagger UI showing our own /apispec.json."""
