@@ -584,3 +584,16 @@ def test_in_chromium_a_dead_link_shows_the_page_and_a_locked_download_asks_for_t
         assert page.url == server.url(f"/s/{locked}") and page.locator("#password").is_visible()
     finally:
         context.close()
+
+
+def test_the_unlock_form_of_a_no_referrer_page_is_accepted_but_other_sites_are_not(app, alice):
+    """Under no-referrer, browsers post the page's own form with "Origin: null"; Sec-Fetch-Site
+    (which no page can set) tells it apart from another site's post."""
+    token, _ = make_link(alice, put(alice, "a.bin"), password="pw")
+    own = {"Origin": "null", "Sec-Fetch-Site": "same-origin"}
+    for headers in ({"Origin": "null"}, {"Origin": "null", "Sec-Fetch-Site": "cross-site"},
+                    {"Origin": "https://evil.example", "Sec-Fetch-Site": "same-origin"}):
+        response = app.test_client().post(f"/s/{token}/unlock", data={"password": "pw"}, headers={**HTML, **headers})
+        assert response.status_code == 403, headers
+    response = app.test_client().post(f"/s/{token}/unlock", data={"password": "pw"}, headers={**HTML, **own})
+    assert response.status_code == 303 and response.headers["Location"].endswith(f"/s/{token}")

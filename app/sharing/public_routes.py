@@ -16,9 +16,8 @@ from ..extensions import limiter
 from ..http import DOWNLOAD_CSP, json_or_form, page_params, page_response, send_download
 from ..drive.repo import FILE
 from ..drive.names import content_disposition
-from ..security import cross_site_allowed
 from ..services import services
-from .archive import stream_zip, windows_safe_name
+from .archive import stream_zip
 from .service import SharedItem, epoch
 from .views import public_entry, public_share
 
@@ -147,9 +146,6 @@ def share_info(token: str):
 
 
 @bp.post("/<token>/unlock")
-# The password in the body is the credential, and under no-referrer browsers send the page's own
-# form post with "Origin: null", which the cross-site check would refuse.
-@cross_site_allowed
 @limiter.limit(lambda: current_app.config["SHARE_PASSWORD_RATE_LIMIT"],
                key_func=lambda: f"share-unlock:{get_remote_address()}:{request.view_args.get('token', '')[:64]}")
 def unlock(token: str):
@@ -340,7 +336,7 @@ def download_zip(token: str):
         return lambda: storage.open_path(path)  # not open(): it would follow a link swapped in since
     members = [(name, item["updated_at"], opener(item) if item["type"] == FILE else None) for name, item in entries]
     response = current_app.response_class(stream_with_context(stream_zip(members)), mimetype="application/zip")
-    response.headers["Content-Disposition"] = content_disposition(windows_safe_name(folder["name"]) + ".zip")
+    response.headers["Content-Disposition"] = content_disposition(folder["name"] + ".zip")
     response.headers["Content-Security-Policy"] = DOWNLOAD_CSP
     response.headers["Cache-Control"] = "private, no-store"
     return response
