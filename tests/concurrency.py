@@ -100,6 +100,7 @@ def race(calls: list[Call]) -> list[Answer]:
             client.warm()
             barrier.wait(timeout=RACE_TIMEOUT_S)
             answers[index] = client.call(call.method, call.path, **call.kwargs)
+            client.session.close()
         except Exception as exc:  # a refused or dropped connection is an answer too; the checks say so
             answers[index] = exc
 
@@ -110,7 +111,8 @@ def race(calls: list[Call]) -> list[Answer]:
         thread.join(timeout=RACE_TIMEOUT_S)
     for index, answer in enumerate(answers):
         assert isinstance(answer, Answer), f"client {index} got no HTTP answer: {answer!r}"
-        assert answer.status < 500, f"client {index}: {answer.status} {answer.body}"
+        assert answer.status < 500, (f"client {index}: {answer.status} {answer.body}\n"
+                                     f"{calls[index].client.server.diagnostics()}")
     return answers
 
 
@@ -214,6 +216,8 @@ def check_round(server: GunicornServer, users: list[Client]) -> Records:
 
     Stops the server (repair reads the store directly), then starts it again."""
     usage = {u.user_id: u.ok("GET", "/api/me/usage")["used_bytes"] for u in users}
+    for user in users:
+        user.session.close()  # an idle keep-alive connection would hold up the graceful stop
     server.stop()
     try:
         repair = run_repair(server)

@@ -27,7 +27,8 @@ def mkdir(client: Client, name: str, parent: str = "root") -> str:
 
 
 def put(client: Client, name: str, data: bytes, folder: str = "root") -> str:
-    return client.ok("POST", "/api/upload", params={"folder_id": folder}, files={"file": (name, data)})["files"][0]["id"]
+    answer = client.ok("POST", "/api/upload", params={"folder_id": folder}, files={"file": (name, data)})
+    return answer["files"][0]["id"]
 
 
 def path_of(kind: str, item_id: str) -> str:
