@@ -41,7 +41,7 @@ from typing import Iterable
 from bson import ObjectId
 
 from .drive.repo import BlobsRepository, ItemsRepository, VersionsRepository
-from .drive.versions import CONTENT_FIELDS
+from .drive.versions import CONTENT_FIELDS, is_real_version
 from .storage.local import STAGING_MAX_AGE_S, Anomaly, LocalBlobStorage, StoredEntry
 from .timeutil import utcnow
 
@@ -164,8 +164,11 @@ class RepairService:
             file = files_by_id.get(version["file_id"])
             if file is None:
                 report.orphan_versions.append(version)
-            elif file.get("blob_id") == version.get("blob_id") and file.get("updated_at") == version.get("created_at"):
+            elif not is_real_version(version, file) or (
+                    file.get("blob_id") == version.get("blob_id") and file.get("updated_at") == version.get("created_at")):
                 report.unfinished_versions.append(version)
+            if not is_real_version(version, file):
+                continue  # the record of a commit that never happened holds no reference
             if version.get("blob_id") in by_id:
                 users_of[version["blob_id"]][1].append(version)
             else:
@@ -320,7 +323,7 @@ class RepairService:
         for file in self.items.file_contents():
             if file.get("blob_id") not in unusable:
                 continue
-            history = self.versions.for_file(file["_id"])
+            history = self.versions.for_file(file)
             intact = next((v for v in history if v.get("blob_id") not in unusable), None)
             what = f"file {file['_id']} user {file['owner_id']} {file.get('name')!r} sha256 {file.get('sha256')}"
             if intact is None:
@@ -339,7 +342,10 @@ class RepairService:
                             f"sha256 {version.get('sha256')}: its content is lost")
 
     def _fix_refs(self, done: list[str]) -> None:
-        used = Counter(_blob_ids(self.items.file_contents(), self.versions.all_contents()))
+        files = self.items.file_contents()
+        by_id = {f["_id"]: f for f in files}
+        real = [v for v in self.versions.all_contents() if is_real_version(v, by_id.get(v["file_id"]))]
+        used = Counter(_blob_ids(files, real))
         for blob in self.blobs.all_records():
             true = used[blob["_id"]]
             if blob["refs"] == true and true:

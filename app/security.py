@@ -78,6 +78,8 @@ def refuse_cross_site_writes() -> None:
     claimed = _origin_of_request()
     if claimed is None:
         return
+    if claimed == "null" and request.headers.get("Sec-Fetch-Site") == "same-origin":
+        return  # a form on one of our no-referrer pages (share links); no page can forge Sec-Fetch-*
     parts = urlsplit(claimed)
     if claimed == "null" or parts.netloc.lower() != request.host.lower():
         raise Forbidden("Cross-site requests are not allowed.", code="cross_site_request")

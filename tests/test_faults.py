@@ -551,8 +551,8 @@ def assert_reconciled(app, repair_expected: bool) -> None:
     (BlobsRepository, "acquire_existing", False),  # before any byte is committed
     (BlobsRepository, "insert", False),  # bytes committed, their record not written
     (ItemsRepository, "insert", False),  # blob recorded, the file record not written
-    (VersionsRepository, "insert", True),  # replacing: the old content's version not written
-    (ItemsRepository, "update", True),  # replacing: version written, the file not switched
+    (VersionsRepository, "insert", True),  # replacing: the pending version of the old content not written
+    (ItemsRepository, "commit_content", True),  # replacing: pending version written, the file not switched
 ], ids=lambda v: getattr(v, "__name__", v))
 def test_a_database_lost_during_upload_answers_503_and_records_every_stored_byte(
         app, alice, outage, repository, method, replace, stays_down):
@@ -572,7 +572,7 @@ def test_a_database_lost_during_upload_answers_503_and_records_every_stored_byte
 @pytest.mark.parametrize("stays_down", [False, True], ids=["blip", "stays-down"])
 @pytest.mark.parametrize("repository, method, permanent, leaves_work", [
     (ItemsRepository, "update", False, False),  # to the trash: the record not changed
-    (ItemsRepository, "delete", True, False),  # for good: the record not deleted
+    (ItemsRepository, "take", True, False),  # for good: the record not deleted
     (VersionsRepository, "delete", True, True),  # for good: record gone, its versions not
     (BlobsRepository, "drop_ref", True, True),  # for good: records gone, a blob's count not lowered
 ], ids=lambda v: getattr(v, "__name__", v))

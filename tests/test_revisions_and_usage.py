@@ -140,3 +140,13 @@ def test_repair_finds_and_fixes_a_wrong_usage_counter(app, client, alice):
         services().repair.fix(report)
     assert usage(client) == 400
     assert repair_report(app).clean
+
+
+def test_an_empty_file_is_stored_and_charged_nothing(small_quota_app):
+    from tests.conftest import AuthActions
+    client = small_quota_app.test_client()
+    AuthActions(client).signup()
+    put(client, "almost.bin", b"f" * 4000)
+    empty = put(client, "empty.txt", b"")["files"][0]
+    assert empty["size"] == 0
+    assert usage(client) == 4000

@@ -56,13 +56,16 @@ class BlobStore:
                 time.sleep(0.01)
             raise AppError("The upload collided with a concurrent change; try again.", code="try_again", status=503)
         except BaseException:
-            self.blobs.uncharge(owner_id, staged.size)
             if key is not None:
                 self.storage.delete(owner_id, key)
+            try:
+                self.blobs.uncharge(owner_id, staged.size)
+            except Exception:  # the database is gone: the count stays ahead until repair
+                log.warning("usage left ahead user_id=%s bytes=%d", owner_id, staged.size, exc_info=True)
             raise
 
-    def add_ref(self, blob_id: ObjectId, count: int = 1) -> None:
-        self.blobs.add_refs(blob_id, count)
+    def add_ref(self, blob_id: ObjectId, count: int = 1) -> bool:
+        return self.blobs.add_refs(blob_id, count)
 
     def release(self, owner_id: str, blob_id: ObjectId) -> None:
         """Drop one reference; the last one removes the record, then the bytes."""

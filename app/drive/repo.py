@@ -97,6 +97,11 @@ class ItemsRepository:
     def delete(self, item_id: ObjectId) -> None:
         self._items.delete_one({"_id": item_id})
 
+    def take(self, item_id: ObjectId) -> dict | None:
+        """Delete an item and return it as it was at that moment (None if already gone): what
+        its content and versions were is read from this, never from an earlier read."""
+        return self._items.find_one_and_delete({"_id": item_id})
+
     def commit_content(self, owner_id: str, file_id: ObjectId, expected_revision: int | None,
                        changes: dict) -> dict | None:
         """Give a live file new content only if it is still at ``expected_revision`` (compare
@@ -153,7 +158,8 @@ class ItemsRepository:
         """Every file record of every user, live or trashed, with the fields that name its
         content (for the repair command)."""
         return self.find({"type": FILE}, projection={"owner_id": 1, "name": 1, "blob_id": 1, "sha256": 1,
-                                                     "size": 1, "updated_at": 1, "trashed_at": 1})
+                                                     "size": 1, "updated_at": 1, "trashed_at": 1,
+                                                     "last_version_id": 1, "revision": 1})
 
     def sum_sizes(self, query: dict) -> tuple[int, int]:
         rows = list(self._items.aggregate([
@@ -193,7 +199,7 @@ class BlobsRepository:
         query: dict[str, Any] = {"_id": owner_id}
         if quota:
             query["bytes"] = {"$lte": quota - size}
-        return self._usage.update_one(query, {"$inc": {"bytes": size}}).modified_count == 1
+        return self._usage.update_one(query, {"$inc": {"bytes": size}}).matched_count == 1
 
     def uncharge(self, owner_id: str, size: int) -> None:
         self._usage.update_one({"_id": owner_id}, {"$inc": {"bytes": -size}})
@@ -234,8 +240,11 @@ class BlobsRepository:
         except DuplicateKeyError:
             return False
 
-    def add_refs(self, blob_id: ObjectId, count: int = 1) -> None:
-        self._blobs.update_one({"_id": blob_id}, {"$inc": {"refs": count}})
+    def add_refs(self, blob_id: ObjectId, count: int = 1) -> bool:
+        """Take more references to a blob that is still alive; False when its last reference
+        went meanwhile (its record is gone or going: the caller reads its source again)."""
+        return self._blobs.update_one({"_id": blob_id, "refs": {"$gt": 0}},
+                                      {"$inc": {"refs": count}}).matched_count == 1
 
     def drop_ref(self, blob_id: ObjectId) -> dict | None:
         """Release one reference; returns the blob when that was the last one and its record is gone."""
@@ -299,13 +308,30 @@ class VersionsRepository:
     def insert(self, version: dict) -> None:
         self._versions.insert_one(version)
 
-    def for_file(self, file_id: ObjectId) -> list[dict]:
-        return list(self._versions.find({"file_id": file_id}, sort=[("revision", DESCENDING), ("created_at", DESCENDING),
-                                                                   ("_id", DESCENDING)]))
+    def for_file(self, file: dict) -> list[dict]:
+        """A file's versions, newest commit first: settled ones and the one its last commit
+        made (pending records of a commit that did not happen are not versions)."""
+        real = [{"pending": None}]
+        if file.get("last_version_id") is not None:
+            real.append({"_id": file["last_version_id"]})
+        return list(self._versions.find({"file_id": file["_id"], "$or": real},
+                                        sort=[("revision", DESCENDING), ("created_at", DESCENDING), ("_id", DESCENDING)]))
 
-    def get(self, file_id: ObjectId, version_id: str) -> dict | None:
+    def all_for_file(self, file_id: ObjectId) -> list[dict]:
+        """Every record of a file, pending ones included (to delete them with it)."""
+        return list(self._versions.find({"file_id": file_id}))
+
+    def get(self, file: dict, version_id: str) -> dict | None:
         oid = parse_object_id(version_id)
-        return self._versions.find_one({"_id": oid, "file_id": file_id}) if oid else None
+        if oid is None:
+            return None
+        version = self._versions.find_one({"_id": oid, "file_id": file["_id"]})
+        if version is None or (version.get("pending") and file.get("last_version_id") != oid):
+            return None
+        return version
+
+    def settle(self, version_id: ObjectId) -> None:
+        self._versions.update_one({"_id": version_id, "pending": True}, {"$set": {"pending": None}})
 
     def delete(self, version_id: ObjectId) -> bool:
         """Delete a version; True only for the one caller that removed it (who then owns its
@@ -322,7 +348,7 @@ class VersionsRepository:
     def all_contents(self) -> list[dict]:
         """Every version of every user (for the repair command)."""
         return list(self._versions.find({}, {"owner_id": 1, "file_id": 1, "blob_id": 1, "sha256": 1, "size": 1,
-                                             "created_at": 1}))
+                                             "created_at": 1, "revision": 1, "pending": 1}))
 
     def set_blob(self, version_id: ObjectId, blob_id: ObjectId) -> None:
         self._versions.update_one({"_id": version_id}, {"$set": {"blob_id": blob_id}})

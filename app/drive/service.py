@@ -87,7 +87,7 @@ class DriveService:
                 item, was_replaced = self._store_one(owner_id, parent_id, staged, name, content_type, policy, undo)
                 stored.append(item)
                 if was_replaced:
-                    replaced.append(item["_id"])
+                    replaced.append(item)
         except BaseException:
             for step in reversed(undo):
                 try:
@@ -95,8 +95,8 @@ class DriveService:
                 except Exception:  # keep undoing; repair finds what is left
                     log.exception("could not undo part of a failed upload")
             raise
-        for file_id in replaced:
-            self.versions.trim(owner_id, file_id)
+        for file in replaced:
+            self.versions.trim_quietly(owner_id, file)
         return stored
 
     def _check_quota(self, owner_id: str, staged: list[StagedBlob]) -> None:
@@ -227,7 +227,10 @@ class DriveService:
 
     def set_starred(self, owner_id: str, item_id: str, kind: str, starred: bool) -> dict:
         item = self.tree.live(owner_id, item_id, kind)
-        return self.items.update(owner_id, item["_id"], {"starred": starred})
+        updated = self.items.update(owner_id, item["_id"], {"starred": starred})
+        if updated is None:  # deleted for good meanwhile
+            raise not_found(kind)
+        return updated
 
     def copy(self, owner_id: str, item_id: str, kind: str, parent=_MISSING, name=None, on_conflict=None) -> dict:
         """Copy a file or a whole folder; bytes are shared, never duplicated on disk."""
@@ -255,11 +258,22 @@ class DriveService:
         log.info("copied user_id=%s from=%s to=%s", owner_id, source["_id"], top["_id"])
         return top
 
+    def _reference_content(self, owner_id: str, file: dict) -> dict:
+        """Take a reference to the file's current content; a replace may have moved it on
+        (and trimmed the old content) since ``file`` was read, so read it again then."""
+        for _ in range(_PLACE_ATTEMPTS):
+            if self.blobs.add_ref(file["blob_id"]):
+                return file
+            file = self.items.get(owner_id, file["_id"], kind=FILE)
+            if file is None:
+                raise not_found(FILE)
+        raise AppError("Too many changes to this file at once; try again.", code="try_again", status=503)
+
     def _copy_item(self, owner_id, source: dict, parent_id, name: str, policy: str, undo) -> dict:
-        fields = {k: source[k] for k in ("blob_id", "size", "sha256", "content_type") if k in source}
         if source["type"] == FILE:
-            self.blobs.add_ref(source["blob_id"])
+            source = self._reference_content(owner_id, source)
             undo.append(lambda: self.blobs.release(owner_id, source["blob_id"]))
+        fields = {k: source[k] for k in ("blob_id", "size", "sha256", "content_type") if k in source}
         item = self.tree.create(owner_id, source["type"], parent_id, name, policy, utcnow(), **fields)
         undo.append(lambda: self.items.delete(item["_id"]))
         return item

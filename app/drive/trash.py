@@ -105,10 +105,10 @@ class TrashService:
             doomed += self.tree.subtree(owner_id, item["_id"], {"trash_root": False})
         for victim in reversed(doomed):  # deepest first, so a crash leaves no orphans behind
             self.tree.keep_lock(owner_id)
-            self.items.delete(victim["_id"])
-            if victim["type"] == FILE:
-                self.versions.delete_all(owner_id, victim["_id"])
-                self.blobs.release(owner_id, victim["blob_id"])
+            gone = self.items.take(victim["_id"])
+            if gone is not None and gone["type"] == FILE:
+                self.versions.delete_all(owner_id, gone)
+                self.blobs.release(owner_id, gone["blob_id"])
         log.info("deleted for good user_id=%s item_id=%s items=%d", owner_id, item["_id"], len(doomed))
 
     def empty(self, owner_id: str) -> int:

@@ -30,6 +30,8 @@ CONFLICT_POLICIES = ("fail", "rename", "replace")
 MAX_DEPTH = 10_000  # a guard against a corrupted parent chain, far beyond real trees
 LOCK_LEASE_S = 30.0  # a holder that died frees the lock after this long
 LOCK_WAIT_S = 20.0  # then a waiting request answers 503 try_again
+_left_behind: list = []  # (repository, owner, holder): locks whose release failed
+_left_behind_guard = threading.Lock()
 _held = threading.local()  # (repository, owner) -> [holder, last renewal]: the locks this thread holds
 
 _NOT_FOUND = {FILE: ("No such file.", "file_not_found"), FOLDER: ("No such folder.", "folder_not_found"),
@@ -53,6 +55,7 @@ class Tree:
         if key in held:
             yield
             return
+        self._release_left_behind()
         holder = uuid.uuid4().hex
         deadline = time.monotonic() + LOCK_WAIT_S
         delay = 0.002
@@ -66,7 +69,25 @@ class Tree:
             yield
         finally:
             del held[key]
-            self.items.release_tree_lock(owner_id, holder)
+            try:
+                self.items.release_tree_lock(owner_id, holder)
+            except Exception:  # the database went away: release it once it is back
+                with _left_behind_guard:
+                    _left_behind.append((self.items, owner_id, holder))
+                raise
+
+    def _release_left_behind(self) -> None:
+        """Release locks this process could not release when the database was down, so its
+        user waits no longer than the outage (other processes wait for the lease at most)."""
+        with _left_behind_guard:
+            pending, _left_behind[:] = list(_left_behind), []
+        for index, (items, owner_id, holder) in enumerate(pending):
+            try:
+                items.release_tree_lock(owner_id, holder)
+            except Exception:
+                with _left_behind_guard:
+                    _left_behind.extend(pending[index:])
+                raise
 
     def keep_lock(self, owner_id: str) -> None:
         """Renew the lease from inside a long operation; 503 if it ran out and was taken meanwhile."""

@@ -1,5 +1,14 @@
-"""Earlier contents of a file. A version holds the reference to its blob that the file
-held before; restoring swaps the two, so no reference count changes hands twice."""
+"""Earlier contents of a file, and how a file's content changes: one commit at a time.
+
+A commit is a compare-and-swap on the file's ``revision``. Before it, the content being
+replaced is written as a *pending* version record (invisible, holding no reference); the
+swap sets the file's new content, ``revision + 1`` and ``last_version_id`` = that record in
+one atomic update, which is what makes the record a real version: the file's reference to
+the old content passes to it. A pending record is settled (its flag cleared) right after,
+or by the next commit; one whose swap lost is deleted, and ``repair`` deletes any a crash
+left (they hold no reference). So every step before the swap changes nothing anyone can
+see, and the swap is the one moment a replace or restore happens.
+"""
 from __future__ import annotations
 
 import logging
@@ -26,6 +35,11 @@ def revision_of(item: dict) -> int:
     return item.get("revision") or 1
 
 
+def is_real_version(version: dict, file: dict | None) -> bool:
+    """A version record that holds a reference: settled, or the one the file's last commit made."""
+    return not version.get("pending") or (file is not None and file.get("last_version_id") == version["_id"])
+
+
 class VersionsService:
     def __init__(self, items: ItemsRepository, versions: VersionsRepository, blobs: "BlobStore", max_versions: int):
         self.items = items
@@ -34,53 +48,85 @@ class VersionsService:
         self.blobs = blobs
         self.max_versions = max_versions
 
+    def commit(self, owner_id: str, file: dict, content: dict) -> dict | None:
+        """Make ``content`` (content fields whose reference the caller hands over) the file's
+        next commit; the current content becomes a version. None when the file moved on (or
+        left) since ``file`` was read: nothing changed, and the caller decides what next."""
+        self.settle(file)
+        revision = revision_of(file) + 1
+        version = {**self._version_of(owner_id, file), "pending": True}
+        self.versions.insert(version)
+        try:
+            updated = self.items.commit_content(owner_id, file["_id"], file.get("revision"), {
+                **{k: content[k] for k in CONTENT_FIELDS}, "revision": revision, "updated_at": utcnow(),
+                "last_version_id": version["_id"]})
+        except BaseException:
+            self._forget(version)
+            raise
+        if updated is None:
+            self.versions.delete(version["_id"])
+            return None
+        try:
+            self.settle(updated)
+        except Exception:  # committed already; the next commit or a listing settles it
+            log.warning("version left pending file_id=%s version_id=%s", file["_id"], version["_id"], exc_info=True)
+        log.info("new version user_id=%s file_id=%s revision=%d", owner_id, file["_id"], revision)
+        return updated
+
+    def _forget(self, version: dict) -> None:
+        try:
+            self.versions.delete(version["_id"])
+        except Exception:  # the database is gone: repair deletes pending records nothing uses
+            log.warning("pending version left behind version_id=%s", version["_id"], exc_info=True)
+
+    def settle(self, file: dict) -> None:
+        """Clear the pending flag of the version the file's last commit made (idempotent)."""
+        if file.get("last_version_id") is not None:
+            self.versions.settle(file["last_version_id"])
+
     def replace_content(self, owner_id: str, file: dict, content: dict,
                         undo: list[Callable[[], None]]) -> dict | None:
-        """Make ``content`` (whose blob reference the caller holds) the file's current content
-        as its next commit; the previous content becomes a version, keeping its reference.
+        """Make ``content`` (whose blob reference the caller holds, with its release as the
+        last step of ``undo``) the file's current content as its next commit.
 
-        The commit is a compare-and-swap on the file's revision, so of many parallel replaces
-        each one either becomes exactly one commit or retries on the newer state. Returns None
-        when the file left its name meanwhile (trashed, deleted): the caller places it anew."""
+        Of many parallel replaces each becomes exactly one commit or retries on the newer
+        state. Returns None when the file left its name meanwhile (trashed, deleted): the
+        caller places it anew."""
         for _ in range(_COMMIT_ATTEMPTS):
             if content["sha256"] == file["sha256"]:
                 self.blobs.release(owner_id, content["blob_id"])  # same bytes: nothing to keep
                 undo.pop()  # the caller's release of that reference is done already
                 return file
-            seen = file.get("revision")
-            revision = revision_of(file) + 1
-            updated = self.items.commit_content(owner_id, file["_id"], seen,
-                                                {**content, "revision": revision, "updated_at": utcnow()})
+            updated = self.commit(owner_id, file, content)
             if updated is not None:
-                version = self._version_of(owner_id, file)
-                self.versions.insert(version)
-                undo.append(lambda: self._revert(owner_id, file, version, revision))
-                log.info("new version user_id=%s file_id=%s revision=%d", owner_id, file["_id"], revision)
+                undo.pop()  # the file holds that reference now
+                undo.append(lambda: self._revert(owner_id, file, updated))
                 return updated
             file = self.items.get(owner_id, file["_id"], kind=FILE)
             if file is None:
                 return None
         raise AppError("Too many changes to this file at once; try again.", code="try_again", status=503)
 
-    def _revert(self, owner_id: str, previous: dict, version: dict, revision: int) -> None:
-        """Undo a commit of a request that failed later: the content it committed leaves the
-        file or the version list; the caller's undo then releases that content's reference."""
-        restored = self.items.commit_content(owner_id, previous["_id"], revision,
-                                             {**{k: previous[k] for k in CONTENT_FIELDS},
-                                              "revision": previous.get("revision"), "updated_at": previous["updated_at"]})
+    def _revert(self, owner_id: str, previous: dict, committed: dict) -> None:
+        """Undo a commit of a request that failed later, so that its content is kept nowhere."""
+        restored = self.items.commit_content(owner_id, previous["_id"], committed["revision"], {
+            **{k: previous[k] for k in CONTENT_FIELDS}, "revision": previous.get("revision"),
+            "updated_at": previous["updated_at"], "last_version_id": previous.get("last_version_id")})
         if restored is not None:
-            self.versions.delete(version["_id"])  # its reference is the file's again
-        else:  # a later commit made ours a version already
-            self.versions.take_revision(previous["_id"], revision)
+            self.versions.delete(committed["last_version_id"])  # its reference is the file's again
+            self.blobs.release(owner_id, committed["blob_id"])
+        elif self.versions.take_revision(previous["_id"], committed["revision"]):
+            # A later commit made ours a version, which held the reference we release.
+            self.blobs.release(owner_id, committed["blob_id"])
 
     def _version_of(self, owner_id: str, file: dict) -> dict:
         return {"_id": ObjectId(), "owner_id": owner_id, "file_id": file["_id"],
                 **{k: file[k] for k in CONTENT_FIELDS}, "revision": revision_of(file),
                 "created_at": file["updated_at"]}
 
-    def trim(self, owner_id: str, file_id: ObjectId) -> None:
+    def trim(self, owner_id: str, file: dict) -> None:
         """Keep at most ``max_versions``, the newest commits; older ones release their bytes."""
-        for version in self.versions.for_file(file_id)[self.max_versions:]:
+        for version in self.versions.for_file(file)[self.max_versions:]:
             self._drop(owner_id, version)
 
     def _drop(self, owner_id: str, version: dict) -> None:
@@ -89,13 +135,13 @@ class VersionsService:
 
     def _file_and_version(self, owner_id: str, file_id: str, version_id: str) -> tuple[dict, dict]:
         file = self.tree.live(owner_id, file_id, FILE)
-        version = self.versions.get(file["_id"], version_id)
+        version = self.versions.get(file, version_id)
         if version is None:
             raise NotFound("No such version.", code="version_not_found")
         return file, version
 
     def list(self, owner_id: str, file_id: str) -> list[dict]:
-        return self.versions.for_file(self.tree.live(owner_id, file_id, FILE)["_id"])
+        return self.versions.for_file(self.tree.live(owner_id, file_id, FILE))
 
     def open_version(self, owner_id: str, file_id: str, version_id: str) -> "Download":
         file, version = self._file_and_version(owner_id, file_id, version_id)
@@ -122,27 +168,32 @@ class VersionsService:
         # From here this call holds the version's reference to its blob.
         try:
             for _ in range(_COMMIT_ATTEMPTS):
-                revision = revision_of(file) + 1
-                restored = self.items.commit_content(
-                    owner_id, file["_id"], file.get("revision"),
-                    {**{k: version[k] for k in CONTENT_FIELDS}, "revision": revision, "updated_at": utcnow()})
+                restored = self.commit(owner_id, file, version)
                 if restored is not None:
-                    self.versions.insert(self._version_of(owner_id, file))
                     break
                 file = self.tree.live(owner_id, file_id, FILE)
             else:
                 raise AppError("Too many changes to this file at once; try again.", code="try_again", status=503)
         except BaseException:
-            self.versions.insert(version)  # nothing changed: the version is back
+            self.versions.insert({**version, "pending": None})  # nothing changed: the version is back
             raise
-        self.trim(owner_id, file["_id"])
-        log.info("version restored user_id=%s file_id=%s revision=%d", owner_id, file["_id"], revision)
+        self.trim_quietly(owner_id, restored)
+        log.info("version restored user_id=%s file_id=%s revision=%d", owner_id, file["_id"], restored["revision"])
         return restored
+
+    def trim_quietly(self, owner_id: str, file: dict) -> None:
+        """Trim after a commit: a failure leaves extra versions (or a count ahead), never harm."""
+        try:
+            self.trim(owner_id, file)
+        except Exception:
+            log.warning("could not trim versions file_id=%s", file["_id"], exc_info=True)
 
     def delete(self, owner_id: str, file_id: str, version_id: str) -> None:
         _, version = self._file_and_version(owner_id, file_id, version_id)
         self._drop(owner_id, version)
 
-    def delete_all(self, owner_id: str, file_id: ObjectId) -> None:
-        for version in self.versions.for_file(file_id):
-            self._drop(owner_id, version)
+    def delete_all(self, owner_id: str, file: dict) -> None:
+        """Every version record of a file whose record is gone (``file`` as it was deleted)."""
+        for version in self.versions.all_for_file(file["_id"]):
+            if self.versions.delete(version["_id"]) and is_real_version(version, file):
+                self.blobs.release(owner_id, version["blob_id"])
