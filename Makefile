@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test install install-dev bench clean purge-trash browser repair fuzz nginx
+.PHONY: run test test-fast install install-dev bench clean purge-trash browser repair fuzz nginx
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +34,10 @@ browser:
 ## test: run the whole test suite (unit tests on mongomock, end-to-end on Gunicorn, browser tests in Chromium)
 test: install-dev browser
 	$(BIN)/python -m pytest
+
+## test-fast: the in-process tests only (no Gunicorn, no browser, no fuzzer, no load run): the inner loop
+test-fast: install-dev
+	$(BIN)/python -m pytest -q -m "not e2e" --ignore=tests/test_fuzz_api.py --ignore=tests/test_load.py
 
 ## nginx: Debian's nginx, the download reference of `make bench` (installed with apt-get when run as root)
 nginx:

@@ -150,3 +150,33 @@ def test_an_empty_file_is_stored_and_charged_nothing(small_quota_app):
     empty = put(client, "empty.txt", b"")["files"][0]
     assert empty["size"] == 0
     assert usage(client) == 4000
+
+
+def test_a_failed_upload_never_takes_away_a_replace_that_came_in_between(app, client, alice, monkeypatch):
+    """Part 1 creates a.txt; another client replaces it (and is told 201); part 2 fails. The
+    failed upload's undo must keep the other client's content and drop only its own."""
+    from app.drive.service import DriveService
+    from tests.conftest import AuthActions
+    other = app.test_client()
+    AuthActions(other).login()
+    original = DriveService._store_one
+    calls = []
+
+    def store_one(self, owner_id, parent_id, staged, name, *args):
+        calls.append(name)
+        if name == "b.txt":
+            assert upload(other, ("a.txt", b"the other client's content"), query="?on_conflict=replace").status_code == 201
+            from app.errors import QuotaExceeded
+            staged.discard()  # the nested request above has its own teardown
+            raise QuotaExceeded("This upload would exceed your storage quota.")
+        return original(self, owner_id, parent_id, staged, name, *args)
+    monkeypatch.setattr(DriveService, "_store_one", store_one)
+    response = upload(client, ("a.txt", b"first request's content"), ("b.txt", b"never stored"))
+    monkeypatch.undo()
+    assert response.status_code == 507
+    [kept] = client.get("/api/files").get_json()["files"]
+    assert (kept["name"], kept["revision"]) == ("a.txt", 2)
+    assert content_of(client, kept["id"]) == b"the other client's content"
+    assert versions_of(client, kept["id"]) == []  # the failed request's content is kept nowhere
+    assert usage(client) == len(b"the other client's content")
+    assert repair_report(app).clean

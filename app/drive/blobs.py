@@ -39,7 +39,7 @@ class BlobStore:
             return existing
         if not self.blobs.charge(owner_id, staged.size, self.quota_bytes):
             raise QuotaExceeded("This upload would exceed your storage quota.")
-        key = None
+        key, charged = None, True
         try:
             key = self.storage.commit(staged, owner_id)
             for _ in range(_ADOPT_ATTEMPTS):
@@ -50,19 +50,31 @@ class BlobStore:
                 # The same content was recorded meanwhile: share it, or wait for a dying copy to go.
                 existing = self.blobs.acquire_existing(owner_id, staged.sha256)
                 if existing is not None:
+                    charged = False
                     self.blobs.uncharge(owner_id, staged.size)
                     self.storage.delete(owner_id, key)
                     return existing
+                self._reap_dead(owner_id, staged.sha256)
                 time.sleep(0.01)
             raise AppError("The upload collided with a concurrent change; try again.", code="try_again", status=503)
         except BaseException:
             if key is not None:
                 self.storage.delete(owner_id, key)
-            try:
-                self.blobs.uncharge(owner_id, staged.size)
-            except Exception:  # the database is gone: the count stays ahead until repair
-                log.warning("usage left ahead user_id=%s bytes=%d", owner_id, staged.size, exc_info=True)
+            if charged:
+                try:
+                    self.blobs.uncharge(owner_id, staged.size)
+                except Exception:  # the database is gone: the count stays ahead until repair
+                    log.warning("usage left ahead user_id=%s bytes=%d", owner_id, staged.size, exc_info=True)
             raise
+
+    def _reap_dead(self, owner_id: str, sha256: str) -> None:
+        """Finish a release that stopped between lowering a count to 0 and deleting the record
+        (a crash or a lost database): otherwise that content could never be stored again."""
+        gone = self.blobs.take_dead(owner_id, sha256)
+        if gone is not None:
+            self.blobs.uncharge(owner_id, gone["size"])
+            self.storage.delete(owner_id, gone["storage_key"])
+            log.info("dead blob removed user_id=%s blob_id=%s", owner_id, gone["_id"])
 
     def add_ref(self, blob_id: ObjectId, count: int = 1) -> bool:
         return self.blobs.add_refs(blob_id, count)

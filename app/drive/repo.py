@@ -86,16 +86,22 @@ class ItemsRepository:
             query["trashed_at"] = {"$ne": None}
         return self._items.find_one(query)
 
-    def update(self, owner_id: str, item_id: ObjectId, changes: dict) -> dict:
-        """Apply ``$set`` changes and return the updated item; a sibling name clash is NameTaken."""
+    def update(self, owner_id: str, item_id: ObjectId, changes: dict, live_only: bool = False) -> dict | None:
+        """Apply ``$set`` changes and return the updated item (None if it is gone, or with
+        ``live_only`` no longer live); a sibling name clash is NameTaken."""
+        query = {"_id": item_id, "owner_id": owner_id, **(LIVE if live_only else {})}
         try:
-            return self._items.find_one_and_update({"_id": item_id, "owner_id": owner_id}, {"$set": changes},
-                                                   return_document=ReturnDocument.AFTER)
+            return self._items.find_one_and_update(query, {"$set": changes}, return_document=ReturnDocument.AFTER)
         except DuplicateKeyError as exc:
             raise NameTaken(f"An item named '{changes.get('name', '')}' already exists in this folder.") from exc
 
     def delete(self, item_id: ObjectId) -> None:
         self._items.delete_one({"_id": item_id})
+
+    def take_first_commit(self, item_id: ObjectId) -> dict | None:
+        """Delete a file only while it still holds its first content (the undo of the request
+        that created it); None when a later commit owns it now, or it is gone."""
+        return self._items.find_one_and_delete({"_id": item_id, "revision": 1})
 
     def take(self, item_id: ObjectId) -> dict | None:
         """Delete an item and return it as it was at that moment (None if already gone): what
@@ -252,12 +258,16 @@ class BlobsRepository:
                                                return_document=ReturnDocument.AFTER)
         if blob is None or blob["refs"] > 0:
             return None
-        # Only delete if nobody took a reference in between.
-        deleted = self._blobs.delete_one({"_id": blob_id, "refs": {"$lte": 0}}).deleted_count
-        return blob if deleted else None
+        # Only delete if nobody took a reference in between (or an adopter reaped it).
+        return self._blobs.find_one_and_delete({"_id": blob_id, "refs": {"$lte": 0}})
 
     def get(self, blob_id: ObjectId) -> dict | None:
         return self._blobs.find_one({"_id": blob_id})
+
+    def take_dead(self, owner_id: str, sha256: str) -> dict | None:
+        """Delete and return the owner's record of this content if its count is 0 (atomic: only
+        one caller, the releaser or an adopter, gets it and removes the bytes)."""
+        return self._blobs.find_one_and_delete({"owner_id": owner_id, "sha256": sha256, "refs": {"$lte": 0}})
 
     def find(self, query: dict) -> list[dict]:
         return list(self._blobs.find(query))
@@ -338,9 +348,18 @@ class VersionsRepository:
         reference to the blob)."""
         return self._versions.delete_one({"_id": version_id}).deleted_count == 1
 
-    def take_revision(self, file_id: ObjectId, revision: int) -> bool:
-        """Delete the version holding the file's commit ``revision``; True if this call did."""
-        return self._versions.delete_one({"file_id": file_id, "revision": revision}).deleted_count == 1
+    def take(self, version_id: ObjectId) -> dict | None:
+        """Delete a version and return it: the caller now owns its reference (None: another did)."""
+        return self._versions.find_one_and_delete({"_id": version_id})
+
+    def take_first(self, file_id: ObjectId) -> dict | None:
+        """Delete and return the file's settled version of its first commit, if it has one."""
+        return self._versions.find_one_and_delete({"file_id": file_id, "revision": 1, "pending": None})
+
+    def take_settled(self, file_id: ObjectId, revision: int, blob_id: ObjectId) -> bool:
+        """Delete the settled version holding exactly this commit; True if this call did."""
+        return self._versions.delete_one({"file_id": file_id, "revision": revision, "blob_id": blob_id,
+                                          "pending": None}).deleted_count == 1
 
     def find(self, query: dict) -> list[dict]:
         return list(self._versions.find(query))

@@ -114,7 +114,7 @@ class DriveService:
                    "content_type": content_type}
         for _ in range(_PLACE_ATTEMPTS):
             if policy == "replace":
-                existing = self.items.find({"owner_id": owner_id, "slot": slot_for(parent_id, name_key(name))})
+                existing = self.items.find({"owner_id": owner_id, "slot": slot_for(parent_id, name_key(name)), **LIVE})
                 if existing and existing[0]["type"] == FILE:
                     replaced = self.versions.replace_content(owner_id, existing[0], content, undo)
                     if replaced is not None:
@@ -128,7 +128,7 @@ class DriveService:
                 if policy == "replace":
                     continue  # a parallel upload created it first: replace that one
                 raise
-            undo.append(lambda: self.items.delete(item["_id"]))
+            undo[-1] = lambda: self._uncreate(owner_id, item["_id"])  # the file holds the reference now
             log.info("upload user_id=%s file_id=%s size=%d", owner_id, item["_id"], item["size"])
             return item, False
         raise AppError("Too many changes to this name at once; try again.", code="try_again", status=503)
@@ -227,8 +227,8 @@ class DriveService:
 
     def set_starred(self, owner_id: str, item_id: str, kind: str, starred: bool) -> dict:
         item = self.tree.live(owner_id, item_id, kind)
-        updated = self.items.update(owner_id, item["_id"], {"starred": starred})
-        if updated is None:  # deleted for good meanwhile
+        updated = self.items.update(owner_id, item["_id"], {"starred": starred}, live_only=True)
+        if updated is None:  # trashed or deleted meanwhile
             raise not_found(kind)
         return updated
 
@@ -270,11 +270,30 @@ class DriveService:
         raise AppError("Too many changes to this file at once; try again.", code="try_again", status=503)
 
     def _copy_item(self, owner_id, source: dict, parent_id, name: str, policy: str, undo) -> dict:
-        if source["type"] == FILE:
-            source = self._reference_content(owner_id, source)
-            undo.append(lambda: self.blobs.release(owner_id, source["blob_id"]))
-        fields = {k: source[k] for k in ("blob_id", "size", "sha256", "content_type") if k in source}
-        item = self.tree.create(owner_id, source["type"], parent_id, name, policy, utcnow(), **fields)
-        undo.append(lambda: self.items.delete(item["_id"]))
+        if source["type"] == FOLDER:
+            item = self.tree.create(owner_id, FOLDER, parent_id, name, policy, utcnow())
+            undo.append(lambda: self.items.delete(item["_id"]))
+            return item
+        source = self._reference_content(owner_id, source)
+        undo.append(lambda: self.blobs.release(owner_id, source["blob_id"]))
+        fields = {k: source[k] for k in ("blob_id", "size", "sha256", "content_type")}
+        item = self.tree.create(owner_id, FILE, parent_id, name, policy, utcnow(), revision=1, **fields)
+        undo[-1] = lambda: self._uncreate(owner_id, item["_id"])  # the copy holds the reference now
         return item
+
+    def _uncreate(self, owner_id: str, file_id) -> None:
+        """Undo a file this request created: while it holds its first content, the file goes;
+        if a later commit (a parallel replace) owns it, that commit's 2xx stands and only our
+        content (its version 1) goes; if it was deleted meanwhile, that released our reference."""
+        gone = self.items.take_first_commit(file_id)
+        if gone is not None:
+            self.versions.delete_all(owner_id, gone)
+            self.blobs.release(owner_id, gone["blob_id"])
+            return
+        current = self.items.get(owner_id, file_id, kind=FILE, live=None)
+        if current is not None:  # a later commit made our content its version 1: drop that
+            self.versions.settle(current)
+            first = self.versions.versions.take_first(file_id)
+            if first is not None:
+                self.blobs.release(owner_id, first["blob_id"])
 

@@ -10,6 +10,8 @@ is renewed by long operations and ends by itself if a process dies holding it.
 """
 from __future__ import annotations
 
+import logging
+
 import random
 import threading
 import time
@@ -24,6 +26,7 @@ from ..errors import AppError, Conflict, InvalidInput, NotFound
 from .names import MAX_NAME_BYTES, name_key, numbered_name
 from .repo import FILE, FOLDER, ItemsRepository, NameTaken, new_item, slot_for
 
+log = logging.getLogger(__name__)
 T = TypeVar("T")
 ROOT = "root"
 CONFLICT_POLICIES = ("fail", "rename", "replace")
@@ -71,10 +74,11 @@ class Tree:
             del held[key]
             try:
                 self.items.release_tree_lock(owner_id, holder)
-            except Exception:  # the database went away: release it once it is back
+            except Exception:  # the database went away: release it once it is back (the
+                # work is done; the lease ends it anyway, and this is no reason to fail)
+                log.warning("tree lock left held user_id=%s", owner_id, exc_info=True)
                 with _left_behind_guard:
                     _left_behind.append((self.items, owner_id, holder))
-                raise
 
     def _release_left_behind(self) -> None:
         """Release locks this process could not release when the database was down, so its

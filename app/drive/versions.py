@@ -61,8 +61,11 @@ class VersionsService:
                 **{k: content[k] for k in CONTENT_FIELDS}, "revision": revision, "updated_at": utcnow(),
                 "last_version_id": version["_id"]})
         except BaseException:
-            self._forget(version)
-            raise
+            if self._applied(owner_id, file, version):
+                updated = self.items.get(owner_id, file["_id"], kind=FILE, live=None)
+            else:
+                self._forget(version)
+                raise
         if updated is None:
             self.versions.delete(version["_id"])
             return None
@@ -72,6 +75,16 @@ class VersionsService:
             log.warning("version left pending file_id=%s version_id=%s", file["_id"], version["_id"], exc_info=True)
         log.info("new version user_id=%s file_id=%s revision=%d", owner_id, file["_id"], revision)
         return updated
+
+    def _applied(self, owner_id: str, file: dict, version: dict) -> bool:
+        """After an error from the swap: did it happen all the same (a connection lost after
+        the server applied it)? When the file cannot even be read, say no: the caller's
+        error stands, and repair settles what is left."""
+        try:
+            current = self.items.get(owner_id, file["_id"], kind=FILE, live=None)
+        except Exception:
+            return False
+        return current is not None and current.get("last_version_id") == version["_id"]
 
     def _forget(self, version: dict) -> None:
         try:
@@ -108,16 +121,33 @@ class VersionsService:
         raise AppError("Too many changes to this file at once; try again.", code="try_again", status=503)
 
     def _revert(self, owner_id: str, previous: dict, committed: dict) -> None:
-        """Undo a commit of a request that failed later, so that its content is kept nowhere."""
-        restored = self.items.commit_content(owner_id, previous["_id"], committed["revision"], {
-            **{k: previous[k] for k in CONTENT_FIELDS}, "revision": previous.get("revision"),
-            "updated_at": previous["updated_at"], "last_version_id": previous.get("last_version_id")})
-        if restored is not None:
-            self.versions.delete(committed["last_version_id"])  # its reference is the file's again
-            self.blobs.release(owner_id, committed["blob_id"])
-        elif self.versions.take_revision(previous["_id"], committed["revision"]):
-            # A later commit made ours a version, which held the reference we release.
-            self.blobs.release(owner_id, committed["blob_id"])
+        """Undo a commit of a request that failed later, so that its content is kept nowhere.
+
+        The version our commit made is claimed first (whoever deletes a record owns its
+        reference); only then does the file swap back to it. If a later commit came first,
+        our content is that commit's version: it goes, if it is still there, and its
+        reference with it."""
+        file_id, revision, ours = previous["_id"], committed["revision"], committed["blob_id"]
+        for _ in range(_COMMIT_ATTEMPTS):
+            claimed = self.versions.take(committed["last_version_id"])
+            if claimed is None:
+                return  # the previous content was deleted meanwhile: the file keeps ours
+            restored = self.items.commit_content(owner_id, file_id, revision, {
+                **{k: previous[k] for k in CONTENT_FIELDS}, "revision": previous.get("revision"),
+                "updated_at": previous["updated_at"], "last_version_id": previous.get("last_version_id")})
+            if restored is not None:
+                self.blobs.release(owner_id, ours)
+                return
+            self.versions.insert({**claimed, "pending": None})  # not ours to move: put it back
+            current = self.items.get(owner_id, file_id, kind=FILE, live=None)
+            if current is not None:
+                self.settle(current)
+            if self.versions.take_settled(file_id, revision, ours):
+                self.blobs.release(owner_id, ours)
+                return
+            if current is None or current.get("revision") != revision:
+                return  # deleted with its versions, or our commit is trimmed already
+        log.warning("could not undo commit file_id=%s revision=%d", file_id, revision)
 
     def _version_of(self, owner_id: str, file: dict) -> dict:
         return {"_id": ObjectId(), "owner_id": owner_id, "file_id": file["_id"],
