@@ -137,12 +137,118 @@ class ItemsRepository:
     def release_tree_lock(self, owner_id: str, holder: str) -> None:
         self._locks.delete_one({"_id": owner_id, "holder": holder})
 
+    # -- named reads: each has an index behind it (ensure_indexes) ---------------------------
+
+    def _page(self, query: dict, sort, page: int, limit: int) -> tuple[list[dict], int]:
+        return self._find(query, sort=sort, skip=(page - 1) * limit, limit=limit), self._count(query)
+
+    def children(self, owner_id: str, parent_id: ObjectId | None, sort: str = "name", descending: bool = False,
+                 page: int = 1, limit: int = 50, name_key: str | None = None) -> tuple[list[dict], int]:
+        """A page of a folder's live items, folders first, and how many there are;
+        ``name_key`` keeps only the one with that (case-folded) name."""
+        query = {"owner_id": owner_id, "parent_id": parent_id, **LIVE}
+        if name_key is not None:
+            query["slot"] = slot_for(parent_id, name_key)
+        return self._page(query, sort_spec(sort, descending, folders_first=True), page, limit)
+
+    def all_files(self, owner_id: str, sort: str, descending: bool, page: int, limit: int) -> tuple[list[dict], int]:
+        """A page of the owner's live files in every folder."""
+        query = {"owner_id": owner_id, "type": FILE, **LIVE}
+        return self._page(query, sort_spec(sort, descending, folders_first=False), page, limit)
+
+    def starred(self, owner_id: str, page: int, limit: int) -> tuple[list[dict], int]:
+        query = {"owner_id": owner_id, "starred": True, **LIVE}
+        return self._page(query, sort_spec("name", False, folders_first=True), page, limit)
+
+    def live_folders(self, owner_id: str) -> list[dict]:
+        """Every live folder of the owner, by name."""
+        return self._find({"owner_id": owner_id, "type": FOLDER, **LIVE}, sort=[("name_key", ASCENDING)])
+
+    def file_names(self, owner_id: str, parent_id: ObjectId | None, limit: int) -> list[str]:
+        """Names of a folder's live files, by name."""
+        files = self._find({"owner_id": owner_id, "parent_id": parent_id, "type": FILE, **LIVE},
+                          sort=sort_spec("name", False, folders_first=False), limit=limit, projection={"name": 1})
+        return [f["name"] for f in files]
+
+    def at_name(self, owner_id: str, parent_id: ObjectId | None, name_key: str, kind: str | None = None,
+                live_only: bool = False) -> dict | None:
+        """The item holding a name in a folder (a live one, or one inside a trashed folder,
+        which keeps its name), or None."""
+        query: dict[str, Any] = {"owner_id": owner_id, "slot": slot_for(parent_id, name_key)}
+        if kind:
+            query["type"] = kind
+        if live_only:
+            query.update(LIVE)
+        return self._items.find_one(query)
+
+    def below(self, owner_id: str, parent_ids: list[ObjectId], include: str) -> list[dict]:
+        """The items directly inside any of ``parent_ids``: ``live`` ones, or (``with_parent``)
+        those that are not trashed on their own (they went to the trash with their folder)."""
+        state = dict(LIVE) if include == "live" else {"trash_root": False}
+        return self._find({"owner_id": owner_id, "parent_id": {"$in": parent_ids}, **state})
+
+    def search(self, owner_id: str, text_key: str | None, kind: str | None, content_type: str | None,
+               min_size: int | None, max_size: int | None, created_after: datetime | None,
+               created_before: datetime | None, page: int, limit: int) -> tuple[list[dict], int]:
+        """Live items whose case-folded name contains ``text_key`` literally, with filters;
+        a size filter keeps files only. Folders first, then by name."""
+        query: dict[str, Any] = {"owner_id": owner_id, **LIVE}
+        if text_key:
+            query["name_key"] = {"$regex": re.escape(text_key)}
+        if kind:
+            query["type"] = kind
+        if content_type:
+            query["content_type"] = {"$regex": "^" + re.escape(content_type.lower())}
+        size = {op: value for op, value in (("$gte", min_size), ("$lte", max_size)) if value is not None}
+        if size:
+            query["size"] = size
+            query.setdefault("type", FILE)
+        created = {op: value for op, value in (("$gte", created_after), ("$lte", created_before)) if value}
+        if created:
+            query["created_at"] = created
+        return self._page(query, sort_spec("name", False, folders_first=True), page, limit)
+
+    def live_counts(self, owner_id: str) -> tuple[int, int]:
+        """(files, folders) the owner has outside the trash."""
+        return (self._count({"owner_id": owner_id, "type": FILE, **LIVE}),
+                self._count({"owner_id": owner_id, "type": FOLDER, **LIVE}))
+
+    def trashed_file_totals(self, owner_id: str) -> tuple[int, int]:
+        """(bytes, files) in the owner's trash."""
+        return self._sum_sizes({"owner_id": owner_id, "type": FILE, "trashed_at": {"$ne": None}})
+
+    # -- the trash -----------------------------------------------------------------------------
+
+    def trash_roots(self, owner_id: str, page: int, limit: int) -> tuple[list[dict], int]:
+        """A page of what the owner put in the trash (not what went with a folder), newest first."""
+        return self._page({"owner_id": owner_id, "trash_root": True}, [("trashed_at", DESCENDING), ("_id", DESCENDING)],
+                          page, limit)
+
+    def all_trash_roots(self, owner_id: str) -> list[dict]:
+        return self._find({"owner_id": owner_id, "trash_root": True})
+
+    def trash_along(self, owner_id: str, item_ids: list[ObjectId], folder_id: ObjectId, now: datetime) -> None:
+        """Mark items as trashed together with ``folder_id`` (they keep their names)."""
+        self._update_many({"owner_id": owner_id, "_id": {"$in": item_ids}}, {"trashed_at": now, "trashed_with": folder_id})
+
+    def restore_along(self, owner_id: str, folder_id: ObjectId) -> None:
+        """Bring back what went to the trash with ``folder_id``."""
+        self._update_many({"owner_id": owner_id, "trashed_with": folder_id}, {"trashed_at": None, "trashed_with": None})
+
+    def expired_trash_roots(self, cutoff: datetime) -> list[dict]:
+        """Every user's trash roots trashed before ``cutoff``."""
+        return self._find({"trash_root": True, "trashed_at": {"$lt": cutoff}})
+
+    def trash_root_if_expired(self, item_id: ObjectId, cutoff: datetime) -> dict | None:
+        """The item, if it is still a trash root trashed before ``cutoff`` (not restored meanwhile)."""
+        return self._items.find_one({"_id": item_id, "trash_root": True, "trashed_at": {"$lt": cutoff}})
+
     # -- many items ----------------------------------------------------------------------------
 
-    def find(self, query: dict, sort=None, skip: int = 0, limit: int = 0, projection=None) -> list[dict]:
+    def _find(self, query: dict, sort=None, skip: int = 0, limit: int = 0, projection=None) -> list[dict]:
         return list(self._items.find(query, projection, sort=sort, skip=skip, limit=limit))
 
-    def count(self, query: dict) -> int:
+    def _count(self, query: dict) -> int:
         return self._items.count_documents(query)
 
     def by_ids(self, owner_id: str, ids: Iterable[ObjectId]) -> dict[ObjectId, dict]:
@@ -151,7 +257,7 @@ class ItemsRepository:
             return {}
         return {doc["_id"]: doc for doc in self._items.find({"owner_id": owner_id, "_id": {"$in": ids}})}
 
-    def update_many(self, query: dict, changes: dict) -> int:
+    def _update_many(self, query: dict, changes: dict) -> int:
         return self._items.update_many(query, {"$set": changes}).modified_count
 
     def names_like(self, owner_id: str, parent_id: ObjectId | None, prefix_key: str) -> set[str]:
@@ -163,11 +269,11 @@ class ItemsRepository:
     def file_contents(self) -> list[dict]:
         """Every file record of every user, live or trashed, with the fields that name its
         content (for the repair command)."""
-        return self.find({"type": FILE}, projection={"owner_id": 1, "name": 1, "blob_id": 1, "sha256": 1,
+        return self._find({"type": FILE}, projection={"owner_id": 1, "name": 1, "blob_id": 1, "sha256": 1,
                                                      "size": 1, "updated_at": 1, "trashed_at": 1,
                                                      "last_version_id": 1, "revision": 1})
 
-    def sum_sizes(self, query: dict) -> tuple[int, int]:
+    def _sum_sizes(self, query: dict) -> tuple[int, int]:
         rows = list(self._items.aggregate([
             {"$match": query}, {"$group": {"_id": None, "bytes": {"$sum": "$size"}, "n": {"$sum": 1}}}]))
         return (rows[0]["bytes"], rows[0]["n"]) if rows else (0, 0)
@@ -233,6 +339,11 @@ class BlobsRepository:
                 return False
         return self._usage.update_one({"_id": owner_id, "bytes": seen}, {"$set": {"bytes": value}}).matched_count == 1
 
+    def known_contents(self, owner_id: str, sha256s: Iterable[str]) -> set[str]:
+        """Which of these contents the owner already has a blob record of."""
+        return {b["sha256"] for b in self._blobs.find({"owner_id": owner_id, "sha256": {"$in": list(sha256s)}},
+                                                     {"sha256": 1})}
+
     def acquire_existing(self, owner_id: str, sha256: str) -> dict | None:
         """Take one more reference to a live blob with this content, atomically."""
         return self._blobs.find_one_and_update({"owner_id": owner_id, "sha256": sha256, "refs": {"$gt": 0}},
@@ -269,7 +380,7 @@ class BlobsRepository:
         one caller, the releaser or an adopter, gets it and removes the bytes)."""
         return self._blobs.find_one_and_delete({"owner_id": owner_id, "sha256": sha256, "refs": {"$lte": 0}})
 
-    def find(self, query: dict) -> list[dict]:
+    def _find(self, query: dict) -> list[dict]:
         return list(self._blobs.find(query))
 
     def all_records(self) -> list[dict]:
@@ -361,7 +472,7 @@ class VersionsRepository:
         return self._versions.delete_one({"file_id": file_id, "revision": revision, "blob_id": blob_id,
                                           "pending": None}).deleted_count == 1
 
-    def find(self, query: dict) -> list[dict]:
+    def _find(self, query: dict) -> list[dict]:
         return list(self._versions.find(query))
 
     def all_contents(self) -> list[dict]:

@@ -10,7 +10,7 @@ from ..storage import StagedBlob, UploadBudget
 from ..timeutil import utcnow
 from .blobs import BlobStore
 from .names import name_key, normalise_content_type, validate_display_name
-from .repo import FILE, FOLDER, LIVE, ItemsRepository, NameTaken, slot_for, sort_spec
+from .repo import FILE, FOLDER, ItemsRepository, NameTaken
 from .tree import Tree, conflict_policy, not_found
 from .versions import VersionsService
 
@@ -102,7 +102,7 @@ class DriveService:
     def _check_quota(self, owner_id: str, staged: list[StagedBlob]) -> None:
         if not self.quota_bytes:
             return
-        known = {b["sha256"] for b in self.blobs.blobs.find({"owner_id": owner_id, "sha256": {"$in": [s.sha256 for s in staged]}})}
+        known = self.blobs.blobs.known_contents(owner_id, [s.sha256 for s in staged])
         new_content = {s.sha256: s.size for s in staged if s.sha256 not in known}
         if self.blobs.blobs.used_bytes(owner_id) + sum(new_content.values()) > self.quota_bytes:
             raise QuotaExceeded("This upload would exceed your storage quota.")
@@ -114,9 +114,9 @@ class DriveService:
                    "content_type": content_type}
         for _ in range(_PLACE_ATTEMPTS):
             if policy == "replace":
-                existing = self.items.find({"owner_id": owner_id, "slot": slot_for(parent_id, name_key(name)), **LIVE})
-                if existing and existing[0]["type"] == FILE:
-                    replaced = self.versions.replace_content(owner_id, existing[0], content, undo)
+                existing = self.items.at_name(owner_id, parent_id, name_key(name), live_only=True)
+                if existing and existing["type"] == FILE:
+                    replaced = self.versions.replace_content(owner_id, existing, content, undo)
                     if replaced is not None:
                         return replaced, True
                     continue  # the file left its name meanwhile: place ours there
@@ -152,41 +152,30 @@ class DriveService:
             key = name_key(validate_display_name(name))
         except InvalidInput:
             key = None
-        found = self.items.find({"owner_id": owner_id, "slot": slot_for(parent_id, key), "type": FILE}) if key else []
-        if not found:
+        found = self.items.at_name(owner_id, parent_id, key, kind=FILE) if key else None
+        if found is None:
             raise not_found(FILE)
-        return found[0]
+        return found
 
     def file_names(self, owner_id: str, folder_id, limit: int) -> list[str]:
-        parent_id = self.tree.folder_id(owner_id, folder_id)
-        files = self.items.find({"owner_id": owner_id, "parent_id": parent_id, "type": FILE, **LIVE},
-                                sort=sort_spec("name", False, folders_first=False), limit=limit,
-                                projection={"name": 1})
-        return [f["name"] for f in files]
+        return self.items.file_names(owner_id, self.tree.folder_id(owner_id, folder_id), limit)
 
     def list_files(self, owner_id: str, sort: str, descending: bool, page: int, limit: int):
-        query = {"owner_id": owner_id, "type": FILE, **LIVE}
-        return self._page(query, sort_spec(sort, descending, folders_first=False), page, limit)
+        return self.items.all_files(owner_id, sort, descending, page, limit)
 
     def list_children(self, owner_id: str, folder_id, sort: str, descending: bool, page: int, limit: int,
                       name: str | None = None):
         """A page of a folder's live items; ``name`` keeps only the one with that name (any case)."""
         parent_id = self.tree.folder_id(owner_id, folder_id)
-        query = {"owner_id": owner_id, "parent_id": parent_id, **LIVE}
-        if name is not None:
-            query["slot"] = slot_for(parent_id, name_key(name))
-        return self._page(query, sort_spec(sort, descending, folders_first=True), page, limit)
+        return self.items.children(owner_id, parent_id, sort, descending, page, limit,
+                                   name_key=None if name is None else name_key(name))
 
     def list_starred(self, owner_id: str, page: int, limit: int):
-        query = {"owner_id": owner_id, "starred": True, **LIVE}
-        return self._page(query, sort_spec("name", False, folders_first=True), page, limit)
-
-    def _page(self, query: dict, sort, page: int, limit: int) -> tuple[list[dict], int]:
-        return self.items.find(query, sort=sort, skip=(page - 1) * limit, limit=limit), self.items.count(query)
+        return self.items.starred(owner_id, page, limit)
 
     def folder_tree(self, owner_id: str) -> list[dict]:
         """Every live folder, nested; children sorted by name."""
-        folders = self.items.find({"owner_id": owner_id, "type": FOLDER, **LIVE}, sort=[("name_key", 1)])
+        folders = self.items.live_folders(owner_id)
         nodes = {f["_id"]: {"id": str(f["_id"]), "name": f["name"], "children": []} for f in folders}
         roots = []
         for folder in folders:
@@ -246,7 +235,7 @@ class DriveService:
                 top = self._copy_item(owner_id, source, parent_id, new_name or source["name"], policy, undo)
                 if kind == FOLDER:
                     mapping = {source["_id"]: top["_id"]}
-                    for child in self.tree.subtree(owner_id, source["_id"], dict(LIVE)):
+                    for child in self.tree.subtree(owner_id, source["_id"], "live"):
                         self.tree.keep_lock(owner_id)
                         copied = self._copy_item(owner_id, child, mapping[child["parent_id"]], child["name"], "fail",
                                                  undo)

@@ -9,7 +9,7 @@ from bson import ObjectId
 from ..timeutil import utcnow
 from .blobs import BlobStore
 from .names import name_key
-from .repo import FILE, FOLDER, LIVE, ItemsRepository, slot_for, trash_slot
+from .repo import FILE, FOLDER, ItemsRepository, trash_slot
 from .tree import Tree, not_found
 from .versions import VersionsService
 
@@ -32,18 +32,14 @@ class TrashService:
             trashed = self.items.update(owner_id, item["_id"], {"trashed_at": now, "trash_root": True,
                                                                 "slot": trash_slot(item["_id"])})
             if item["type"] == FOLDER:
-                inside = [c["_id"] for c in self.tree.subtree(owner_id, item["_id"], dict(LIVE))]
+                inside = [c["_id"] for c in self.tree.subtree(owner_id, item["_id"], "live")]
                 if inside:
-                    self.items.update_many({"owner_id": owner_id, "_id": {"$in": inside}},
-                                           {"trashed_at": now, "trashed_with": item["_id"]})
+                    self.items.trash_along(owner_id, inside, item["_id"], now)
         log.info("trashed user_id=%s item_id=%s", owner_id, item["_id"])
         return trashed
 
     def list(self, owner_id: str, page: int, limit: int) -> tuple[list[dict], int]:
-        query = {"owner_id": owner_id, "trash_root": True}
-        newest_first = [("trashed_at", -1), ("_id", -1)]
-        return (self.items.find(query, sort=newest_first, skip=(page - 1) * limit, limit=limit),
-                self.items.count(query))
+        return self.items.trash_roots(owner_id, page, limit)
 
     def _trashed(self, owner_id: str, item_id: str) -> dict:
         item = self.items.get(owner_id, item_id, live=False)
@@ -62,8 +58,7 @@ class TrashService:
                                           trashed_at=None, trash_root=False, trashed_with=None)
             if restored["name"] != item["name"] and note is None:
                 note = "renamed"
-            self.items.update_many({"owner_id": owner_id, "trashed_with": item["_id"]},
-                                   {"trashed_at": None, "trashed_with": None})
+            self.items.restore_along(owner_id, item["_id"])
         log.info("restored user_id=%s item_id=%s", owner_id, item["_id"])
         return restored, note
 
@@ -84,9 +79,9 @@ class TrashService:
         return parent_id, "parent_recreated"
 
     def _ensure_folder(self, owner_id: str, parent_id: ObjectId | None, name: str) -> ObjectId:
-        existing = self.items.find({"owner_id": owner_id, "slot": slot_for(parent_id, name_key(name))})
-        if existing and existing[0]["type"] == FOLDER:
-            return existing[0]["_id"]
+        existing = self.items.at_name(owner_id, parent_id, name_key(name))
+        if existing and existing["type"] == FOLDER:
+            return existing["_id"]
         return self.tree.create(owner_id, FOLDER, parent_id, name, "rename", utcnow())["_id"]
 
     def delete_forever(self, owner_id: str, item_id: str, kind: str | None = None, must_be_trashed: bool = True) -> None:
@@ -102,7 +97,7 @@ class TrashService:
         """Delete an item and what is inside it; the caller holds the owner's lock."""
         doomed = [item]
         if item["type"] == FOLDER:
-            doomed += self.tree.subtree(owner_id, item["_id"], {"trash_root": False})
+            doomed += self.tree.subtree(owner_id, item["_id"], "with_parent")
         for victim in reversed(doomed):  # deepest first, so a crash leaves no orphans behind
             self.tree.keep_lock(owner_id)
             gone = self.items.take(victim["_id"])
@@ -113,7 +108,7 @@ class TrashService:
 
     def empty(self, owner_id: str) -> int:
         with self.tree.locked(owner_id):
-            roots = self.items.find({"owner_id": owner_id, "trash_root": True})
+            roots = self.items.all_trash_roots(owner_id)
             for item in roots:
                 self._destroy(owner_id, item)
             return len(roots)
@@ -121,11 +116,11 @@ class TrashService:
     def purge_expired(self) -> int:
         """Delete for good what has been in any user's trash longer than the retention."""
         cutoff = utcnow() - self.retention
-        expired = {"trash_root": True, "trashed_at": {"$lt": cutoff}}
         purged = 0
-        for item in self.items.find(expired):
+        for item in self.items.expired_trash_roots(cutoff):
             with self.tree.locked(item["owner_id"]):
-                for still in self.items.find({"_id": item["_id"], **expired}):  # not restored meanwhile
+                still = self.items.trash_root_if_expired(item["_id"], cutoff)  # not restored meanwhile
+                if still is not None:
                     self._destroy(item["owner_id"], still)
                     purged += 1
         return purged

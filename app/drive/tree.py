@@ -133,14 +133,14 @@ class Tree:
             raise Conflict("A folder cannot be moved into itself or one of its subfolders.",
                            code="move_into_descendant")
 
-    def subtree(self, owner_id: str, root_id: ObjectId, extra: dict) -> list[dict]:
-        """Every item below ``root_id`` (breadth first) matching ``extra``."""
+    def subtree(self, owner_id: str, root_id: ObjectId, include: str) -> list[dict]:
+        """Every item below ``root_id`` (breadth first): ``live`` ones, or ``with_parent``
+        (everything but what was trashed on its own; see ItemsRepository.below)."""
         found: list[dict] = []
         seen = {root_id}
         frontier = [root_id]
         while frontier:
-            children = [c for c in self.items.find({"owner_id": owner_id, "parent_id": {"$in": frontier}, **extra})
-                        if c["_id"] not in seen]
+            children = [c for c in self.items.below(owner_id, frontier, include) if c["_id"] not in seen]
             found.extend(children)
             frontier = [c["_id"] for c in children if c["type"] == FOLDER]
             seen.update(frontier)

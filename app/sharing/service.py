@@ -20,7 +20,7 @@ from bson import ObjectId
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..digests import secret_digest
-from ..drive.repo import FILE, FOLDER, LIVE, ItemsRepository, sort_spec
+from ..drive.repo import FILE, FOLDER, ItemsRepository
 from ..drive.tree import Tree
 from ..errors import InvalidInput, NotFound
 from ..timeutil import as_utc, utcnow
@@ -223,16 +223,14 @@ class ShareService:
         return item
 
     def list_folder(self, shared: SharedItem, folder: dict, page: int, limit: int) -> tuple[list[dict], int]:
-        query = {"owner_id": shared.share["owner_id"], "parent_id": folder["_id"], **LIVE}
-        return (self.items.find(query, sort=sort_spec("name", False, folders_first=True),
-                                skip=(page - 1) * limit, limit=limit), self.items.count(query))
+        return self.items.children(shared.share["owner_id"], folder["_id"], page=page, limit=limit)
 
     def archive_entries(self, shared: SharedItem, folder: dict) -> list[tuple[str, dict]]:
         """(path inside the archive, item) for every live item below ``folder``; folders end in '/'.
         Every path component is made safe for Windows and unique per folder ignoring case
         (:func:`safe_archive_names`)."""
         owner = shared.share["owner_id"]
-        below = self.tree.subtree(owner, folder["_id"], dict(LIVE))
+        below = self.tree.subtree(owner, folder["_id"], "live")
         siblings: dict = {}
         for item in below:
             siblings.setdefault(item["parent_id"], []).append(item)
