@@ -1,0 +1,152 @@
+"""The SQLite database handle for the embedded default (issue 10): one file, WAL, every commit
+fsynced (``synchronous=FULL``), one connection per thread, safe for several processes.
+
+Repositories hold real tables and columns (their ``ensure_indexes`` creates them) and call
+:meth:`SQLiteDatabase.transaction` around each named operation that writes more than one
+row, so an invariant never depends on read-then-write in Python. Values cross the boundary
+through the small converters below: ids are 24-hex strings in the database and ObjectIds in
+the app; times are fixed-width ISO 8601 UTC strings (they sort as text) and timezone-aware
+datetimes in the app.
+"""
+from __future__ import annotations
+
+import os
+import sqlite3
+import threading
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from typing import Any, Iterator
+
+from bson import ObjectId
+
+BUSY_TIMEOUT_MS = 30_000
+_TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
+
+
+def oid(value: ObjectId | str | None) -> str | None:
+    """An id as stored: 24 hex digits (None stays None)."""
+    return None if value is None else str(value)
+
+
+def to_oid(value: str | None) -> ObjectId | None:
+    return None if value is None else ObjectId(value)
+
+
+def when(value: datetime | None) -> str | None:
+    """A time as stored: UTC, microseconds, fixed width, so text order is time order."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=timezone.utc)
+    return value.astimezone(timezone.utc).strftime(_TIME_FORMAT)
+
+
+def to_when(value: str | None) -> datetime | None:
+    return None if value is None else datetime.strptime(value, _TIME_FORMAT).replace(tzinfo=timezone.utc)
+
+
+class SQLiteDatabase:
+    """Owns the file; hands each thread its own connection."""
+
+    kind = "sqlite"
+
+    def __init__(self, path: str):
+        os.makedirs(os.path.dirname(os.path.abspath(path)) or ".", exist_ok=True)
+        self.path = path
+        self._local = threading.local()
+        self._all: list[sqlite3.Connection] = []
+        self._guard = threading.Lock()
+        self._closed = False
+        with self.transaction() as conn:
+            conn.execute("PRAGMA journal_mode=WAL")
+
+    def connection(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            if self._closed:
+                raise sqlite3.ProgrammingError("the database is closed")
+            conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None,
+                                   check_same_thread=False)
+            conn.row_factory = sqlite3.Row
+            conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+            conn.execute("PRAGMA synchronous=FULL")
+            conn.execute("PRAGMA foreign_keys=ON")
+            self._local.conn = conn
+            self._local.depth = 0
+            with self._guard:
+                self._all.append(conn)
+        return conn
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction (``BEGIN IMMEDIATE``: the write lock is taken at once, so two
+        writers never deadlock upgrading a read); nested calls join the outer one."""
+        conn = self.connection()
+        if self._local.depth:
+            self._local.depth += 1
+            try:
+                yield conn
+            finally:
+                self._local.depth -= 1
+            return
+        conn.execute("BEGIN IMMEDIATE")
+        self._local.depth = 1
+        try:
+            yield conn
+        except BaseException:
+            self._local.depth = 0
+            conn.execute("ROLLBACK")
+            raise
+        self._local.depth = 0
+        conn.execute("COMMIT")
+
+    def read(self, sql: str, params: tuple | dict = ()) -> list[sqlite3.Row]:
+        return self.connection().execute(sql, params).fetchall()
+
+    def read_one(self, sql: str, params: tuple | dict = ()) -> sqlite3.Row | None:
+        return self.connection().execute(sql, params).fetchone()
+
+    def write(self, sql: str, params: tuple | dict = ()) -> sqlite3.Cursor:
+        """One statement in its own transaction (or the caller's)."""
+        with self.transaction() as conn:
+            return conn.execute(sql, params)
+
+    def script(self, sql: str) -> None:
+        """Schema statements (each ``CREATE ... IF NOT EXISTS``), in one transaction."""
+        with self.transaction() as conn:
+            for statement in sql.split(";"):
+                if statement.strip():
+                    conn.execute(statement)
+
+    def ping(self) -> None:
+        self.read_one("SELECT 1")
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        with self._guard:
+            for conn in self._all:
+                conn.close()
+            self._all.clear()
+
+
+def row_dict(row: sqlite3.Row | None, ids: tuple[str, ...] = (), times: tuple[str, ...] = (),
+             flags: tuple[str, ...] = (), rename: dict[str, str] | None = None) -> dict[str, Any] | None:
+    """A row as the dict the services know: ids as ObjectIds, times as datetimes, 0/1 as bools."""
+    if row is None:
+        return None
+    out = dict(row)
+    for key in ids:
+        if key in out:
+            out[key] = to_oid(out[key])
+    for key in times:
+        if key in out:
+            out[key] = to_when(out[key])
+    for key in flags:
+        if key in out and out[key] is not None:
+            out[key] = bool(out[key])
+    for old, new in (rename or {}).items():
+        if old in out:
+            out[new] = out.pop(old)
+    return out
