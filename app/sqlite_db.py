@@ -57,8 +57,9 @@ class SQLiteDatabase:
         self._all: list[sqlite3.Connection] = []
         self._guard = threading.Lock()
         self._closed = False
-        with self.transaction() as conn:
-            conn.execute("PRAGMA journal_mode=WAL")
+        # Outside any transaction: SQLite ignores a journal mode change inside one.
+        if self.connection().execute("PRAGMA journal_mode=WAL").fetchone()[0].lower() != "wal":
+            raise RuntimeError(f"{path}: SQLite could not switch to WAL (a file system without shared memory?)")
 
     def connection(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)
