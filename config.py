@@ -6,9 +6,27 @@ the factory decide when.  Every variable is listed in the README's configuration
 from __future__ import annotations
 
 import os
+import re
 from typing import Any, Mapping
 
 GIB = 1024**3
+# Binary units, as disks and `ls -h` count: 1K = 1024 bytes, 1G = 1 GiB.
+_SIZE_UNITS = {"": 1, "K": 1024, "M": 1024**2, "G": 1024**3, "T": 1024**4}
+_SIZE = re.compile(r"(\d+)(?:(\.\d+)?\s*([KMGT])(?:I?B)?|\s*B)?", re.IGNORECASE)
+
+
+class ConfigError(RuntimeError):
+    """A setting the server cannot start with; its message is one line naming the variable."""
+
+
+def parse_size(raw: str) -> int:
+    """Bytes from ``1073741824``, ``100K``, ``500M``, ``1.5G``, ``2T`` (binary units; ``GiB``,
+    ``GB`` and ``G`` all mean 1024**3). Raises ValueError for anything else."""
+    match = _SIZE.fullmatch(raw.strip())
+    if match is None:
+        raise ValueError(raw)
+    whole, fraction, unit = match.groups()
+    return int(float(whole + (fraction or "")) * _SIZE_UNITS[(unit or "").upper()])
 
 
 def _int(environ: Mapping[str, str], name: str, default: int) -> int:
@@ -17,8 +35,19 @@ def _int(environ: Mapping[str, str], name: str, default: int) -> int:
         return default
     try:
         return int(raw)
-    except ValueError as exc:
-        raise RuntimeError(f"{name} must be an integer, got {raw!r}") from exc
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number, got {raw!r}") from None
+
+
+def _size(environ: Mapping[str, str], name: str, default: int) -> int:
+    raw = environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        return parse_size(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a size in bytes, optionally with a binary unit "
+                          f"(e.g. 1073741824, 500M, 1.5G; 1G = 1 GiB), got {raw!r}") from None
 
 
 def _bool(environ: Mapping[str, str], name: str, default: bool) -> bool:
@@ -88,8 +117,9 @@ class Config:
         for name in strings:
             if environ.get(name):
                 settings[name] = environ[name]
-        for name in ("MAX_CONTENT_LENGTH", "USER_QUOTA_BYTES", "MONGO_TIMEOUT_MS",
-                     "SESSION_LIFETIME_DAYS", "TRUST_PROXY_HOPS", "PAGE_SIZE_MAX",
+        for name in ("MAX_CONTENT_LENGTH", "USER_QUOTA_BYTES"):
+            settings[name] = _size(environ, name, settings[name])
+        for name in ("MONGO_TIMEOUT_MS", "SESSION_LIFETIME_DAYS", "TRUST_PROXY_HOPS", "PAGE_SIZE_MAX",
                      "MAX_VERSIONS_PER_FILE", "TRASH_RETENTION_DAYS"):
             settings[name] = _int(environ, name, settings[name])
         settings["SESSION_COOKIE_SECURE"] = _bool(
@@ -139,5 +169,5 @@ def load_config(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
     environ = os.environ if environ is None else environ
     name = environ.get("APP_ENV", "development")
     if name not in PROFILES:
-        raise RuntimeError(f"APP_ENV must be one of {sorted(PROFILES)}, got {name!r}")
+        raise ConfigError(f"APP_ENV must be one of {sorted(PROFILES)}, got {name!r}")
     return PROFILES[name].load(environ)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import errno
 import logging
 
-from flask import Flask, jsonify
+from flask import Flask, jsonify, request
 from pymongo.errors import ConnectionFailure, PyMongoError
 from werkzeug.exceptions import HTTPException
 
@@ -57,6 +57,32 @@ class QuotaExceeded(AppError):
     status, code = 507, "quota_exceeded"
 
 
+def human_size(size: int) -> str:
+    """``1 GiB``, ``3.2 MiB``, ``500 KiB``, ``12 B``: binary units, as config.py reads them."""
+    value = float(size)
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if abs(value) < 1024 or unit == "TiB":
+            break
+        value /= 1024
+    if unit == "B" or value >= 100 or value == int(value):
+        return f"{value:.0f} {unit}"
+    return f"{value:.1f} {unit}"
+
+
+def quota_exceeded(quota_bytes: int, used_bytes: int) -> QuotaExceeded:
+    """The 507 for the caller's own quota, saying how much of it is left (never use it for
+    another user's quota: it would tell their usage)."""
+    free = max(quota_bytes - used_bytes, 0)
+    lead = "This upload would exceed your storage quota" if free else "Your storage quota is used up"
+    return QuotaExceeded(f"{lead}: {human_size(free)} of your {human_size(quota_bytes)} quota is free.")
+
+
+def too_large_message(limit: int | None, upload: bool = True) -> str:
+    """The 413 message, naming the limit that applied to this request."""
+    what = "The upload" if upload else "The request body"
+    return f"{what} is larger than the server allows" + (f" ({human_size(limit)})." if limit else ".")
+
+
 class StorageFull(AppError):
     status, code = 507, "storage_full"
 
@@ -76,7 +102,6 @@ _HTTP_CODES = {
 
 _HTTP_MESSAGES = {
     404: "The requested resource was not found.",
-    413: "The upload is larger than the server allows.",
     429: "Too many attempts; wait before trying again.",
 }
 
@@ -97,6 +122,8 @@ def register_error_handlers(app: Flask) -> None:
         status = error.code or 500
         code = _HTTP_CODES.get(status, f"http_{status}")
         message = _HTTP_MESSAGES.get(status, error.description or error.name)
+        if status == 413:
+            message = too_large_message(request.max_content_length, request.mimetype == "multipart/form-data")
         response = error_response(status, code, message)
         # Keep headers Werkzeug attached (Allow on 405, Retry-After on 429, ...).
         for name, value in error.get_headers():

@@ -1,10 +1,14 @@
 import os
+import socket
+import subprocess
 
 import mongomock
 import pytest
+import requests
 
 from app import create_app
-from config import ProductionConfig, load_config
+from config import ConfigError, ProductionConfig, load_config
+from tests.live_server import GUNICORN, REPO_ROOT, GunicornServer
 
 
 def _settings(tmp_path, profile, environ):
@@ -47,3 +51,56 @@ def test_bad_values_fail_fast():
         load_config({"MAX_CONTENT_LENGTH": "lots"})
     with pytest.raises(RuntimeError, match="APP_ENV"):
         load_config({"APP_ENV": "staging"})
+
+
+@pytest.mark.parametrize("raw, expected", [
+    ("1073741824", 1073741824), ("0", 0), ("100K", 100 * 1024), ("500M", 500 * 1024**2),
+    ("1G", 1024**3), ("1.5G", 1536 * 1024**2), ("2T", 2 * 1024**4), ("1GiB", 1024**3), ("1gb", 1024**3),
+    ("64 MiB", 64 * 1024**2), ("12B", 12),
+])
+def test_sizes_accept_binary_units(raw, expected):
+    settings = load_config({"MAX_CONTENT_LENGTH": raw, "USER_QUOTA_BYTES": raw})
+    assert settings["MAX_CONTENT_LENGTH"] == expected
+    assert settings["USER_QUOTA_BYTES"] == expected
+
+
+@pytest.mark.parametrize("name", ["MAX_CONTENT_LENGTH", "USER_QUOTA_BYTES"])
+@pytest.mark.parametrize("raw", ["10X", "-1", "1.5", "lots", "1e9", "G", "1 G B"])
+def test_a_bad_size_is_one_clear_line_naming_the_variable(name, raw):
+    with pytest.raises(ConfigError) as caught:
+        load_config({name: raw})
+    message = str(caught.value)
+    assert message.startswith(name) and repr(raw) in message and "1G = 1 GiB" in message
+    assert "\n" not in message
+
+
+@pytest.mark.e2e
+def test_gunicorn_with_a_bad_size_prints_one_line_and_exits_non_zero(tmp_path):
+    """What `MAX_CONTENT_LENGTH=10X make run` shows: no worker traceback, no "Worker failed to boot"."""
+    server = GunicornServer(tmp_path)
+    env = dict(server.env, MAX_CONTENT_LENGTH="10X")
+    result = subprocess.run([GUNICORN, "-c", "gunicorn.conf.py", "--no-control-socket", "wsgi:app"], cwd=REPO_ROOT,
+                            env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60)
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr and "Worker failed to boot" not in result.stderr
+    errors = [line for line in result.stderr.splitlines() if "MAX_CONTENT_LENGTH" in line]
+    assert errors == ["configuration error: MAX_CONTENT_LENGTH must be a size in bytes, optionally with a binary "
+                      "unit (e.g. 1073741824, 500M, 1.5G; 1G = 1 GiB), got '10X'"]
+    with socket.socket() as probe:
+        assert probe.connect_ex(("127.0.0.1", server.port)) != 0  # it never listened
+
+
+@pytest.mark.e2e
+def test_gunicorn_starts_with_sizes_in_units(server):
+    # The live fixture's environment, restarted with unit sizes (USER_QUOTA_BYTES=1M: 1 MiB).
+    server.stop()
+    server.env.update(MAX_CONTENT_LENGTH="1.5M", USER_QUOTA_BYTES="1M")
+    server.start()
+    http = requests.Session()
+    http.post(server.url("/api/register"), json={"username": "unit", "password": "password123"}).close()
+    http.post(server.url("/api/login"), json={"username": "unit", "password": "password123"}).close()
+    assert http.get(server.url("/api/me"), timeout=10).json()["quota_bytes"] == 1024 * 1024
+    response = http.post(server.url("/api/upload"), files={"file": ("big.bin", b"x" * (1536 * 1024 + 1))}, timeout=30)
+    assert response.status_code == 413
+    assert response.json()["error"]["message"] == "The upload is larger than the server allows (1.5 MiB)."
+    http.close()

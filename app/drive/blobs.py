@@ -14,7 +14,7 @@ import time
 
 from bson import ObjectId
 
-from ..errors import AppError, QuotaExceeded
+from ..errors import AppError, quota_exceeded
 from ..storage import BlobStorage, StagedBlob
 from ..timeutil import utcnow
 from .repo import BlobsRepository
@@ -38,7 +38,7 @@ class BlobStore:
             staged.discard()
             return existing
         if not self.blobs.charge(owner_id, staged.size, self.quota_bytes):
-            raise QuotaExceeded("This upload would exceed your storage quota.")
+            raise quota_exceeded(self.quota_bytes, self.blobs.used_bytes(owner_id))
         key, charged = None, True
         try:
             key = self.storage.commit(staged, owner_id)

@@ -5,7 +5,7 @@ import logging
 from dataclasses import dataclass
 from typing import Callable
 
-from ..errors import AppError, InvalidInput, QuotaExceeded
+from ..errors import AppError, InvalidInput, quota_exceeded
 from ..storage import StagedBlob, UploadBudget
 from ..timeutil import utcnow
 from .blobs import BlobStore
@@ -58,8 +58,9 @@ class DriveService:
         if self.quota_bytes:
             remaining = self.quota_bytes - self.blobs.blobs.used_bytes(owner_id)
             if remaining <= 0:
-                raise QuotaExceeded("Your storage quota is used up.")
-            budget = UploadBudget(remaining + self.blobs.blobs.largest_size(owner_id))
+                raise quota_exceeded(self.quota_bytes, self.quota_bytes - remaining)
+            budget = UploadBudget(remaining + self.blobs.blobs.largest_size(owner_id),
+                                  refusal=quota_exceeded(self.quota_bytes, self.quota_bytes - remaining))
         return lambda: self.blobs.storage.stage(owner_id, budget)
 
     def anonymous_stager(self) -> Callable[[], StagedBlob]:
@@ -104,8 +105,9 @@ class DriveService:
             return
         known = self.blobs.blobs.known_contents(owner_id, [s.sha256 for s in staged])
         new_content = {s.sha256: s.size for s in staged if s.sha256 not in known}
-        if self.blobs.blobs.used_bytes(owner_id) + sum(new_content.values()) > self.quota_bytes:
-            raise QuotaExceeded("This upload would exceed your storage quota.")
+        used = self.blobs.blobs.used_bytes(owner_id)
+        if used + sum(new_content.values()) > self.quota_bytes:
+            raise quota_exceeded(self.quota_bytes, used)
 
     def _store_one(self, owner_id, parent_id, staged, name, content_type, policy, undo) -> tuple[dict, bool]:
         blob = self.blobs.adopt(owner_id, staged)

@@ -17,15 +17,16 @@ class StorageUnavailable(AppError):
 class UploadBudget:
     """Bytes a request may still write before the user's quota is exceeded (None = unlimited)."""
 
-    def __init__(self, remaining: int | None):
+    def __init__(self, remaining: int | None, refusal: QuotaExceeded | None = None):
         self.remaining = remaining
+        self.refusal = refusal or QuotaExceeded("This upload would exceed your storage quota.")
 
     def spend(self, nbytes: int) -> None:
         if self.remaining is None:
             return
         self.remaining -= nbytes
         if self.remaining < 0:
-            raise QuotaExceeded("This upload would exceed your storage quota.")
+            raise self.refusal
 
 
 class StagedBlob(abc.ABC):
