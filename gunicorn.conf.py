@@ -3,6 +3,7 @@ threads; with MONGO_URI set, several workers share the database."""
 import ctypes
 import multiprocessing
 import os
+import sys
 
 bind = os.environ.get("BIND", "127.0.0.1:8000")
 worker_class = "gthread"
@@ -29,6 +30,18 @@ control_socket_disable = True
 MALLOC_MMAP_THRESHOLD = 4 * 1024 * 1024
 MALLOC_TRIM_THRESHOLD = 8 * 1024 * 1024
 _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3  # <malloc.h>
+
+
+def on_starting(server):
+    """Check the environment in the master, before any socket or worker: a bad value is one
+    line naming the variable and exit status 1, not a worker traceback ending in "Worker
+    failed to boot"."""
+    from config import ConfigError, load_config
+
+    try:
+        load_config()
+    except ConfigError as exc:
+        sys.exit(f"configuration error: {exc}")
 
 
 def post_fork(server, worker):
