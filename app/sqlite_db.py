@@ -112,6 +112,13 @@ class SQLiteDatabase:
         with self.transaction() as conn:
             return conn.execute(sql, params)
 
+    def returning(self, sql: str, params: tuple | dict = ()) -> sqlite3.Row | None:
+        """One ``... RETURNING`` statement in its own transaction (or the caller's): its row,
+        read to the end before the commit, as SQLite requires."""
+        with self.transaction() as conn:
+            rows = conn.execute(sql, params).fetchall()
+        return rows[0] if rows else None
+
     def script(self, sql: str) -> None:
         """Schema statements (each ``CREATE ... IF NOT EXISTS``), in one transaction."""
         with self.transaction() as conn:
@@ -138,6 +145,9 @@ def row_dict(row: sqlite3.Row | None, ids: tuple[str, ...] = (), times: tuple[st
     if row is None:
         return None
     out = dict(row)
+    for old, new in (rename or {}).items():
+        if old in out:
+            out[new] = out.pop(old)
     for key in ids:
         if key in out:
             out[key] = to_oid(out[key])
@@ -147,7 +157,4 @@ def row_dict(row: sqlite3.Row | None, ids: tuple[str, ...] = (), times: tuple[st
     for key in flags:
         if key in out and out[key] is not None:
             out[key] = bool(out[key])
-    for old, new in (rename or {}).items():
-        if old in out:
-            out[new] = out.pop(old)
     return out

@@ -3,7 +3,7 @@
 Services never build database queries: they call these operations (DESIGN.md). Each test
 here runs on every database the app can use in this checkout: mongomock (standing in for
 MongoDB in unit tests) and the embedded store. A new implementation (SQLite, issue 10) joins
-the ``repos`` fixture's parameters and must pass the same tests.
+the ``repos`` fixture's parameters and must pass the same tests; SQLite (issue 10) has.
 """
 from __future__ import annotations
 
@@ -17,6 +17,8 @@ from app.db import get_db
 from app.drive.names import name_key
 from app.drive.repo import (FILE, FOLDER, BlobsRepository, ItemsRepository, NameTaken, VersionsRepository, new_item,
                             trash_slot)
+from app.drive.sqlite_repo import SQLiteBlobsRepository, SQLiteItemsRepository, SQLiteVersionsRepository
+from app.sqlite_db import SQLiteDatabase
 from app.timeutil import utcnow
 from tests.test_embedded_store import make_embedded_app  # noqa: F401  (a fixture)
 
@@ -30,8 +32,16 @@ class Repos:
     versions: VersionsRepository
 
 
-@pytest.fixture(params=["mongomock", "embedded"])
-def repos(request):
+@pytest.fixture(params=["mongomock", "embedded", "sqlite"])
+def repos(request, tmp_path):
+    if request.param == "sqlite":
+        db = SQLiteDatabase(str(tmp_path / "drive.sqlite3"))
+        built = Repos(SQLiteItemsRepository(db), SQLiteBlobsRepository(db), SQLiteVersionsRepository(db))
+        for repo in (built.items, built.blobs, built.versions):
+            repo.ensure_indexes()
+        yield built
+        db.close()
+        return
     app = request.getfixturevalue("app") if request.param == "mongomock" else \
         request.getfixturevalue("make_embedded_app")()
     with app.app_context():

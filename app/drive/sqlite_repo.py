@@ -1,0 +1,518 @@
+"""The drive's repositories on SQLite (issue 10): the same named operations, arguments and
+results as :mod:`app.drive.repo` (the MongoDB ones), on real tables and indexes.
+
+Each operation is one statement or one ``BEGIN IMMEDIATE`` transaction, so the invariants
+the MongoDB versions keep with single-document atomic updates hold here too: unique names
+per folder (a UNIQUE constraint on the slot), compare-and-swap commits (``revision IS ?``),
+reference counts and usage changed by conditional UPDATEs, nothing read-then-written.
+"""
+from __future__ import annotations
+
+import sqlite3
+from datetime import datetime
+from typing import Any, Iterable
+
+from bson import ObjectId
+
+from ..ids import parse_object_id
+from ..sqlite_db import SQLiteDatabase, oid, row_dict, when
+from .repo import FILE, FOLDER, SORT_FIELDS, NameTaken, slot_for
+
+_CHUNK = 500  # ids per IN (...) list
+_ITEM_IDS = ("_id", "parent_id", "trashed_with", "blob_id", "last_version_id")
+_ITEM_TIMES = ("created_at", "updated_at", "trashed_at")
+_ITEM_COLUMNS = ("owner_id", "type", "rank", "name", "name_key", "parent_id", "slot", "created_at", "updated_at",
+                 "starred", "trashed_at", "trash_root", "trashed_with", "size", "content_type", "sha256", "blob_id",
+                 "revision", "last_version_id")
+_FILE_ONLY = ("content_type", "sha256", "blob_id", "revision", "last_version_id")
+_LIVE = "trashed_at IS NULL"
+
+ITEMS_SCHEMA = """
+CREATE TABLE IF NOT EXISTS items (
+    id TEXT PRIMARY KEY, owner_id TEXT NOT NULL, type TEXT NOT NULL CHECK (type IN ('file', 'folder')),
+    rank INTEGER NOT NULL, name TEXT NOT NULL, name_key TEXT NOT NULL, parent_id TEXT, slot TEXT NOT NULL,
+    created_at TEXT NOT NULL, updated_at TEXT NOT NULL, starred INTEGER NOT NULL DEFAULT 0, trashed_at TEXT,
+    trash_root INTEGER NOT NULL DEFAULT 0, trashed_with TEXT, size INTEGER NOT NULL DEFAULT 0,
+    content_type TEXT, sha256 TEXT, blob_id TEXT, revision INTEGER, last_version_id TEXT,
+    UNIQUE (owner_id, slot));
+CREATE INDEX IF NOT EXISTS children_by_name ON items (owner_id, parent_id, rank, name_key, id) WHERE trashed_at IS NULL;
+CREATE INDEX IF NOT EXISTS children_by_created_at ON items (owner_id, parent_id, rank, created_at, id) WHERE trashed_at IS NULL;
+CREATE INDEX IF NOT EXISTS children_by_updated_at ON items (owner_id, parent_id, rank, updated_at, id) WHERE trashed_at IS NULL;
+CREATE INDEX IF NOT EXISTS children_by_size ON items (owner_id, parent_id, rank, size, id) WHERE trashed_at IS NULL;
+CREATE INDEX IF NOT EXISTS files_by_name ON items (owner_id, type, name_key, id) WHERE trashed_at IS NULL;
+CREATE INDEX IF NOT EXISTS files_by_created_at ON items (owner_id, type, created_at, id) WHERE trashed_at IS NULL;
+CREATE INDEX IF NOT EXISTS files_by_updated_at ON items (owner_id, type, updated_at, id) WHERE trashed_at IS NULL;
+CREATE INDEX IF NOT EXISTS files_by_size ON items (owner_id, type, size, id) WHERE trashed_at IS NULL;
+CREATE INDEX IF NOT EXISTS live_by_rank_name ON items (owner_id, rank, name_key, id) WHERE trashed_at IS NULL;
+CREATE INDEX IF NOT EXISTS starred ON items (owner_id, rank, name_key, id) WHERE starred = 1 AND trashed_at IS NULL;
+CREATE INDEX IF NOT EXISTS trash_roots ON items (owner_id, trashed_at, id) WHERE trash_root = 1;
+CREATE INDEX IF NOT EXISTS trash_purge ON items (trashed_at) WHERE trash_root = 1;
+CREATE INDEX IF NOT EXISTS trashed_with ON items (owner_id, trashed_with) WHERE trashed_with IS NOT NULL;
+CREATE INDEX IF NOT EXISTS trashed_files ON items (owner_id, type) WHERE trashed_at IS NOT NULL;
+CREATE INDEX IF NOT EXISTS by_blob ON items (owner_id, blob_id);
+CREATE TABLE IF NOT EXISTS tree_locks (owner_id TEXT PRIMARY KEY, holder TEXT NOT NULL, until REAL NOT NULL)
+"""
+
+BLOBS_SCHEMA = """
+CREATE TABLE IF NOT EXISTS blobs (
+    id TEXT PRIMARY KEY, owner_id TEXT NOT NULL, sha256 TEXT NOT NULL, size INTEGER NOT NULL,
+    storage_key TEXT NOT NULL, refs INTEGER NOT NULL, created_at TEXT NOT NULL, UNIQUE (owner_id, sha256));
+CREATE INDEX IF NOT EXISTS blobs_by_size ON blobs (owner_id, size DESC);
+CREATE TABLE IF NOT EXISTS usage (owner_id TEXT PRIMARY KEY, bytes INTEGER NOT NULL)
+"""
+
+VERSIONS_SCHEMA = """
+CREATE TABLE IF NOT EXISTS versions (
+    id TEXT PRIMARY KEY, owner_id TEXT NOT NULL, file_id TEXT NOT NULL, blob_id TEXT, size INTEGER NOT NULL,
+    sha256 TEXT, content_type TEXT, revision INTEGER, created_at TEXT NOT NULL, pending INTEGER);
+CREATE INDEX IF NOT EXISTS versions_by_file ON versions (file_id, revision DESC, created_at DESC, id DESC);
+CREATE INDEX IF NOT EXISTS versions_by_blob ON versions (owner_id, blob_id)
+"""
+
+
+def _chunks(values: list) -> Iterable[list]:
+    for start in range(0, len(values), _CHUNK):
+        yield values[start:start + _CHUNK]
+
+
+def _marks(values: list) -> str:
+    return ",".join("?" * len(values))
+
+
+def _id_arg(item_id) -> str | None:
+    """A client or server id as stored, or None when it is malformed (a 404, never a 500)."""
+    parsed = item_id if isinstance(item_id, ObjectId) else parse_object_id(item_id)
+    return None if parsed is None else str(parsed)
+
+
+def _item(row) -> dict | None:
+    item = row_dict(row, ids=_ITEM_IDS, times=_ITEM_TIMES, flags=("starred", "trash_root"), rename={"id": "_id"})
+    if item is not None and item["type"] == FOLDER:
+        for key in _FILE_ONLY:
+            if item.get(key) is None:
+                item.pop(key, None)
+    return item
+
+
+def _item_value(column: str, value: Any) -> Any:
+    if column in _ITEM_IDS or column == "id":
+        return oid(value)
+    if column in _ITEM_TIMES:
+        return when(value)
+    if column in ("starred", "trash_root"):
+        return int(bool(value))
+    return value
+
+
+def _order(sort: str, descending: bool, folders_first: bool) -> str:
+    direction = "DESC" if descending else "ASC"
+    column = SORT_FIELDS[sort]
+    return ("rank ASC, " if folders_first else "") + f"{column} {direction}, id {direction}"
+
+
+class SQLiteItemsRepository:
+    def __init__(self, database: SQLiteDatabase):
+        self.db = database
+
+    def ensure_indexes(self) -> None:
+        self.db.script(ITEMS_SCHEMA)
+
+    # -- single items --------------------------------------------------------------------------
+
+    def insert(self, item: dict) -> None:
+        columns = ["id", *[c for c in _ITEM_COLUMNS if c in item]]
+        values = [oid(item["_id"]), *[_item_value(c, item[c]) for c in columns[1:]]]
+        try:
+            self.db.write(f"INSERT INTO items ({','.join(columns)}) VALUES ({_marks(values)})", tuple(values))
+        except sqlite3.IntegrityError as exc:
+            raise NameTaken(f"An item named '{item['name']}' already exists in this folder.") from exc
+
+    def get(self, owner_id: str, item_id, kind: str | None = None, live: bool | None = True) -> dict | None:
+        key = _id_arg(item_id)
+        if key is None:
+            return None
+        sql, params = "SELECT * FROM items WHERE id = ? AND owner_id = ?", [key, owner_id]
+        if kind:
+            sql, params = sql + " AND type = ?", params + [kind]
+        if live is True:
+            sql += f" AND {_LIVE}"
+        elif live is False:
+            sql += " AND trashed_at IS NOT NULL"
+        return _item(self.db.read_one(sql, tuple(params)))
+
+    def update(self, owner_id: str, item_id: ObjectId, changes: dict, live_only: bool = False) -> dict | None:
+        return self._update_where("id = ? AND owner_id = ?" + (f" AND {_LIVE}" if live_only else ""),
+                                  [oid(item_id), owner_id], changes)
+
+    def _update_where(self, where: str, params: list, changes: dict) -> dict | None:
+        unknown = set(changes) - set(_ITEM_COLUMNS)
+        if unknown:
+            raise ValueError(f"not item columns: {sorted(unknown)}")
+        assignments = ", ".join(f"{c} = ?" for c in changes)
+        values = [_item_value(c, v) for c, v in changes.items()]
+        try:
+            row = self.db.returning(f"UPDATE items SET {assignments} WHERE {where} RETURNING *",
+                                tuple(values + params))
+        except sqlite3.IntegrityError as exc:
+            raise NameTaken(f"An item named '{changes.get('name', '')}' already exists in this folder.") from exc
+        return _item(row)
+
+    def delete(self, item_id: ObjectId) -> None:
+        self.db.write("DELETE FROM items WHERE id = ?", (oid(item_id),))
+
+    def take_first_commit(self, item_id: ObjectId) -> dict | None:
+        return _item(self.db.returning("DELETE FROM items WHERE id = ? AND revision = 1 RETURNING *",
+                                   (oid(item_id),)))
+
+    def take(self, item_id: ObjectId) -> dict | None:
+        return _item(self.db.returning("DELETE FROM items WHERE id = ? RETURNING *", (oid(item_id),)))
+
+    def commit_content(self, owner_id: str, file_id: ObjectId, expected_revision: int | None,
+                       changes: dict) -> dict | None:
+        return self._update_where(f"id = ? AND owner_id = ? AND type = 'file' AND revision IS ? AND {_LIVE}",
+                                  [oid(file_id), owner_id, expected_revision], changes)
+
+    # -- the per-user tree lock ----------------------------------------------------------------
+
+    def take_tree_lock(self, owner_id: str, holder: str, until: float, now: float) -> bool:
+        cursor = self.db.write(
+            "INSERT INTO tree_locks (owner_id, holder, until) VALUES (?, ?, ?) ON CONFLICT (owner_id) DO UPDATE "
+            "SET holder = excluded.holder, until = excluded.until WHERE tree_locks.until < ?",
+            (owner_id, holder, until, now))
+        return cursor.rowcount == 1
+
+    def extend_tree_lock(self, owner_id: str, holder: str, until: float) -> bool:
+        return self.db.write("UPDATE tree_locks SET until = ? WHERE owner_id = ? AND holder = ?",
+                             (until, owner_id, holder)).rowcount == 1
+
+    def release_tree_lock(self, owner_id: str, holder: str) -> None:
+        self.db.write("DELETE FROM tree_locks WHERE owner_id = ? AND holder = ?", (owner_id, holder))
+
+    # -- named reads -----------------------------------------------------------------------------
+
+    def _rows(self, sql: str, params: list | tuple) -> list[dict]:
+        return [_item(row) for row in self.db.read(sql, tuple(params))]
+
+    def _page(self, where: str, params: list, order: str, page: int, limit: int) -> tuple[list[dict], int]:
+        rows = self._rows(f"SELECT * FROM items WHERE {where} ORDER BY {order} LIMIT ? OFFSET ?",
+                          params + [limit, (page - 1) * limit])
+        total = self.db.read_one(f"SELECT COUNT(*) FROM items WHERE {where}", tuple(params))[0]
+        return rows, total
+
+    def children(self, owner_id: str, parent_id: ObjectId | None, sort: str = "name", descending: bool = False,
+                 page: int = 1, limit: int = 50, name_key: str | None = None) -> tuple[list[dict], int]:
+        where, params = f"owner_id = ? AND parent_id IS ? AND {_LIVE}", [owner_id, oid(parent_id)]
+        if name_key is not None:
+            where, params = where + " AND slot = ?", params + [slot_for(parent_id, name_key)]
+        return self._page(where, params, _order(sort, descending, True), page, limit)
+
+    def all_files(self, owner_id: str, sort: str, descending: bool, page: int, limit: int) -> tuple[list[dict], int]:
+        return self._page(f"owner_id = ? AND type = 'file' AND {_LIVE}", [owner_id],
+                          _order(sort, descending, False), page, limit)
+
+    def starred(self, owner_id: str, page: int, limit: int) -> tuple[list[dict], int]:
+        return self._page(f"owner_id = ? AND starred = 1 AND {_LIVE}", [owner_id], _order("name", False, True),
+                          page, limit)
+
+    def live_folders(self, owner_id: str) -> list[dict]:
+        return self._rows(f"SELECT * FROM items WHERE owner_id = ? AND type = 'folder' AND {_LIVE} "
+                          "ORDER BY name_key, id", [owner_id])
+
+    def file_names(self, owner_id: str, parent_id: ObjectId | None, limit: int) -> list[str]:
+        rows = self.db.read(f"SELECT name FROM items WHERE owner_id = ? AND parent_id IS ? AND type = 'file' "
+                            f"AND {_LIVE} ORDER BY name_key, id LIMIT ?", (owner_id, oid(parent_id), limit))
+        return [row["name"] for row in rows]
+
+    def at_name(self, owner_id: str, parent_id: ObjectId | None, name_key: str, kind: str | None = None,
+                live_only: bool = False) -> dict | None:
+        sql, params = "SELECT * FROM items WHERE owner_id = ? AND slot = ?", [owner_id, slot_for(parent_id, name_key)]
+        if kind:
+            sql, params = sql + " AND type = ?", params + [kind]
+        if live_only:
+            sql += f" AND {_LIVE}"
+        return _item(self.db.read_one(sql, tuple(params)))
+
+    def below(self, owner_id: str, parent_ids: list[ObjectId], include: str) -> list[dict]:
+        state = _LIVE if include == "live" else "trash_root = 0"
+        found: list[dict] = []
+        for chunk in _chunks([oid(p) for p in parent_ids]):
+            found += self._rows(f"SELECT * FROM items WHERE owner_id = ? AND parent_id IN ({_marks(chunk)}) "
+                                f"AND {state}", [owner_id, *chunk])
+        return found
+
+    def search(self, owner_id: str, text_key: str | None, kind: str | None, content_type: str | None,
+               min_size: int | None, max_size: int | None, created_after: datetime | None,
+               created_before: datetime | None, page: int, limit: int) -> tuple[list[dict], int]:
+        where, params = [f"owner_id = ? AND {_LIVE}"], [owner_id]
+        if text_key:  # a literal substring of the case-folded name: instr(), no pattern language
+            where.append("instr(name_key, ?) > 0")
+            params.append(text_key)
+        if kind:
+            where.append("type = ?")
+            params.append(kind)
+        if content_type:
+            prefix = content_type.lower()
+            where.append("substr(content_type, 1, ?) = ?")
+            params += [len(prefix), prefix]
+        if min_size is not None or max_size is not None:
+            if not kind:
+                where.append("type = 'file'")
+            if min_size is not None:
+                where.append("size >= ?")
+                params.append(min_size)
+            if max_size is not None:
+                where.append("size <= ?")
+                params.append(max_size)
+        if created_after:
+            where.append("created_at >= ?")
+            params.append(when(created_after))
+        if created_before:
+            where.append("created_at <= ?")
+            params.append(when(created_before))
+        return self._page(" AND ".join(where), params, _order("name", False, True), page, limit)
+
+    def live_counts(self, owner_id: str) -> tuple[int, int]:
+        rows = dict(self.db.read(f"SELECT type, COUNT(*) FROM items WHERE owner_id = ? AND {_LIVE} GROUP BY type",
+                                 (owner_id,)))
+        return rows.get(FILE, 0), rows.get(FOLDER, 0)
+
+    def trashed_file_totals(self, owner_id: str) -> tuple[int, int]:
+        row = self.db.read_one("SELECT COALESCE(SUM(size), 0), COUNT(*) FROM items WHERE owner_id = ? "
+                               "AND type = 'file' AND trashed_at IS NOT NULL", (owner_id,))
+        return row[0], row[1]
+
+    # -- the trash -------------------------------------------------------------------------------
+
+    def trash_roots(self, owner_id: str, page: int, limit: int) -> tuple[list[dict], int]:
+        return self._page("owner_id = ? AND trash_root = 1", [owner_id], "trashed_at DESC, id DESC", page, limit)
+
+    def all_trash_roots(self, owner_id: str) -> list[dict]:
+        return self._rows("SELECT * FROM items WHERE owner_id = ? AND trash_root = 1", [owner_id])
+
+    def trash_along(self, owner_id: str, item_ids: list[ObjectId], folder_id: ObjectId, now: datetime) -> None:
+        with self.db.transaction() as conn:
+            for chunk in _chunks([oid(i) for i in item_ids]):
+                conn.execute(f"UPDATE items SET trashed_at = ?, trashed_with = ? WHERE owner_id = ? "
+                             f"AND id IN ({_marks(chunk)})", (when(now), oid(folder_id), owner_id, *chunk))
+
+    def restore_along(self, owner_id: str, folder_id: ObjectId) -> None:
+        self.db.write("UPDATE items SET trashed_at = NULL, trashed_with = NULL WHERE owner_id = ? "
+                      "AND trashed_with = ?", (owner_id, oid(folder_id)))
+
+    def expired_trash_roots(self, cutoff: datetime) -> list[dict]:
+        return self._rows("SELECT * FROM items WHERE trash_root = 1 AND trashed_at < ?", [when(cutoff)])
+
+    def trash_root_if_expired(self, item_id: ObjectId, cutoff: datetime) -> dict | None:
+        return _item(self.db.read_one("SELECT * FROM items WHERE id = ? AND trash_root = 1 AND trashed_at < ?",
+                                      (oid(item_id), when(cutoff))))
+
+    # -- many items --------------------------------------------------------------------------------
+
+    def by_ids(self, owner_id: str, ids: Iterable[ObjectId]) -> dict[ObjectId, dict]:
+        found: dict[ObjectId, dict] = {}
+        for chunk in _chunks([oid(i) for i in set(ids)]):
+            for item in self._rows(f"SELECT * FROM items WHERE owner_id = ? AND id IN ({_marks(chunk)})",
+                                   [owner_id, *chunk]):
+                found[item["_id"]] = item
+        return found
+
+    def names_like(self, owner_id: str, parent_id: ObjectId | None, prefix_key: str) -> set[str]:
+        rows = self.db.read(f"SELECT name_key FROM items WHERE owner_id = ? AND parent_id IS ? AND {_LIVE} "
+                            "AND substr(name_key, 1, ?) = ?", (owner_id, oid(parent_id), len(prefix_key), prefix_key))
+        return {row["name_key"] for row in rows}
+
+    def file_contents(self) -> list[dict]:
+        return self._rows("SELECT id, owner_id, type, name, blob_id, sha256, size, updated_at, trashed_at, "
+                          "last_version_id, revision FROM items WHERE type = 'file'", [])
+
+
+_BLOB_IDS = ("_id",)
+
+
+def _blob(row) -> dict | None:
+    return row_dict(row, ids=_BLOB_IDS, times=("created_at",), rename={"id": "_id"})
+
+
+class SQLiteBlobsRepository:
+    """One row per distinct content per user, with a reference count; one usage row per user."""
+
+    def __init__(self, database: SQLiteDatabase):
+        self.db = database
+
+    def ensure_indexes(self) -> None:
+        self.db.script(BLOBS_SCHEMA)
+
+    def _ensure_usage(self, owner_id: str) -> None:
+        # One statement: the sum is taken and stored with nothing in between.
+        self.db.write("INSERT OR IGNORE INTO usage (owner_id, bytes) "
+                      "SELECT ?, COALESCE(SUM(size), 0) FROM blobs WHERE owner_id = ?", (owner_id, owner_id))
+
+    def charge(self, owner_id: str, size: int, quota: int | None) -> bool:
+        self._ensure_usage(owner_id)
+        if quota:
+            cursor = self.db.write("UPDATE usage SET bytes = bytes + ? WHERE owner_id = ? AND bytes <= ?",
+                                   (size, owner_id, quota - size))
+        else:
+            cursor = self.db.write("UPDATE usage SET bytes = bytes + ? WHERE owner_id = ?", (size, owner_id))
+        return cursor.rowcount == 1
+
+    def uncharge(self, owner_id: str, size: int) -> None:
+        self.db.write("UPDATE usage SET bytes = bytes - ? WHERE owner_id = ?", (size, owner_id))
+
+    def prepare_release(self, owner_id: str) -> None:
+        self._ensure_usage(owner_id)
+
+    def used_bytes(self, owner_id: str) -> int:
+        self._ensure_usage(owner_id)
+        row = self.db.read_one("SELECT bytes FROM usage WHERE owner_id = ?", (owner_id,))
+        return row[0] if row else 0
+
+    def counted_usage(self) -> dict[str, int]:
+        return {row[0]: row[1] for row in self.db.read("SELECT owner_id, bytes FROM usage")}
+
+    def set_usage(self, owner_id: str, seen: int | None, value: int) -> bool:
+        if seen is None:
+            return self.db.write("INSERT OR IGNORE INTO usage (owner_id, bytes) VALUES (?, ?)",
+                                 (owner_id, value)).rowcount == 1
+        return self.db.write("UPDATE usage SET bytes = ? WHERE owner_id = ? AND bytes = ?",
+                             (value, owner_id, seen)).rowcount == 1
+
+    def known_contents(self, owner_id: str, sha256s: Iterable[str]) -> set[str]:
+        known: set[str] = set()
+        for chunk in _chunks(list(sha256s)):
+            known |= {row[0] for row in self.db.read(
+                f"SELECT sha256 FROM blobs WHERE owner_id = ? AND sha256 IN ({_marks(chunk)})", (owner_id, *chunk))}
+        return known
+
+    def acquire_existing(self, owner_id: str, sha256: str) -> dict | None:
+        return _blob(self.db.returning("UPDATE blobs SET refs = refs + 1 WHERE owner_id = ? AND sha256 = ? AND refs > 0 "
+                                   "RETURNING *", (owner_id, sha256)))
+
+    def insert(self, blob: dict) -> bool:
+        try:
+            self.db.write("INSERT INTO blobs (id, owner_id, sha256, size, storage_key, refs, created_at) "
+                          "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                          (oid(blob["_id"]), blob["owner_id"], blob["sha256"], blob["size"], blob["storage_key"],
+                           blob["refs"], when(blob["created_at"])))
+            return True
+        except sqlite3.IntegrityError:
+            return False
+
+    def add_refs(self, blob_id: ObjectId, count: int = 1) -> bool:
+        return self.db.write("UPDATE blobs SET refs = refs + ? WHERE id = ? AND refs > 0",
+                             (count, oid(blob_id))).rowcount == 1
+
+    def drop_ref(self, blob_id: ObjectId) -> dict | None:
+        with self.db.transaction() as conn:
+            rows = conn.execute("UPDATE blobs SET refs = refs - 1 WHERE id = ? RETURNING refs", (oid(blob_id),)).fetchall()
+            row = rows[0] if rows else None
+            if row is None or row[0] > 0:
+                return None
+            gone = conn.execute("DELETE FROM blobs WHERE id = ? AND refs <= 0 RETURNING *", (oid(blob_id),)).fetchall()
+            return _blob(gone[0]) if gone else None
+
+    def get(self, blob_id: ObjectId) -> dict | None:
+        return _blob(self.db.read_one("SELECT * FROM blobs WHERE id = ?", (oid(blob_id),)))
+
+    def take_dead(self, owner_id: str, sha256: str) -> dict | None:
+        return _blob(self.db.returning("DELETE FROM blobs WHERE owner_id = ? AND sha256 = ? AND refs <= 0 RETURNING *",
+                                   (owner_id, sha256)))
+
+    def all_records(self) -> list[dict]:
+        return [_blob(row) for row in self.db.read("SELECT * FROM blobs")]
+
+    def content(self, owner_id: str, sha256: str) -> dict | None:
+        return _blob(self.db.read_one("SELECT * FROM blobs WHERE owner_id = ? AND sha256 = ?", (owner_id, sha256)))
+
+    def set_refs(self, blob_id: ObjectId, seen: int, refs: int) -> bool:
+        return self.db.write("UPDATE blobs SET refs = ? WHERE id = ? AND refs = ?",
+                             (refs, oid(blob_id), seen)).rowcount == 1
+
+    def delete_unused(self, blob_id: ObjectId, seen: int) -> bool:
+        return self.db.write("DELETE FROM blobs WHERE id = ? AND refs = ?", (oid(blob_id), seen)).rowcount == 1
+
+    def delete(self, blob_id: ObjectId) -> None:
+        self.db.write("DELETE FROM blobs WHERE id = ?", (oid(blob_id),))
+
+    def set_storage_key(self, blob_id: ObjectId, key: str) -> None:
+        self.db.write("UPDATE blobs SET storage_key = ? WHERE id = ?", (key, oid(blob_id)))
+
+    def largest_size(self, owner_id: str) -> int:
+        row = self.db.read_one("SELECT MAX(size) FROM blobs WHERE owner_id = ?", (owner_id,))
+        return row[0] or 0
+
+    def summed_bytes(self, owner_id: str) -> int:
+        return self.db.read_one("SELECT COALESCE(SUM(size), 0) FROM blobs WHERE owner_id = ?", (owner_id,))[0]
+
+
+_VERSION_COLUMNS = ("owner_id", "file_id", "blob_id", "size", "sha256", "content_type", "revision", "created_at",
+                    "pending")
+
+
+def _version(row) -> dict | None:
+    version = row_dict(row, ids=("_id", "file_id", "blob_id"), times=("created_at",), rename={"id": "_id"})
+    if version is not None:
+        version["pending"] = True if version.get("pending") else None
+    return version
+
+
+class SQLiteVersionsRepository:
+    """Earlier contents of a file, newest commit first."""
+
+    def __init__(self, database: SQLiteDatabase):
+        self.db = database
+
+    def ensure_indexes(self) -> None:
+        self.db.script(VERSIONS_SCHEMA)
+
+    def _rows(self, sql: str, params: tuple) -> list[dict]:
+        return [_version(row) for row in self.db.read(sql, params)]
+
+    def insert(self, version: dict) -> None:
+        values = (oid(version["_id"]), version["owner_id"], oid(version["file_id"]), oid(version.get("blob_id")),
+                  version["size"], version.get("sha256"), version.get("content_type"), version.get("revision"),
+                  when(version["created_at"]), 1 if version.get("pending") else None)
+        self.db.write(f"INSERT INTO versions (id, {','.join(_VERSION_COLUMNS)}) VALUES ({_marks(values)})", values)
+
+    def for_file(self, file: dict) -> list[dict]:
+        return self._rows("SELECT * FROM versions WHERE file_id = ? AND (pending IS NULL OR id = ?) "
+                          "ORDER BY revision DESC, created_at DESC, id DESC",
+                          (oid(file["_id"]), oid(file.get("last_version_id"))))
+
+    def all_for_file(self, file_id: ObjectId) -> list[dict]:
+        return self._rows("SELECT * FROM versions WHERE file_id = ?", (oid(file_id),))
+
+    def get(self, file: dict, version_id: str) -> dict | None:
+        key = _id_arg(version_id)
+        if key is None:
+            return None
+        version = _version(self.db.read_one("SELECT * FROM versions WHERE id = ? AND file_id = ?",
+                                            (key, oid(file["_id"]))))
+        if version is None or (version["pending"] and file.get("last_version_id") != version["_id"]):
+            return None
+        return version
+
+    def settle(self, version_id: ObjectId) -> None:
+        self.db.write("UPDATE versions SET pending = NULL WHERE id = ? AND pending = 1", (oid(version_id),))
+
+    def delete(self, version_id: ObjectId) -> bool:
+        return self.db.write("DELETE FROM versions WHERE id = ?", (oid(version_id),)).rowcount == 1
+
+    def take(self, version_id: ObjectId) -> dict | None:
+        return _version(self.db.returning("DELETE FROM versions WHERE id = ? RETURNING *", (oid(version_id),)))
+
+    def take_first(self, file_id: ObjectId) -> dict | None:
+        return _version(self.db.returning(
+            "DELETE FROM versions WHERE id = (SELECT id FROM versions WHERE file_id = ? AND revision = 1 "
+            "AND pending IS NULL LIMIT 1) RETURNING *", (oid(file_id),)))
+
+    def take_settled(self, file_id: ObjectId, revision: int, blob_id: ObjectId) -> bool:
+        return self.db.write(
+            "DELETE FROM versions WHERE id = (SELECT id FROM versions WHERE file_id = ? AND revision = ? "
+            "AND blob_id = ? AND pending IS NULL LIMIT 1)", (oid(file_id), revision, oid(blob_id))).rowcount == 1
+
+    def all_contents(self) -> list[dict]:
+        return self._rows("SELECT * FROM versions", ())
+
+    def set_blob(self, version_id: ObjectId, blob_id: ObjectId) -> None:
+        self.db.write("UPDATE versions SET blob_id = ? WHERE id = ?", (oid(blob_id), oid(version_id)))
