@@ -2,6 +2,8 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+# The MongoDB wire server of the tests (secantusdb), kept out of the app's venv.
+VENV_SECANTUS := .venv-secantus
 
 .PHONY: run test test-fast install install-dev bench clean purge-trash browser repair fuzz nginx
 
@@ -15,6 +17,11 @@ $(VENV)/.installed: requirements.txt | $(BIN)/activate
 
 $(VENV)/.installed-dev: requirements.txt requirements-dev.txt $(VENV)/.installed
 	$(BIN)/pip install --quiet -r requirements-dev.txt
+	touch $@
+
+$(VENV_SECANTUS)/.installed: requirements-secantus.txt
+	$(PYTHON) -m venv $(VENV_SECANTUS)
+	$(VENV_SECANTUS)/bin/pip install --quiet -r requirements-secantus.txt
 	touch $@
 
 install: $(VENV)/.installed
@@ -31,8 +38,9 @@ browser:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	else echo "note: chromium is not installed and this is not root: the browser tests will be skipped"; fi
 
-## test: run the whole test suite (unit tests on mongomock, end-to-end on Gunicorn, browser tests in Chromium)
-test: install-dev browser
+## test: run the whole test suite (unit tests on mongomock, end-to-end on Gunicorn, browser tests in
+## Chromium, the MongoDB tests on a secantusdb wire server from .venv-secantus/)
+test: install-dev browser $(VENV_SECANTUS)/.installed
 	$(BIN)/python -m pytest
 
 ## test-fast: the in-process tests only (no Gunicorn, no browser, no fuzzer, no load run): the inner loop
@@ -51,7 +59,7 @@ bench: install-dev nginx
 	$(BIN)/python bench/compare.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache
+	rm -rf $(VENV) $(VENV_SECANTUS) .pytest_cache
 
 ## purge-trash: delete for good what has been in the trash longer than TRASH_RETENTION_DAYS
 purge-trash: install

@@ -17,7 +17,8 @@ graceful_timeout = 30
 keepalive = 5
 accesslog = "-"
 # No query strings in the access log: tokens may travel there for seed-compatible clients.
-access_log_format = '%(h)s "%(m)s %(U)s %(H)s" %(s)s %(B)s %(L)ss rid=%({x-request-id}o)s'
+# pid=<worker pid>: which worker answered, for reading a log of several workers (and tests).
+access_log_format = '%(h)s "%(m)s %(U)s %(H)s" %(s)s %(B)s %(L)ss rid=%({x-request-id}o)s pid=%(p)s'
 # Gunicorn 27's control socket is shared per user; several servers (tests, benchmarks, a
 # running `make run`) would remove each other's. We do not use gunicornc.
 control_socket_disable = True

@@ -5,7 +5,8 @@ import pytest
 
 from app import create_app
 from config import TestingConfig
-from tests.live_server import server  # noqa: F401  (a fixture: a live Gunicorn server)
+from tests.live_server import backend, new_server, server  # noqa: F401  (fixtures: a live Gunicorn server)
+from tests.mongo_wire import mongo_wire  # noqa: F401  (a fixture: the MongoDB wire server)
 
 
 @pytest.fixture

@@ -1,6 +1,9 @@
 """A real Gunicorn server, started as ``make run`` does, with all state under a temp dir.
 
-Shared by the end-to-end, CLI, compatibility and fault tests.
+Shared by the end-to-end, CLI, compatibility and fault tests. It runs on the embedded store
+(one worker) unless the test parametrizes ``backend`` with ``MONGO_WIRE``: then it runs
+``WIRE_WORKERS`` workers on a database of its own on the secantusdb wire server
+(tests/mongo_wire.py), as a deployment with ``MONGO_URI`` does.
 """
 from __future__ import annotations
 
@@ -19,6 +22,10 @@ GUNICORN = os.path.join(os.path.dirname(sys.executable), "gunicorn")
 START_TIMEOUT_S = 30
 STOP_TIMEOUT_S = 40  # gunicorn.conf.py has graceful_timeout = 30
 HTTP_TIMEOUT_S = 30
+EMBEDDED, MONGO_WIRE = "embedded", "mongo_wire"  # values of the ``backend`` fixture
+WIRE_WORKERS = 3  # several workers, few enough for a 2-core machine
+# A test marked so runs on a server of each backend (its ``server``/``new_server`` fixtures).
+on_both_backends = pytest.mark.parametrize("backend", [EMBEDDED, MONGO_WIRE])
 
 # Variables read by config.py or gunicorn.conf.py (and Gunicorn itself) that must not leak
 # from the developer's shell into the server under test.
@@ -69,6 +76,11 @@ class GunicornServer:
 
     def url(self, path: str) -> str:
         return self.base_url + path
+
+    @property
+    def database_kind(self) -> str:
+        """What /api/status reports as the database kind."""
+        return "mongodb" if self.env.get("MONGO_URI") else "embedded"
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -159,8 +171,27 @@ class GunicornServer:
 
 
 @pytest.fixture
-def server(tmp_path):
-    srv = GunicornServer(tmp_path)
+def backend() -> str:
+    """The database of the live servers a test starts; parametrize it to add ``MONGO_WIRE``."""
+    return EMBEDDED
+
+
+@pytest.fixture
+def new_server(backend, request, tmp_path):
+    """Make (not start) a server on the test's backend, with extra environment variables."""
+    def make(**env) -> GunicornServer:
+        srv = GunicornServer(tmp_path)
+        if backend == MONGO_WIRE:
+            from tests.mongo_wire import wire_env
+            srv.env.update(wire_env(request.getfixturevalue("mongo_wire")), WEB_CONCURRENCY=str(WIRE_WORKERS))
+        srv.env.update({k: str(v) for k, v in env.items()})
+        return srv
+    return make
+
+
+@pytest.fixture
+def server(new_server):
+    srv = new_server()
     try:
         srv.start()
         yield srv

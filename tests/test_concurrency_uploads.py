@@ -6,7 +6,8 @@ barrier, so they really overlap in the server. After each round the state is che
 user would: every content kept is one that some request was told was stored (201), it
 downloads with the SHA-256 that 201 reported, the current content is the last one committed,
 versions are distinct commits and only the oldest are trimmed, usage is exact, and (after
-the server stops) ``flask repair`` is clean.
+the server stops) ``flask repair`` is clean. The replace race and the quota race through the
+API run again with several workers on the MongoDB wire server (tests/mongo_wire.py).
 """
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ import threading
 import pytest
 import requests
 
-from tests.live_server import GunicornServer
+from tests.live_server import EMBEDDED, MONGO_WIRE, GunicornServer, on_both_backends
 from tests.test_faults import assert_repair_clean
 
 pytestmark = pytest.mark.e2e
@@ -26,22 +27,6 @@ CLIENTS = 20
 ROUNDS = 3
 MAX_VERSIONS = 10  # config.Config.MAX_VERSIONS_PER_FILE
 MIB = 1024 * 1024
-
-
-def start_server(tmp_path, **env) -> GunicornServer:
-    srv = GunicornServer(tmp_path)
-    srv.env.update({k: str(v) for k, v in env.items()})
-    srv.start()
-    return srv
-
-
-@pytest.fixture
-def live(tmp_path):
-    srv = start_server(tmp_path)
-    try:
-        yield srv
-    finally:
-        srv.kill()
 
 
 def signup(srv: GunicornServer, username: str) -> requests.Session:
@@ -155,34 +140,37 @@ def acknowledged_of(results, extract) -> dict[str, int]:
     return acknowledged
 
 
-def test_parallel_replaces_keep_every_acknowledged_content(live):
-    owner = signup(live, "racer")
-    key = api_token(live, owner)
+@on_both_backends
+def test_parallel_replaces_keep_every_acknowledged_content(server):
+    owner = signup(server, "racer")
+    key = api_token(server, owner)
     for round_ in range(ROUNDS):
         for route in ("api", "compat"):
             name = f"same-{route}-{round_}.bin"
             contents = distinct_contents(CLIENTS)
             if route == "api":
-                calls = [api_upload(live, clone(owner), name, data, "?on_conflict=replace") for data in contents]
+                calls = [api_upload(server, clone(owner), name, data, "?on_conflict=replace") for data in contents]
                 extract = lambda body: (body["files"][0]["sha256"], body["files"][0]["revision"])  # noqa: E731
             else:
-                calls = [compat_upload(live, requests.Session(), key, name, data) for data in contents]
+                calls = [compat_upload(server, requests.Session(), key, name, data) for data in contents]
                 extract = lambda body: (body["sha256"], body["revision"])  # noqa: E731
             results = together(calls)
             acknowledged = acknowledged_of(results, extract)
             assert set(acknowledged) == {hashlib.sha256(d).hexdigest() for d in contents}
-            check_replaced_file(live, owner, name, acknowledged)
-        usage = owner.get(live.url("/api/me/usage")).json()
-        assert usage["used_bytes"] == referenced_bytes(live, owner)
-    assert live.stop() == 0
-    assert_repair_clean(live, "--verify")
+            check_replaced_file(server, owner, name, acknowledged)
+        usage = owner.get(server.url("/api/me/usage")).json()
+        assert usage["used_bytes"] == referenced_bytes(server, owner)
+    assert server.stop() == 0
+    assert_repair_clean(server, "--verify")
 
 
-@pytest.mark.parametrize("route", ["api", "compat"])
-def test_parallel_uploads_never_pass_the_quota(tmp_path, route):
+@pytest.mark.parametrize("route,backend", [("api", EMBEDDED), ("compat", EMBEDDED), ("api", MONGO_WIRE)],
+                         ids=["api", "compat", "api-mongo_wire"])
+def test_parallel_uploads_never_pass_the_quota(new_server, route):
     quota, size, clients = 64 * MIB, 10 * MIB, 10
-    srv = start_server(tmp_path, USER_QUOTA_BYTES=quota)
+    srv = new_server(USER_QUOTA_BYTES=quota)
     try:
+        srv.start()
         owner = signup(srv, "filler")
         key = api_token(srv, owner)
         for round_ in range(2):

@@ -1,4 +1,5 @@
-"""End to end: a real Gunicorn server on the embedded store, driven over HTTP.
+"""End to end: a real Gunicorn server on the embedded store, then with several workers on the
+MongoDB wire server (tests/mongo_wire.py), driven over HTTP.
 
 The server is started exactly as ``make run`` does (``gunicorn -c gunicorn.conf.py wsgi:app``
 from the repository root), with every piece of state (database, uploads) under ``tmp_path``
@@ -14,7 +15,7 @@ import os
 import pytest
 import requests
 
-from tests.live_server import HTTP_TIMEOUT_S, GunicornServer
+from tests.live_server import EMBEDDED, HTTP_TIMEOUT_S, GunicornServer, on_both_backends
 
 pytestmark = pytest.mark.e2e
 
@@ -68,10 +69,11 @@ def _assert_downloads(session, server, records: dict[str, dict],
 
 # -- the scenario --------------------------------------------------------------------------
 
-def test_full_session_survives_restart(server, tmp_path):
+@on_both_backends
+def test_full_session_survives_restart(server, tmp_path, backend):
     status = _json(_call(requests, "GET", server.url("/api/status")), 200, server)
     assert status["status"] == "ok"
-    assert status["database"] == {"kind": "embedded", "reachable": True}
+    assert status["database"] == {"kind": server.database_kind, "reachable": True}
 
     password = "correct horse battery"
     small = b"%PDF-1.4\n" + "تقرير سنوي\n".encode() * 50
@@ -112,7 +114,7 @@ def test_full_session_survives_restart(server, tmp_path):
         assert by_name[UNICODE_NAME]["content_type"] == "application/pdf"
 
         # The bytes went to the configured folders, not the repository's.
-        assert (tmp_path / "data").is_dir()
+        assert (tmp_path / "data").is_dir() == (backend == EMBEDDED)
         stored = [p for p in (tmp_path / "uploads" / user["id"]).iterdir()
                   if not p.name.startswith(".")]
         assert sorted(p.stat().st_size for p in stored) == sorted(len(d) for d in contents.values())

@@ -23,7 +23,7 @@ from app.digests import secret_digest
 from app.sharing.archive import safe_archive_names, windows_safe_name
 from config import TestingConfig
 from tests.conftest import AuthActions, upload
-from tests.live_server import HTTP_TIMEOUT_S
+from tests.live_server import HTTP_TIMEOUT_S, on_both_backends
 from tests.test_folders import folder
 from tests.test_web_ui import browser  # noqa: F401  (a fixture: Chromium through Playwright)
 
@@ -476,6 +476,7 @@ def live_owner(server) -> requests.Session:
 
 
 @pytest.mark.e2e
+@on_both_backends
 def test_parallel_clients_never_get_past_max_downloads(server):
     owner = live_owner(server)
 

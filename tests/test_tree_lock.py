@@ -1,6 +1,7 @@
 """The per-user tree lock (app/drive/tree.py): a document with a lease in the database, so it
-holds across workers. Its repository operations run on mongomock and on the embedded store;
-the live races are in tests/test_concurrency_tree.py."""
+holds across workers. Its repository operations run on mongomock, on the embedded store and
+on a real MongoDB wire server (tests/mongo_wire.py); the live races are in
+tests/test_concurrency_tree.py."""
 from __future__ import annotations
 
 import threading
@@ -14,15 +15,16 @@ from app.drive.tree import Tree
 from app.errors import AppError
 from app.db import get_db
 from tests.conftest import AuthActions
+from tests.mongo_wire import make_wire_app  # noqa: F401  (a fixture)
 from tests.test_embedded_store import make_embedded_app  # noqa: F401  (a fixture)
 
 
-@pytest.fixture(params=["mongomock", "embedded"])
+@pytest.fixture(params=["mongomock", "embedded", "wire"])
 def any_app(request):
-    """The mongomock app of the unit tests, then the embedded store's."""
+    """The mongomock app of the unit tests, the embedded store's, then one on the wire server."""
     if request.param == "mongomock":
         return request.getfixturevalue("app")
-    return request.getfixturevalue("make_embedded_app")()
+    return request.getfixturevalue(f"make_{request.param}_app")()
 
 
 @pytest.fixture
