@@ -1,0 +1,380 @@
+"""The account and sharing repositories' named operations (users, sessions, API tokens, share
+links and their resume allowances), one contract for every implementation.
+
+Like tests/test_repository_contract.py, each test runs on mongomock (standing in for MongoDB),
+the embedded store and SQLite (issue 10), and checks what a service relies on: the same
+documents come back (ids, tz-aware times), unique keys hold, and the conditional writes
+(download limit, allowance budget, epoch) refuse exactly where they should.
+"""
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from datetime import timedelta
+
+import pytest
+from bson import ObjectId
+from pymongo.errors import DuplicateKeyError
+
+from app.auth.repo import SessionsRepository, TokensRepository, UsersRepository
+from app.auth.service import AuthService
+from app.auth.sqlite_repo import SQLiteSessionsRepository, SQLiteTokensRepository, SQLiteUsersRepository
+from app.auth.tokens import TokenService
+from app.db import get_db
+from app.digests import secret_digest
+from app.errors import Conflict, NotFound
+from app.sharing.repo import SharesRepository
+from app.sharing.service import epoch
+from app.sharing.sqlite_repo import SQLiteSharesRepository
+from app.sqlite_db import SQLiteDatabase
+from app.timeutil import as_utc, utcnow
+from tests.test_embedded_store import make_embedded_app  # noqa: F401  (a fixture)
+
+OWNER, OTHER = "a" * 24, "b" * 24
+
+
+@dataclass
+class Repos:
+    users: UsersRepository | SQLiteUsersRepository
+    sessions: SessionsRepository | SQLiteSessionsRepository
+    tokens: TokensRepository | SQLiteTokensRepository
+    shares: SharesRepository | SQLiteSharesRepository
+
+
+def sqlite_repos(path) -> tuple[SQLiteDatabase, Repos]:
+    db = SQLiteDatabase(str(path))
+    repos = Repos(SQLiteUsersRepository(db), SQLiteSessionsRepository(db), SQLiteTokensRepository(db),
+                  SQLiteSharesRepository(db))
+    for repo in [*vars(repos).values()] * 2:  # creating the schema twice is harmless
+        repo.ensure_indexes()
+    return db, repos
+
+
+@pytest.fixture(params=["mongomock", "embedded", "sqlite"])
+def repos(request, tmp_path):
+    if request.param == "sqlite":
+        db, made = sqlite_repos(tmp_path / "drive.sqlite3")
+        yield made
+        db.close()
+        return
+    app = request.getfixturevalue("app") if request.param == "mongomock" else \
+        request.getfixturevalue("make_embedded_app")()
+    with app.app_context():
+        db = get_db()
+        yield Repos(UsersRepository(db), SessionsRepository(db), TokensRepository(db), SharesRepository(db))
+
+
+@pytest.fixture
+def sqlite_db(tmp_path):
+    db, made = sqlite_repos(tmp_path / "drive.sqlite3")
+    yield db, made
+    db.close()
+
+
+def same_time(stored, expected) -> bool:
+    return stored is not None and as_utc(stored) == as_utc(expected)
+
+
+# -- users and sessions ------------------------------------------------------------------------
+
+def test_usernames_are_unique_ignoring_case(repos):
+    now = utcnow()
+    alice = repos.users.create("Alice", "hash-1", now)
+    assert isinstance(alice["_id"], ObjectId)
+    with pytest.raises(Conflict) as taken:
+        repos.users.create("aLICE", "hash-2", now)
+    assert taken.value.code == "username_taken"
+
+    found = repos.users.get_by_username("ALICE")
+    assert found["_id"] == alice["_id"] and found["username"] == "Alice" and found["password_hash"] == "hash-1"
+    assert same_time(repos.users.get(str(alice["_id"]))["created_at"], now)
+    assert repos.users.get("not-an-object-id") is None
+    assert repos.users.get(str(ObjectId())) is None
+    assert repos.users.get_by_username("bob") is None
+
+
+def test_a_session_logs_in_until_it_expires_or_ends(repos):
+    user = repos.users.create("carol", "x", utcnow())
+    auth = AuthService(repos.users, repos.sessions, session_days=1)
+    session = auth.start_session(user)
+    assert auth.load_session(session.session_token).id == str(user["_id"])
+    record = repos.sessions.get(secret_digest(session.session_token))
+    assert record["user_id"] == str(user["_id"]) and as_utc(record["expires_at"]) > utcnow()
+
+    expired = AuthService(repos.users, repos.sessions, session_days=0).start_session(user)
+    assert auth.load_session(expired.session_token) is None
+    left = repos.sessions.get(secret_digest(expired.session_token))
+    assert left is None or as_utc(left["expires_at"]) <= utcnow(), "an expired record is never live"
+
+    auth.end_session(session)
+    assert auth.load_session(session.session_token) is None
+    assert repos.sessions.get(secret_digest("never issued")) is None
+
+
+def test_logging_out_everywhere_ends_only_that_users_sessions(repos):
+    later = utcnow() + timedelta(days=1)
+    for token_hash, user_id in (("h1", OWNER), ("h2", OWNER), ("h3", OTHER)):
+        repos.sessions.create(token_hash, user_id, utcnow(), later)
+    with pytest.raises(DuplicateKeyError):
+        repos.sessions.create("h1", OTHER, utcnow(), later)
+    repos.sessions.delete_for_user(OWNER)
+    assert repos.sessions.get("h1") is None and repos.sessions.get("h2") is None
+    assert repos.sessions.get("h3")["user_id"] == OTHER
+    repos.sessions.delete("h3")
+    assert repos.sessions.get("h3") is None
+
+
+# -- API tokens ---------------------------------------------------------------------------------
+
+def a_token(owner=OWNER, secret="s", created_at=None, **fields) -> dict:
+    return {"_id": ObjectId(), "owner_id": owner, "name": f"token {secret}", "scope": "read",
+            "secret_hash": secret_digest(secret), "prefix": "cdt_" + secret[:4], "created_at": created_at or utcnow(),
+            "expires_at": None, "last_used_at": None, **fields}
+
+
+def test_tokens_are_found_by_their_hash_and_listed_oldest_first(repos):
+    base = utcnow()
+    second = a_token(secret="two", created_at=base + timedelta(seconds=1), expires_at=base + timedelta(days=9))
+    first = a_token(secret="one", created_at=base)
+    for token in (second, first, a_token(OTHER, secret="theirs")):
+        repos.tokens.insert(token)
+    with pytest.raises(DuplicateKeyError):
+        repos.tokens.insert(a_token(OTHER, secret="one"))
+
+    found = repos.tokens.by_secret_hash(secret_digest("two"))
+    assert {k: v for k, v in found.items() if k not in ("created_at", "expires_at")} == \
+        {k: v for k, v in second.items() if k not in ("created_at", "expires_at")}
+    assert same_time(found["created_at"], second["created_at"]) and same_time(found["expires_at"], second["expires_at"])
+    assert repos.tokens.by_secret_hash(secret_digest("nope")) is None
+    assert [t["_id"] for t in repos.tokens.for_owner(OWNER)] == [first["_id"], second["_id"]]
+
+    used = base + timedelta(minutes=5)
+    repos.tokens.touch(first["_id"], used)
+    assert same_time(repos.tokens.by_secret_hash(secret_digest("one"))["last_used_at"], used)
+
+
+def test_only_the_owner_deletes_a_token(repos):
+    token = a_token()
+    repos.tokens.insert(token)
+    assert not repos.tokens.delete_owned(OTHER, str(token["_id"]))
+    assert not repos.tokens.delete_owned(OWNER, "malformed")
+    assert repos.tokens.by_secret_hash(token["secret_hash"]) is not None
+    assert repos.tokens.delete_owned(OWNER, str(token["_id"]))
+    assert not repos.tokens.delete_owned(OWNER, str(token["_id"]))
+    assert repos.tokens.for_owner(OWNER) == []
+
+
+def test_a_script_authenticates_with_its_token_until_revoked(repos):
+    user = repos.users.create("dave", "x", utcnow())
+    service = TokenService(repos.tokens, repos.users)
+    token, secret = service.create(str(user["_id"]), "backup", "read", None)
+    assert service.authenticate(secret).id == str(user["_id"])
+    assert repos.tokens.by_secret_hash(token["secret_hash"])["last_used_at"] is not None
+    with pytest.raises(NotFound):
+        service.revoke(OTHER, str(token["_id"]))
+    service.revoke(str(user["_id"]), str(token["_id"]))
+    assert service.authenticate(secret) is None
+
+
+def needs(repo, operation: str) -> None:
+    """Operations being added to the MongoDB repositories alongside (the SQLite ones have them)."""
+    if not hasattr(repo, operation):
+        pytest.skip(f"{type(repo).__name__} has no {operation} in this checkout yet")
+
+
+def test_an_owner_holds_at_most_the_limit_of_tokens(repos):
+    needs(repos.tokens, "insert_within_limit")
+    kept = [a_token(secret=f"mine{i}") for i in range(3)]
+    assert all(repos.tokens.insert_within_limit(token, 3) for token in kept)
+    assert not repos.tokens.insert_within_limit(a_token(secret="one too many"), 3)
+    assert repos.tokens.insert_within_limit(a_token(OTHER, secret="theirs"), 3), "the limit is per owner"
+    assert repos.tokens.by_secret_hash(secret_digest("one too many")) is None
+    assert repos.tokens.delete_owned(OWNER, str(kept[0]["_id"]))
+    assert repos.tokens.insert_within_limit(a_token(secret="in its place"), 3)
+    assert len(repos.tokens.for_owner(OWNER)) == 3
+
+
+# -- share links -------------------------------------------------------------------------------
+
+def a_share(repos, token="link", owner=OWNER, item_id=None, created_at=None, **settings) -> dict:
+    share = {"_id": ObjectId(), "owner_id": owner, "item_id": item_id or ObjectId(), "item_type": "file",
+             "token_hash": secret_digest(token), "created_at": created_at or utcnow(), "download_count": 0,
+             "last_used_at": None, "revoked_at": None, "label": None, "expires_at": None, "password_hash": None,
+             "max_downloads": None, "epoch": 0, **settings}
+    repos.shares.insert(share)
+    return share
+
+
+def test_a_link_is_found_by_its_hash_and_by_its_owner_only(repos):
+    item = ObjectId()
+    share = a_share(repos, item_id=item, label="for Bob", password_hash="pw", max_downloads=3)
+    with pytest.raises(DuplicateKeyError):
+        a_share(repos, owner=OTHER)  # the same token hash
+
+    found = repos.shares.by_token_hash(secret_digest("link"))
+    assert {k: v for k, v in found.items() if k != "created_at"} == {k: v for k, v in share.items() if k != "created_at"}
+    assert same_time(found["created_at"], share["created_at"]) and isinstance(found["item_id"], ObjectId)
+    assert repos.shares.by_token_hash(secret_digest("other")) is None
+    assert repos.shares.get_owned(OWNER, str(share["_id"]))["_id"] == share["_id"]
+    assert repos.shares.get_owned(OTHER, str(share["_id"])) is None
+    assert repos.shares.get_owned(OWNER, "malformed") is None
+
+
+def test_an_owners_links_are_listed_newest_first_and_deleted_with_their_items(repos):
+    base, item, gone = utcnow(), ObjectId(), ObjectId()
+    old = a_share(repos, "t1", item_id=item, created_at=base)
+    new = a_share(repos, "t2", item_id=item, created_at=base + timedelta(seconds=1))
+    other_item = a_share(repos, "t3", created_at=base + timedelta(seconds=2))
+    doomed = a_share(repos, "t4", item_id=gone, created_at=base + timedelta(seconds=3))
+    theirs = a_share(repos, "t5", owner=OTHER, item_id=gone)
+
+    assert [s["_id"] for s in repos.shares.for_owner(OWNER)] == [doomed["_id"], other_item["_id"], new["_id"], old["_id"]]
+    assert [s["_id"] for s in repos.shares.for_owner(OWNER, item)] == [new["_id"], old["_id"]]
+    repos.shares.delete_for_items(OWNER, [gone, ObjectId()])
+    assert [s["_id"] for s in repos.shares.for_owner(OWNER)] == [other_item["_id"], new["_id"], old["_id"]]
+    assert repos.shares.for_owner(OTHER)[0]["_id"] == theirs["_id"], "another owner's link stays"
+
+
+def test_every_edit_bumps_the_epoch(repos):
+    share = a_share(repos)
+    later = utcnow() + timedelta(days=2)
+    edited = repos.shares.update(share["_id"], {"label": "new", "expires_at": later, "max_downloads": 7})
+    assert edited["epoch"] == 1 and edited["label"] == "new" and edited["max_downloads"] == 7
+    assert same_time(edited["expires_at"], later)
+    assert repos.shares.update(share["_id"], {"label": None, "password_hash": "h"})["epoch"] == 2
+    assert repos.shares.update(share["_id"], {})["epoch"] == 3
+    assert repos.shares.by_token_hash(share["token_hash"])["label"] is None
+    assert repos.shares.update(ObjectId(), {"label": "x"}) is None
+
+
+def test_a_revoked_link_takes_no_more_edits(repos):
+    needs(repos.shares, "update_unless_revoked")
+    share, now = a_share(repos), utcnow()
+    assert repos.shares.update_unless_revoked(share["_id"], {"label": "x"})["epoch"] == 1
+    revoked = repos.shares.update_unless_revoked(share["_id"], {"revoked_at": now})
+    assert revoked["epoch"] == 2 and same_time(revoked["revoked_at"], now)
+    assert repos.shares.update_unless_revoked(share["_id"], {"label": "late"}) is None
+    assert repos.shares.update_unless_revoked(share["_id"], {"revoked_at": utcnow()}) is None
+    after = repos.shares.by_token_hash(share["token_hash"])
+    assert after["epoch"] == 2 and after["label"] == "x" and same_time(after["revoked_at"], now)
+
+
+def test_a_link_made_before_epochs_starts_at_epoch_zero(repos):
+    share = a_share(repos)
+    del share["epoch"]
+    share.update(_id=ObjectId(), token_hash=secret_digest("legacy"))
+    repos.shares.insert(share)
+    assert epoch(repos.shares.by_token_hash(share["token_hash"])) == 0
+    assert repos.shares.update(share["_id"], {})["epoch"] == 1
+
+
+def test_downloads_are_counted_up_to_the_limit_exactly(repos):
+    share = a_share(repos, max_downloads=3)
+    now = utcnow()
+    counts = [repos.shares.count_download(share["_id"], now) for _ in range(4)]
+    assert [c["download_count"] for c in counts[:3]] == [1, 2, 3] and counts[3] is None
+    assert same_time(counts[0]["last_used_at"], now)
+    assert repos.shares.by_token_hash(share["token_hash"])["download_count"] == 3
+
+    unlimited = a_share(repos, "free")
+    assert [repos.shares.count_download(unlimited["_id"], now)["download_count"] for _ in range(5)][-1] == 5
+    repos.shares.update(unlimited["_id"], {"revoked_at": now})
+    assert repos.shares.count_download(unlimited["_id"], now) is None, "a revoked link counts nothing"
+    assert repos.shares.count_download(ObjectId(), now) is None
+
+
+# -- resume allowances ---------------------------------------------------------------------------
+
+def test_an_allowance_is_live_for_its_share_epoch_and_time_only(repos):
+    share, file, now = ObjectId(), ObjectId(), utcnow()
+    grant = repos.shares.create_grant(share, file, 2, 0, now + timedelta(hours=1))
+    assert isinstance(grant, str) and ObjectId.is_valid(grant)
+    assert repos.shares.has_live_grant(["junk", grant], share, 2, now)
+    assert not repos.shares.has_live_grant([grant], share, 3, now), "an edit ends it"
+    assert not repos.shares.has_live_grant([grant], ObjectId(), 2, now)
+    assert not repos.shares.has_live_grant([grant], share, 2, now + timedelta(hours=1))
+    assert not repos.shares.has_live_grant([], share, 2, now)
+    assert not repos.shares.has_live_grant([str(ObjectId())], share, 2, now)
+
+
+def test_an_allowance_pays_resumes_within_its_budget_only(repos):
+    share, file, now = ObjectId(), ObjectId(), utcnow()
+    grant = repos.shares.create_grant(share, file, 0, 10, now + timedelta(hours=1))
+
+    def use(served, grants=(grant,), file_id=file, epoch_=0, at=now):
+        return repos.shares.use_grant(list(grants), share, file_id, epoch_, served, 100, at)
+    assert use(50)
+    assert not use(41), "10 + 50 + 41 is past the budget"
+    assert use(40)
+    assert not use(1)
+    second = repos.shares.create_grant(share, file, 0, 0, now + timedelta(hours=1))
+    assert not use(1, file_id=ObjectId()) and not use(1, epoch_=1) and not use(101, grants=(second,))
+    assert not use(1, grants=(second,), at=now + timedelta(hours=2)), "expired"
+    assert not use(1, grants=())
+    third = repos.shares.create_grant(share, file, 0, 0, now + timedelta(hours=1))
+    # Each call pays from one allowance only, however many the session holds.
+    assert use(100, grants=(grant, second, third)) and use(100, grants=(grant, second, third))
+    assert not use(1, grants=(grant, second, third))
+
+
+# -- SQLite only: schema guards, expiry, races across threads --------------------------------------
+
+def test_sqlite_refuses_to_edit_a_field_a_link_does_not_have(sqlite_db):
+    _, repos = sqlite_db
+    share = a_share(repos)
+    with pytest.raises(ValueError):
+        repos.shares.update(share["_id"], {"download_count": 0})
+    assert repos.shares.by_token_hash(share["token_hash"])["epoch"] == 0
+
+
+def test_sqlite_removes_expired_sessions_and_allowances_as_new_ones_arrive(sqlite_db):
+    db, repos = sqlite_db
+    past, future = utcnow() - timedelta(seconds=1), utcnow() + timedelta(days=1)
+    for i in range(3):
+        repos.sessions.create(f"old{i}", OWNER, past, past)
+        repos.shares.create_grant(ObjectId(), ObjectId(), 0, 0, past)
+    repos.sessions.create("new", OWNER, utcnow(), future)
+    repos.shares.create_grant(ObjectId(), ObjectId(), 0, 0, future)
+    assert [r[0] for r in db.read("SELECT id FROM sessions")] == ["new"]
+    assert db.read_one("SELECT count(*) FROM share_grants")[0] == 1
+
+
+def race(times: int, work) -> list:
+    barrier, results, lock = threading.Barrier(times), [], threading.Lock()
+
+    def run():
+        barrier.wait()
+        outcome = work()
+        with lock:
+            results.append(outcome)
+    threads = [threading.Thread(target=run) for _ in range(times)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results
+
+
+def test_sqlite_twenty_racing_downloads_of_a_five_download_link_count_five(sqlite_db):
+    _, repos = sqlite_db
+    share = a_share(repos, max_downloads=5)
+    results = race(20, lambda: repos.shares.count_download(share["_id"], utcnow()))
+    assert sum(r is not None for r in results) == 5
+    assert sorted(r["download_count"] for r in results if r) == [1, 2, 3, 4, 5]
+    assert repos.shares.by_token_hash(share["token_hash"])["download_count"] == 5
+
+
+def test_sqlite_racing_resumes_never_overspend_an_allowance(sqlite_db):
+    db, repos = sqlite_db
+    share, file = ObjectId(), ObjectId()
+    grant = repos.shares.create_grant(share, file, 0, 0, utcnow() + timedelta(hours=1))
+    results = race(20, lambda: repos.shares.use_grant([grant], share, file, 0, 25, 100, utcnow()))
+    assert results.count(True) == 4
+    assert db.read_one("SELECT served FROM share_grants")[0] == 100
+
+
+def test_sqlite_twenty_racing_token_creations_stop_at_the_limit(sqlite_db):
+    _, repos = sqlite_db
+    made = iter(range(20))
+    results = race(20, lambda: repos.tokens.insert_within_limit(a_token(secret=f"race{next(made)}"), 5))
+    assert results.count(True) == 5 and len(repos.tokens.for_owner(OWNER)) == 5
