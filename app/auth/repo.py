@@ -3,11 +3,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
+import random
+
 from bson import ObjectId
 from pymongo import ASCENDING
 from pymongo.errors import DuplicateKeyError
 
-from ..errors import Conflict
+from ..errors import AppError, Conflict
 from ..ids import parse_object_id
 
 
@@ -69,9 +71,33 @@ class TokensRepository:
     def ensure_indexes(self) -> None:
         self._tokens.create_index([("secret_hash", ASCENDING)], unique=True, name="token_secret")
         self._tokens.create_index([("owner_id", ASCENDING), ("created_at", ASCENDING)], name="tokens_by_owner")
+        # Each token holds one of its owner's numbered slots; the limit is the number of slots.
+        self._tokens.create_index([("owner_id", ASCENDING), ("slot", ASCENDING)], unique=True,
+                                  partialFilterExpression={"slot": {"$exists": True}}, name="token_slot")
 
     def insert(self, token: dict) -> None:
         self._tokens.insert_one(token)
+
+    def insert_within_limit(self, token: dict, limit: int) -> bool:
+        """Insert ``token`` unless its owner has ``limit`` tokens already (False then).
+
+        Atomic across workers: the token takes a free slot below ``limit`` (tokens made before
+        slots hold none and shrink the range), and the unique (owner, slot) index lets only one
+        of several parallel inserts have each slot; a loser tries another free one."""
+        for _ in range(2 * limit):  # each lost slot is another insert's win: this ends
+            held = list(self._tokens.find({"owner_id": token["owner_id"]}, {"slot": 1}))
+            taken = {t["slot"] for t in held if "slot" in t}
+            free = [s for s in range(limit - (len(held) - len(taken))) if s not in taken]
+            if not free:
+                return False
+            try:
+                self._tokens.insert_one({**token, "slot": random.choice(free)})
+            except DuplicateKeyError:
+                if self._tokens.find_one({"secret_hash": token["secret_hash"]}, {"_id": 1}) is not None:
+                    raise
+                continue  # a parallel insert took that slot first: look again
+            return True
+        raise AppError("Too many tokens created at once; try again.", code="try_again", status=503)
 
     def by_secret_hash(self, secret_hash: str) -> dict | None:
         return self._tokens.find_one({"secret_hash": secret_hash})

@@ -45,13 +45,12 @@ class TokenService:
             raise InvalidInput("scope must be 'read' or 'read-write'.", code="invalid_scope")
         if expires_at is not None and expires_at <= utcnow():
             raise InvalidInput("expires_at must be in the future.", code="invalid_expiry")
-        if len(self.tokens.for_owner(owner_id)) >= MAX_TOKENS_PER_USER:
-            raise InvalidInput(f"At most {MAX_TOKENS_PER_USER} tokens per user.", code="too_many_tokens")
         secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
         token = {"_id": ObjectId(), "owner_id": owner_id, "name": name.strip(), "scope": scope,
                  "secret_hash": secret_digest(secret), "prefix": secret[:len(TOKEN_PREFIX) + 4],
                  "created_at": utcnow(), "expires_at": expires_at, "last_used_at": None}
-        self.tokens.insert(token)
+        if not self.tokens.insert_within_limit(token, MAX_TOKENS_PER_USER):  # atomic, unlike count-then-insert
+            raise InvalidInput(f"At most {MAX_TOKENS_PER_USER} tokens per user.", code="too_many_tokens")
         log.info("api token created user_id=%s token_id=%s scope=%s", owner_id, token["_id"], scope)
         return token, secret
 

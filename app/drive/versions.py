@@ -159,9 +159,12 @@ class VersionsService:
         for version in self.versions.for_file(file)[self.max_versions:]:
             self._drop(owner_id, version)
 
-    def _drop(self, owner_id: str, version: dict) -> None:
-        if self.versions.delete(version["_id"]):  # only the caller that removed it releases
-            self.blobs.release(owner_id, version["blob_id"])
+    def _drop(self, owner_id: str, version: dict) -> bool:
+        """Remove a version; False when a parallel restore, delete or trim took it first."""
+        if not self.versions.delete(version["_id"]):  # only the caller that removed it releases
+            return False
+        self.blobs.release(owner_id, version["blob_id"])
+        return True
 
     def _file_and_version(self, owner_id: str, file_id: str, version_id: str) -> tuple[dict, dict]:
         file = self.tree.live(owner_id, file_id, FILE)
@@ -220,7 +223,8 @@ class VersionsService:
 
     def delete(self, owner_id: str, file_id: str, version_id: str) -> None:
         _, version = self._file_and_version(owner_id, file_id, version_id)
-        self._drop(owner_id, version)
+        if not self._drop(owner_id, version):  # restored or deleted meanwhile: not ours to answer for
+            raise NotFound("No such version.", code="version_not_found")
 
     def delete_all(self, owner_id: str, file: dict) -> None:
         """Every version record of a file whose record is gone (``file`` as it was deleted)."""

@@ -43,6 +43,13 @@ class SharesRepository:
         update = {"$inc": {"epoch": 1}, **({"$set": changes} if changes else {})}
         return self._shares.find_one_and_update({"_id": share_id}, update, return_document=ReturnDocument.AFTER)
 
+    def update_unless_revoked(self, share_id, changes: dict) -> dict | None:
+        """``update``, atomically refused (None) once the link is revoked: an edit or a second
+        revoke that lost a race with a revoke changes nothing and bumps no epoch."""
+        return self._shares.find_one_and_update({"_id": share_id, "revoked_at": None},
+                                                {"$inc": {"epoch": 1}, **({"$set": changes} if changes else {})},
+                                                return_document=ReturnDocument.AFTER)
+
     def count_download(self, share_id, now: datetime) -> dict | None:
         """Count one download, atomically refusing once ``max_downloads`` is reached or the link
         was revoked meanwhile."""

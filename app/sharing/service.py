@@ -132,15 +132,16 @@ class ShareService:
 
     def update(self, owner_id: str, share_id: str, **settings) -> tuple[dict, str]:
         share, _ = self.get(owner_id, share_id)
-        if share.get("revoked_at"):
-            raise InvalidInput("A revoked link cannot be changed; create a new one.", code="share_revoked")
-        self.shares.update(share["_id"], self._settings(**settings))
-        return self.get(owner_id, share_id)
+        changes = self._settings(**settings)
+        if not share.get("revoked_at") and self.shares.update_unless_revoked(share["_id"], changes) is not None:
+            return self.get(owner_id, share_id)
+        self.get(owner_id, share_id)  # 404 if the link went with its item meanwhile
+        raise InvalidInput("A revoked link cannot be changed; create a new one.", code="share_revoked")
 
     def revoke(self, owner_id: str, share_id: str) -> None:
         share, _ = self.get(owner_id, share_id)
         if not share.get("revoked_at"):
-            self.shares.update(share["_id"], {"revoked_at": utcnow()})
+            self.shares.update_unless_revoked(share["_id"], {"revoked_at": utcnow()})
         log.info("share revoked user_id=%s share_id=%s", owner_id, share_id)
 
     # -- anyone with the link ----------------------------------------------------------------
