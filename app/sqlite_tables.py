@@ -75,3 +75,16 @@ class Table:
         """Remove a batch of rows whose ``expires_at`` has passed (reads already ignore them)."""
         conn.execute(f"DELETE FROM {self.name} WHERE id IN "
                      f"(SELECT id FROM {self.name} WHERE expires_at <= ? LIMIT ?)", (when(now), EXPIRED_BATCH))
+
+
+class SQLiteRepository:
+    """A repository over its own tables: ``SCHEMA`` holds their ``CREATE ... IF NOT EXISTS``
+    statements, run by ``ensure_indexes`` at start-up."""
+
+    SCHEMA = ""
+
+    def __init__(self, database: SQLiteDatabase):
+        self._db = database
+
+    def ensure_indexes(self) -> None:
+        self._db.script(self.SCHEMA)

@@ -8,6 +8,7 @@ documents come back (ids, tz-aware times), unique keys hold, and the conditional
 """
 from __future__ import annotations
 
+import inspect
 import threading
 from dataclasses import dataclass
 from datetime import timedelta
@@ -378,3 +379,26 @@ def test_sqlite_twenty_racing_token_creations_stop_at_the_limit(sqlite_db):
     made = iter(range(20))
     results = race(20, lambda: repos.tokens.insert_within_limit(a_token(secret=f"race{next(made)}"), 5))
     assert results.count(True) == 5 and len(repos.tokens.for_owner(OWNER)) == 5
+
+
+def test_sqlite_answers_every_operation_of_the_contract_from_an_index(tmp_path):
+    """Run the whole contract above on SQLite, record every statement it sends, and ask SQLite
+    how it would run each one: no read, update or delete walks a whole table."""
+    contract = [test for name, test in globals().items()
+                if name.startswith("test_") and inspect.signature(test).parameters.keys() == {"repos"}]
+    statements: set[str] = set()
+    for number, test in enumerate(contract):
+        db, repos = sqlite_repos(tmp_path / f"plan{number}.sqlite3")
+        db.connection().set_trace_callback(statements.add)
+        try:
+            test(repos)
+        except pytest.skip.Exception:
+            pass
+        db.connection().set_trace_callback(None)
+        walks = {sql: [step[3] for step in db.read("EXPLAIN QUERY PLAN " + sql)] for sql in statements
+                 if sql.lstrip().split()[0].upper() in ("SELECT", "UPDATE", "DELETE")}
+        db.close()
+        for sql, plan in walks.items():
+            assert not [step for step in plan if step.startswith("SCAN") and "json_each" not in step], (sql, plan)
+        statements.clear()
+    assert len(contract) >= 14

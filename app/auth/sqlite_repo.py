@@ -14,9 +14,9 @@ from pymongo.errors import DuplicateKeyError
 
 from ..errors import Conflict
 from ..ids import parse_object_id
-from ..sqlite_db import SQLiteDatabase, oid
+from ..sqlite_db import oid
 from ..sqlite_db import when as time_text
-from ..sqlite_tables import Table
+from ..sqlite_tables import SQLiteRepository, Table
 from ..timeutil import utcnow
 
 USERS = Table("users", ("_id", "username", "username_lower", "password_hash", "created_at"),
@@ -27,20 +27,16 @@ TOKENS = Table("api_tokens", ("_id", "owner_id", "name", "scope", "secret_hash",
                ids=("_id",), times=("created_at", "expires_at", "last_used_at"))
 
 
-class SQLiteUsersRepository:
-    def __init__(self, database: SQLiteDatabase):
-        self._db = database
-
-    def ensure_indexes(self) -> None:
-        # username_lower is username.lower(), computed in Python as the MongoDB version does.
-        self._db.script("""
+class SQLiteUsersRepository(SQLiteRepository):
+    # username_lower is username.lower(), computed in Python as the MongoDB version does.
+    SCHEMA = """
             CREATE TABLE IF NOT EXISTS users (
                 id TEXT PRIMARY KEY,
                 username TEXT NOT NULL,
                 username_lower TEXT NOT NULL,
                 password_hash TEXT NOT NULL,
                 created_at TEXT NOT NULL);
-            CREATE UNIQUE INDEX IF NOT EXISTS username_unique ON users (username_lower)""")
+            CREATE UNIQUE INDEX IF NOT EXISTS username_unique ON users (username_lower)"""
 
     def create(self, username: str, password_hash: str, created_at: datetime) -> dict:
         doc = {"_id": ObjectId(), "username": username, "username_lower": username.lower(),
@@ -59,21 +55,17 @@ class SQLiteUsersRepository:
         return USERS.doc(self._db.read_one("SELECT * FROM users WHERE username_lower = ?", (username.lower(),)))
 
 
-class SQLiteSessionsRepository:
+class SQLiteSessionsRepository(SQLiteRepository):
     """Server-side login sessions: the cookie names one, logout deletes it."""
 
-    def __init__(self, database: SQLiteDatabase):
-        self._db = database
-
-    def ensure_indexes(self) -> None:
-        self._db.script("""
+    SCHEMA = """
             CREATE TABLE IF NOT EXISTS sessions (
                 id TEXT PRIMARY KEY,
                 user_id TEXT NOT NULL,
                 created_at TEXT NOT NULL,
                 expires_at TEXT NOT NULL);
             CREATE INDEX IF NOT EXISTS sessions_by_user ON sessions (user_id);
-            CREATE INDEX IF NOT EXISTS sessions_expire ON sessions (expires_at)""")
+            CREATE INDEX IF NOT EXISTS sessions_expire ON sessions (expires_at)"""
 
     def create(self, token_hash: str, user_id: str, created_at: datetime, expires_at: datetime) -> None:
         with self._db.transaction() as conn:
@@ -92,14 +84,10 @@ class SQLiteSessionsRepository:
         self._db.write("DELETE FROM sessions WHERE user_id = ?", (user_id,))
 
 
-class SQLiteTokensRepository:
+class SQLiteTokensRepository(SQLiteRepository):
     """Personal access tokens; only a SHA-256 of each secret is stored."""
 
-    def __init__(self, database: SQLiteDatabase):
-        self._db = database
-
-    def ensure_indexes(self) -> None:
-        self._db.script("""
+    SCHEMA = """
             CREATE TABLE IF NOT EXISTS api_tokens (
                 id TEXT PRIMARY KEY,
                 owner_id TEXT NOT NULL,
@@ -111,7 +99,7 @@ class SQLiteTokensRepository:
                 expires_at TEXT,
                 last_used_at TEXT);
             CREATE UNIQUE INDEX IF NOT EXISTS token_secret ON api_tokens (secret_hash);
-            CREATE INDEX IF NOT EXISTS tokens_by_owner ON api_tokens (owner_id, created_at, id)""")
+            CREATE INDEX IF NOT EXISTS tokens_by_owner ON api_tokens (owner_id, created_at, id)"""
 
     def insert(self, token: dict) -> None:
         TOKENS.insert(self._db, token)

@@ -16,9 +16,9 @@ from datetime import datetime
 from bson import ObjectId
 
 from ..ids import parse_object_id
-from ..sqlite_db import SQLiteDatabase, oid
+from ..sqlite_db import oid
 from ..sqlite_db import when as time_text
-from ..sqlite_tables import Table, id_list
+from ..sqlite_tables import SQLiteRepository, Table, id_list
 from ..timeutil import utcnow
 
 SHARES = Table("shares", ("_id", "owner_id", "item_id", "item_type", "token_hash", "created_at", "download_count",
@@ -34,12 +34,8 @@ _LIVE_GRANTS = """id IN (SELECT value FROM json_each(:grant_ids)) AND share_id =
                   AND epoch = :epoch AND expires_at > :now"""
 
 
-class SQLiteSharesRepository:
-    def __init__(self, database: SQLiteDatabase):
-        self._db = database
-
-    def ensure_indexes(self) -> None:
-        self._db.script("""
+class SQLiteSharesRepository(SQLiteRepository):
+    SCHEMA = """
             CREATE TABLE IF NOT EXISTS shares (
                 id TEXT PRIMARY KEY,
                 owner_id TEXT NOT NULL,
@@ -65,7 +61,7 @@ class SQLiteSharesRepository:
                 epoch INTEGER NOT NULL,
                 served INTEGER NOT NULL CHECK (served >= 0),
                 expires_at TEXT NOT NULL);
-            CREATE INDEX IF NOT EXISTS share_grants_expire ON share_grants (expires_at)""")
+            CREATE INDEX IF NOT EXISTS share_grants_expire ON share_grants (expires_at)"""
 
     def insert(self, share: dict) -> None:
         SHARES.insert(self._db, share)
