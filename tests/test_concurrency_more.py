@@ -270,3 +270,23 @@ def test_empty_trash_while_uploads_replace_the_trashed_name(server: GunicornServ
             record = records.item(item["id"])
             if record is not None and record["trashed_at"] is None and record["revision"] == item["revision"]:
                 assert record["sha256"] == item["sha256"]
+
+
+def test_version_restores_while_the_file_is_deleted_for_good(server: GunicornServer):
+    alice = signup(server, "alice")
+    for round_no in range(3):
+        name = f"doomed {round_no}.bin"
+        file_id = put(alice, name, os.urandom(1500))["id"]
+        for i in range(5):
+            put(alice, name, os.urandom(1501 + i), on_conflict="replace")
+        versions = alice.ok("GET", f"/api/files/{file_id}/versions")["versions"]
+        calls = [alice.prepare("POST", f"/api/files/{file_id}/versions/{v['id']}/restore")
+                 for v in versions for _ in range(3)]
+        calls += [alice.prepare("DELETE", f"/api/files/{file_id}", params={"permanent": "true"}) for _ in range(3)]
+        calls += [alice.prepare("DELETE", f"/api/files/{file_id}/versions/{versions[-1]['id']}")]
+        answers = race(calls)
+        records = check_round(server, [alice])  # no version left behind its deleted file
+        assert winners(answers[-4:-1]), by_status(answers[-4:-1])
+        assert records.item(file_id) is None
+        assert not [v for v in records.versions if str(v["file_id"]) == file_id], "versions of a deleted file"
+        assert alice.call("GET", f"/api/files/{file_id}/versions").status == 404

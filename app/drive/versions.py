@@ -138,7 +138,7 @@ class VersionsService:
             if restored is not None:
                 self.blobs.release(owner_id, ours)
                 return
-            self.versions.insert({**claimed, "pending": None})  # not ours to move: put it back
+            self._put_back(owner_id, claimed)  # not ours to move
             current = self.items.get(owner_id, file_id, kind=FILE, live=None)
             if current is not None:
                 self.settle(current)
@@ -148,6 +148,14 @@ class VersionsService:
             if current is None or current.get("revision") != revision:
                 return  # deleted with its versions, or our commit is trimmed already
         log.warning("could not undo commit file_id=%s revision=%d", file_id, revision)
+
+    def _put_back(self, owner_id: str, version: dict) -> None:
+        """Return a version record taken out for a commit that did not happen. If its file was
+        deleted for good meanwhile, that delete may have missed the record: it goes after all,
+        with its reference (whichever of the two removes the record releases)."""
+        self.versions.insert({**version, "pending": None})
+        if self.items.get(owner_id, version["file_id"], kind=FILE, live=None) is None:
+            self._drop(owner_id, version)
 
     def _version_of(self, owner_id: str, file: dict) -> dict:
         return {"_id": ObjectId(), "owner_id": owner_id, "file_id": file["_id"],
@@ -208,7 +216,7 @@ class VersionsService:
             else:
                 raise AppError("Too many changes to this file at once; try again.", code="try_again", status=503)
         except BaseException:
-            self.versions.insert({**version, "pending": None})  # nothing changed: the version is back
+            self._put_back(owner_id, version)  # nothing changed: the version is back
             raise
         self.trim_quietly(owner_id, restored)
         log.info("version restored user_id=%s file_id=%s revision=%d", owner_id, file["_id"], restored["revision"])
