@@ -38,10 +38,16 @@ browser:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	else echo "note: chromium is not installed and this is not root: the browser tests will be skipped"; fi
 
+## SQLITE_SUITE: the representative unit tests `make test` runs a second time on the SQLite engine
+SQLITE_SUITE := tests/test_files.py tests/test_folders.py tests/test_trash_versions_search.py tests/test_auth.py \
+	tests/test_compat.py tests/test_security_isolation.py tests/test_security_sessions.py \
+	tests/test_revisions_and_usage.py tests/test_sharing.py tests/test_status_and_docs.py
+
 ## test: run the whole test suite (unit tests on mongomock, end-to-end on Gunicorn, browser tests in
 ## Chromium, the MongoDB tests on a secantusdb wire server from .venv-secantus/)
 test: install-dev browser $(VENV_SECANTUS)/.installed
 	$(BIN)/python -m pytest
+	DRIVE_TEST_DB=sqlite $(BIN)/python -m pytest -q -m "not e2e" $(SQLITE_SUITE)
 
 ## test-fast: the in-process tests only (no Gunicorn, no browser, no fuzzer, no load run): the inner loop
 test-fast: install-dev

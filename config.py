@@ -15,6 +15,9 @@ _SIZE_UNITS = {"": 1, "K": 1024, "M": 1024**2, "G": 1024**3, "T": 1024**4}
 _SIZE = re.compile(r"(\d+)(?:(\.\d+)?\s*([KMGT])(?:I?B)?|\s*B)?", re.IGNORECASE)
 
 
+EMBEDDED_ENGINES = ("litemongo", "sqlite")
+
+
 class ConfigError(RuntimeError):
     """A setting the server cannot start with; its message is one line naming the variable."""
 
@@ -71,6 +74,8 @@ class Config:
     MONGO_TIMEOUT_MS = 1000
     INSTANCE_PATH: str | None = None  # default: ./instance next to app/
     EMBEDDED_DB_PATH: str | None = None  # default: <instance>/data
+    # Without MONGO_URI: "litemongo" (today's default) or "sqlite" (issue 10, becoming the default).
+    EMBEDDED_ENGINE = "litemongo"
     # Tests put a mongomock client factory here; None means "decide from MONGO_URI".
     MONGO_CLIENT_FACTORY = None
 
@@ -110,13 +115,16 @@ class Config:
     def load(cls, environ: Mapping[str, str]) -> dict[str, Any]:
         """Return this profile's settings with environment overrides applied."""
         settings = {k: getattr(cls, k) for k in dir(cls) if k.isupper()}
-        strings = ("SECRET_KEY", "INSTANCE_PATH", "MONGO_URI", "MONGO_DB_NAME", "EMBEDDED_DB_PATH",
+        strings = ("SECRET_KEY", "INSTANCE_PATH", "MONGO_URI", "MONGO_DB_NAME", "EMBEDDED_DB_PATH", "EMBEDDED_ENGINE",
                    "UPLOAD_FOLDER", "LOGIN_RATE_LIMIT", "LOGIN_IP_RATE_LIMIT", "SHARE_PASSWORD_RATE_LIMIT",
                    "REGISTER_RATE_LIMIT",
                    "RATELIMIT_STORAGE_URI", "LOG_LEVEL")
         for name in strings:
             if environ.get(name):
                 settings[name] = environ[name]
+        if settings["EMBEDDED_ENGINE"] not in EMBEDDED_ENGINES:
+            raise ConfigError(f"EMBEDDED_ENGINE must be one of {', '.join(EMBEDDED_ENGINES)}, "
+                              f"got {settings['EMBEDDED_ENGINE']!r}")
         for name in ("MAX_CONTENT_LENGTH", "USER_QUOTA_BYTES"):
             settings[name] = _size(environ, name, settings[name])
         for name in ("MONGO_TIMEOUT_MS", "SESSION_LIFETIME_DAYS", "TRUST_PROXY_HOPS", "PAGE_SIZE_MAX",

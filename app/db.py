@@ -12,8 +12,10 @@ import pymongo
 from flask import Flask, current_app
 
 from .embedded_store import SerialExecutor, open_embedded_client
+from .sqlite_db import SQLiteDatabase
 
 EXTENSION_KEY = "drive_db"
+SQLITE_FILE = "drive.sqlite3"
 
 
 class SerializedCollection:
@@ -88,6 +90,9 @@ def init_database(app: Flask) -> Database:
             serverSelectionTimeoutMS=timeout, connectTimeoutMS=timeout)
         default_db = client.get_default_database(default=config["MONGO_DB_NAME"])
         database = Database(client, default_db.name, kind="mongodb")
+    elif config.get("EMBEDDED_ENGINE") == "sqlite":
+        folder = config.get("EMBEDDED_DB_PATH") or os.path.join(app.instance_path, "data")
+        database = SQLiteDatabase(os.path.join(folder, SQLITE_FILE))
     else:
         path = config.get("EMBEDDED_DB_PATH") or os.path.join(app.instance_path, "data")
         executor = SerialExecutor()
@@ -99,3 +104,10 @@ def init_database(app: Flask) -> Database:
 
 def get_db() -> Database:
     return current_app.extensions[EXTENSION_KEY]
+
+
+def close_database(app: Flask) -> None:
+    """Close the app's database handle (tests; a worker's exit)."""
+    database = app.extensions.get(EXTENSION_KEY)
+    if database is not None:
+        database.close()

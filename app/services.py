@@ -42,9 +42,7 @@ class Services:
 
 def init_services(app: Flask, database: Database) -> Services:
     config = app.config
-    users, sessions, tokens = UsersRepository(database), SessionsRepository(database), TokensRepository(database)
-    items, blobs_repo, versions_repo = ItemsRepository(database), BlobsRepository(database), VersionsRepository(database)
-    shares = SharesRepository(database)
+    users, sessions, tokens, items, blobs_repo, versions_repo, shares = repositories_for(database)
     ensure_indexes(app, (users, sessions, tokens, items, blobs_repo, versions_repo, shares))
     storage = LocalBlobStorage(config["UPLOAD_FOLDER"])
     blobs = BlobStore(blobs_repo, storage, config["USER_QUOTA_BYTES"])
@@ -62,6 +60,21 @@ def init_services(app: Flask, database: Database) -> Services:
     )
     app.extensions[EXTENSION_KEY] = services
     return services
+
+
+def repositories_for(database) -> tuple:
+    """The repositories of one database: the SQLite ones, or the MongoDB ones (also used on
+    mongomock and on the litemongo embedded store)."""
+    if database.kind == "sqlite":
+        from .auth.sqlite_repo import SQLiteSessionsRepository, SQLiteTokensRepository, SQLiteUsersRepository
+        from .drive.sqlite_repo import SQLiteBlobsRepository, SQLiteItemsRepository, SQLiteVersionsRepository
+        from .sharing.sqlite_repo import SQLiteSharesRepository
+        kinds = (SQLiteUsersRepository, SQLiteSessionsRepository, SQLiteTokensRepository, SQLiteItemsRepository,
+                 SQLiteBlobsRepository, SQLiteVersionsRepository, SQLiteSharesRepository)
+    else:
+        kinds = (UsersRepository, SessionsRepository, TokensRepository, ItemsRepository, BlobsRepository,
+                 VersionsRepository, SharesRepository)
+    return tuple(kind(database) for kind in kinds)
 
 
 def ensure_indexes(app: Flask, repositories: tuple) -> None:

@@ -1,23 +1,34 @@
 from __future__ import annotations
 
+import os
+
 import mongomock
 import pytest
 
 from app import create_app
+from app.db import close_database
 from config import TestingConfig
 from tests.live_server import backend, new_server, server  # noqa: F401  (fixtures: a live Gunicorn server)
 from tests.mongo_wire import mongo_wire  # noqa: F401  (a fixture: the MongoDB wire server)
 
 
+# The unit tests run on mongomock (standing in for MongoDB); DRIVE_TEST_DB=sqlite runs them on
+# the SQLite engine instead (`make test` does so for a representative set of files).
+TEST_DB = os.environ.get("DRIVE_TEST_DB", "mongomock")
+mongo_only = pytest.mark.skipif(TEST_DB != "mongomock", reason="reaches into MongoDB collections directly")
+
+
 @pytest.fixture
 def app(tmp_path):
     settings = TestingConfig.load({})
-    settings.update(
-        MONGO_CLIENT_FACTORY=lambda: mongomock.MongoClient(tz_aware=True),
-        UPLOAD_FOLDER=str(tmp_path / "uploads"),
-        INSTANCE_PATH=str(tmp_path / "instance"),
-    )
-    yield create_app(settings)
+    settings.update(UPLOAD_FOLDER=str(tmp_path / "uploads"), INSTANCE_PATH=str(tmp_path / "instance"))
+    if TEST_DB == "sqlite":
+        settings.update(EMBEDDED_ENGINE="sqlite", EMBEDDED_DB_PATH=str(tmp_path / "data"))
+    else:
+        settings.update(MONGO_CLIENT_FACTORY=lambda: mongomock.MongoClient(tz_aware=True))
+    application = create_app(settings)
+    yield application
+    close_database(application)
 
 
 @pytest.fixture

@@ -30,7 +30,7 @@ on_both_backends = pytest.mark.parametrize("backend", [EMBEDDED, MONGO_WIRE])
 # Variables read by config.py or gunicorn.conf.py (and Gunicorn itself) that must not leak
 # from the developer's shell into the server under test.
 _SCRUBBED_ENV = (
-    "MONGO_URI", "MONGO_DB_NAME", "MONGO_TIMEOUT_MS", "EMBEDDED_DB_PATH", "UPLOAD_FOLDER",
+    "MONGO_URI", "MONGO_DB_NAME", "MONGO_TIMEOUT_MS", "EMBEDDED_DB_PATH", "EMBEDDED_ENGINE", "UPLOAD_FOLDER",
     "INSTANCE_PATH", "SECRET_KEY", "MAX_CONTENT_LENGTH", "USER_QUOTA_BYTES",
     "SESSION_LIFETIME_DAYS", "SESSION_COOKIE_SECURE", "TRUST_PROXY_HOPS", "PAGE_SIZE_MAX",
     "LOG_LEVEL", "API_DOCS_ENABLED",

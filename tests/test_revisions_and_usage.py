@@ -7,6 +7,7 @@ import pytest
 from app.db import get_db
 from app.services import services
 from tests.conftest import upload
+from tests.conftest import mongo_only
 
 
 @pytest.fixture
@@ -119,6 +120,7 @@ def test_the_quota_refuses_what_does_not_fit_and_charges_nothing(small_quota_app
     assert repair_report(app).clean
 
 
+@mongo_only
 def test_accounts_from_before_the_usage_counter_get_one_from_their_blobs(app, client, alice):
     put(client, "old.bin", b"o" * 700)
     with app.app_context():
@@ -129,6 +131,7 @@ def test_accounts_from_before_the_usage_counter_get_one_from_their_blobs(app, cl
     assert repair_report(app).clean
 
 
+@mongo_only
 def test_repair_finds_and_fixes_a_wrong_usage_counter(app, client, alice):
     put(client, "a.bin", b"a" * 400)
     with app.app_context():

@@ -20,6 +20,7 @@ import pytest
 from bson import ObjectId
 
 from tests.conftest import AuthActions, multipart_body, upload
+from tests.conftest import mongo_only
 
 PASSWORD = "correct horse"
 SAFE_METHODS = {"GET"}
@@ -325,6 +326,7 @@ def call_public(client, rule, method, values):
     return closed(client.open(url, method=method, json={"password": "guess"}))
 
 
+@mongo_only
 def test_unknown_revoked_expired_and_malformed_link_tokens_are_404_everywhere(world):
     app, alice, _ = world
     c, a = alice.client, alice.ids

@@ -13,6 +13,7 @@ import app.auth.service as auth_service
 from app import create_app
 from config import TestingConfig
 from tests.conftest import AuthActions, multipart_body
+from tests.conftest import mongo_only
 from tests.test_security_isolation import (
     IGNORED_METHODS,
     PASSWORD,
@@ -82,6 +83,7 @@ def test_after_logout_a_replayed_cookie_is_401_everywhere(app):
         assert response.get_json()["error"]["code"] == "unauthorized"
 
 
+@mongo_only
 def test_tampered_expired_and_other_browser_cookies_are_401(app):
     alice = signup(app, "alice")
     cookie = session_cookie(alice.client)

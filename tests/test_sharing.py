@@ -8,6 +8,7 @@ import pytest
 
 from tests.conftest import AuthActions
 from tests.test_folders import folder, put_file
+from tests.conftest import mongo_only
 
 
 @pytest.fixture
@@ -55,6 +56,7 @@ def test_a_plain_link_lets_anyone_download_the_file(alice, stranger):
     assert response.headers["X-Content-Type-Options"] == "nosniff"
 
 
+@mongo_only
 def test_the_token_is_stored_only_as_a_hash(app, alice):
     token, _ = share(alice, file_of(alice))
     stored = app.extensions["drive_db"].collection("shares").find_one({})
@@ -62,6 +64,7 @@ def test_the_token_is_stored_only_as_a_hash(app, alice):
     assert stored["token_hash"] == hashlib.sha256(token.encode()).hexdigest()
 
 
+@mongo_only
 def test_an_expired_link_is_404(app, alice, stranger):
     token, body = share(alice, file_of(alice), expires_at=(datetime.now(timezone.utc) + timedelta(hours=1)).isoformat())
     assert stranger.get(f"/s/{token}").status_code == 200
@@ -289,6 +292,7 @@ def test_a_read_token_cannot_change_anything(alice, app):
     assert alice.get(f"/api/files/{fid}/info").status_code == 200
 
 
+@mongo_only
 def test_a_revoked_or_expired_token_is_401(alice, app):
     made = make_token(alice)
     script = app.test_client()
@@ -301,6 +305,7 @@ def test_a_revoked_or_expired_token_is_401(alice, app):
     assert script.get("/api/me", headers=bearer("cdt_not-a-real-token")).status_code == 401
 
 
+@mongo_only
 def test_tokens_are_listed_with_use_but_never_their_secret(app, alice):
     made = make_token(alice)
     app.test_client().get("/api/me", headers=bearer(made["secret"]))

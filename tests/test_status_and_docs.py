@@ -9,6 +9,7 @@ import app as app_module
 from app import create_app
 from app.db import Database
 from config import load_config
+from tests.conftest import TEST_DB, mongo_only
 
 
 def test_status_needs_no_login_and_reports_the_database(client):
@@ -16,10 +17,11 @@ def test_status_needs_no_login_and_reports_the_database(client):
     assert response.status_code == 200
     body = response.get_json()
     assert body["status"] == "ok"
-    assert body["database"] == {"kind": "mongomock", "reachable": True}
+    assert body["database"] == {"kind": TEST_DB, "reachable": True}
     assert body["version"] and body["uptime_s"] >= 0
 
 
+@mongo_only
 def test_status_is_503_when_the_database_is_down(client, monkeypatch):
     def down(self):
         raise ServerSelectionTimeoutError("no servers")

@@ -9,6 +9,7 @@ from app.db import get_db
 from app.timeutil import utcnow
 from tests.conftest import AuthActions
 from tests.test_folders import blob_files, children, folder, names, put_file
+from tests.conftest import mongo_only
 
 
 @pytest.fixture
@@ -126,6 +127,7 @@ def test_restore_and_delete_forever_need_a_trashed_item(alice):
     assert alice.post("/api/trash/nonsense/restore").status_code == 404
 
 
+@mongo_only
 def test_purge_command_removes_only_items_past_retention(app, alice):
     old = file_id(put_file(alice, "old.txt", b"old"))
     new = file_id(put_file(alice, "new.txt", b"new"))
