@@ -69,6 +69,8 @@ class GunicornServer:
             REGISTER_RATE_LIMIT="10000 per hour",
             PYTHONUNBUFFERED="1",
         )
+        if os.environ.get("DRIVE_TEST_DB") == "sqlite":  # tests/conftest.py: the SQLite engine
+            env["EMBEDDED_ENGINE"] = "sqlite"
         self.env = env
         self.proc: subprocess.Popen | None = None
         self._logs = []
