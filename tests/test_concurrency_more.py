@@ -16,7 +16,7 @@ import os
 import pytest
 
 from tests.concurrency import Answer, Client, as_json, by_status, check_round, race, signup
-from tests.live_server import GunicornServer
+from tests.live_server import GunicornServer, on_both_backends
 
 pytestmark = pytest.mark.e2e
 
@@ -47,6 +47,7 @@ def kept_entries(client: Client, file_id: str) -> list[dict]:
     return [current] + client.ok("GET", f"/api/files/{file_id}/versions")["versions"]
 
 
+@on_both_backends
 def test_parallel_restores_deletes_and_replaces_of_versions(server: GunicornServer):
     alice = signup(server, "alice")
     for round_no in range(2):
@@ -103,6 +104,7 @@ def test_parallel_restores_deletes_and_replaces_of_versions(server: GunicornServ
 MAX_TOKENS = 100  # app.auth.tokens.MAX_TOKENS_PER_USER
 
 
+@on_both_backends
 def test_parallel_token_creation_never_passes_the_per_user_limit(server: GunicornServer):
     alice = signup(server, "alice")
     for i in range(MAX_TOKENS - 5):
@@ -209,6 +211,7 @@ def test_compat_upload_download_and_delete_of_one_name(server: GunicornServer):
 
 # -- share links -----------------------------------------------------------------------------
 
+@on_both_backends
 def test_parallel_share_edits_revokes_and_creations(server: GunicornServer):
     alice = signup(server, "alice")
     file_id = put(alice, "shared.txt", b"shared bytes")["id"]
@@ -236,6 +239,7 @@ def test_parallel_share_edits_revokes_and_creations(server: GunicornServer):
         assert {a.body["share"]["id"] for a in creations} <= {s["id"] for s in listed}
 
 
+@on_both_backends
 def test_parallel_wrong_link_passwords_are_throttled(server: GunicornServer):
     alice = signup(server, "alice")
     file_id = put(alice, "locked.txt", b"locked bytes")["id"]
@@ -272,6 +276,7 @@ def test_empty_trash_while_uploads_replace_the_trashed_name(server: GunicornServ
                 assert record["sha256"] == item["sha256"]
 
 
+@on_both_backends
 def test_version_restores_while_the_file_is_deleted_for_good(server: GunicornServer):
     alice = signup(server, "alice")
     for round_no in range(3):

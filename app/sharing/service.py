@@ -133,10 +133,12 @@ class ShareService:
     def update(self, owner_id: str, share_id: str, **settings) -> tuple[dict, str]:
         share, _ = self.get(owner_id, share_id)
         changes = self._settings(**settings)
-        if not share.get("revoked_at") and self.shares.update_unless_revoked(share["_id"], changes) is not None:
-            return self.get(owner_id, share_id)
-        self.get(owner_id, share_id)  # 404 if the link went with its item meanwhile
-        raise InvalidInput("A revoked link cannot be changed; create a new one.", code="share_revoked")
+        edited = None if share.get("revoked_at") else self.shares.update_unless_revoked(share["_id"], changes)
+        if edited is None:
+            self.get(owner_id, share_id)  # 404 if the link went with its item meanwhile
+            raise InvalidInput("A revoked link cannot be changed; create a new one.", code="share_revoked")
+        # The link as this edit left it (a revoke right after is the next answer's news).
+        return edited, share_state(edited, self.items.get(owner_id, edited["item_id"], live=True) is not None)
 
     def revoke(self, owner_id: str, share_id: str) -> None:
         share, _ = self.get(owner_id, share_id)
