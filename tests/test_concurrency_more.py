@@ -295,3 +295,27 @@ def test_version_restores_while_the_file_is_deleted_for_good(server: GunicornSer
         assert records.item(file_id) is None
         assert not [v for v in records.versions if str(v["file_id"]) == file_id], "versions of a deleted file"
         assert alice.call("GET", f"/api/files/{file_id}/versions").status == 404
+
+
+@on_both_backends
+def test_unlocks_racing_a_password_change_end_with_it(server: GunicornServer):
+    alice = signup(server, "alice")
+    file_id = put(alice, "locked.txt", b"locked bytes")["id"]
+    created = alice.ok("POST", "/api/shares", json={"item_id": file_id, "password": "old password"})
+    token, share_id = created["token"], created["share"]["id"]
+    visitors = [OwnSession(server) for _ in range(9)]  # SHARE_PASSWORD_RATE_LIMIT: 10 a minute
+    calls = [v.prepare("POST", f"/s/{token}/unlock", json={"password": "old password"}) for v in visitors]
+    calls.append(alice.prepare("PATCH", f"/api/shares/{share_id}", json={"password": "new password"}))
+    answers = race(calls)
+    assert answers[-1].status == 200, answers[-1]
+    assert all(a.status in (200, 401) for a in answers[:-1]), by_status(answers[:-1])
+    # Whatever the order, no session unlocked with the old password opens the link now.
+    for visitor, answer in zip(visitors, answers):
+        assert visitor.call("GET", f"/s/{token}/download").status == 401, f"unlock answered {answer.status}"
+
+
+class OwnSession(Client):
+    """A client whose race call runs on its own session, so it keeps the cookies it is given."""
+
+    def clone(self) -> Client:
+        return self
