@@ -8,10 +8,24 @@ import click
 from flask import Flask
 from pymongo.errors import ConnectionFailure
 
-from .services import services
+from .services import embedded_path, services
 
 
 def register_commands(app: Flask) -> None:
+    @app.cli.command("migrate-store")
+    @click.option("--again", is_flag=True, help="Copy again what is missing even if a migration finished.")
+    def migrate_store(again: bool) -> None:
+        """Copy an embedded store of earlier versions (litemongo) into the SQLite engine. The
+        service does this by itself at start-up; this shows what was copied."""
+        from .db import get_db
+        from .migrate_store import migrate
+        database = get_db()
+        if database.kind != "sqlite":
+            raise click.ClickException("migrate-store copies into the SQLite engine: set EMBEDDED_ENGINE=sqlite "
+                                       "and leave MONGO_URI unset")
+        for line in migrate(database, embedded_path(app), app.config["MONGO_DB_NAME"], force=again).lines():
+            click.echo(line)
+
     @app.cli.command("purge-trash")
     def purge_trash() -> None:
         """Delete for good what has been in the trash longer than TRASH_RETENTION_DAYS."""

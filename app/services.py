@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from dataclasses import dataclass
 
@@ -44,6 +45,10 @@ def init_services(app: Flask, database: Database) -> Services:
     config = app.config
     users, sessions, tokens, items, blobs_repo, versions_repo, shares = repositories_for(database)
     ensure_indexes(app, (users, sessions, tokens, items, blobs_repo, versions_repo, shares))
+    if database.kind == "sqlite":
+        from .migrate_store import migrate
+        for line in migrate(database, embedded_path(app), config["MONGO_DB_NAME"]).lines()[:50]:
+            log.info("store migration: %s", line)
     storage = LocalBlobStorage(config["UPLOAD_FOLDER"])
     blobs = BlobStore(blobs_repo, storage, config["USER_QUOTA_BYTES"])
     versions = VersionsService(items, versions_repo, blobs, config["MAX_VERSIONS_PER_FILE"])
@@ -60,6 +65,11 @@ def init_services(app: Flask, database: Database) -> Services:
     )
     app.extensions[EXTENSION_KEY] = services
     return services
+
+
+def embedded_path(app: Flask) -> str:
+    """The folder of the embedded store (both engines' files live there)."""
+    return app.config.get("EMBEDDED_DB_PATH") or os.path.join(app.instance_path, "data")
 
 
 def repositories_for(database) -> tuple:

@@ -122,11 +122,12 @@ _DUMP = """
 import sys
 from bson import json_util
 from app import create_app
-from app.db import get_db
+from app.services import services
 app = create_app()
 with app.app_context():
-    db = get_db()
-    records = {name: list(db.collection(name).find({})) for name in ("items", "blobs", "versions")}
+    found = services()
+    records = {"items": found.drive.items.everything(), "blobs": found.repair.blobs.all_records(),
+               "versions": found.repair.versions.all_contents()}
 sys.stdout.write(json_util.dumps(records))
 """
 

@@ -266,6 +266,10 @@ class ItemsRepository:
                                  "name_key": {"$regex": "^" + re.escape(prefix_key)}}, {"name_key": 1})
         return {doc["name_key"] for doc in docs}
 
+    def everything(self) -> list[dict]:
+        """Every item of every user, in any state (for checks that walk whole trees)."""
+        return self._find({})
+
     def file_contents(self) -> list[dict]:
         """Every file record of every user, live or trashed, with the fields that name its
         content (for the repair command)."""

@@ -321,6 +321,9 @@ class SQLiteItemsRepository:
                             "AND substr(name_key, 1, ?) = ?", (owner_id, oid(parent_id), len(prefix_key), prefix_key))
         return {row["name_key"] for row in rows}
 
+    def everything(self) -> list[dict]:
+        return self._rows("SELECT * FROM items", [])
+
     def file_contents(self) -> list[dict]:
         return self._rows("SELECT id, owner_id, type, name, blob_id, sha256, size, updated_at, trashed_at, "
                           "last_version_id, revision FROM items WHERE type = 'file'", [])
