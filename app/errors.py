@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import errno
 import logging
+import sqlite3
 
 from flask import Flask, jsonify, request
 from pymongo.errors import ConnectionFailure, PyMongoError
@@ -140,6 +141,13 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(PyMongoError)
     def handle_database_error(error: PyMongoError):
         log.exception("database error")
+        return error_response(503, "database_error", "The database could not complete the request.")
+
+    @app.errorhandler(sqlite3.OperationalError)
+    def handle_sqlite_error(error: sqlite3.OperationalError):
+        # "database is locked" past the busy timeout, "disk I/O error", a full disk under the
+        # database file: the embedded engine cannot complete the request, as a lost MongoDB.
+        log.exception("embedded database error")
         return error_response(503, "database_error", "The database could not complete the request.")
 
     @app.errorhandler(OSError)
