@@ -1,5 +1,7 @@
-"""The command-line client, end to end against a live Gunicorn server."""
+"""The command-line client, installed on its own into a fresh virtualenv (as `pipx install ./cli`
+would) and run from a directory outside the checkout, against a live Gunicorn server."""
 import os
+import shutil
 import subprocess
 import sys
 
@@ -11,19 +13,78 @@ from tests.live_server import REPO_ROOT
 pytestmark = pytest.mark.e2e
 
 
+@pytest.fixture(scope="session")
+def clouddrive_command(tmp_path_factory) -> str:
+    """`pip install` of the client's source (a copy, so the build leaves nothing in the
+    checkout) into a new venv, dependencies from the package index or pip's cache."""
+    base = tmp_path_factory.mktemp("cli-install")
+    source = base / "cli"
+    shutil.copytree(os.path.join(REPO_ROOT, "cli"), source, ignore=shutil.ignore_patterns("build", "*.egg-info"))
+    venv = base / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
+    pip = subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet", str(source)],
+                         capture_output=True, text=True, timeout=600)
+    assert pip.returncode == 0, pip.stdout + pip.stderr
+    return str(venv / "bin" / "clouddrive")
+
+
 @pytest.fixture
-def cli(server, tmp_path):
+def workdir(tmp_path):
+    """Where the user stands when typing `clouddrive`: not the repository."""
+    path = tmp_path / "home"
+    path.mkdir()
+    return path
+
+
+@pytest.fixture
+def cli(clouddrive_command, server, tmp_path, workdir):
     config = str(tmp_path / "cli.json")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CLOUDDRIVE_")}
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CLOUDDRIVE_", "PYTHON"))}
 
     def run(*args, stdin: str | None = None, expect: int = 0) -> str:
-        result = subprocess.run([sys.executable, "-m", "app.cli", "--config", config, "-q", *args], cwd=REPO_ROOT,
+        result = subprocess.run([clouddrive_command, "--config", config, "-q", *args], cwd=workdir,
                                 input=stdin, capture_output=True, text=True, timeout=120, env=env)
         assert result.returncode == expect, f"{args}: {result.returncode}\n{result.stdout}\n{result.stderr}"
         return result.stdout + result.stderr
     requests.post(server.url("/api/register"), json={"username": "carol", "password": "password123"},
                   timeout=10).close()
     return run
+
+
+def test_the_installed_client_has_only_its_own_dependencies(clouddrive_command):
+    python = os.path.join(os.path.dirname(clouddrive_command), "python")
+    listed = subprocess.run([python, "-m", "pip", "list", "--format=freeze"], capture_output=True, text=True,
+                            timeout=120, check=True).stdout
+    installed = {line.split("==")[0].lower() for line in listed.splitlines()}
+    assert {"clouddrive", "requests", "tqdm"} <= installed
+    assert not installed & {"flask", "werkzeug", "gunicorn", "pymongo", "flasgger"}
+
+
+def test_version_is_the_one_the_server_reports(cli, server):
+    reported = requests.get(server.url("/api/status"), timeout=10).json()["version"]
+    assert cli("--version").strip() == f"clouddrive {reported}"
+
+
+def test_downloads_land_here_and_never_replace_a_file_without_force(cli, server, workdir):
+    cli("login", "--server", server.base_url, "--username", "carol", "--password-stdin", stdin="password123\n")
+    (workdir / "notes.txt").write_text("from the drive\n")
+    assert "uploaded" in cli("upload", "notes.txt", "--to", "/Docs")
+    assert "notes.txt" in cli("ls", "/Docs")
+
+    (workdir / "notes.txt").write_text("my local edits\n")
+    message = cli("download", "/Docs/notes.txt", expect=1)
+    assert "notes.txt already exists; use --force to replace it" in message
+    assert (workdir / "notes.txt").read_text() == "my local edits\n"
+    assert not (workdir / "notes.txt.part").exists()
+
+    assert "downloaded" in cli("download", "/Docs/notes.txt", "--force")
+    assert (workdir / "notes.txt").read_text() == "from the drive\n"
+
+    (workdir / "copies").mkdir()
+    cli("download", "/Docs/notes.txt", "copies")
+    assert (workdir / "copies" / "notes.txt").read_text() == "from the drive\n"
+    assert "already exists" in cli("download", "/Docs/notes.txt", "copies", expect=1)
+    assert not os.path.exists(os.path.join(REPO_ROOT, "notes.txt"))
 
 
 def test_a_scripting_session(cli, server, tmp_path):

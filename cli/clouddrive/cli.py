@@ -1,17 +1,18 @@
-"""``python -m app.cli``: the drive from a terminal, for people who script.
+"""``clouddrive``: the drive from a terminal, for people who script.
 
-    python -m app.cli login --server http://127.0.0.1:8000 --username john
-    python -m app.cli ls /Documents
-    python -m app.cli upload big.iso --to /Backups
-    python -m app.cli download /Backups/big.iso        # resumes an interrupted download
-    python -m app.cli mkdir -p /Photos/2026
-    python -m app.cli mv /notes.txt /Documents/notes-old.txt
-    python -m app.cli rm /Documents/notes-old.txt
-    python -m app.cli share /Photos --expires-in 48 --max-downloads 10
+    clouddrive login --server http://127.0.0.1:8000 --username john
+    clouddrive ls /Documents
+    clouddrive upload big.iso --to /Backups
+    clouddrive download /Backups/big.iso        # resumes an interrupted download
+    clouddrive mkdir -p /Photos/2026
+    clouddrive mv /notes.txt /Documents/notes-old.txt
+    clouddrive rm /Documents/notes-old.txt
+    clouddrive share /Photos --expires-in 48 --max-downloads 10
 
 It talks to the JSON API only, with a personal access token (``login`` with a username
 creates one and keeps it in the config file, mode 0600). ``CLOUDDRIVE_SERVER`` and
-``CLOUDDRIVE_TOKEN`` override the config file.
+``CLOUDDRIVE_TOKEN`` override the config file. It imports nothing from the server: its only
+dependencies are requests and tqdm.
 """
 from __future__ import annotations
 
@@ -28,6 +29,8 @@ from typing import Iterator
 
 import requests
 from tqdm import tqdm
+
+from . import __version__
 
 CHUNK = 1024 * 1024
 TIMEOUT = (10, 300)
@@ -230,6 +233,8 @@ def cmd_download(api: Api, args) -> None:
     target = args.local or item["name"]
     if os.path.isdir(target):
         target = os.path.join(target, item["name"])
+    if os.path.lexists(target) and not args.force:
+        raise CliError(f"{target} already exists; use --force to replace it")
     partial = target + ".part"
     have = os.path.getsize(partial) if os.path.exists(partial) else 0
     headers = {"Range": f"bytes={have}-", "If-Range": f'"{item["sha256"]}"'} if have else {}
@@ -328,7 +333,11 @@ def _line(item: dict) -> str:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m app.cli", description="Cloud Drive from the terminal.")
+    parser = argparse.ArgumentParser(
+        prog="clouddrive", description="Cloud Drive from the terminal.",
+        epilog="The server and token are kept in $XDG_CONFIG_HOME/clouddrive/cli.json (default "
+               "~/.config/clouddrive/cli.json, mode 0600); CLOUDDRIVE_SERVER and CLOUDDRIVE_TOKEN override it.")
+    parser.add_argument("--version", action="version", version=f"clouddrive {__version__}")
     parser.add_argument("--config", default=None, help="config file (default: ~/.config/clouddrive/cli.json)")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -337,7 +346,8 @@ def build_parser() -> argparse.ArgumentParser:
     login.add_argument("--server")
     login.add_argument("--token", help="an existing API token")
     login.add_argument("--username")
-    login.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
+    login.add_argument("--password-stdin", action="store_true",
+                       help="read the password from the first line of stdin (for scripts; no prompt)")
     sub.add_parser("logout", help="forget the saved token")
     sub.add_parser("whoami", help="the user and storage use")
     ls = sub.add_parser("ls", help="list a folder")
@@ -348,7 +358,8 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument("--on-conflict", choices=["fail", "rename", "replace"], default="fail")
     down = sub.add_parser("download", help="download a file (resumes a partial download)")
     down.add_argument("path")
-    down.add_argument("local", nargs="?")
+    down.add_argument("local", nargs="?", help="local file or folder (default: the stored name, here)")
+    down.add_argument("--force", action="store_true", help="replace a local file that already exists")
     mkdir = sub.add_parser("mkdir", help="create a folder")
     mkdir.add_argument("path")
     mkdir.add_argument("-p", "--parents", action="store_true")
@@ -383,7 +394,7 @@ def main(argv: list[str] | None = None) -> int:
             cmd_logout(args, config, path)
         else:
             if not config.get("server") or not config.get("token"):
-                raise CliError("not logged in: run 'python -m app.cli login --server URL' first")
+                raise CliError("not logged in: run 'clouddrive login --server URL' first")
             COMMANDS[args.command](Api(config["server"], config["token"]), args)
     except CliError as exc:
         print(f"error: {exc}", file=sys.stderr)
