@@ -74,8 +74,9 @@ class Config:
     MONGO_TIMEOUT_MS = 1000
     INSTANCE_PATH: str | None = None  # default: ./instance next to app/
     EMBEDDED_DB_PATH: str | None = None  # default: <instance>/data
-    # Without MONGO_URI: "litemongo" (today's default) or "sqlite" (issue 10, becoming the default).
-    EMBEDDED_ENGINE = "litemongo"
+    # Without MONGO_URI: "sqlite" (the default since issue 10) or "litemongo" (the engine of
+    # earlier versions, kept for one release as a way back; its data is migrated to SQLite).
+    EMBEDDED_ENGINE = "sqlite"
     # Tests put a mongomock client factory here; None means "decide from MONGO_URI".
     MONGO_CLIENT_FACTORY = None
 

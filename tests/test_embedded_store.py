@@ -14,8 +14,8 @@ def make_embedded_app(tmp_path):
 
     def make():
         settings = TestingConfig.load({})
-        settings.update(EMBEDDED_DB_PATH=str(tmp_path / "data"), UPLOAD_FOLDER=str(tmp_path / "uploads"),
-                        INSTANCE_PATH=str(tmp_path / "instance"))
+        settings.update(EMBEDDED_ENGINE="litemongo", EMBEDDED_DB_PATH=str(tmp_path / "data"),
+                        UPLOAD_FOLDER=str(tmp_path / "uploads"), INSTANCE_PATH=str(tmp_path / "instance"))
         app = create_app(settings)
         apps.append(app)
         return app

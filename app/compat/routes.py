@@ -77,6 +77,7 @@ def upload():
       400: {$ref: '#/components/responses/BadRequest'}
       401: {$ref: '#/components/responses/BadApiKey'}
       403: {$ref: '#/components/responses/Forbidden'}
+      409: {$ref: '#/components/responses/Conflict'}
       413: {$ref: '#/components/responses/TooLarge'}
       507: {$ref: '#/components/responses/InsufficientStorage'}
     """
