@@ -1,4 +1,6 @@
 """Extensions, created unbound and initialised by the factory."""
+import atexit
+
 from flask import Flask, Response
 from flasgger import Swagger
 from flask_limiter import Limiter
@@ -18,14 +20,39 @@ def _retry_after_only_when_throttled(response: Response) -> Response:
     return response
 
 
+class _ClosedClient:
+    """Stands in for a closed MongoClient: false, so limits' ``__del__`` leaves it alone."""
+
+    def __bool__(self) -> bool:
+        return False
+
+    def close(self) -> None:
+        pass
+
+
 class DriveLimiter(Limiter):
-    """Flask-Limiter, with Retry-After sent only with 429."""
+    """Flask-Limiter, with Retry-After sent only with 429, and its MongoDB client closed at exit."""
 
     def init_app(self, app: Flask) -> None:
         # Flask runs after_request functions in reverse order of registration: registered
         # before Flask-Limiter's own header hook, this one sees the headers it added.
         app.after_request(_retry_after_only_when_throttled)
         super().init_app(app)
+        if not getattr(self, "_closes_at_exit", False):  # one limiter, many apps in the tests
+            atexit.register(self.close_storage)
+            self._closes_at_exit = True
+
+    def close_storage(self) -> None:
+        """limits' MongoDB storage closes its client in ``__del__``, during interpreter
+        teardown, and first creates one there if the process never used it: every worker of a
+        MONGO_URI server printed an ImportError traceback ("Python is likely shutting down")
+        on stop. Close it while Python is whole, and leave ``__del__`` nothing to do."""
+        storage = self._storage
+        if storage is None or not hasattr(storage, "_storage"):  # not a pymongo-backed storage
+            return
+        client, storage._storage = storage._storage, _ClosedClient()
+        if client is not None:
+            client.close()
 
 
 login_manager = LoginManager()
