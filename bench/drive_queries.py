@@ -1,10 +1,11 @@
-"""Query benchmark: folder listings and search with many items, on the embedded store and mongomock.
+"""Query benchmark: folder listings and search with many items, on the embedded engines and mongomock.
 
 A benchmark, not a test: it prints numbers for this machine and exits non-zero only when
 the service answers wrongly (an error status, a wrong total, a wrongly ordered first page).
 
     python bench/drive_queries.py                # 10,000-file folder, 100,000-item search
     python bench/drive_queries.py --scale 0.05   # quick check (5% of every size)
+    python bench/drive_queries.py --backends litemongo,sqlite   # the two embedded engines side by side
 
 See bench/README.md for what is measured and how to read the result.
 """
@@ -43,7 +44,11 @@ from app.drive.repo import FILE, FOLDER, new_item, sort_spec, trash_slot  # noqa
 from config import TestingConfig  # noqa: E402
 
 RESULTS = os.path.join(REPO, "bench", "results")
-BACKENDS = ("embedded", "mongomock")
+# The embedded engines are named explicitly (EMBEDDED_ENGINE), so the figures keep their meaning
+# whichever one is the default; "embedded" is kept as an alias of "litemongo" (older commands).
+BACKENDS = ("litemongo", "sqlite", "mongomock")
+ALIASES = {"embedded": "litemongo"}
+EMBEDDED = ("litemongo", "sqlite")
 BATCH = 1000  # documents per insert_many call
 PAGE = 50
 SLOW_MS = 200.0  # a median above this gets profiled
@@ -264,7 +269,7 @@ def make_settings(backend: str, workdir: str) -> dict:
     if backend == "mongomock":
         settings["MONGO_CLIENT_FACTORY"] = lambda: mongomock.MongoClient(tz_aware=True)
     else:
-        settings["EMBEDDED_DB_PATH"] = os.path.join(workdir, "db")
+        settings.update(EMBEDDED_ENGINE=backend, EMBEDDED_DB_PATH=os.path.join(workdir, "db"))
     return settings
 
 
@@ -293,7 +298,8 @@ def set_items_synchronous(app, mode: str) -> str:
 
 
 def seed(app, docs: list[dict], durable: bool) -> dict[str, Any]:
-    """Bulk-load through the collection the app uses (insert_many, batches of BATCH).
+    """Bulk-load the items: through the app's items repository on SQLite (seed_sqlite), else
+    through the collection the app uses (insert_many, batches of BATCH).
 
     The unique (owner_id, slot) index is dropped for the load and recreated by
     ItemsRepository.ensure_indexes(), which checks every loaded document against it: mongomock
@@ -304,8 +310,10 @@ def seed(app, docs: list[dict], durable: bool) -> dict[str, Any]:
     ``durable``, the items file is switched to synchronous=OFF for the load and back to FULL
     after it: the load then costs CPU, not one disk flush per item."""
     database = app.extensions["drive_db"]
-    collection = database.collection("items")
     items_repo = app.extensions["drive_services"].drive.items
+    if database.kind == "sqlite":
+        return seed_sqlite(database, items_repo, docs)
+    collection = database.collection("items")
     timings: dict[str, Any] = {}
     fast = database.kind == "embedded" and not durable
     if database.kind == "embedded":
@@ -320,15 +328,35 @@ def seed(app, docs: list[dict], durable: bool) -> dict[str, Any]:
     finally:
         if fast and set_items_synchronous(app, "FULL") != "FULL":
             raise BenchError("could not restore synchronous=FULL on the items file")
-    timings["insert_many_s"] = time.perf_counter() - start
+    timings["insert_s"] = time.perf_counter() - start
     start = time.perf_counter()
     items_repo.ensure_indexes()
-    timings["recreate_unique_index_s"] = time.perf_counter() - start
+    timings["index_s"] = time.perf_counter() - start
     if UNIQUE_INDEX not in collection.index_information():
         raise BenchError("the unique sibling-name index was not recreated")
     count = collection.count_documents({})
     if count != len(docs):
         raise BenchError(f"items collection holds {count} documents, {len(docs)} were inserted")
+    return timings
+
+
+def seed_sqlite(database, items_repo, docs: list[dict]) -> dict[str, Any]:
+    """SQLite: every document through SQLiteItemsRepository.insert (the app's own column
+    mapping), all inside one ``database.transaction()``: the repository's writes join it, so
+    the load is one fsynced commit with the table's indexes and UNIQUE (owner_id, slot)
+    maintained and checked on every row (synchronous stays FULL)."""
+    start = time.perf_counter()
+    with database.transaction():
+        for doc in docs:
+            items_repo.insert(dict(doc))  # a copy: ours stay as generated for the expected answers
+    # No ANALYZE: the app never runs it, so the planner works without statistics, as in service.
+    timings: dict[str, Any] = {"insert_s": time.perf_counter() - start, "index_s": 0.0}
+    synchronous = database.read_one("PRAGMA synchronous")[0]
+    if synchronous != 2:
+        raise BenchError(f"SQLite synchronous is {synchronous}, expected 2 (FULL)")
+    count = database.read_one("SELECT COUNT(*) FROM items")[0]
+    if count != len(docs):
+        raise BenchError(f"items table holds {count} rows, {len(docs)} were inserted")
     return timings
 
 
@@ -476,7 +504,7 @@ def run_backend(backend: str, sizes: dict[str, int], repeat: int, budget_s: floa
         timings = seed(app, docs, durable_seed)
         seeding = {"items": len(docs), "alice_items": len(data["alice"]), "bob_items": len(data["bob"]),
                    "generate_s": generate_s, **timings,
-                   "total_s": timings["insert_many_s"] + timings["recreate_unique_index_s"]}
+                   "total_s": timings["insert_s"] + timings["index_s"]}
         seeding["items_per_s"] = len(docs) / seeding["total_s"]
         result["seeding"] = seeding
         print(f"[{backend}] seeded in {seeding['total_s']:.1f} s "
@@ -512,29 +540,47 @@ def run_backend(backend: str, sizes: dict[str, int], repeat: int, budget_s: floa
                 result["profile"] = {"path": slowest["path"], "query": slowest["query"],
                                      "seconds": time.perf_counter() - start, "threads": threads}
 
-        if backend == "embedded":
-            # A restarted server: same files, fresh process state (the in-memory hash indexes
-            # litemongo keeps for query planning are rebuilt on the first query).
+        if backend in EMBEDDED:
             app.extensions["drive_db"].close()
             del app, client, other
             gc.collect()  # the old app's garbage is not the new one's cost
-            app = create_app(make_settings(backend, workdir))
-            client = app.test_client()
-            sign_in(client, "alice", register=False)
-            for row in (result["queries"][0], result["queries"][4]):
-                elapsed, body = timed_get(client, row["path"])
-                check(body, row["path"], expected[row["path"]], row["total"])
-                result["queries"].append({
-                    "scenario": row["scenario"], "query": row["query"] + " (first request after reopening)",
-                    "path": row["path"], "hits": row["total"], "total": row["total"], "cold_ms": elapsed,
-                    "median_ms": None, "p95_ms": None, "n": 0, "samples_ms": []})
-                print(f"[{backend}] after reopening: {row['query']}: {elapsed:.1f} ms", flush=True)
-            app.extensions["drive_db"].close()
+            result["restart"] = reopen(backend, workdir, result["queries"], expected)
         else:
             app.extensions["drive_db"].close()
         return result
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+def reopen(backend: str, workdir: str, rows: list[dict], expected: dict[str, list[str]]) -> dict:
+    """A restarted server on the same files: create_app on the existing store, log in, then the
+    first children listing and the first common search ("after reopening" rows, appended to
+    ``rows``). Returns the restart cost: create_app, the login (password hashing, the same on
+    every engine) and the first listing, each timed; "to first answer" is create_app plus the
+    first listing (litemongo rebuilds its in-memory hash indexes on the first query)."""
+    start = time.perf_counter()
+    app = create_app(make_settings(backend, workdir))
+    create_s = time.perf_counter() - start
+    client = app.test_client()
+    start = time.perf_counter()
+    sign_in(client, "alice", register=False)
+    login_s = time.perf_counter() - start
+    firsts = []
+    for row in (rows[0], rows[4]):
+        elapsed, body = timed_get(client, row["path"])
+        check(body, row["path"], expected[row["path"]], row["total"])
+        firsts.append(elapsed)
+        rows.append({
+            "scenario": row["scenario"], "query": row["query"] + " (first request after reopening)",
+            "path": row["path"], "hits": row["total"], "total": row["total"], "cold_ms": elapsed,
+            "median_ms": None, "p95_ms": None, "n": 0, "samples_ms": []})
+        print(f"[{backend}] after reopening: {row['query']}: {elapsed:.1f} ms", flush=True)
+    app.extensions["drive_db"].close()
+    restart = {"create_app_s": create_s, "login_s": login_s, "first_listing_s": firsts[0] / 1000,
+               "to_first_answer_s": create_s + firsts[0] / 1000}
+    print(f"[{backend}] restart: create_app {create_s:.2f} s + first listing {firsts[0] / 1000:.2f} s "
+          f"= {restart['to_first_answer_s']:.2f} s to the first answer (login {login_s:.2f} s besides)", flush=True)
+    return restart
 
 
 # --------------------------------------------------------------------------- report
@@ -559,21 +605,32 @@ def render(result: dict) -> str:
             lines.append(f"| {backend['backend']} | {row['scenario']} | {row['query']} ({row['hits']:,} hits{n}) | "
                          f"{fmt(row['cold_ms'])} | {fmt(row['median_ms'])} | {fmt(row['p95_ms'])} | "
                          f"{fmt(row.get('cpu_median_ms'))} |")
-    lines += ["", "| backend | items seeded | insert_many s | recreate unique index s | items/s |",
+    lines += ["", "| backend | items seeded | insert s | index s | items/s |",
               "|---|---:|---:|---:|---:|"]
     for backend in result["backends"].values():
         s = backend["seeding"]
         sync = s.get("sqlite_synchronous_during_load")
         name = f"{backend['backend']} (synchronous={sync} while loading)" if sync else backend["backend"]
-        lines.append(f"| {name} | {s['items']:,} | {s['insert_many_s']:.1f} | "
-                     f"{s['recreate_unique_index_s']:.1f} | {s['items_per_s']:,.0f} |")
+        if backend["backend"] == "sqlite":
+            name = "sqlite (repository inserts in one transaction, synchronous=FULL)"
+        lines.append(f"| {name} | {s['items']:,} | {s['insert_s']:.1f} | "
+                     f"{s['index_s']:.1f} | {s['items_per_s']:,.0f} |")
+    restarts = [(b["backend"], b["restart"]) for b in result["backends"].values() if b.get("restart")]
+    if restarts:
+        lines += ["", "| backend | restart: create_app s | first listing s | to first answer s | login s (besides) |",
+                  "|---|---:|---:|---:|---:|"]
+        lines += [f"| {name} | {r['create_app_s']:.2f} | {r['first_listing_s']:.2f} | {r['to_first_answer_s']:.2f} | "
+                  f"{r['login_s']:.2f} |" for name, r in restarts]
+    ratios = render_ratios(result)
+    if ratios:
+        lines += ["", ratios]
     lines += [
         "",
         f"- data: alice has {sizes['alice_items']:,} items ({sizes['alice_folders']:,} folders, one of them "
         f"holding {sizes['bulk_files']:,} files; ~{TRASHED_SHARE:.0%} of the other files in the trash); "
         f"bob has {sizes['bob_items']:,} items; all queries are alice's",
         "- cold: the first request of that query after seeding (same process); 'after reopening' rows: "
-        "first request after closing and reopening the embedded store",
+        "first request after closing and reopening the store (litemongo, sqlite; the ratio table compares these cold times)",
         "- median CPU ms: the process's CPU time per timed request (all threads); close to the median wall "
         "time when the machine is otherwise idle",
         f"- nproc: {result['nproc']}; load average (1, 5, 15 min) at start "
@@ -581,6 +638,36 @@ def render(result: dict) -> str:
         f"{', '.join(f'{x:.2f}' for x in result['loadavg_end'])} (other processes competing for the CPUs "
         f"slow every number down)",
     ]
+    return "\n".join(lines)
+
+
+def ratio(before: float | None, after: float | None) -> str:
+    if not before or not after:
+        return "-"
+    value = before / after
+    return f"{value:,.1f}x" if value < 10 else f"{value:,.0f}x"
+
+
+def render_ratios(result: dict) -> str:
+    """litemongo (before) beside sqlite (after), query by query, when both ran."""
+    backends = result["backends"]
+    if "litemongo" not in backends or "sqlite" not in backends:
+        return ""
+    after = {row["query"]: row for row in backends["sqlite"]["queries"]}
+    lines = ["| query | litemongo median ms | sqlite median ms | ratio | litemongo CPU ms | sqlite CPU ms | ratio |",
+             "|---|---:|---:|---:|---:|---:|---:|"]
+    for row in backends["litemongo"]["queries"]:
+        new = after.get(row["query"])
+        if new is None:
+            continue
+        cells = []
+        for key in ("median_ms", "cpu_median_ms") if row.get("median_ms") is not None else ("cold_ms", None):
+            if key is None:
+                cells += ["-", "-", "-"]
+                continue
+            old_v, new_v = row.get(key), new.get(key)
+            cells += [fmt(old_v), fmt(new_v), ratio(old_v, new_v)]
+        lines.append(f"| {row['query']} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
@@ -609,9 +696,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help=f"stop timing a query after this many seconds of timed requests, once it has "
                              f"{MIN_SAMPLES} (default 60)")
     parser.add_argument("--backends", default=",".join(BACKENDS),
-                        help=f"comma-separated subset of {','.join(BACKENDS)} (default both)")
+                        help=f"comma-separated subset of {','.join(BACKENDS)} (default all; 'embedded' = litemongo)")
     parser.add_argument("--durable-seed", action="store_true",
-                        help="embedded store: keep synchronous=FULL (one fsync per item) while seeding")
+                        help="litemongo: keep synchronous=FULL (one fsync per item) while seeding "
+                             "(sqlite always loads in one FULL-synchronous transaction)")
     parser.add_argument("--no-profile", dest="profile", action="store_false",
                         help=f"do not cProfile the slowest query when its median exceeds {SLOW_MS:.0f} ms")
     parser.add_argument("--output", default=os.path.join(RESULTS, "drive_queries.json"),
@@ -621,7 +709,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         parser.error("--scale must be in (0, 10]")
     if args.repeat < 1:
         parser.error("--repeat must be at least 1")
-    args.backends = [b.strip() for b in args.backends.split(",") if b.strip()]
+    args.backends = [ALIASES.get(b.strip(), b.strip()) for b in args.backends.split(",") if b.strip()]
     if not args.backends or set(args.backends) - set(BACKENDS):
         parser.error(f"--backends: choose from {', '.join(BACKENDS)}")
     return args
