@@ -40,9 +40,12 @@ def on_starting(server):
     from config import ConfigError, load_config
 
     try:
-        load_config()
+        settings = load_config()
     except ConfigError as exc:
         sys.exit(f"configuration error: {exc}")
+    if settings["SECRET_KEY_REQUIRED"] and not settings.get("SECRET_KEY"):
+        sys.exit(f"configuration error: SECRET_KEY must be set for APP_ENV={settings['ENV_NAME']} "
+                 "(e.g. SECRET_KEY=$(python3 -c 'import secrets; print(secrets.token_hex(32))'))")
 
 
 def post_fork(server, worker):

@@ -104,3 +104,16 @@ def test_gunicorn_starts_with_sizes_in_units(server):
     assert response.status_code == 413
     assert response.json()["error"]["message"] == "The upload is larger than the server allows (1.5 MiB)."
     http.close()
+
+
+def test_gunicorn_in_production_without_a_secret_key_prints_one_line_and_exits(tmp_path):
+    server = GunicornServer(tmp_path)
+    env = {k: v for k, v in server.env.items() if k != "SECRET_KEY"}
+    env["APP_ENV"] = "production"
+    result = subprocess.run([GUNICORN, "-c", "gunicorn.conf.py", "--no-control-socket", "wsgi:app"], cwd=REPO_ROOT,
+                            env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60)
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr and "Worker failed to boot" not in result.stderr
+    assert [line for line in result.stderr.splitlines() if "SECRET_KEY" in line] == [
+        "configuration error: SECRET_KEY must be set for APP_ENV=production "
+        "(e.g. SECRET_KEY=$(python3 -c 'import secrets; print(secrets.token_hex(32))'))"]
