@@ -43,13 +43,22 @@ CREATE INDEX IF NOT EXISTS files_by_name ON items (owner_id, type, name_key, id)
 CREATE INDEX IF NOT EXISTS files_by_created_at ON items (owner_id, type, created_at, id) WHERE trashed_at IS NULL;
 CREATE INDEX IF NOT EXISTS files_by_updated_at ON items (owner_id, type, updated_at, id) WHERE trashed_at IS NULL;
 CREATE INDEX IF NOT EXISTS files_by_size ON items (owner_id, type, size, id) WHERE trashed_at IS NULL;
+CREATE INDEX IF NOT EXISTS children_by_name_desc ON items (owner_id, parent_id, rank, name_key DESC, id DESC) WHERE trashed_at IS NULL;
+CREATE INDEX IF NOT EXISTS children_by_created_at_desc ON items (owner_id, parent_id, rank, created_at DESC, id DESC) WHERE trashed_at IS NULL;
+CREATE INDEX IF NOT EXISTS children_by_updated_at_desc ON items (owner_id, parent_id, rank, updated_at DESC, id DESC) WHERE trashed_at IS NULL;
+CREATE INDEX IF NOT EXISTS children_by_size_desc ON items (owner_id, parent_id, rank, size DESC, id DESC) WHERE trashed_at IS NULL;
+CREATE INDEX IF NOT EXISTS files_by_name_desc ON items (owner_id, type, name_key DESC, id DESC) WHERE trashed_at IS NULL;
+CREATE INDEX IF NOT EXISTS files_by_created_at_desc ON items (owner_id, type, created_at DESC, id DESC) WHERE trashed_at IS NULL;
+CREATE INDEX IF NOT EXISTS files_by_updated_at_desc ON items (owner_id, type, updated_at DESC, id DESC) WHERE trashed_at IS NULL;
+CREATE INDEX IF NOT EXISTS files_by_size_desc ON items (owner_id, type, size DESC, id DESC) WHERE trashed_at IS NULL;
+CREATE INDEX IF NOT EXISTS live_by_content_type ON items (owner_id, type, content_type) WHERE trashed_at IS NULL;
 CREATE INDEX IF NOT EXISTS live_by_rank_name ON items (owner_id, rank, name_key, id) WHERE trashed_at IS NULL;
 CREATE INDEX IF NOT EXISTS starred ON items (owner_id, rank, name_key, id) WHERE starred = 1 AND trashed_at IS NULL;
 CREATE INDEX IF NOT EXISTS trash_roots ON items (owner_id, trashed_at, id) WHERE trash_root = 1;
 CREATE INDEX IF NOT EXISTS trash_purge ON items (trashed_at) WHERE trash_root = 1;
 CREATE INDEX IF NOT EXISTS trashed_with ON items (owner_id, trashed_with) WHERE trashed_with IS NOT NULL;
 CREATE INDEX IF NOT EXISTS trashed_files ON items (owner_id, type) WHERE trashed_at IS NOT NULL;
-CREATE INDEX IF NOT EXISTS by_blob ON items (owner_id, blob_id);
+DROP INDEX IF EXISTS by_blob;
 CREATE TABLE IF NOT EXISTS tree_locks (owner_id TEXT PRIMARY KEY, holder TEXT NOT NULL, until REAL NOT NULL)
 """
 
@@ -131,7 +140,7 @@ class SQLiteItemsRepository:
         key = _id_arg(item_id)
         if key is None:
             return None
-        sql, params = "SELECT * FROM items WHERE id = ? AND owner_id = ?", [key, owner_id]
+        sql, params = "SELECT * FROM items WHERE id = ? AND +owner_id = ?", [key, owner_id]
         if kind:
             sql, params = sql + " AND type = ?", params + [kind]
         if live is True:
@@ -141,7 +150,7 @@ class SQLiteItemsRepository:
         return _item(self.db.read_one(sql, tuple(params)))
 
     def update(self, owner_id: str, item_id: ObjectId, changes: dict, live_only: bool = False) -> dict | None:
-        return self._update_where("id = ? AND owner_id = ?" + (f" AND {_LIVE}" if live_only else ""),
+        return self._update_where("id = ? AND +owner_id = ?" + (f" AND {_LIVE}" if live_only else ""),
                                   [oid(item_id), owner_id], changes)
 
     def _update_where(self, where: str, params: list, changes: dict) -> dict | None:
@@ -169,7 +178,7 @@ class SQLiteItemsRepository:
 
     def commit_content(self, owner_id: str, file_id: ObjectId, expected_revision: int | None,
                        changes: dict) -> dict | None:
-        return self._update_where(f"id = ? AND owner_id = ? AND type = 'file' AND revision IS ? AND {_LIVE}",
+        return self._update_where(f"id = ? AND +owner_id = ? AND type = 'file' AND revision IS ? AND {_LIVE}",
                                   [oid(file_id), owner_id, expected_revision], changes)
 
     # -- the per-user tree lock ----------------------------------------------------------------
@@ -251,9 +260,9 @@ class SQLiteItemsRepository:
             where.append("type = ?")
             params.append(kind)
         if content_type:
-            prefix = content_type.lower()
-            where.append("substr(content_type, 1, ?) = ?")
-            params += [len(prefix), prefix]
+            prefix = content_type.lower()  # a prefix as a range, which an index serves
+            where.append("content_type >= ? AND content_type < ?")
+            params += [prefix, prefix + "\U0010ffff"]
         if min_size is not None or max_size is not None:
             if not kind:
                 where.append("type = 'file'")
@@ -311,7 +320,7 @@ class SQLiteItemsRepository:
     def by_ids(self, owner_id: str, ids: Iterable[ObjectId]) -> dict[ObjectId, dict]:
         found: dict[ObjectId, dict] = {}
         for chunk in _chunks([oid(i) for i in set(ids)]):
-            for item in self._rows(f"SELECT * FROM items WHERE owner_id = ? AND id IN ({_marks(chunk)})",
+            for item in self._rows(f"SELECT * FROM items WHERE +owner_id = ? AND id IN ({_marks(chunk)})",
                                    [owner_id, *chunk]):
                 found[item["_id"]] = item
         return found
