@@ -82,7 +82,9 @@ class GunicornServer:
     @property
     def database_kind(self) -> str:
         """What /api/status reports as the database kind."""
-        return "mongodb" if self.env.get("MONGO_URI") else "embedded"
+        if self.env.get("MONGO_URI"):
+            return "mongodb"
+        return "embedded" if self.env.get("EMBEDDED_ENGINE") == "litemongo" else "sqlite"
 
     # -- lifecycle -------------------------------------------------------------------------
 

@@ -24,7 +24,7 @@ ROUNDS = 3  # on the embedded store; one round with several workers on the Mongo
 
 
 def rounds(server: GunicornServer) -> range:
-    return range(ROUNDS if server.database_kind == "embedded" else 1)
+    return range(ROUNDS if server.database_kind != "mongodb" else 1)
 
 
 def mkdir(client: Client, name: str, parent: str = "root") -> str:
