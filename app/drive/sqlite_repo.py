@@ -15,7 +15,8 @@ from typing import Any, Iterable
 from bson import ObjectId
 
 from ..ids import parse_object_id
-from ..sqlite_db import SQLiteDatabase, oid, row_dict, when
+from ..sqlite_db import oid, row_dict, when
+from ..sqlite_tables import SQLiteRepository
 from .repo import FILE, FOLDER, SORT_FIELDS, NameTaken, slot_for
 
 _CHUNK = 500  # ids per IN (...) list
@@ -119,12 +120,9 @@ def _order(sort: str, descending: bool, folders_first: bool) -> str:
     return ("rank ASC, " if folders_first else "") + f"{column} {direction}, id {direction}"
 
 
-class SQLiteItemsRepository:
-    def __init__(self, database: SQLiteDatabase):
-        self.db = database
+class SQLiteItemsRepository(SQLiteRepository):
 
-    def ensure_indexes(self) -> None:
-        self.db.script(ITEMS_SCHEMA)
+    SCHEMA = ITEMS_SCHEMA
 
     # -- single items --------------------------------------------------------------------------
 
@@ -132,7 +130,7 @@ class SQLiteItemsRepository:
         columns = ["id", *[c for c in _ITEM_COLUMNS if c in item]]
         values = [oid(item["_id"]), *[_item_value(c, item[c]) for c in columns[1:]]]
         try:
-            self.db.write(f"INSERT INTO items ({','.join(columns)}) VALUES ({_marks(values)})", tuple(values))
+            self._db.write(f"INSERT INTO items ({','.join(columns)}) VALUES ({_marks(values)})", tuple(values))
         except sqlite3.IntegrityError as exc:
             raise NameTaken(f"An item named '{item['name']}' already exists in this folder.") from exc
 
@@ -147,7 +145,7 @@ class SQLiteItemsRepository:
             sql += f" AND {_LIVE}"
         elif live is False:
             sql += " AND trashed_at IS NOT NULL"
-        return _item(self.db.read_one(sql, tuple(params)))
+        return _item(self._db.read_one(sql, tuple(params)))
 
     def update(self, owner_id: str, item_id: ObjectId, changes: dict, live_only: bool = False) -> dict | None:
         return self._update_where("id = ? AND +owner_id = ?" + (f" AND {_LIVE}" if live_only else ""),
@@ -160,21 +158,21 @@ class SQLiteItemsRepository:
         assignments = ", ".join(f"{c} = ?" for c in changes)
         values = [_item_value(c, v) for c, v in changes.items()]
         try:
-            row = self.db.returning(f"UPDATE items SET {assignments} WHERE {where} RETURNING *",
+            row = self._db.returning(f"UPDATE items SET {assignments} WHERE {where} RETURNING *",
                                 tuple(values + params))
         except sqlite3.IntegrityError as exc:
             raise NameTaken(f"An item named '{changes.get('name', '')}' already exists in this folder.") from exc
         return _item(row)
 
     def delete(self, item_id: ObjectId) -> None:
-        self.db.write("DELETE FROM items WHERE id = ?", (oid(item_id),))
+        self._db.write("DELETE FROM items WHERE id = ?", (oid(item_id),))
 
     def take_first_commit(self, item_id: ObjectId) -> dict | None:
-        return _item(self.db.returning("DELETE FROM items WHERE id = ? AND revision = 1 RETURNING *",
+        return _item(self._db.returning("DELETE FROM items WHERE id = ? AND revision = 1 RETURNING *",
                                    (oid(item_id),)))
 
     def take(self, item_id: ObjectId) -> dict | None:
-        return _item(self.db.returning("DELETE FROM items WHERE id = ? RETURNING *", (oid(item_id),)))
+        return _item(self._db.returning("DELETE FROM items WHERE id = ? RETURNING *", (oid(item_id),)))
 
     def commit_content(self, owner_id: str, file_id: ObjectId, expected_revision: int | None,
                        changes: dict) -> dict | None:
@@ -184,28 +182,28 @@ class SQLiteItemsRepository:
     # -- the per-user tree lock ----------------------------------------------------------------
 
     def take_tree_lock(self, owner_id: str, holder: str, until: float, now: float) -> bool:
-        cursor = self.db.write(
+        cursor = self._db.write(
             "INSERT INTO tree_locks (owner_id, holder, until) VALUES (?, ?, ?) ON CONFLICT (owner_id) DO UPDATE "
             "SET holder = excluded.holder, until = excluded.until WHERE tree_locks.until < ?",
             (owner_id, holder, until, now))
         return cursor.rowcount == 1
 
     def extend_tree_lock(self, owner_id: str, holder: str, until: float) -> bool:
-        return self.db.write("UPDATE tree_locks SET until = ? WHERE owner_id = ? AND holder = ?",
+        return self._db.write("UPDATE tree_locks SET until = ? WHERE owner_id = ? AND holder = ?",
                              (until, owner_id, holder)).rowcount == 1
 
     def release_tree_lock(self, owner_id: str, holder: str) -> None:
-        self.db.write("DELETE FROM tree_locks WHERE owner_id = ? AND holder = ?", (owner_id, holder))
+        self._db.write("DELETE FROM tree_locks WHERE owner_id = ? AND holder = ?", (owner_id, holder))
 
     # -- named reads -----------------------------------------------------------------------------
 
     def _rows(self, sql: str, params: list | tuple) -> list[dict]:
-        return [_item(row) for row in self.db.read(sql, tuple(params))]
+        return [_item(row) for row in self._db.read(sql, tuple(params))]
 
     def _page(self, where: str, params: list, order: str, page: int, limit: int) -> tuple[list[dict], int]:
         rows = self._rows(f"SELECT * FROM items WHERE {where} ORDER BY {order} LIMIT ? OFFSET ?",
                           params + [limit, (page - 1) * limit])
-        total = self.db.read_one(f"SELECT COUNT(*) FROM items WHERE {where}", tuple(params))[0]
+        total = self._db.read_one(f"SELECT COUNT(*) FROM items WHERE {where}", tuple(params))[0]
         return rows, total
 
     def children(self, owner_id: str, parent_id: ObjectId | None, sort: str = "name", descending: bool = False,
@@ -228,7 +226,7 @@ class SQLiteItemsRepository:
                           "ORDER BY name_key, id", [owner_id])
 
     def file_names(self, owner_id: str, parent_id: ObjectId | None, limit: int) -> list[str]:
-        rows = self.db.read(f"SELECT name FROM items WHERE owner_id = ? AND parent_id IS ? AND type = 'file' "
+        rows = self._db.read(f"SELECT name FROM items WHERE owner_id = ? AND parent_id IS ? AND type = 'file' "
                             f"AND {_LIVE} ORDER BY name_key, id LIMIT ?", (owner_id, oid(parent_id), limit))
         return [row["name"] for row in rows]
 
@@ -239,7 +237,7 @@ class SQLiteItemsRepository:
             sql, params = sql + " AND type = ?", params + [kind]
         if live_only:
             sql += f" AND {_LIVE}"
-        return _item(self.db.read_one(sql, tuple(params)))
+        return _item(self._db.read_one(sql, tuple(params)))
 
     def below(self, owner_id: str, parent_ids: list[ObjectId], include: str) -> list[dict]:
         state = _LIVE if include == "live" else "trash_root = 0"
@@ -281,12 +279,12 @@ class SQLiteItemsRepository:
         return self._page(" AND ".join(where), params, _order("name", False, True), page, limit)
 
     def live_counts(self, owner_id: str) -> tuple[int, int]:
-        rows = dict(self.db.read(f"SELECT type, COUNT(*) FROM items WHERE owner_id = ? AND {_LIVE} GROUP BY type",
+        rows = dict(self._db.read(f"SELECT type, COUNT(*) FROM items WHERE owner_id = ? AND {_LIVE} GROUP BY type",
                                  (owner_id,)))
         return rows.get(FILE, 0), rows.get(FOLDER, 0)
 
     def trashed_file_totals(self, owner_id: str) -> tuple[int, int]:
-        row = self.db.read_one("SELECT COALESCE(SUM(size), 0), COUNT(*) FROM items WHERE owner_id = ? "
+        row = self._db.read_one("SELECT COALESCE(SUM(size), 0), COUNT(*) FROM items WHERE owner_id = ? "
                                "AND type = 'file' AND trashed_at IS NOT NULL", (owner_id,))
         return row[0], row[1]
 
@@ -299,20 +297,20 @@ class SQLiteItemsRepository:
         return self._rows("SELECT * FROM items WHERE owner_id = ? AND trash_root = 1", [owner_id])
 
     def trash_along(self, owner_id: str, item_ids: list[ObjectId], folder_id: ObjectId, now: datetime) -> None:
-        with self.db.transaction() as conn:
+        with self._db.transaction() as conn:
             for chunk in _chunks([oid(i) for i in item_ids]):
                 conn.execute(f"UPDATE items SET trashed_at = ?, trashed_with = ? WHERE owner_id = ? "
                              f"AND id IN ({_marks(chunk)})", (when(now), oid(folder_id), owner_id, *chunk))
 
     def restore_along(self, owner_id: str, folder_id: ObjectId) -> None:
-        self.db.write("UPDATE items SET trashed_at = NULL, trashed_with = NULL WHERE owner_id = ? "
+        self._db.write("UPDATE items SET trashed_at = NULL, trashed_with = NULL WHERE owner_id = ? "
                       "AND trashed_with = ?", (owner_id, oid(folder_id)))
 
     def expired_trash_roots(self, cutoff: datetime) -> list[dict]:
         return self._rows("SELECT * FROM items WHERE trash_root = 1 AND trashed_at < ?", [when(cutoff)])
 
     def trash_root_if_expired(self, item_id: ObjectId, cutoff: datetime) -> dict | None:
-        return _item(self.db.read_one("SELECT * FROM items WHERE id = ? AND trash_root = 1 AND trashed_at < ?",
+        return _item(self._db.read_one("SELECT * FROM items WHERE id = ? AND trash_root = 1 AND trashed_at < ?",
                                       (oid(item_id), when(cutoff))))
 
     # -- many items --------------------------------------------------------------------------------
@@ -326,7 +324,7 @@ class SQLiteItemsRepository:
         return found
 
     def names_like(self, owner_id: str, parent_id: ObjectId | None, prefix_key: str) -> set[str]:
-        rows = self.db.read(f"SELECT name_key FROM items WHERE owner_id = ? AND parent_id IS ? AND {_LIVE} "
+        rows = self._db.read(f"SELECT name_key FROM items WHERE owner_id = ? AND parent_id IS ? AND {_LIVE} "
                             "AND substr(name_key, 1, ?) = ?", (owner_id, oid(parent_id), len(prefix_key), prefix_key))
         return {row["name_key"] for row in rows}
 
@@ -345,64 +343,63 @@ def _blob(row) -> dict | None:
     return row_dict(row, ids=_BLOB_IDS, times=("created_at",), rename={"id": "_id"})
 
 
-class SQLiteBlobsRepository:
+class SQLiteBlobsRepository(SQLiteRepository):
     """One row per distinct content per user, with a reference count; one usage row per user."""
 
-    def __init__(self, database: SQLiteDatabase):
-        self.db = database
-
-    def ensure_indexes(self) -> None:
-        self.db.script(BLOBS_SCHEMA)
+    SCHEMA = BLOBS_SCHEMA
 
     def _ensure_usage(self, owner_id: str) -> None:
-        # One statement: the sum is taken and stored with nothing in between.
-        self.db.write("INSERT OR IGNORE INTO usage (owner_id, bytes) "
-                      "SELECT ?, COALESCE(SUM(size), 0) FROM blobs WHERE owner_id = ?", (owner_id, owner_id))
+        # One statement: the sum is taken and stored with nothing in between. It is a scalar
+        # subquery of a row that exists only while the counter does not, so it runs once per
+        # user, not on every charge, release and usage read (it is a scan of their blobs).
+        self._db.write("INSERT OR IGNORE INTO usage (owner_id, bytes) "
+                      "SELECT ?, (SELECT COALESCE(SUM(size), 0) FROM blobs WHERE owner_id = ?) "
+                      "WHERE NOT EXISTS (SELECT 1 FROM usage WHERE owner_id = ?)", (owner_id, owner_id, owner_id))
 
     def charge(self, owner_id: str, size: int, quota: int | None) -> bool:
         self._ensure_usage(owner_id)
         if quota:
-            cursor = self.db.write("UPDATE usage SET bytes = bytes + ? WHERE owner_id = ? AND bytes <= ?",
+            cursor = self._db.write("UPDATE usage SET bytes = bytes + ? WHERE owner_id = ? AND bytes <= ?",
                                    (size, owner_id, quota - size))
         else:
-            cursor = self.db.write("UPDATE usage SET bytes = bytes + ? WHERE owner_id = ?", (size, owner_id))
+            cursor = self._db.write("UPDATE usage SET bytes = bytes + ? WHERE owner_id = ?", (size, owner_id))
         return cursor.rowcount == 1
 
     def uncharge(self, owner_id: str, size: int) -> None:
-        self.db.write("UPDATE usage SET bytes = bytes - ? WHERE owner_id = ?", (size, owner_id))
+        self._db.write("UPDATE usage SET bytes = bytes - ? WHERE owner_id = ?", (size, owner_id))
 
     def prepare_release(self, owner_id: str) -> None:
         self._ensure_usage(owner_id)
 
     def used_bytes(self, owner_id: str) -> int:
         self._ensure_usage(owner_id)
-        row = self.db.read_one("SELECT bytes FROM usage WHERE owner_id = ?", (owner_id,))
+        row = self._db.read_one("SELECT bytes FROM usage WHERE owner_id = ?", (owner_id,))
         return row[0] if row else 0
 
     def counted_usage(self) -> dict[str, int]:
-        return {row[0]: row[1] for row in self.db.read("SELECT owner_id, bytes FROM usage")}
+        return {row[0]: row[1] for row in self._db.read("SELECT owner_id, bytes FROM usage")}
 
     def set_usage(self, owner_id: str, seen: int | None, value: int) -> bool:
         if seen is None:
-            return self.db.write("INSERT OR IGNORE INTO usage (owner_id, bytes) VALUES (?, ?)",
+            return self._db.write("INSERT OR IGNORE INTO usage (owner_id, bytes) VALUES (?, ?)",
                                  (owner_id, value)).rowcount == 1
-        return self.db.write("UPDATE usage SET bytes = ? WHERE owner_id = ? AND bytes = ?",
+        return self._db.write("UPDATE usage SET bytes = ? WHERE owner_id = ? AND bytes = ?",
                              (value, owner_id, seen)).rowcount == 1
 
     def known_contents(self, owner_id: str, sha256s: Iterable[str]) -> set[str]:
         known: set[str] = set()
         for chunk in _chunks(list(sha256s)):
-            known |= {row[0] for row in self.db.read(
+            known |= {row[0] for row in self._db.read(
                 f"SELECT sha256 FROM blobs WHERE owner_id = ? AND sha256 IN ({_marks(chunk)})", (owner_id, *chunk))}
         return known
 
     def acquire_existing(self, owner_id: str, sha256: str) -> dict | None:
-        return _blob(self.db.returning("UPDATE blobs SET refs = refs + 1 WHERE owner_id = ? AND sha256 = ? AND refs > 0 "
+        return _blob(self._db.returning("UPDATE blobs SET refs = refs + 1 WHERE owner_id = ? AND sha256 = ? AND refs > 0 "
                                    "RETURNING *", (owner_id, sha256)))
 
     def insert(self, blob: dict) -> bool:
         try:
-            self.db.write("INSERT INTO blobs (id, owner_id, sha256, size, storage_key, refs, created_at) "
+            self._db.write("INSERT INTO blobs (id, owner_id, sha256, size, storage_key, refs, created_at) "
                           "VALUES (?, ?, ?, ?, ?, ?, ?)",
                           (oid(blob["_id"]), blob["owner_id"], blob["sha256"], blob["size"], blob["storage_key"],
                            blob["refs"], when(blob["created_at"])))
@@ -411,11 +408,11 @@ class SQLiteBlobsRepository:
             return False
 
     def add_refs(self, blob_id: ObjectId, count: int = 1) -> bool:
-        return self.db.write("UPDATE blobs SET refs = refs + ? WHERE id = ? AND refs > 0",
+        return self._db.write("UPDATE blobs SET refs = refs + ? WHERE id = ? AND refs > 0",
                              (count, oid(blob_id))).rowcount == 1
 
     def drop_ref(self, blob_id: ObjectId) -> dict | None:
-        with self.db.transaction() as conn:
+        with self._db.transaction() as conn:
             rows = conn.execute("UPDATE blobs SET refs = refs - 1 WHERE id = ? RETURNING refs", (oid(blob_id),)).fetchall()
             row = rows[0] if rows else None
             if row is None or row[0] > 0:
@@ -424,37 +421,37 @@ class SQLiteBlobsRepository:
             return _blob(gone[0]) if gone else None
 
     def get(self, blob_id: ObjectId) -> dict | None:
-        return _blob(self.db.read_one("SELECT * FROM blobs WHERE id = ?", (oid(blob_id),)))
+        return _blob(self._db.read_one("SELECT * FROM blobs WHERE id = ?", (oid(blob_id),)))
 
     def take_dead(self, owner_id: str, sha256: str) -> dict | None:
-        return _blob(self.db.returning("DELETE FROM blobs WHERE owner_id = ? AND sha256 = ? AND refs <= 0 RETURNING *",
+        return _blob(self._db.returning("DELETE FROM blobs WHERE owner_id = ? AND sha256 = ? AND refs <= 0 RETURNING *",
                                    (owner_id, sha256)))
 
     def all_records(self) -> list[dict]:
-        return [_blob(row) for row in self.db.read("SELECT * FROM blobs")]
+        return [_blob(row) for row in self._db.read("SELECT * FROM blobs")]
 
     def content(self, owner_id: str, sha256: str) -> dict | None:
-        return _blob(self.db.read_one("SELECT * FROM blobs WHERE owner_id = ? AND sha256 = ?", (owner_id, sha256)))
+        return _blob(self._db.read_one("SELECT * FROM blobs WHERE owner_id = ? AND sha256 = ?", (owner_id, sha256)))
 
     def set_refs(self, blob_id: ObjectId, seen: int, refs: int) -> bool:
-        return self.db.write("UPDATE blobs SET refs = ? WHERE id = ? AND refs = ?",
+        return self._db.write("UPDATE blobs SET refs = ? WHERE id = ? AND refs = ?",
                              (refs, oid(blob_id), seen)).rowcount == 1
 
     def delete_unused(self, blob_id: ObjectId, seen: int) -> bool:
-        return self.db.write("DELETE FROM blobs WHERE id = ? AND refs = ?", (oid(blob_id), seen)).rowcount == 1
+        return self._db.write("DELETE FROM blobs WHERE id = ? AND refs = ?", (oid(blob_id), seen)).rowcount == 1
 
     def delete(self, blob_id: ObjectId) -> None:
-        self.db.write("DELETE FROM blobs WHERE id = ?", (oid(blob_id),))
+        self._db.write("DELETE FROM blobs WHERE id = ?", (oid(blob_id),))
 
     def set_storage_key(self, blob_id: ObjectId, key: str) -> None:
-        self.db.write("UPDATE blobs SET storage_key = ? WHERE id = ?", (key, oid(blob_id)))
+        self._db.write("UPDATE blobs SET storage_key = ? WHERE id = ?", (key, oid(blob_id)))
 
     def largest_size(self, owner_id: str) -> int:
-        row = self.db.read_one("SELECT MAX(size) FROM blobs WHERE owner_id = ?", (owner_id,))
+        row = self._db.read_one("SELECT MAX(size) FROM blobs WHERE owner_id = ?", (owner_id,))
         return row[0] or 0
 
     def summed_bytes(self, owner_id: str) -> int:
-        return self.db.read_one("SELECT COALESCE(SUM(size), 0) FROM blobs WHERE owner_id = ?", (owner_id,))[0]
+        return self._db.read_one("SELECT COALESCE(SUM(size), 0) FROM blobs WHERE owner_id = ?", (owner_id,))[0]
 
 
 _VERSION_COLUMNS = ("owner_id", "file_id", "blob_id", "size", "sha256", "content_type", "revision", "created_at",
@@ -468,23 +465,19 @@ def _version(row) -> dict | None:
     return version
 
 
-class SQLiteVersionsRepository:
+class SQLiteVersionsRepository(SQLiteRepository):
     """Earlier contents of a file, newest commit first."""
 
-    def __init__(self, database: SQLiteDatabase):
-        self.db = database
-
-    def ensure_indexes(self) -> None:
-        self.db.script(VERSIONS_SCHEMA)
+    SCHEMA = VERSIONS_SCHEMA
 
     def _rows(self, sql: str, params: tuple) -> list[dict]:
-        return [_version(row) for row in self.db.read(sql, params)]
+        return [_version(row) for row in self._db.read(sql, params)]
 
     def insert(self, version: dict) -> None:
         values = (oid(version["_id"]), version["owner_id"], oid(version["file_id"]), oid(version.get("blob_id")),
                   version["size"], version.get("sha256"), version.get("content_type"), version.get("revision"),
                   when(version["created_at"]), 1 if version.get("pending") else None)
-        self.db.write(f"INSERT INTO versions (id, {','.join(_VERSION_COLUMNS)}) VALUES ({_marks(values)})", values)
+        self._db.write(f"INSERT INTO versions (id, {','.join(_VERSION_COLUMNS)}) VALUES ({_marks(values)})", values)
 
     def for_file(self, file: dict) -> list[dict]:
         return self._rows("SELECT * FROM versions WHERE file_id = ? AND (pending IS NULL OR id = ?) "
@@ -498,28 +491,28 @@ class SQLiteVersionsRepository:
         key = _id_arg(version_id)
         if key is None:
             return None
-        version = _version(self.db.read_one("SELECT * FROM versions WHERE id = ? AND file_id = ?",
+        version = _version(self._db.read_one("SELECT * FROM versions WHERE id = ? AND file_id = ?",
                                             (key, oid(file["_id"]))))
         if version is None or (version["pending"] and file.get("last_version_id") != version["_id"]):
             return None
         return version
 
     def settle(self, version_id: ObjectId) -> None:
-        self.db.write("UPDATE versions SET pending = NULL WHERE id = ? AND pending = 1", (oid(version_id),))
+        self._db.write("UPDATE versions SET pending = NULL WHERE id = ? AND pending = 1", (oid(version_id),))
 
     def delete(self, version_id: ObjectId) -> bool:
-        return self.db.write("DELETE FROM versions WHERE id = ?", (oid(version_id),)).rowcount == 1
+        return self._db.write("DELETE FROM versions WHERE id = ?", (oid(version_id),)).rowcount == 1
 
     def take(self, version_id: ObjectId) -> dict | None:
-        return _version(self.db.returning("DELETE FROM versions WHERE id = ? RETURNING *", (oid(version_id),)))
+        return _version(self._db.returning("DELETE FROM versions WHERE id = ? RETURNING *", (oid(version_id),)))
 
     def take_first(self, file_id: ObjectId) -> dict | None:
-        return _version(self.db.returning(
+        return _version(self._db.returning(
             "DELETE FROM versions WHERE id = (SELECT id FROM versions WHERE file_id = ? AND revision = 1 "
             "AND pending IS NULL LIMIT 1) RETURNING *", (oid(file_id),)))
 
     def take_settled(self, file_id: ObjectId, revision: int, blob_id: ObjectId) -> bool:
-        return self.db.write(
+        return self._db.write(
             "DELETE FROM versions WHERE id = (SELECT id FROM versions WHERE file_id = ? AND revision = ? "
             "AND blob_id = ? AND pending IS NULL LIMIT 1)", (oid(file_id), revision, oid(blob_id))).rowcount == 1
 
@@ -527,4 +520,4 @@ class SQLiteVersionsRepository:
         return self._rows("SELECT * FROM versions", ())
 
     def set_blob(self, version_id: ObjectId, blob_id: ObjectId) -> None:
-        self.db.write("UPDATE versions SET blob_id = ? WHERE id = ?", (oid(blob_id), oid(version_id)))
+        self._db.write("UPDATE versions SET blob_id = ? WHERE id = ?", (oid(blob_id), oid(version_id)))
