@@ -13,13 +13,13 @@ from datetime import timedelta
 import pytest
 from bson import ObjectId
 
-from app.db import get_db
 from app.drive.names import name_key
 from app.drive.repo import (FILE, FOLDER, BlobsRepository, ItemsRepository, NameTaken, VersionsRepository, new_item,
                             trash_slot)
 from app.drive.sqlite_repo import SQLiteBlobsRepository, SQLiteItemsRepository, SQLiteVersionsRepository
 from app.sqlite_db import SQLiteDatabase
 from app.timeutil import utcnow
+from tests.repository_backends import BACKENDS, on_backend
 from tests.test_embedded_store import make_embedded_app  # noqa: F401  (a fixture)
 
 OWNER, OTHER = "a" * 24, "b" * 24
@@ -32,21 +32,18 @@ class Repos:
     versions: VersionsRepository
 
 
-@pytest.fixture(params=["mongomock", "embedded", "sqlite"])
+def sqlite_repos(db: SQLiteDatabase) -> Repos:
+    built = Repos(SQLiteItemsRepository(db), SQLiteBlobsRepository(db), SQLiteVersionsRepository(db))
+    for repo in (built.items, built.blobs, built.versions):
+        repo.ensure_indexes()
+    return built
+
+
+@pytest.fixture(params=BACKENDS)
 def repos(request, tmp_path):
-    if request.param == "sqlite":
-        db = SQLiteDatabase(str(tmp_path / "drive.sqlite3"))
-        built = Repos(SQLiteItemsRepository(db), SQLiteBlobsRepository(db), SQLiteVersionsRepository(db))
-        for repo in (built.items, built.blobs, built.versions):
-            repo.ensure_indexes()
-        yield built
-        db.close()
-        return
-    app = request.getfixturevalue("app") if request.param == "mongomock" else \
-        request.getfixturevalue("make_embedded_app")()
-    with app.app_context():
-        db = get_db()
-        yield Repos(ItemsRepository(db), BlobsRepository(db), VersionsRepository(db))
+    yield from on_backend(request, tmp_path,
+                          lambda db: Repos(ItemsRepository(db), BlobsRepository(db), VersionsRepository(db)),
+                          sqlite_repos)
 
 
 def add(repos: Repos, kind: str, name: str, parent=None, owner=OWNER, when=None, **fields) -> dict:

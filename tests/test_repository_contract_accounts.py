@@ -21,7 +21,6 @@ from app.auth.repo import SessionsRepository, TokensRepository, UsersRepository
 from app.auth.service import AuthService
 from app.auth.sqlite_repo import SQLiteSessionsRepository, SQLiteTokensRepository, SQLiteUsersRepository
 from app.auth.tokens import TokenService
-from app.db import get_db
 from app.digests import secret_digest
 from app.errors import Conflict, NotFound
 from app.sharing.repo import SharesRepository
@@ -29,6 +28,7 @@ from app.sharing.service import epoch
 from app.sharing.sqlite_repo import SQLiteSharesRepository
 from app.sqlite_db import SQLiteDatabase
 from app.timeutil import as_utc, utcnow
+from tests.repository_backends import BACKENDS, on_backend
 from tests.test_embedded_store import make_embedded_app  # noqa: F401  (a fixture)
 
 OWNER, OTHER = "a" * 24, "b" * 24
@@ -42,33 +42,25 @@ class Repos:
     shares: SharesRepository | SQLiteSharesRepository
 
 
-def sqlite_repos(path) -> tuple[SQLiteDatabase, Repos]:
-    db = SQLiteDatabase(str(path))
+def sqlite_repos(db: SQLiteDatabase) -> Repos:
     repos = Repos(SQLiteUsersRepository(db), SQLiteSessionsRepository(db), SQLiteTokensRepository(db),
                   SQLiteSharesRepository(db))
     for repo in [*vars(repos).values()] * 2:  # creating the schema twice is harmless
         repo.ensure_indexes()
-    return db, repos
+    return repos
 
 
-@pytest.fixture(params=["mongomock", "embedded", "sqlite"])
+@pytest.fixture(params=BACKENDS)
 def repos(request, tmp_path):
-    if request.param == "sqlite":
-        db, made = sqlite_repos(tmp_path / "drive.sqlite3")
-        yield made
-        db.close()
-        return
-    app = request.getfixturevalue("app") if request.param == "mongomock" else \
-        request.getfixturevalue("make_embedded_app")()
-    with app.app_context():
-        db = get_db()
-        yield Repos(UsersRepository(db), SessionsRepository(db), TokensRepository(db), SharesRepository(db))
+    yield from on_backend(request, tmp_path, lambda db: Repos(UsersRepository(db), SessionsRepository(db),
+                                                              TokensRepository(db), SharesRepository(db)),
+                          sqlite_repos)
 
 
 @pytest.fixture
 def sqlite_db(tmp_path):
-    db, made = sqlite_repos(tmp_path / "drive.sqlite3")
-    yield db, made
+    db = SQLiteDatabase(str(tmp_path / "drive.sqlite3"))
+    yield db, sqlite_repos(db)
     db.close()
 
 
@@ -380,7 +372,8 @@ def test_sqlite_answers_every_operation_of_the_contract_from_an_index(tmp_path):
                 if name.startswith("test_") and inspect.signature(test).parameters.keys() == {"repos"}]
     statements: set[str] = set()
     for number, test in enumerate(contract):
-        db, repos = sqlite_repos(tmp_path / f"plan{number}.sqlite3")
+        db = SQLiteDatabase(str(tmp_path / f"plan{number}.sqlite3"))
+        repos = sqlite_repos(db)
         db.connection().set_trace_callback(statements.add)
         test(repos)
         db.connection().set_trace_callback(None)
