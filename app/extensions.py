@@ -1,11 +1,15 @@
 """Extensions, created unbound and initialised by the factory."""
 import atexit
+import os
 
 from flask import Flask, Response
 from flasgger import Swagger
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
+
+from . import ratelimit_sqlite  # registers the "sqlite" storage scheme with limits
+from .db import EXTENSION_KEY as DATABASE_KEY
 
 # Statuses whose Retry-After means something to a client (RFC 9110: 3xx, 429, 503).
 _RETRY_AFTER_STATUSES = frozenset((301, 302, 303, 307, 308, 429, 503))
@@ -30,10 +34,23 @@ class _ClosedClient:
         pass
 
 
+def default_storage_uri(app: Flask) -> str:
+    """Where counters live when RATELIMIT_STORAGE_URI is not set (with MONGO_URI, config.py
+    already chose MongoDB): beside the embedded SQLite database, so every worker shares
+    them; in process memory for the in-memory databases of unit tests."""
+    database = app.extensions.get(DATABASE_KEY)
+    if getattr(database, "kind", None) == "sqlite":
+        return ratelimit_sqlite.storage_uri(os.path.dirname(database.path))
+    return "memory://"
+
+
 class DriveLimiter(Limiter):
-    """Flask-Limiter, with Retry-After sent only with 429, and its MongoDB client closed at exit."""
+    """Flask-Limiter, with Retry-After sent only with 429, its counters shared by every worker
+    by default, and its MongoDB client closed at exit."""
 
     def init_app(self, app: Flask) -> None:
+        if not app.config.get("RATELIMIT_STORAGE_URI"):
+            app.config["RATELIMIT_STORAGE_URI"] = default_storage_uri(app)
         # Flask runs after_request functions in reverse order of registration: registered
         # before Flask-Limiter's own header hook, this one sees the headers it added.
         app.after_request(_retry_after_only_when_throttled)
