@@ -222,7 +222,7 @@ TEMPLATE = {
                     "status": {"type": "string", "enum": ["ok", "degraded"]},
                     "version": {"type": "string"}, "uptime_s": {"type": "number"},
                     "database": {"type": "object", "properties": {
-                        "kind": {"type": "string", "enum": ["mongodb", "sqlite", "embedded", "mongomock"]},
+                        "kind": {"type": "string", "enum": ["mongodb", "sqlite", "mongomock"]},
                         "reachable": {"type": "boolean"}}},
                 },
             },

@@ -21,8 +21,7 @@ def register_commands(app: Flask) -> None:
         from .migrate_store import migrate
         database = get_db()
         if database.kind != "sqlite":
-            raise click.ClickException("migrate-store copies into the SQLite engine: set EMBEDDED_ENGINE=sqlite "
-                                       "and leave MONGO_URI unset")
+            raise click.ClickException("migrate-store copies into the SQLite engine: leave MONGO_URI unset")
         for line in migrate(database, embedded_path(app), app.config["MONGO_DB_NAME"], force=again).lines():
             click.echo(line)
 

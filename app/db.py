@@ -1,62 +1,30 @@
-"""One database handle per app: a real MongoDB, the embedded store, or (in tests) mongomock.
-
-Repositories ask :class:`Database` for collections and always materialise query results
-(``list(find(...))``), which lets the embedded store run every call on its own thread.
+"""One database handle per app: a real MongoDB, the embedded SQLite engine, or (in tests)
+mongomock. Repositories ask :class:`Database` (or :class:`SQLiteDatabase`) for what they need.
 """
 from __future__ import annotations
 
 import os
-from typing import Any, Callable
 
 import pymongo
 from flask import Flask, current_app
 
-from .embedded_store import SerialExecutor, open_embedded_client
 from .sqlite_db import SQLiteDatabase
 
 EXTENSION_KEY = "drive_db"
 SQLITE_FILE = "drive.sqlite3"
 
 
-class SerializedCollection:
-    """A collection whose methods run on the embedded store's thread; cursors become lists."""
-
-    def __init__(self, collection, executor: SerialExecutor):
-        self._collection = collection
-        self._executor = executor
-
-    @property
-    def name(self) -> str:
-        return self._collection.name
-
-    def __getattr__(self, attr: str) -> Callable[..., Any]:
-        method = getattr(self._collection, attr)
-
-        def call(*args, **kwargs):
-            def work():
-                result = method(*args, **kwargs)
-                if hasattr(result, "__next__") or type(result).__name__.endswith("Cursor"):
-                    return list(result)
-                return result
-            return self._executor.run(work)
-        return call
-
-
 class Database:
     """Owns the client and tells repositories which kind of database they are talking to."""
 
-    def __init__(self, client, db_name: str, kind: str, executor: SerialExecutor | None = None):
+    def __init__(self, client, db_name: str, kind: str):
         self.client = client
         self.kind = kind
         self._db = client[db_name]
-        self._executor = executor
         self._closed = False
 
     def collection(self, name: str):
-        collection = self._db[name]
-        if self._executor is not None:
-            return SerializedCollection(collection, self._executor)
-        return collection
+        return self._db[name]
 
     def ping(self) -> None:
         """Raise if the database cannot answer a trivial request."""
@@ -70,11 +38,7 @@ class Database:
         if self._closed:
             return
         self._closed = True
-        if self._executor is not None:
-            self._executor.run(self.client.close)
-            self._executor.shutdown()
-        else:
-            self.client.close()
+        self.client.close()
 
 
 def init_database(app: Flask) -> Database:
@@ -90,14 +54,9 @@ def init_database(app: Flask) -> Database:
             serverSelectionTimeoutMS=timeout, connectTimeoutMS=timeout)
         default_db = client.get_default_database(default=config["MONGO_DB_NAME"])
         database = Database(client, default_db.name, kind="mongodb")
-    elif config.get("EMBEDDED_ENGINE") == "sqlite":
+    else:
         folder = config.get("EMBEDDED_DB_PATH") or os.path.join(app.instance_path, "data")
         database = SQLiteDatabase(os.path.join(folder, SQLITE_FILE))
-    else:
-        path = config.get("EMBEDDED_DB_PATH") or os.path.join(app.instance_path, "data")
-        executor = SerialExecutor()
-        client = open_embedded_client(path, executor)
-        database = Database(client, config["MONGO_DB_NAME"], kind="embedded", executor=executor)
     app.extensions[EXTENSION_KEY] = database
     return database
 

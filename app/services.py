@@ -68,13 +68,14 @@ def init_services(app: Flask, database: Database) -> Services:
 
 
 def embedded_path(app: Flask) -> str:
-    """The folder of the embedded store (both engines' files live there)."""
+    """The folder of the embedded store: the SQLite engine's file, and an old litemongo store
+    waiting to be migrated (app/migrate_store.py)."""
     return app.config.get("EMBEDDED_DB_PATH") or os.path.join(app.instance_path, "data")
 
 
 def repositories_for(database) -> tuple:
     """The repositories of one database: the SQLite ones, or the MongoDB ones (also used on
-    mongomock and on the litemongo embedded store)."""
+    mongomock)."""
     if database.kind == "sqlite":
         from .auth.sqlite_repo import SQLiteSessionsRepository, SQLiteTokensRepository, SQLiteUsersRepository
         from .drive.sqlite_repo import SQLiteBlobsRepository, SQLiteItemsRepository, SQLiteVersionsRepository

@@ -23,7 +23,7 @@ def app(tmp_path):
     settings = TestingConfig.load({})
     settings.update(UPLOAD_FOLDER=str(tmp_path / "uploads"), INSTANCE_PATH=str(tmp_path / "instance"))
     if TEST_DB == "sqlite":
-        settings.update(EMBEDDED_ENGINE="sqlite", EMBEDDED_DB_PATH=str(tmp_path / "data"))
+        settings.update(EMBEDDED_DB_PATH=str(tmp_path / "data"))
     else:
         settings.update(MONGO_CLIENT_FACTORY=lambda: mongomock.MongoClient(tz_aware=True))
     application = create_app(settings)

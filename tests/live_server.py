@@ -69,8 +69,6 @@ class GunicornServer:
             REGISTER_RATE_LIMIT="10000 per hour",
             PYTHONUNBUFFERED="1",
         )
-        if os.environ.get("DRIVE_TEST_DB") == "sqlite":  # tests/conftest.py: the SQLite engine
-            env["EMBEDDED_ENGINE"] = "sqlite"
         self.env = env
         self.proc: subprocess.Popen | None = None
         self._logs = []
@@ -84,7 +82,7 @@ class GunicornServer:
         """What /api/status reports as the database kind."""
         if self.env.get("MONGO_URI"):
             return "mongodb"
-        return "embedded" if self.env.get("EMBEDDED_ENGINE") == "litemongo" else "sqlite"
+        return "sqlite"
 
     # -- lifecycle -------------------------------------------------------------------------
 

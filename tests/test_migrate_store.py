@@ -1,13 +1,17 @@
 """An embedded store written by the landed litemongo version (tests/fixtures/litemongo_store,
 made by tests/fixtures/make_litemongo_store.py at commit 2e9423b) carries over to the SQLite
 engine at start-up: every user, session, item, version, trashed item, blob, password-protected
-share and token intact, and a second start (or an interrupted first) changes nothing."""
+share and token intact, and a second start (or an interrupted first) changes nothing. The old
+engine itself is no longer a dependency: the migration reads its files with sqlite3 and bson."""
 from __future__ import annotations
 
 import hashlib
 import json
 import os
 import shutil
+import subprocess
+import sys
+import textwrap
 
 import pytest
 
@@ -28,7 +32,7 @@ def old_store(tmp_path):
 
 def sqlite_app(store):
     settings = TestingConfig.load({})
-    settings.update(EMBEDDED_ENGINE="sqlite", EMBEDDED_DB_PATH=str(store / "data"), UPLOAD_FOLDER=str(store / "uploads"),
+    settings.update(EMBEDDED_DB_PATH=str(store / "data"), UPLOAD_FOLDER=str(store / "uploads"),
                     INSTANCE_PATH=str(store / "instance"), SECRET_KEY="fixture")
     return create_app(settings)
 
@@ -103,3 +107,47 @@ def test_a_second_start_copies_nothing_again_and_the_command_reports(old_store):
         assert len(alice.get("/api/files").get_json()["files"]) == 3
     finally:
         close_database(app)
+
+
+# Run in a fresh interpreter where any import of litemongo fails, as on a machine that never
+# installed it: every module of the app is imported, then an app starts on the old store.
+WITHOUT_LITEMONGO = textwrap.dedent("""
+    import importlib, importlib.abc, json, pkgutil, sys
+
+    class NoLitemongo(importlib.abc.MetaPathFinder):
+        def find_spec(self, name, path=None, target=None):
+            if name.split(".")[0] == "litemongo":
+                raise ModuleNotFoundError(f"No module named {name!r} (blocked by the test)", name=name)
+
+    sys.meta_path.insert(0, NoLitemongo())
+    import app, config
+    for module in pkgutil.walk_packages(app.__path__, "app."):
+        importlib.import_module(module.name)
+
+    store = sys.argv[1]
+    settings = config.TestingConfig.load({})
+    settings.update(EMBEDDED_DB_PATH=store + "/data", UPLOAD_FOLDER=store + "/uploads",
+                    INSTANCE_PATH=store + "/instance", SECRET_KEY="fixture")
+    application = app.create_app(settings)
+    client = application.test_client()
+    login = client.post("/api/login", json={"username": "alice", "password": sys.argv[2]})
+    files = client.get("/api/files?limit=200").get_json()["files"]
+    command = application.test_cli_runner().invoke(args=["migrate-store", "--again"])
+    print(json.dumps({"login": login.status_code, "files": sorted(f["name"] for f in files),
+                      "command": [command.exit_code, command.output],
+                      "loaded": sorted(m for m in sys.modules if m.split(".")[0] == "litemongo")}))
+""")
+
+
+def test_the_migration_runs_where_litemongo_cannot_be_imported(old_store):
+    store, expected = old_store
+    repo_root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    ran = subprocess.run([sys.executable, "-c", WITHOUT_LITEMONGO, str(store), expected["alice"]["password"]],
+                         cwd=repo_root, capture_output=True, text=True, timeout=120)
+    assert ran.returncode == 0, ran.stderr
+    result = json.loads(ran.stdout.strip().splitlines()[-1])
+    assert result["login"] == 200
+    assert result["files"] == sorted(expected["alice"]["files"])
+    exit_code, output = result["command"]
+    assert exit_code == 0 and "already there" in output, output
+    assert result["loaded"] == []

@@ -1,9 +1,9 @@
 """The drive repositories' named operations, one contract for every implementation.
 
 Services never build database queries: they call these operations (DESIGN.md). Each test
-here runs on every database the app can use in this checkout: mongomock (standing in for
-MongoDB in unit tests) and the embedded store. A new implementation (SQLite, issue 10) joins
-the ``repos`` fixture's parameters and must pass the same tests; SQLite (issue 10) has.
+here runs on every database the app can use: mongomock (standing in for MongoDB in unit
+tests) and the embedded SQLite engine (issue 10). A new implementation joins the ``repos``
+fixture's parameters (tests/repository_backends.py) and must pass the same tests.
 """
 from __future__ import annotations
 
@@ -20,7 +20,6 @@ from app.drive.sqlite_repo import SQLiteBlobsRepository, SQLiteItemsRepository, 
 from app.sqlite_db import SQLiteDatabase
 from app.timeutil import utcnow
 from tests.repository_backends import BACKENDS, on_backend
-from tests.test_embedded_store import make_embedded_app  # noqa: F401  (a fixture)
 
 OWNER, OTHER = "a" * 24, "b" * 24
 

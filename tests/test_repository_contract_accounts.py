@@ -1,8 +1,8 @@
 """The account and sharing repositories' named operations (users, sessions, API tokens, share
 links and their resume allowances), one contract for every implementation.
 
-Like tests/test_repository_contract.py, each test runs on mongomock (standing in for MongoDB),
-the embedded store and SQLite (issue 10), and checks what a service relies on: the same
+Like tests/test_repository_contract.py, each test runs on mongomock (standing in for MongoDB)
+and SQLite (issue 10), and checks what a service relies on: the same
 documents come back (ids, tz-aware times), unique keys hold, and the conditional writes
 (download limit, allowance budget, epoch) refuse exactly where they should.
 """
@@ -29,7 +29,6 @@ from app.sharing.sqlite_repo import SQLiteSharesRepository
 from app.sqlite_db import SQLiteDatabase
 from app.timeutil import as_utc, utcnow
 from tests.repository_backends import BACKENDS, on_backend
-from tests.test_embedded_store import make_embedded_app  # noqa: F401  (a fixture)
 
 OWNER, OTHER = "a" * 24, "b" * 24
 

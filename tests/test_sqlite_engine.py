@@ -54,7 +54,7 @@ def test_a_quota_holds_across_processes_sharing_the_file(tmp_path):
 @pytest.fixture
 def sqlite_app(tmp_path):
     settings = TestingConfig.load({})
-    settings.update(EMBEDDED_ENGINE="sqlite", EMBEDDED_DB_PATH=str(tmp_path / "data"),
+    settings.update(EMBEDDED_DB_PATH=str(tmp_path / "data"),
                     UPLOAD_FOLDER=str(tmp_path / "uploads"), INSTANCE_PATH=str(tmp_path / "instance"))
     app = create_app(settings)
     yield app

@@ -11,12 +11,13 @@ import pytest
 
 from app.drive import tree as tree_module
 from app.drive.repo import ItemsRepository
+from app.drive.sqlite_repo import SQLiteItemsRepository
 from app.drive.tree import Tree
 from app.errors import AppError
 from app.db import get_db
 from tests.conftest import AuthActions
 from tests.mongo_wire import make_wire_app  # noqa: F401  (a fixture)
-from tests.test_embedded_store import make_embedded_app  # noqa: F401  (a fixture)
+from tests.test_embedded_default import make_embedded_app  # noqa: F401  (a fixture)
 
 
 @pytest.fixture(params=["mongomock", "embedded", "wire"])
@@ -30,7 +31,8 @@ def any_app(request):
 @pytest.fixture
 def items(any_app) -> ItemsRepository:
     with any_app.app_context():
-        yield ItemsRepository(get_db())
+        db = get_db()
+        yield (SQLiteItemsRepository if db.kind == "sqlite" else ItemsRepository)(db)
 
 
 def test_one_holder_at_a_time_until_it_releases(items):

@@ -1,9 +1,11 @@
-"""The embedded default: data on disk, kept across restarts, safe under threads."""
+"""The embedded default (the SQLite engine, used when MONGO_URI is unset): data on disk, kept
+across restarts, safe under threads."""
 import threading
 
 import pytest
 
 from app import create_app
+from app.db import close_database
 from config import TestingConfig
 from tests.conftest import AuthActions, upload
 
@@ -14,23 +16,23 @@ def make_embedded_app(tmp_path):
 
     def make():
         settings = TestingConfig.load({})
-        settings.update(EMBEDDED_ENGINE="litemongo", EMBEDDED_DB_PATH=str(tmp_path / "data"),
-                        UPLOAD_FOLDER=str(tmp_path / "uploads"), INSTANCE_PATH=str(tmp_path / "instance"))
+        settings.update(EMBEDDED_DB_PATH=str(tmp_path / "data"), UPLOAD_FOLDER=str(tmp_path / "uploads"),
+                        INSTANCE_PATH=str(tmp_path / "instance"))
         app = create_app(settings)
         apps.append(app)
         return app
     yield make
     for app in apps:
-        app.extensions["drive_db"].close()
+        close_database(app)
 
 
 def test_users_and_files_survive_a_restart(make_embedded_app):
     first = make_embedded_app()
-    assert first.extensions["drive_db"].kind == "embedded"
+    assert first.extensions["drive_db"].kind == "sqlite"
     client = first.test_client()
     AuthActions(client).signup()
     record = upload(client, ("notes.txt", b"keep me")).get_json()["files"][0]
-    first.extensions["drive_db"].close()
+    close_database(first)
 
     second = make_embedded_app()
     client = second.test_client()
