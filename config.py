@@ -101,7 +101,9 @@ class Config:
     LOGIN_IP_RATE_LIMIT = "60 per minute"
     SHARE_PASSWORD_RATE_LIMIT = "10 per minute"
     REGISTER_RATE_LIMIT = "20 per hour"
-    RATELIMIT_STORAGE_URI = "memory://"
+    # Unset: MONGO_URI when set, else a SQLite file beside the embedded database (shared by
+    # every worker; app.extensions.default_storage_uri). memory:// counts per process.
+    RATELIMIT_STORAGE_URI: str | None = None
     RATELIMIT_HEADERS_ENABLED = True
     RATELIMIT_ENABLED = True
 
@@ -138,7 +140,7 @@ class Config:
         # Several Gunicorn workers against MongoDB must share login counters.
         if settings["MONGO_URI"] and not environ.get("RATELIMIT_STORAGE_URI"):
             settings["RATELIMIT_STORAGE_URI"] = settings["MONGO_URI"]
-        if settings["RATELIMIT_STORAGE_URI"].startswith(("mongodb:", "mongodb+srv:")):
+        if (settings["RATELIMIT_STORAGE_URI"] or "").startswith(("mongodb:", "mongodb+srv:")):
             # pymongo waits 30 s for a server by default: a stopped database would hold logins that long.
             timeout = settings["MONGO_TIMEOUT_MS"]
             settings["RATELIMIT_STORAGE_OPTIONS"] = {"serverSelectionTimeoutMS": timeout, "connectTimeoutMS": timeout}
