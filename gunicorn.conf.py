@@ -1,5 +1,5 @@
-"""Gunicorn settings. The embedded store lives in one process, so it gets one worker with
-threads; with MONGO_URI set, several workers share the database."""
+"""Gunicorn settings. Several workers share the database: the embedded SQLite file by
+default, MongoDB with MONGO_URI set."""
 import ctypes
 import multiprocessing
 import os
@@ -11,7 +11,10 @@ threads = int(os.environ.get("GUNICORN_THREADS", "8"))
 if os.environ.get("MONGO_URI"):
     workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count() * 2 + 1))
 else:
-    workers = 1  # the embedded store must not be shared between processes of one server
+    # Every worker opens the embedded SQLite database (WAL; sessions, locks and rate-limit
+    # counters live there too). Two by default: a small server has about 2 cores, and SQLite
+    # lets one writer at a time, so more workers add memory and lock waits, not throughput.
+    workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "120"))
 graceful_timeout = 30
 keepalive = 5
