@@ -16,13 +16,14 @@ from bson import ObjectId
 from pymongo import ASCENDING, DESCENDING, ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
-from ..errors import Conflict
+from ..errors import AppError, Conflict
 from ..ids import parse_object_id
 
 FOLDER, FILE = "folder", "file"
 RANK = {FOLDER: 0, FILE: 1}
 SORT_FIELDS = {"name": "name_key", "created_at": "created_at", "updated_at": "updated_at", "size": "size"}
 LIVE = {"trashed_at": None}
+_TAKE_ATTEMPTS = 100  # each retry means another commit landed first
 
 
 def slot_for(parent_id: ObjectId | None, name_key: str) -> str:
@@ -105,8 +106,21 @@ class ItemsRepository:
 
     def take(self, item_id: ObjectId) -> dict | None:
         """Delete an item and return it as it was at that moment (None if already gone): what
-        its content and versions were is read from this, never from an earlier read."""
-        return self._items.find_one_and_delete({"_id": item_id})
+        its content and versions were is read from this, never from an earlier read.
+
+        The delete names the revision read just before it and retries when a commit came in
+        between. MongoDB's findAndModify alone would do, but a server that re-checks the
+        filter at the delete and returns the document it read before (secantusdb 0.7.0b3,
+        our CI's wire server, does) would hand back a stale content: its bytes released
+        twice, the committed ones never."""
+        for _ in range(_TAKE_ATTEMPTS):
+            seen = self._items.find_one({"_id": item_id}, {"revision": 1})
+            if seen is None:
+                return None
+            gone = self._items.find_one_and_delete({"_id": item_id, "revision": seen.get("revision")})
+            if gone is not None:
+                return gone
+        raise AppError("Too many changes to this item at once; try again.", code="try_again", status=503)
 
     def commit_content(self, owner_id: str, file_id: ObjectId, expected_revision: int | None,
                        changes: dict) -> dict | None:
