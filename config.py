@@ -15,9 +15,6 @@ _SIZE_UNITS = {"": 1, "K": 1024, "M": 1024**2, "G": 1024**3, "T": 1024**4}
 _SIZE = re.compile(r"(\d+)(?:(\.\d+)?\s*([KMGT])(?:I?B)?|\s*B)?", re.IGNORECASE)
 
 
-EMBEDDED_ENGINES = ("litemongo", "sqlite")
-
-
 class ConfigError(RuntimeError):
     """A setting the server cannot start with; its message is one line naming the variable."""
 
@@ -60,6 +57,16 @@ def _bool(environ: Mapping[str, str], name: str, default: bool) -> bool:
     return raw.strip().lower() in {"1", "true", "yes", "on"}
 
 
+def _refuse_removed_engine(environ: Mapping[str, str]) -> None:
+    """EMBEDDED_ENGINE chose between SQLite and litemongo until the release that removed
+    litemongo; SQLite is now the only embedded engine, so the variable may only say that."""
+    raw = (environ.get("EMBEDDED_ENGINE") or "").strip()
+    if raw and raw.lower() != "sqlite":
+        raise ConfigError(f"EMBEDDED_ENGINE={raw!r} is no longer supported: the litemongo engine was removed in "
+                          "this release and its data is migrated to SQLite automatically at start-up; "
+                          "unset EMBEDDED_ENGINE")
+
+
 class Config:
     """Defaults safe for a laptop; every value can be overridden from the environment."""
 
@@ -74,9 +81,6 @@ class Config:
     MONGO_TIMEOUT_MS = 1000
     INSTANCE_PATH: str | None = None  # default: ./instance next to app/
     EMBEDDED_DB_PATH: str | None = None  # default: <instance>/data
-    # Without MONGO_URI: "sqlite" (the default since issue 10) or "litemongo" (the engine of
-    # earlier versions, kept for one release as a way back; its data is migrated to SQLite).
-    EMBEDDED_ENGINE = "sqlite"
     # Tests put a mongomock client factory here; None means "decide from MONGO_URI".
     MONGO_CLIENT_FACTORY = None
 
@@ -118,16 +122,14 @@ class Config:
     def load(cls, environ: Mapping[str, str]) -> dict[str, Any]:
         """Return this profile's settings with environment overrides applied."""
         settings = {k: getattr(cls, k) for k in dir(cls) if k.isupper()}
-        strings = ("SECRET_KEY", "INSTANCE_PATH", "MONGO_URI", "MONGO_DB_NAME", "EMBEDDED_DB_PATH", "EMBEDDED_ENGINE",
+        strings = ("SECRET_KEY", "INSTANCE_PATH", "MONGO_URI", "MONGO_DB_NAME", "EMBEDDED_DB_PATH",
                    "UPLOAD_FOLDER", "LOGIN_RATE_LIMIT", "LOGIN_IP_RATE_LIMIT", "SHARE_PASSWORD_RATE_LIMIT",
                    "REGISTER_RATE_LIMIT",
                    "RATELIMIT_STORAGE_URI", "LOG_LEVEL")
         for name in strings:
             if environ.get(name):
                 settings[name] = environ[name]
-        if settings["EMBEDDED_ENGINE"] not in EMBEDDED_ENGINES:
-            raise ConfigError(f"EMBEDDED_ENGINE must be one of {', '.join(EMBEDDED_ENGINES)}, "
-                              f"got {settings['EMBEDDED_ENGINE']!r}")
+        _refuse_removed_engine(environ)
         for name in ("MAX_CONTENT_LENGTH", "USER_QUOTA_BYTES"):
             settings[name] = _size(environ, name, settings[name])
         for name in ("MONGO_TIMEOUT_MS", "SESSION_LIFETIME_DAYS", "TRUST_PROXY_HOPS", "PAGE_SIZE_MAX",

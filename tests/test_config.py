@@ -53,6 +53,19 @@ def test_bad_values_fail_fast():
         load_config({"APP_ENV": "staging"})
 
 
+def test_the_removed_litemongo_engine_is_refused_with_one_line_saying_why():
+    with pytest.raises(ConfigError) as caught:
+        load_config({"EMBEDDED_ENGINE": "litemongo"})
+    message = str(caught.value)
+    assert "EMBEDDED_ENGINE" in message and "litemongo" in message and "removed" in message
+    assert "migrated" in message and "\n" not in message
+
+
+@pytest.mark.parametrize("value", ["sqlite", "SQLite", ""])
+def test_an_embedded_engine_naming_sqlite_still_starts(value):
+    assert "EMBEDDED_ENGINE" not in load_config({"EMBEDDED_ENGINE": value})
+
+
 @pytest.mark.parametrize("raw, expected", [
     ("1073741824", 1073741824), ("0", 0), ("100K", 100 * 1024), ("500M", 500 * 1024**2),
     ("1G", 1024**3), ("1.5G", 1536 * 1024**2), ("2T", 2 * 1024**4), ("1GiB", 1024**3), ("1gb", 1024**3),
