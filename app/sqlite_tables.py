@@ -77,14 +77,69 @@ class Table:
                      f"(SELECT id FROM {self.name} WHERE expires_at <= ? LIMIT ?)", (when(now), EXPIRED_BATCH))
 
 
+def statements(sql: str) -> list[str]:
+    """The complete statements of a script, in order: split where SQLite says a statement
+    ends, so ``CREATE TRIGGER ... BEGIN a; b; END`` stays one statement."""
+    found, pending = [], ""
+    for piece in sql.split(";"):
+        pending += piece + ";"
+        if sqlite3.complete_statement(pending):
+            found.append(pending.strip())
+            pending = ""
+    found.append(pending.strip())
+    return [statement for statement in found if statement.strip(" \t\n;")]
+
+
+def run_script(conn: sqlite3.Connection, sql: str) -> None:
+    """Schema statements on ``conn``, in the caller's transaction."""
+    for statement in statements(sql):
+        conn.execute(statement)
+
+
+SCHEMA_VERSIONS = "CREATE TABLE IF NOT EXISTS schema_versions (name TEXT PRIMARY KEY, version INTEGER NOT NULL)"
+
+
+@dataclass(frozen=True)
+class Migration:
+    """A step an existing database takes once, when code that has it first starts on it (for
+    what ``CREATE ... IF NOT EXISTS`` cannot do alone, such as filling a new index from the
+    rows already there). A new database takes it too, on its empty tables."""
+    version: int
+    sql: str
+
+
 class SQLiteRepository:
     """A repository over its own tables: ``SCHEMA`` holds their ``CREATE ... IF NOT EXISTS``
-    statements, run by ``ensure_indexes`` at start-up."""
+    statements, run by ``ensure_indexes`` at start-up, then the ``MIGRATIONS`` newer than the
+    version recorded under ``SCHEMA_NAME`` in ``schema_versions``, all in one transaction (so
+    several workers starting at once take each step once)."""
 
     SCHEMA = ""
+    SCHEMA_NAME = ""
+    MIGRATIONS: tuple[Migration, ...] = ()
 
     def __init__(self, database: SQLiteDatabase):
         self._db = database
 
     def ensure_indexes(self) -> None:
-        self._db.script(self.SCHEMA)
+        with self._db.transaction() as conn:
+            run_script(conn, self.SCHEMA)
+            if self.MIGRATIONS:
+                self._migrate(conn)
+
+    def _migrate(self, conn: sqlite3.Connection) -> None:
+        conn.execute(SCHEMA_VERSIONS)
+        row = conn.execute("SELECT version FROM schema_versions WHERE name = ?", (self.SCHEMA_NAME,)).fetchone()
+        current = row[0] if row else 0
+        for step in sorted(self.MIGRATIONS, key=lambda m: m.version):
+            if step.version > current:
+                run_script(conn, step.sql)
+                current = step.version
+        conn.execute("INSERT INTO schema_versions (name, version) VALUES (?, ?) ON CONFLICT (name) "
+                     "DO UPDATE SET version = excluded.version", (self.SCHEMA_NAME, current))
+
+    def schema_version(self) -> int:
+        """The last migration this database has taken (0: none)."""
+        self._db.write(SCHEMA_VERSIONS)
+        row = self._db.read_one("SELECT version FROM schema_versions WHERE name = ?", (self.SCHEMA_NAME,))
+        return row[0] if row else 0

@@ -16,7 +16,7 @@ from bson import ObjectId
 
 from ..ids import parse_object_id
 from ..sqlite_db import oid, row_dict, when
-from ..sqlite_tables import SQLiteRepository
+from ..sqlite_tables import Migration, SQLiteRepository
 from .repo import FILE, FOLDER, SORT_FIELDS, NameTaken, slot_for
 
 _CHUNK = 500  # ids per IN (...) list
@@ -62,6 +62,32 @@ CREATE INDEX IF NOT EXISTS trashed_files ON items (owner_id, type) WHERE trashed
 DROP INDEX IF EXISTS by_blob;
 CREATE TABLE IF NOT EXISTS tree_locks (owner_id TEXT PRIMARY KEY, holder TEXT NOT NULL, until REAL NOT NULL)
 """
+
+# The index behind search: every item's case-folded name key (names.name_key) in an FTS5
+# trigram index over the items table (external content: the keys are not stored twice), kept
+# in step by triggers, so every way a row is written (the repository, migrate_store's direct
+# INSERTs) keeps it right. ``case_sensitive 1``: the key is folded already, and FTS must not
+# fold it again its own way. Trashed items stay in the index (search drops them with the same
+# ``trashed_at IS NULL`` as before), so trashing and restoring a tree write nothing here.
+# The rows are tied by items' rowid, which VACUUM keeps; 'rebuild' (the migration) remakes it.
+ITEM_NAMES_SCHEMA = """
+CREATE VIRTUAL TABLE IF NOT EXISTS item_names USING fts5 (
+    name_key, content = 'items', content_rowid = 'rowid', tokenize = 'trigram case_sensitive 1');
+CREATE TRIGGER IF NOT EXISTS item_names_insert AFTER INSERT ON items BEGIN
+    INSERT INTO item_names (rowid, name_key) VALUES (new.rowid, new.name_key);
+END;
+CREATE TRIGGER IF NOT EXISTS item_names_delete AFTER DELETE ON items BEGIN
+    INSERT INTO item_names (item_names, rowid, name_key) VALUES ('delete', old.rowid, old.name_key);
+END;
+CREATE TRIGGER IF NOT EXISTS item_names_rename AFTER UPDATE OF name_key ON items
+WHEN old.name_key IS NOT new.name_key BEGIN
+    INSERT INTO item_names (item_names, rowid, name_key) VALUES ('delete', old.rowid, old.name_key);
+    INSERT INTO item_names (rowid, name_key) VALUES (new.rowid, new.name_key);
+END
+"""
+# Version 1: a database made before the name index gets it filled from the items it holds.
+ITEM_MIGRATIONS = (Migration(1, "INSERT INTO item_names (item_names) VALUES ('rebuild')"),)
+TRIGRAM = 3  # characters: a trigram index cannot answer a shorter term
 
 BLOBS_SCHEMA = """
 CREATE TABLE IF NOT EXISTS blobs (
@@ -120,9 +146,18 @@ def _order(sort: str, descending: bool, folders_first: bool) -> str:
     return ("rank ASC, " if folders_first else "") + f"{column} {direction}, id {direction}"
 
 
+def _fts_phrase(text_key: str) -> str:
+    """``text_key`` as one FTS5 string: inside double quotes every character is literal but the
+    double quote, which is doubled; the trigram tokenizer makes it a run of consecutive
+    trigrams, which matches exactly the keys that contain it."""
+    return '"' + text_key.replace('"', '""') + '"'
+
+
 class SQLiteItemsRepository(SQLiteRepository):
 
-    SCHEMA = ITEMS_SCHEMA
+    SCHEMA = ITEMS_SCHEMA + ";" + ITEM_NAMES_SCHEMA
+    SCHEMA_NAME = "items"
+    MIGRATIONS = ITEM_MIGRATIONS
 
     # -- single items --------------------------------------------------------------------------
 
@@ -254,6 +289,13 @@ class SQLiteItemsRepository(SQLiteRepository):
         if text_key:  # a literal substring of the case-folded name: instr(), no pattern language
             where.append("instr(name_key, ?) > 0")
             params.append(text_key)
+            if len(text_key) >= TRIGRAM:
+                # The name index finds the candidates, looked up by rowid (``+owner_id``: no
+                # index of the owner's rows competes); instr() above still decides. A shorter
+                # term reads the owner's live rows through their index, as before.
+                where[0] = f"+owner_id = ? AND {_LIVE}"
+                where.append("rowid IN (SELECT rowid FROM item_names WHERE item_names MATCH ?)")
+                params.append(_fts_phrase(text_key))
         if kind:
             where.append("type = ?")
             params.append(kind)
