@@ -6,8 +6,15 @@ import os
 import sys
 
 bind = os.environ.get("BIND", "127.0.0.1:8000")
-worker_class = "gthread"
-threads = int(os.environ.get("GUNICORN_THREADS", "8"))
+# One greenlet per connection (gunicorn_worker.py): a client trickling its headers or body
+# holds a greenlet, not one of a few threads, and is dropped when it sends too little for too
+# long. Blocking work (password hashing, fsync) runs in gevent's thread pool (app/offload.py).
+# GUNICORN_WORKER_CLASS=gthread restores the threaded worker (benchmarks compare the two).
+worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "gunicorn_worker.SlowClientSafeWorker")
+threads = int(os.environ.get("GUNICORN_THREADS", "8"))  # gthread only
+# Connections one worker serves at once (the rest wait in the listen backlog); each idle or
+# trickling one costs a greenlet and a socket, about 30 KiB (bench/slow_clients.py).
+worker_connections = int(os.environ.get("GUNICORN_WORKER_CONNECTIONS", "1000"))
 if os.environ.get("MONGO_URI"):
     workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count() * 2 + 1))
 else:

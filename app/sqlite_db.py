@@ -46,66 +46,104 @@ def to_when(value: str | None) -> datetime | None:
 
 
 class SQLiteDatabase:
-    """Owns the file; hands each thread its own connection."""
+    """Owns the file; lends connections from a small pool, one per operation or transaction.
+
+    A connection is held only while SQL runs, never for a whole request: under Gunicorn's
+    gevent worker every connection is a greenlet with its own "thread" locals, and hundreds of
+    clients slowly sending a body would otherwise each keep a connection (and its files) open.
+    """
 
     kind = "sqlite"
+    IDLE_MAX = 8  # connections kept open between operations; more are closed when given back
 
     def __init__(self, path: str):
         os.makedirs(os.path.dirname(os.path.abspath(path)) or ".", exist_ok=True)
         self.path = path
-        self._local = threading.local()
+        self._local = threading.local()  # the connection of the transaction this thread is in
+        self._idle: list[sqlite3.Connection] = []
         self._all: list[sqlite3.Connection] = []
         self._guard = threading.Lock()
         self._closed = False
         # Outside any transaction: SQLite ignores a journal mode change inside one.
-        if self.connection().execute("PRAGMA journal_mode=WAL").fetchone()[0].lower() != "wal":
-            raise RuntimeError(f"{path}: SQLite could not switch to WAL (a file system without shared memory?)")
+        with self._lease() as conn:
+            if conn.execute("PRAGMA journal_mode=WAL").fetchone()[0].lower() != "wal":
+                raise RuntimeError(f"{path}: SQLite could not switch to WAL (a file system without shared memory?)")
 
     def connection(self) -> sqlite3.Connection:
+        """The connection this thread's next statement runs on (the transaction's, or the pool's
+        most recent: a caller may set a trace callback on it)."""
+        with self._lease() as conn:
+            return conn
+
+    @contextmanager
+    def _lease(self) -> Iterator[sqlite3.Connection]:
         conn = getattr(self._local, "conn", None)
-        if conn is None:
+        if conn is not None:  # inside this thread's transaction
+            yield conn
+            return
+        with self._guard:
             if self._closed:
                 raise sqlite3.ProgrammingError("the database is closed")
-            conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None,
-                                   check_same_thread=False)
-            conn.row_factory = sqlite3.Row
-            conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
-            conn.execute("PRAGMA synchronous=FULL")
-            conn.execute("PRAGMA foreign_keys=ON")
-            self._local.conn = conn
-            self._local.depth = 0
-            with self._guard:
-                self._all.append(conn)
+            conn = self._idle.pop() if self._idle else None
+        if conn is None:
+            conn = self._connect()
+        try:
+            yield conn
+        finally:
+            self._give_back(conn)
+
+    def _connect(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None,
+                               check_same_thread=False)
+        conn.row_factory = sqlite3.Row
+        conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        conn.execute("PRAGMA synchronous=FULL")
+        conn.execute("PRAGMA foreign_keys=ON")
+        with self._guard:
+            self._all.append(conn)
         return conn
+
+    def _give_back(self, conn: sqlite3.Connection) -> None:
+        reusable = not self._closed
+        if reusable and conn.in_transaction:  # a failed COMMIT must not leak into the next lease
+            try:
+                conn.execute("ROLLBACK")
+            except sqlite3.Error:
+                reusable = False
+        with self._guard:
+            if reusable and len(self._idle) < self.IDLE_MAX:
+                self._idle.append(conn)
+                return
+            if conn in self._all:
+                self._all.remove(conn)
+        conn.close()
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
         """One write transaction (``BEGIN IMMEDIATE``: the write lock is taken at once, so two
         writers never deadlock upgrading a read); nested calls join the outer one."""
-        conn = self.connection()
-        if self._local.depth:
-            self._local.depth += 1
+        if getattr(self._local, "conn", None) is not None:
+            yield self._local.conn
+            return
+        with self._lease() as conn:
+            conn.execute("BEGIN IMMEDIATE")
+            self._local.conn = conn
             try:
                 yield conn
-            finally:
-                self._local.depth -= 1
-            return
-        conn.execute("BEGIN IMMEDIATE")
-        self._local.depth = 1
-        try:
-            yield conn
-        except BaseException:
-            self._local.depth = 0
-            conn.execute("ROLLBACK")
-            raise
-        self._local.depth = 0
-        conn.execute("COMMIT")
+            except BaseException:
+                self._local.conn = None
+                conn.execute("ROLLBACK")
+                raise
+            self._local.conn = None
+            conn.execute("COMMIT")
 
     def read(self, sql: str, params: tuple | dict = ()) -> list[sqlite3.Row]:
-        return self.connection().execute(sql, params).fetchall()
+        with self._lease() as conn:
+            return conn.execute(sql, params).fetchall()
 
     def read_one(self, sql: str, params: tuple | dict = ()) -> sqlite3.Row | None:
-        return self.connection().execute(sql, params).fetchone()
+        with self._lease() as conn:
+            return conn.execute(sql, params).fetchone()
 
     def write(self, sql: str, params: tuple | dict = ()) -> sqlite3.Cursor:
         """One statement in its own transaction (or the caller's)."""
@@ -137,6 +175,7 @@ class SQLiteDatabase:
             for conn in self._all:
                 conn.close()
             self._all.clear()
+            self._idle.clear()
 
 
 def row_dict(row: sqlite3.Row | None, ids: tuple[str, ...] = (), times: tuple[str, ...] = (),

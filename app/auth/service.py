@@ -7,10 +7,9 @@ import secrets
 from datetime import timedelta
 from functools import cached_property
 
-from werkzeug.security import check_password_hash, generate_password_hash
-
 from ..digests import secret_digest
 from ..errors import InvalidInput, Unauthorized
+from ..offload import check_password_hash, generate_password_hash
 from ..timeutil import as_utc, utcnow
 from .models import User
 from .repo import SessionsRepository, UsersRepository

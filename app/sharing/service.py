@@ -17,12 +17,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from bson import ObjectId
-from werkzeug.security import check_password_hash, generate_password_hash
-
 from ..digests import secret_digest
 from ..drive.repo import FILE, FOLDER, ItemsRepository
 from ..drive.tree import Tree
 from ..errors import InvalidInput, NotFound
+from ..offload import check_password_hash, generate_password_hash
 from ..timeutil import as_utc, utcnow
 from .archive import safe_archive_names, windows_safe_name
 from .repo import SharesRepository

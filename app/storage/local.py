@@ -23,6 +23,7 @@ import uuid
 from dataclasses import dataclass
 from typing import BinaryIO, Iterator
 
+from ..offload import fsync
 from .base import BlobStorage, StagedBlob, StorageUnavailable, UploadBudget
 
 log = logging.getLogger(__name__)
@@ -154,7 +155,7 @@ class LocalStagedBlob(StagedBlob):
     def finish(self) -> None:
         """Flush and fsync; after this the bytes are on disk."""
         self._file.flush()
-        os.fsync(self._file.fileno())
+        fsync(self._file.fileno())
         self._file.close()
 
     def close(self) -> None:
@@ -231,7 +232,7 @@ class LocalBlobStorage(BlobStorage):
             staged.committed = True
             staged.release_dir()
             try:
-                os.fsync(directory)
+                fsync(directory)
             except OSError:
                 os.unlink(key, dir_fd=directory)
                 raise
@@ -294,7 +295,7 @@ class LocalBlobStorage(BlobStorage):
             return
         try:
             os.unlink(name, dir_fd=directory)
-            os.fsync(directory)
+            fsync(directory)
         except FileNotFoundError:
             return
         finally:
