@@ -30,6 +30,7 @@ import tempfile
 import time
 from importlib import metadata
 from typing import Any, Callable
+from urllib.parse import quote
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if REPO not in sys.path:
@@ -56,6 +57,10 @@ MIN_SAMPLES = 5  # timed requests per query even when --budget-s is used up
 UNIQUE_INDEX = "sibling_names_unique"
 SEED = 20240601
 RARE_TERM, COMMON_TERM = "quokka", "report"
+# Terms an index serves differently: 1 and 2 characters (shorter than a trigram), non-ASCII
+# ones whose case folding changes their length (ß -> ss, İ -> i̇) or their letters (Greek).
+EXTRA_TERMS = [("e", "1 character"), ("20", "2 characters"), ("фото", "Cyrillic"), ("STRASSE", "folds to ß's ss"),
+               ("İst", "İ folds to i + dot"), ("ΘΆΛΑΣΣΑ", "Greek")]
 RARE_HITS = {"alice": 12, "bob": 5}  # fixed, whatever the scale: "few hits"
 PASSWORD = "correct horse battery"
 
@@ -245,7 +250,7 @@ def children_query(bulk_id: ObjectId, sort: str, descending: bool, alice_id: str
 
 
 def search_query(alice_id: str, text: str = "", kind: str | None = None, content_type: str | None = None):
-    params = [f"q={text}"] if text else []
+    params = [f"q={quote(text)}"] if text else []
     if kind:
         params.append(f"type={kind}")
     if content_type:
@@ -519,6 +524,7 @@ def run_backend(backend: str, sizes: dict[str, int], repeat: int, budget_s: floa
         queries += [
             (b, f"q={RARE_TERM} (rare)", search_query(alice_id, RARE_TERM)),
             (b, f"q={COMMON_TERM} (common)", search_query(alice_id, COMMON_TERM)),
+            *[(b, f"q={term} ({what})", search_query(alice_id, term)) for term, what in EXTRA_TERMS],
             (b, "type=file&content_type=image/", search_query(alice_id, "", FILE, "image/")),
         ]
         expected: dict[str, list[str]] = {}
