@@ -69,7 +69,8 @@ CREATE TABLE IF NOT EXISTS tree_locks (owner_id TEXT PRIMARY KEY, holder TEXT NO
 # INSERTs) keeps it right. ``case_sensitive 1``: the key is folded already, and FTS must not
 # fold it again its own way. Trashed items stay in the index (search drops them with the same
 # ``trashed_at IS NULL`` as before), so trashing and restoring a tree write nothing here.
-# The rows are tied by items' rowid, which VACUUM keeps; 'rebuild' (the migration) remakes it.
+# Index rows are tied to items by rowid. SQLite keeps rowids through VACUUM in practice but only
+# promises it for an INTEGER PRIMARY KEY: after one, run the migration's 'rebuild' again.
 ITEM_NAMES_SCHEMA = """
 CREATE VIRTUAL TABLE IF NOT EXISTS item_names USING fts5 (
     name_key, content = 'items', content_rowid = 'rowid', tokenize = 'trigram case_sensitive 1');
