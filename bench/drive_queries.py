@@ -1,11 +1,11 @@
-"""Query benchmark: folder listings and search with many items, on the embedded engines and mongomock.
+"""Query benchmark: folder listings and search with many items, on the SQLite engine and mongomock.
 
 A benchmark, not a test: it prints numbers for this machine and exits non-zero only when
 the service answers wrongly (an error status, a wrong total, a wrongly ordered first page).
 
     python bench/drive_queries.py                # 10,000-file folder, 100,000-item search
     python bench/drive_queries.py --scale 0.05   # quick check (5% of every size)
-    python bench/drive_queries.py --backends litemongo,sqlite   # the two embedded engines side by side
+    python bench/drive_queries.py --backends sqlite   # the embedded engine alone
 
 See bench/README.md for what is measured and how to read the result.
 """
@@ -45,11 +45,9 @@ from app.drive.repo import FILE, FOLDER, new_item, sort_spec, trash_slot  # noqa
 from config import TestingConfig  # noqa: E402
 
 RESULTS = os.path.join(REPO, "bench", "results")
-# The embedded engines are named explicitly (EMBEDDED_ENGINE), so the figures keep their meaning
-# whichever one is the default; "embedded" is kept as an alias of "litemongo" (older commands).
-BACKENDS = ("litemongo", "sqlite", "mongomock")
-ALIASES = {"embedded": "litemongo"}
-EMBEDDED = ("litemongo", "sqlite")
+# sqlite: the embedded engine (the default without MONGO_URI); mongomock: what the unit tests use.
+# (Earlier versions also measured litemongo, the engine before SQLite; bench/README.md keeps its figures.)
+BACKENDS = ("sqlite", "mongomock")
 BATCH = 1000  # documents per insert_many call
 PAGE = 50
 SLOW_MS = 200.0  # a median above this gets profiled
@@ -274,7 +272,7 @@ def make_settings(backend: str, workdir: str) -> dict:
     if backend == "mongomock":
         settings["MONGO_CLIENT_FACTORY"] = lambda: mongomock.MongoClient(tz_aware=True)
     else:
-        settings.update(EMBEDDED_ENGINE=backend, EMBEDDED_DB_PATH=os.path.join(workdir, "db"))
+        settings["EMBEDDED_DB_PATH"] = os.path.join(workdir, "db")
     return settings
 
 
@@ -290,49 +288,26 @@ def sign_in(client, username: str, register: bool = True) -> str:
     return response.get_json()["id"]
 
 
-def set_items_synchronous(app, mode: str) -> str:
-    """Set SQLite's ``synchronous`` on the embedded store's items file; returns the new value."""
-    database = app.extensions["drive_db"]
-    db_name = app.config["MONGO_DB_NAME"]
-
-    def work():  # on the store's thread: SQLite connections belong to the thread that opened them
-        connection = database.client._store[db_name]["items"]._connection
-        connection.execute(f"PRAGMA synchronous={mode}")
-        return {0: "OFF", 1: "NORMAL", 2: "FULL", 3: "EXTRA"}[connection.execute("PRAGMA synchronous").fetchone()[0]]
-    return database._executor.run(work)
-
-
-def seed(app, docs: list[dict], durable: bool) -> dict[str, Any]:
+def seed(app, docs: list[dict]) -> dict[str, Any]:
     """Bulk-load the items: through the app's items repository on SQLite (seed_sqlite), else
     through the collection the app uses (insert_many, batches of BATCH).
 
     The unique (owner_id, slot) index is dropped for the load and recreated by
     ItemsRepository.ensure_indexes(), which checks every loaded document against it: mongomock
     checks a unique index on each insert by scanning the whole collection, which makes a plain
-    load quadratic (4,000 items took 28 s here, 110,000 would take hours).
-
-    On the embedded store every insert is its own fsynced commit (synchronous=FULL), so unless
-    ``durable``, the items file is switched to synchronous=OFF for the load and back to FULL
-    after it: the load then costs CPU, not one disk flush per item."""
+    load quadratic (4,000 items took 28 s here, 110,000 would take hours)."""
     database = app.extensions["drive_db"]
     items_repo = app.extensions["drive_services"].drive.items
     if database.kind == "sqlite":
         return seed_sqlite(database, items_repo, docs)
     collection = database.collection("items")
     timings: dict[str, Any] = {}
-    fast = database.kind == "embedded" and not durable
-    if database.kind == "embedded":
-        timings["sqlite_synchronous_during_load"] = set_items_synchronous(app, "OFF") if fast else "FULL"
     start = time.perf_counter()
-    try:
-        collection.drop_index(UNIQUE_INDEX)
-        for i in range(0, len(docs), BATCH):
-            # insert_many fills nothing in (every document has its _id) but the stores keep what
-            # they are given, so hand over copies and keep ours for the expected answers.
-            collection.insert_many([dict(d) for d in docs[i:i + BATCH]])
-    finally:
-        if fast and set_items_synchronous(app, "FULL") != "FULL":
-            raise BenchError("could not restore synchronous=FULL on the items file")
+    collection.drop_index(UNIQUE_INDEX)
+    for i in range(0, len(docs), BATCH):
+        # insert_many fills nothing in (every document has its _id) but the stores keep what
+        # they are given, so hand over copies and keep ours for the expected answers.
+        collection.insert_many([dict(d) for d in docs[i:i + BATCH]])
     timings["insert_s"] = time.perf_counter() - start
     start = time.perf_counter()
     items_repo.ensure_indexes()
@@ -397,7 +372,7 @@ class GcClock:
 def timed_get(client, path: str, gc_ms: list[float] | None = None,
               cpu_ms: list[float] | None = None) -> tuple[float, Any]:
     """Wall time of one request in ms; optionally the time spent in the garbage collector and the
-    process's CPU time (all threads: the embedded store works on its own thread), which other
+    process's CPU time (all threads), which other
     processes competing for the CPUs inflate much less than wall time."""
     with GcClock() as gc_clock:
         cpu0 = time.process_time()
@@ -444,29 +419,21 @@ def measure(client, path: str, want_ids: list[str], want_total: int, repeat: int
             "cpu_ms": cpu_ms, "gc_ms": gc_ms}
 
 
-def profile_request(app, client, path: str) -> dict[str, dict[str, str]]:
-    """cProfile one request: the request thread, and for the embedded store its database thread
-    (cProfile only sees the thread it is enabled on)."""
-    executor = getattr(app.extensions["drive_db"], "_executor", None)
-    request_prof, db_prof = cProfile.Profile(), cProfile.Profile()
-    if executor is not None:
-        executor.run(db_prof.enable)
+def profile_request(client, path: str) -> dict[str, dict[str, str]]:
+    """cProfile one request (on the request thread: the SQLite engine and mongomock both answer
+    on the thread that asks)."""
+    request_prof = cProfile.Profile()
     request_prof.enable()
     try:
         client.get(path)
     finally:
         request_prof.disable()
-        if executor is not None:
-            executor.run(db_prof.disable)
-    threads = {"request thread": request_prof}
-    if executor is not None:
-        threads["database thread"] = db_prof
-    return {name: {"cumulative": top_entries(prof, "cumulative", 15), "tottime": top_entries(prof, "tottime", 10)}
-            for name, prof in threads.items()}
+    return {"request thread": {"cumulative": top_entries(request_prof, "cumulative", 15),
+                               "tottime": top_entries(request_prof, "tottime", 10)}}
 
 
 # Call layers that only pass the request on (their cumulative time is the whole request).
-FRAMEWORK = re.compile(r"werkzeug/|flask/|flask_login/|concurrent/futures/|/threading\.py|embedded_store\.py|"
+FRAMEWORK = re.compile(r"werkzeug/|flask/|flask_login/|concurrent/futures/|/threading\.py|"
                        r"app/db\.py|cProfile|disable")
 
 
@@ -489,8 +456,7 @@ def top_entries(prof: cProfile.Profile, key: str, count: int) -> str:
 
 # --------------------------------------------------------------------------- one backend
 
-def run_backend(backend: str, sizes: dict[str, int], repeat: int, budget_s: float, profile: bool,
-                durable_seed: bool = False) -> dict:
+def run_backend(backend: str, sizes: dict[str, int], repeat: int, budget_s: float, profile: bool) -> dict:
     workdir = tempfile.mkdtemp(prefix=f"drive-queries-{backend}-")
     result: dict[str, Any] = {"backend": backend, "queries": []}
     try:
@@ -506,7 +472,7 @@ def run_backend(backend: str, sizes: dict[str, int], repeat: int, budget_s: floa
         generate_s = time.perf_counter() - start
         docs = data["docs"]
         print(f"[{backend}] inserting {len(docs):,} items ...", flush=True)
-        timings = seed(app, docs, durable_seed)
+        timings = seed(app, docs)
         seeding = {"items": len(docs), "alice_items": len(data["alice"]), "bob_items": len(data["bob"]),
                    "generate_s": generate_s, **timings,
                    "total_s": timings["insert_s"] + timings["index_s"]}
@@ -542,11 +508,11 @@ def run_backend(backend: str, sizes: dict[str, int], repeat: int, budget_s: floa
             if slowest["median_ms"] > SLOW_MS:
                 print(f"[{backend}] profiling one request of the slowest query: {slowest['path']}", flush=True)
                 start = time.perf_counter()
-                threads = profile_request(app, client, slowest["path"])
+                threads = profile_request(client, slowest["path"])
                 result["profile"] = {"path": slowest["path"], "query": slowest["query"],
                                      "seconds": time.perf_counter() - start, "threads": threads}
 
-        if backend in EMBEDDED:
+        if backend == "sqlite":
             app.extensions["drive_db"].close()
             del app, client, other
             gc.collect()  # the old app's garbage is not the new one's cost
@@ -563,7 +529,7 @@ def reopen(backend: str, workdir: str, rows: list[dict], expected: dict[str, lis
     first children listing and the first common search ("after reopening" rows, appended to
     ``rows``). Returns the restart cost: create_app, the login (password hashing, the same on
     every engine) and the first listing, each timed; "to first answer" is create_app plus the
-    first listing (litemongo rebuilds its in-memory hash indexes on the first query)."""
+    first listing."""
     start = time.perf_counter()
     app = create_app(make_settings(backend, workdir))
     create_s = time.perf_counter() - start
@@ -615,9 +581,8 @@ def render(result: dict) -> str:
               "|---|---:|---:|---:|---:|"]
     for backend in result["backends"].values():
         s = backend["seeding"]
-        sync = s.get("sqlite_synchronous_during_load")
-        name = f"{backend['backend']} (synchronous={sync} while loading)" if sync else backend["backend"]
-        if backend["backend"] == "sqlite":
+        name = backend["backend"]
+        if name == "sqlite":
             name = "sqlite (repository inserts in one transaction, synchronous=FULL)"
         lines.append(f"| {name} | {s['items']:,} | {s['insert_s']:.1f} | "
                      f"{s['index_s']:.1f} | {s['items_per_s']:,.0f} |")
@@ -627,16 +592,13 @@ def render(result: dict) -> str:
                   "|---|---:|---:|---:|---:|"]
         lines += [f"| {name} | {r['create_app_s']:.2f} | {r['first_listing_s']:.2f} | {r['to_first_answer_s']:.2f} | "
                   f"{r['login_s']:.2f} |" for name, r in restarts]
-    ratios = render_ratios(result)
-    if ratios:
-        lines += ["", ratios]
     lines += [
         "",
         f"- data: alice has {sizes['alice_items']:,} items ({sizes['alice_folders']:,} folders, one of them "
         f"holding {sizes['bulk_files']:,} files; ~{TRASHED_SHARE:.0%} of the other files in the trash); "
         f"bob has {sizes['bob_items']:,} items; all queries are alice's",
         "- cold: the first request of that query after seeding (same process); 'after reopening' rows: "
-        "first request after closing and reopening the store (litemongo, sqlite; the ratio table compares these cold times)",
+        "first request after closing and reopening the store (sqlite)",
         "- median CPU ms: the process's CPU time per timed request (all threads); close to the median wall "
         "time when the machine is otherwise idle",
         f"- nproc: {result['nproc']}; load average (1, 5, 15 min) at start "
@@ -647,36 +609,6 @@ def render(result: dict) -> str:
     return "\n".join(lines)
 
 
-def ratio(before: float | None, after: float | None) -> str:
-    if not before or not after:
-        return "-"
-    value = before / after
-    return f"{value:,.1f}x" if value < 10 else f"{value:,.0f}x"
-
-
-def render_ratios(result: dict) -> str:
-    """litemongo (before) beside sqlite (after), query by query, when both ran."""
-    backends = result["backends"]
-    if "litemongo" not in backends or "sqlite" not in backends:
-        return ""
-    after = {row["query"]: row for row in backends["sqlite"]["queries"]}
-    lines = ["| query | litemongo median ms | sqlite median ms | ratio | litemongo CPU ms | sqlite CPU ms | ratio |",
-             "|---|---:|---:|---:|---:|---:|---:|"]
-    for row in backends["litemongo"]["queries"]:
-        new = after.get(row["query"])
-        if new is None:
-            continue
-        cells = []
-        for key in ("median_ms", "cpu_median_ms") if row.get("median_ms") is not None else ("cold_ms", None):
-            if key is None:
-                cells += ["-", "-", "-"]
-                continue
-            old_v, new_v = row.get(key), new.get(key)
-            cells += [fmt(old_v), fmt(new_v), ratio(old_v, new_v)]
-        lines.append(f"| {row['query']} | " + " | ".join(cells) + " |")
-    return "\n".join(lines)
-
-
 def render_profiles(result: dict) -> str:
     parts = []
     for backend in result["backends"].values():
@@ -684,10 +616,8 @@ def render_profiles(result: dict) -> str:
         if not prof:
             continue
         for thread, tables in prof["threads"].items():
-            if thread == "request thread" and "database thread" in prof["threads"]:
-                continue  # it only waits for the database thread
             head = f"--- {backend['backend']}: GET {prof['path']} ({thread}, {prof['seconds']:.2f} s under cProfile)"
-            parts.append(f"{head}\ntop 15 by cumulative time (werkzeug/flask/executor layers left out):\n"
+            parts.append(f"{head}\ntop 15 by cumulative time (werkzeug/flask layers left out):\n"
                          f"{tables['cumulative']}\ntop 10 by own time:\n{tables['tottime']}")
     return "\n\n".join(parts)
 
@@ -702,10 +632,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help=f"stop timing a query after this many seconds of timed requests, once it has "
                              f"{MIN_SAMPLES} (default 60)")
     parser.add_argument("--backends", default=",".join(BACKENDS),
-                        help=f"comma-separated subset of {','.join(BACKENDS)} (default all; 'embedded' = litemongo)")
-    parser.add_argument("--durable-seed", action="store_true",
-                        help="litemongo: keep synchronous=FULL (one fsync per item) while seeding "
-                             "(sqlite always loads in one FULL-synchronous transaction)")
+                        help=f"comma-separated subset of {','.join(BACKENDS)} (default all)")
     parser.add_argument("--no-profile", dest="profile", action="store_false",
                         help=f"do not cProfile the slowest query when its median exceeds {SLOW_MS:.0f} ms")
     parser.add_argument("--output", default=os.path.join(RESULTS, "drive_queries.json"),
@@ -715,9 +642,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         parser.error("--scale must be in (0, 10]")
     if args.repeat < 1:
         parser.error("--repeat must be at least 1")
-    args.backends = [ALIASES.get(b.strip(), b.strip()) for b in args.backends.split(",") if b.strip()]
+    args.backends = [b.strip() for b in args.backends.split(",") if b.strip()]
     if not args.backends or set(args.backends) - set(BACKENDS):
-        parser.error(f"--backends: choose from {', '.join(BACKENDS)}")
+        removed = " (litemongo was removed with its engine)" if {"litemongo", "embedded"} & set(args.backends) else ""
+        parser.error(f"--backends: choose from {', '.join(BACKENDS)}{removed}")
     return args
 
 
@@ -728,7 +656,7 @@ def main(argv: list[str] | None = None) -> int:
         "when": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "scale": args.scale, "repeat": args.repeat, "budget_s": args.budget_s, "page_limit": PAGE, "sizes": sizes,
         "nproc": os.cpu_count(), "python": platform.python_version(),
-        "packages": {name: metadata.version(name) for name in ("flask", "pymongo", "mongomock", "litemongo")},
+        "packages": {name: metadata.version(name) for name in ("flask", "pymongo", "mongomock")},
         "git_commit": subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO, capture_output=True,
                                      text=True).stdout.strip() or None,
         "loadavg_start": os.getloadavg(),
@@ -738,8 +666,7 @@ def main(argv: list[str] | None = None) -> int:
         for backend in args.backends:
             gc.collect()
             start = time.perf_counter()
-            result["backends"][backend] = run_backend(backend, sizes, args.repeat, args.budget_s, args.profile,
-                                                      args.durable_seed)
+            result["backends"][backend] = run_backend(backend, sizes, args.repeat, args.budget_s, args.profile)
             result["backends"][backend]["wall_s"] = time.perf_counter() - start
     except BenchError as exc:
         print(f"\nerror: {exc}", file=sys.stderr)
