@@ -62,15 +62,15 @@ def register_extensions(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     from .auth.routes import bp as auth_bp
+    from .auth.token_routes import bp as tokens_bp
     from .compat.routes import bp as compat_bp
-    from .files.routes import bp as files_bp
-    from .folders.routes import bp as folders_bp
-    from .search.routes import bp as search_bp
+    from .drive.routes.files import bp as files_bp
+    from .drive.routes.folders import bp as folders_bp
+    from .drive.routes.search import bp as search_bp
+    from .drive.routes.trash import bp as trash_bp
     from .sharing.public_routes import bp as public_bp
     from .sharing.routes import bp as shares_bp
     from .system.routes import bp as system_bp
-    from .tokens.routes import bp as tokens_bp
-    from .trash.routes import bp as trash_bp
     from .web.routes import bp as web_bp
 
     for blueprint in (auth_bp, tokens_bp, files_bp, folders_bp, trash_bp, search_bp, shares_bp, public_bp,

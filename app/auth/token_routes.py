@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import Blueprint, jsonify
 from flask_login import current_user, login_required
 
-from ..auth.tokens import public_token
+from .tokens import public_token
 from ..errors import InvalidInput
 from ..http import json_object, parse_datetime
 from ..security import session_required

@@ -1,18 +1,18 @@
 """File routes: upload, list, download, info, versions (rename/move/copy/delete/star are
-shared with folders, see app/item_routes.py)."""
+shared with folders, see items.py)."""
 from __future__ import annotations
 
 from flask import Blueprint, jsonify, request
 from flask_login import current_user, login_required
 
-from ..drive.repo import SORT_FIELDS
-from ..drive.service import UploadPart
-from ..drive.views import public_item, public_version
-from ..errors import InvalidInput
-from ..http import page_params, page_response, query_choice, send_download, send_preview
-from ..item_routes import add_item_routes
-from ..request import stage_uploads_into
-from ..services import services
+from ..repo import SORT_FIELDS
+from ..service import UploadPart
+from ..views import public_item, public_version
+from ...errors import InvalidInput
+from ...http import page_params, page_response, query_choice, send_download, send_preview
+from .items import add_item_routes
+from ...request import stage_uploads_into
+from ...services import services
 
 bp = Blueprint("files", __name__, url_prefix="/api")
 

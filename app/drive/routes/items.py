@@ -7,9 +7,9 @@ from __future__ import annotations
 from flask import Blueprint, jsonify
 from flask_login import current_user, login_required
 
-from .drive.views import public_item
-from .http import json_object, optional_str, query_bool
-from .services import services
+from ..views import public_item
+from ...http import json_object, optional_str, query_bool
+from ...services import services
 
 _ID = "{{name: {kind}_id, in: path, required: true, schema: {{type: string}}, description: 'The {kind} id'}}"
 

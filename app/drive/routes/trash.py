@@ -4,9 +4,9 @@ from __future__ import annotations
 from flask import Blueprint, jsonify
 from flask_login import current_user, login_required
 
-from ..drive.views import public_item
-from ..http import page_params, page_response
-from ..services import services
+from ..views import public_item
+from ...http import page_params, page_response
+from ...services import services
 
 bp = Blueprint("trash", __name__, url_prefix="/api")
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 from flask import Blueprint, jsonify, request
 from flask_login import current_user, login_required
 
-from ..drive.views import public_item
-from ..errors import InvalidInput
-from ..http import page_params, page_response, query_choice, query_datetime, query_int
-from ..services import services
+from ..views import public_item
+from ...errors import InvalidInput
+from ...http import page_params, page_response, query_choice, query_datetime, query_int
+from ...services import services
 
 bp = Blueprint("search", __name__, url_prefix="/api")
 MAX_SIZE = 2**62

@@ -1,15 +1,15 @@
 """Folder routes: create, tree, info, children, breadcrumbs (rename/move/copy/delete/star
-are shared with files, see app/item_routes.py)."""
+are shared with files, see items.py)."""
 from __future__ import annotations
 
 from flask import Blueprint, jsonify, request
 from flask_login import current_user, login_required
 
-from ..drive.repo import SORT_FIELDS
-from ..drive.views import public_item
-from ..http import json_object, optional_str, page_params, page_response, query_choice
-from ..item_routes import add_item_routes
-from ..services import services
+from ..repo import SORT_FIELDS
+from ..views import public_item
+from ...http import json_object, optional_str, page_params, page_response, query_choice
+from .items import add_item_routes
+from ...services import services
 
 bp = Blueprint("folders", __name__, url_prefix="/api")
 

@@ -1,1 +1,0 @@
-"""files blueprint: routes in routes.py, rules in service.py."""

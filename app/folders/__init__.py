@@ -1,1 +1,0 @@
-"""folders blueprint: routes in routes.py."""

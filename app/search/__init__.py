@@ -1,1 +1,0 @@
-"""search blueprint: routes in routes.py."""

@@ -1,1 +1,0 @@
-"""tokens blueprint: routes in routes.py."""

@@ -1,1 +1,0 @@
-"""trash blueprint: routes in routes.py."""
