@@ -560,6 +560,23 @@ def startup_split(server: Server) -> dict:
 
 # --------------------------------------------------------------------------- in-process split
 
+def statements_per_request(app, call: Callable[[int], Any], count: int) -> dict[str, float]:
+    """SQL statements per request (the test client runs the app in this thread, on this
+    thread's connection): all of them, and the write transactions (``BEGIN IMMEDIATE``: each
+    takes the database's one write lock, shared by every worker process; each COMMIT that
+    changed a page is an fsync of the WAL at synchronous=FULL)."""
+    seen: list[str] = []
+    connection = app.extensions["drive_db"].connection()
+    connection.set_trace_callback(seen.append)
+    try:
+        for i in range(count):
+            call(10_000 + i)
+    finally:
+        connection.set_trace_callback(None)
+    writes = sum(1 for sql in seen if sql.lstrip().upper().startswith("BEGIN"))
+    return {"statements": len(seen) / count, "write_transactions": writes / count}
+
+
 def in_process(server: Server, data: dict, listings: list[dict], searches: list[dict], n: int,
                profile_paths: list[str], files: int) -> dict:
     """With Gunicorn stopped, the same app on the same files through Flask's test client: the
@@ -616,6 +633,7 @@ def in_process(server: Server, data: dict, listings: list[dict], searches: list[
             call(i)
         out[f"{label}_cpu_ms"] = (time.process_time() - cpu0) * 1000 / count
         out[f"{label}_wall_ms"] = (time.perf_counter() - start) * 1000 / count
+        out[f"{label}_sql"] = statements_per_request(app, call, 20)
     for path in profile_paths:
         profiler = cProfile.Profile()
         profiler.enable()
@@ -774,8 +792,12 @@ def render(r: dict) -> str:
     ip = r.get("in_process")
     if ip:
         lines.append(f"- the app alone (Flask test client, in-process, same data): 4 KiB download "
-                     f"{ip['download_4k_cpu_ms']:.2f} ms CPU ({ip['download_4k_wall_ms']:.2f} wall), 4 KiB upload "
-                     f"{ip['upload_4k_cpu_ms']:.2f} ms CPU ({ip['upload_4k_wall_ms']:.2f} wall) per request")
+                     f"{ip['download_4k_cpu_ms']:.2f} ms CPU ({ip['download_4k_wall_ms']:.2f} wall), "
+                     f"{ip['download_4k_sql']['statements']:.0f} SQL statements, "
+                     f"{ip['download_4k_sql']['write_transactions']:.0f} write transactions; 4 KiB upload "
+                     f"{ip['upload_4k_cpu_ms']:.2f} ms CPU ({ip['upload_4k_wall_ms']:.2f} wall), "
+                     f"{ip['upload_4k_sql']['statements']:.0f} SQL statements, "
+                     f"{ip['upload_4k_sql']['write_transactions']:.0f} write transactions (BEGIN IMMEDIATE) per request")
     lines.append("- mixed load per operation: " + "; ".join(
         f"{op} {s['count']} (p50 {s['p50_ms']:.0f}, p99 {s['p99_ms']:.0f} ms)" for op, s in load["operations"].items())
         + f"; expected 4xx {load['expected_4xx'] or 'none'}")
