@@ -67,6 +67,19 @@ def _refuse_removed_engine(environ: Mapping[str, str]) -> None:
                           "unset EMBEDDED_ENGINE")
 
 
+# The storage backends app.storage.BACKENDS registers (S3 comes with its own settings).
+STORAGE_BACKENDS = ("local",)
+
+
+def _storage_backend(environ: Mapping[str, str], default: str) -> str:
+    raw = (environ.get("STORAGE_BACKEND") or "").strip()
+    if not raw:
+        return default
+    if raw.lower() not in STORAGE_BACKENDS:
+        raise ConfigError(f"STORAGE_BACKEND must be one of {', '.join(STORAGE_BACKENDS)}, got {raw!r}")
+    return raw.lower()
+
+
 class Config:
     """Defaults safe for a laptop; every value can be overridden from the environment."""
 
@@ -84,6 +97,7 @@ class Config:
     # Tests put a mongomock client factory here; None means "decide from MONGO_URI".
     MONGO_CLIENT_FACTORY = None
 
+    STORAGE_BACKEND = "local"  # where file bytes live: one of STORAGE_BACKENDS
     UPLOAD_FOLDER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "uploads")
     MAX_CONTENT_LENGTH = GIB
     USER_QUOTA_BYTES = 10 * GIB
@@ -130,6 +144,7 @@ class Config:
             if environ.get(name):
                 settings[name] = environ[name]
         _refuse_removed_engine(environ)
+        settings["STORAGE_BACKEND"] = _storage_backend(environ, settings["STORAGE_BACKEND"])
         for name in ("MAX_CONTENT_LENGTH", "USER_QUOTA_BYTES"):
             settings[name] = _size(environ, name, settings[name])
         for name in ("MONGO_TIMEOUT_MS", "SESSION_LIFETIME_DAYS", "TRUST_PROXY_HOPS", "PAGE_SIZE_MAX",

@@ -2,15 +2,14 @@
 from __future__ import annotations
 
 import json
-import os
 from datetime import datetime, timezone
 
-from flask import current_app, jsonify, request, send_file
+from flask import current_app, jsonify, redirect, request, send_file
 from werkzeug.exceptions import RequestedRangeNotSatisfiable
 
 from .drive.names import content_disposition
-from .errors import AppError, InvalidInput, NotFound
-from .services import services
+from .errors import AppError, InvalidInput
+from .storage import OpenedBlob, SignedRedirect
 from .timeutil import as_utc
 
 class UnsupportedPreview(AppError):
@@ -108,28 +107,31 @@ def page_response(key: str, rows: list, total: int, page: int, limit: int, **ext
                     **extra})
 
 
-def _send_contained(download):
-    """send_file of a file the storage opened without following links: given the path,
-    send_file would open it again and follow a link swapped in since the check. Werkzeug
-    knows no size for a file object, so Content-Length, Range and 304 are set up here."""
-    try:
-        file = services().storage.open_path(download.path)
-    except FileNotFoundError:
-        raise NotFound("No such file.", code="file_not_found") from None
-    size = os.fstat(file.fileno()).st_size
-    response = send_file(file, mimetype=download.content_type, conditional=False, etag=download.sha256,
+def _send_opened(download, blob: OpenedBlob):
+    """send_file of the bytes the storage opened: a local file (opened without following
+    links; Gunicorn sends it with sendfile) or a stream. Given a path, send_file would open
+    it again and follow a link swapped in since; given a file object, it knows no size, so
+    Content-Length, Range and 304 are set up here."""
+    response = send_file(blob.file, mimetype=download.content_type, conditional=False, etag=download.sha256,
                          last_modified=as_utc(download.modified_at), max_age=None)
-    response.content_length = size
+    response.content_length = blob.size
     try:
-        return response.make_conditional(request.environ, accept_ranges=True, complete_length=size)
+        return response.make_conditional(request.environ, accept_ranges=True, complete_length=blob.size)
     except RequestedRangeNotSatisfiable:
-        file.close()
+        blob.close()
         raise
 
 
-def _send_stored(download, disposition: str, policy: str):
-    """Stored bytes with validators for Range and 304, cached only by the user's own browser."""
-    response = _send_contained(download)
+def _send_stored(download, disposition: str, policy: str, allow_redirect: bool = False):
+    """Stored bytes with validators for Range and 304, cached only by the user's own browser;
+    or, where allowed and the storage offers one, a redirect to a signed URL (which serves
+    the bytes with ``disposition`` itself, and expires: never cached)."""
+    served = download.serve(disposition) if allow_redirect else download.open()
+    if isinstance(served, SignedRedirect):
+        response = redirect(served.url, code=302)
+        response.headers["Cache-Control"] = "private, no-store"
+        return response
+    response = _send_opened(download, served)
     response.headers["Content-Disposition"] = disposition
     response.headers["Content-Security-Policy"] = policy
     response.headers["Cache-Control"] = "private, no-cache"
@@ -137,8 +139,8 @@ def _send_stored(download, disposition: str, policy: str):
 
 
 def send_download(download):
-    """Stream stored bytes as an attachment."""
-    return _send_stored(download, content_disposition(download.name), DOWNLOAD_CSP)
+    """Stream stored bytes as an attachment (an owner's may be a signed redirect)."""
+    return _send_stored(download, content_disposition(download.name), DOWNLOAD_CSP, allow_redirect=True)
 
 
 # Types a browser shows without running anything of the file's, and that still render under a CSP

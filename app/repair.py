@@ -1,4 +1,5 @@
-"""Reconciles the bytes under ``UPLOAD_FOLDER`` with the records that describe them: what a
+"""Reconciles the bytes in storage (below ``UPLOAD_FOLDER`` on the local backend), through the
+storage's inventory operations, with the records that describe them: what a
 killed worker, a full disk, a lost database connection or a hand-edited folder left behind
 (RELIABILITY.md, "Order, then reconcile").
 
@@ -42,7 +43,8 @@ from bson import ObjectId
 
 from .drive.repo import BlobsRepository, ItemsRepository, VersionsRepository
 from .drive.versions import CONTENT_FIELDS, is_real_version
-from .storage.local import STAGING_MAX_AGE_S, Anomaly, LocalBlobStorage, StoredEntry
+from .storage import Anomaly, BlobStorage, StoredEntry
+from .storage.base import STAGING_MAX_AGE_S
 from .timeutil import utcnow
 
 log = logging.getLogger(__name__)
@@ -137,7 +139,7 @@ def _entry(entry: StoredEntry) -> str:
 
 class RepairService:
     def __init__(self, items: ItemsRepository, blobs: BlobsRepository, versions: VersionsRepository,
-                 storage: LocalBlobStorage, grace_s: int = STRAY_GRACE_S):
+                 storage: BlobStorage, grace_s: int = STRAY_GRACE_S):
         self.items = items
         self.blobs = blobs
         self.versions = versions

@@ -13,7 +13,7 @@ from flask import Request, g
 from werkzeug.formparser import FormDataParser, MultiPartParser
 
 from .errors import InvalidInput
-from .storage.base import StagedBlob
+from .storage import StagedBlob
 
 
 # The body is read in blocks this large: Gunicorn's reader recv()s up to 1 MiB ahead, and

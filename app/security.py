@@ -15,11 +15,35 @@ from flask import Flask, current_app, g, request
 from flask.sessions import SecureCookieSessionInterface
 from flask_login import current_user
 
+from .auth.models import SCOPE_READ, SCOPE_READ_WRITE
 from .errors import Forbidden
 
 F = TypeVar("F", bound=Callable)
 
-UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+# What each HTTP method needs of a token, for the API and the WebDAV methods alike: ``read``
+# tokens may look (GET, HEAD, OPTIONS, PROPFIND), everything that can change something needs
+# ``read-write``. A lock is a change (it keeps others from writing). A method not listed
+# needs ``read-write``: unknown is refused to a read token, never allowed.
+METHOD_SCOPES: dict[str, str] = {
+    **dict.fromkeys(("GET", "HEAD", "OPTIONS", "PROPFIND"), SCOPE_READ),
+    **dict.fromkeys(("POST", "PUT", "PATCH", "DELETE", "MKCOL", "COPY", "MOVE", "PROPPATCH", "LOCK", "UNLOCK"),
+                    SCOPE_READ_WRITE),
+}
+_GRANTS = {SCOPE_READ: {SCOPE_READ}, SCOPE_READ_WRITE: {SCOPE_READ, SCOPE_READ_WRITE}}
+
+
+def scope_needed(method: str) -> str:
+    """The token scope a request with ``method`` needs."""
+    return METHOD_SCOPES.get(method.upper(), SCOPE_READ_WRITE)
+
+
+def scope_allows(scope: str, method: str) -> bool:
+    """Whether a token with ``scope`` may send ``method``."""
+    return scope_needed(method) in _GRANTS.get(scope, set())
+
+
+# Methods that may change state: refused from other sites when sent with the session cookie.
+UNSAFE_METHODS = frozenset(m for m, scope in METHOD_SCOPES.items() if scope == SCOPE_READ_WRITE)
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 
 
@@ -94,8 +118,8 @@ def limit_in_memory_bodies() -> None:
 
 
 def enforce_token_scope() -> None:
-    """A ``read`` token may look but not change anything."""
-    if request.method in UNSAFE_METHODS and current_user.is_authenticated and current_user.scope != "read-write":
+    """A ``read`` token may look but not change anything (METHOD_SCOPES)."""
+    if current_user.is_authenticated and not scope_allows(current_user.scope, request.method):
         raise Forbidden("This token can only read; create a read-write token to change things.",
                         code="insufficient_scope")
 

@@ -22,7 +22,7 @@ from .drive.versions import VersionsService
 from .repair import RepairService
 from .sharing.repo import SharesRepository
 from .sharing.service import ShareService
-from .storage import LocalBlobStorage
+from .storage import BlobStorage, storage_from_config
 
 EXTENSION_KEY = "drive_services"
 log = logging.getLogger(__name__)
@@ -37,7 +37,7 @@ class Services:
     trash: TrashService
     search: SearchService
     shares: ShareService
-    storage: LocalBlobStorage
+    storage: BlobStorage
     repair: RepairService
 
 
@@ -49,13 +49,13 @@ def init_services(app: Flask, database: Database) -> Services:
         from .migrate_store import migrate
         for line in migrate(database, embedded_path(app), config["MONGO_DB_NAME"]).lines()[:50]:
             log.info("store migration: %s", line)
-    storage = LocalBlobStorage(config["UPLOAD_FOLDER"])
+    storage = storage_from_config(config)
     blobs = BlobStore(blobs_repo, storage, config["USER_QUOTA_BYTES"])
     versions = VersionsService(items, versions_repo, blobs, config["MAX_VERSIONS_PER_FILE"])
     services = Services(
         auth=AuthService(users, sessions, config["SESSION_LIFETIME_DAYS"]),
         tokens=TokenService(tokens, users),
-        drive=DriveService(items, blobs, versions, config["USER_QUOTA_BYTES"]),
+        drive=DriveService(items, blobs, versions),
         versions=versions,
         trash=TrashService(items, blobs, versions, config["TRASH_RETENTION_DAYS"]),
         search=SearchService(items, blobs_repo, config["USER_QUOTA_BYTES"]),

@@ -11,16 +11,54 @@ from __future__ import annotations
 
 import logging
 import time
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Iterable
 
 from bson import ObjectId
 
-from ..errors import AppError, quota_exceeded
-from ..storage import BlobStorage, StagedBlob
+from ..errors import AppError, NotFound, quota_exceeded
+from ..storage import BlobStorage, OpenedBlob, SignedRedirect, StagedBlob, UploadBudget
 from ..timeutil import utcnow
 from .repo import BlobsRepository
 
 log = logging.getLogger(__name__)
 _ADOPT_ATTEMPTS = 5
+
+
+@dataclass(frozen=True)
+class Download:
+    """One content of a file, ready to be served: the headers it goes out with, and its bytes
+    as the storage hands them out (see :meth:`serve`)."""
+
+    name: str
+    content_type: str
+    sha256: str
+    modified_at: datetime
+    size: int
+    file_id: ObjectId
+    blob: dict
+    storage: BlobStorage
+    # An owner's plain download may be a redirect to a signed URL where the backend offers
+    # one; previews and share links are always served by the app (their headers and counting).
+    redirect_allowed: bool = False
+
+    def open(self) -> OpenedBlob:
+        """The bytes, open for reading; 404 (and an error logged) when they are missing."""
+        try:
+            return self.storage.open(self.blob["owner_id"], self.blob["storage_key"])
+        except FileNotFoundError:
+            log.error("record without bytes file_id=%s blob_id=%s", self.file_id, self.blob["_id"])
+            raise NotFound("No such file.", code="file_not_found") from None
+
+    def serve(self, disposition: str) -> OpenedBlob | SignedRedirect:
+        """A signed redirect carrying these headers, where allowed and offered; else :meth:`open`."""
+        if self.redirect_allowed:
+            url = self.storage.signed_url(self.blob["owner_id"], self.blob["storage_key"],
+                                          content_type=self.content_type, disposition=disposition)
+            if url is not None:
+                return SignedRedirect(url)
+        return self.open()
 
 
 class BlobStore:
@@ -88,8 +126,44 @@ class BlobStore:
             self.storage.delete(owner_id, gone["storage_key"])
             log.info("blob removed user_id=%s blob_id=%s", owner_id, blob_id)
 
-    def path(self, blob: dict) -> str:
-        return self.storage.path_for(blob["owner_id"], blob["storage_key"])
+    def download(self, file: dict, content: dict | None = None, redirect_allowed: bool = False) -> Download:
+        """A content of ``file``: its current one, or ``content`` (a version's)."""
+        content = file if content is None else content
+        blob = self.blobs.get(content["blob_id"])
+        if blob is None:
+            log.error("record without bytes file_id=%s blob_id=%s", file["_id"], content["blob_id"])
+            raise NotFound("No such file.", code="file_not_found")
+        modified = content.get("updated_at") or content["created_at"]
+        return Download(file["name"], content["content_type"], content["sha256"], modified, blob["size"],
+                        file["_id"], blob, self.storage, redirect_allowed)
 
-    def get(self, blob_id: ObjectId) -> dict | None:
-        return self.blobs.get(blob_id)
+    # -- staging and quota --------------------------------------------------------------------
+
+    def stage(self, owner_id: str | None, budget: UploadBudget) -> StagedBlob:
+        """Staging for bytes from any stream, charged against ``budget`` as they arrive (the
+        owner may be unknown until the request's body has been read)."""
+        return self.storage.stage(owner_id, budget)
+
+    def upload_budget(self, owner_id: str) -> UploadBudget:
+        """What one upload request of the owner may write: 507 at once when the quota is used
+        up; while bytes stream, the free space plus the largest content the user already has
+        (only content the user already has can be stored for free). The exact check is
+        :meth:`check_quota`, once the bytes are hashed."""
+        if not self.quota_bytes:
+            return UploadBudget(None)
+        used = self.blobs.used_bytes(owner_id)
+        if used >= self.quota_bytes:
+            raise quota_exceeded(self.quota_bytes, used)
+        return UploadBudget(self.quota_bytes - used + self.blobs.largest_size(owner_id),
+                            refusal=quota_exceeded(self.quota_bytes, used))
+
+    def check_quota(self, owner_id: str, staged: Iterable[StagedBlob]) -> None:
+        """507 unless the content among ``staged`` the owner does not have yet fits the quota."""
+        if not self.quota_bytes:
+            return
+        staged = list(staged)
+        known = self.blobs.known_contents(owner_id, [s.sha256 for s in staged])
+        new_content = {s.sha256: s.size for s in staged if s.sha256 not in known}
+        used = self.blobs.used_bytes(owner_id)
+        if used + sum(new_content.values()) > self.quota_bytes:
+            raise quota_exceeded(self.quota_bytes, used)

@@ -5,10 +5,10 @@ import logging
 from dataclasses import dataclass
 from typing import Callable
 
-from ..errors import AppError, InvalidInput, quota_exceeded
+from ..errors import AppError, InvalidInput
 from ..storage import StagedBlob, UploadBudget
 from ..timeutil import utcnow
-from .blobs import BlobStore
+from .blobs import BlobStore, Download
 from .names import name_key, normalise_content_type, validate_display_name
 from .repo import FILE, FOLDER, ItemsRepository, NameTaken
 from .tree import Tree, conflict_policy, not_found
@@ -28,44 +28,25 @@ class UploadPart:
     staged: StagedBlob
 
 
-@dataclass
-class Download:
-    name: str
-    content_type: str
-    sha256: str
-    modified_at: object
-    path: str
-
-
 class DriveService:
-    def __init__(self, items: ItemsRepository, blobs: BlobStore, versions: VersionsService, quota_bytes: int):
+    def __init__(self, items: ItemsRepository, blobs: BlobStore, versions: VersionsService):
         self.items = items
         self.tree = Tree(items)
         self.blobs = blobs
         self.versions = versions
-        self.quota_bytes = quota_bytes
 
     # -- uploads ----------------------------------------------------------------------------
 
     def stager_for(self, owner_id: str) -> Callable[[], StagedBlob]:
-        """A factory staging the parts of one upload request against the owner's free space.
-
-        Refuses at once, before any byte is read, when the quota is used up. While bytes
-        stream, the request is stopped once it is bigger than the free space plus the
-        largest content the user already has (only content the user already has can be
-        stored for free); the exact check runs once the parts are hashed."""
-        budget = UploadBudget(None)
-        if self.quota_bytes:
-            remaining = self.quota_bytes - self.blobs.blobs.used_bytes(owner_id)
-            if remaining <= 0:
-                raise quota_exceeded(self.quota_bytes, self.quota_bytes - remaining)
-            budget = UploadBudget(remaining + self.blobs.blobs.largest_size(owner_id),
-                                  refusal=quota_exceeded(self.quota_bytes, self.quota_bytes - remaining))
-        return lambda: self.blobs.storage.stage(owner_id, budget)
+        """A factory staging the parts of one upload request against the owner's free space
+        (refused at once, before any byte is read, when the quota is used up; see
+        BlobStore.upload_budget)."""
+        budget = self.blobs.upload_budget(owner_id)
+        return lambda: self.blobs.stage(owner_id, budget)
 
     def anonymous_stager(self) -> Callable[[], StagedBlob]:
         """Staging for a request whose owner is known only after its body (quota checked after)."""
-        return lambda: self.blobs.storage.stage(None, UploadBudget(None))
+        return lambda: self.blobs.stage(None, UploadBudget(None))
 
     def store_uploads(self, owner_id: str, parts: list[UploadPart], folder_id=None, on_conflict=None) -> list[dict]:
         """Store every part in one folder; all or nothing."""
@@ -79,7 +60,7 @@ class DriveService:
                 raise InvalidInput("A 'file' part is empty: choose a file to upload.", code="empty_file_part")
             name = validate_display_name(part.name or "")
             checked.append((part.staged, name, normalise_content_type(part.content_type, name)))
-        self._check_quota(owner_id, [staged for staged, _, _ in checked])
+        self.blobs.check_quota(owner_id, [staged for staged, _, _ in checked])
 
         undo: list[Callable[[], None]] = []
         stored, replaced = [], []
@@ -99,15 +80,6 @@ class DriveService:
         for file in replaced:
             self.versions.trim_quietly(owner_id, file)
         return stored
-
-    def _check_quota(self, owner_id: str, staged: list[StagedBlob]) -> None:
-        if not self.quota_bytes:
-            return
-        known = self.blobs.blobs.known_contents(owner_id, [s.sha256 for s in staged])
-        new_content = {s.sha256: s.size for s in staged if s.sha256 not in known}
-        used = self.blobs.blobs.used_bytes(owner_id)
-        if used + sum(new_content.values()) > self.quota_bytes:
-            raise quota_exceeded(self.quota_bytes, used)
 
     def _store_one(self, owner_id, parent_id, staged, name, content_type, policy, undo) -> tuple[dict, bool]:
         blob = self.blobs.adopt(owner_id, staged)
@@ -141,11 +113,13 @@ class DriveService:
         return self.tree.live(owner_id, item_id, kind)
 
     def open_download(self, owner_id: str, file_id: str) -> Download:
-        return self.download(self.tree.live(owner_id, file_id, FILE))
+        """The owner's own file: may be served by a signed redirect where the storage offers one."""
+        return self.blobs.download(self.tree.live(owner_id, file_id, FILE), redirect_allowed=True)
 
     def download(self, file: dict) -> Download:
-        """The current content of a file record already checked by the caller."""
-        return self.versions.download_of(file, file["blob_id"], file)
+        """The current content of a file record already checked by the caller (a share link,
+        the compatibility API): always served through the app."""
+        return self.blobs.download(file)
 
     def file_named(self, owner_id: str, folder_id, name) -> dict:
         """A live file found by its name (any case) in a folder, or 404."""

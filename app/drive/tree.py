@@ -23,7 +23,7 @@ from typing import Any, Callable, Iterator, TypeVar
 from bson import ObjectId
 
 from ..errors import AppError, Conflict, InvalidInput, NotFound
-from .names import MAX_NAME_BYTES, name_key, numbered_name
+from .names import MAX_NAME_BYTES, name_key, numbered_name, validate_display_name
 from .repo import FILE, FOLDER, ItemsRepository, NameTaken, new_item, slot_for
 
 log = logging.getLogger(__name__)
@@ -113,6 +113,42 @@ class Tree:
         if folder_id in (None, "", ROOT):
             return None
         return self.live(owner_id, folder_id, FOLDER)["_id"]
+
+    def resolve(self, owner_id: str, path: str) -> dict | None:
+        """The live item a path names, ``/Reports/2026/q1.pdf``, compared as sibling names are
+        (any case, Unicode-normalised); None for ``/``, the root. One named repository
+        operation per segment (``at_name``, on the unique slot index), at most MAX_DEPTH.
+        400 for a path that is not absolute or has an empty, ``.`` or ``..`` segment; 404
+        when a segment is missing, trashed, or a file with more path below it. Decoding a
+        URL is the caller's work: the path arrives as text."""
+        if not isinstance(path, str) or not path.startswith("/"):
+            raise InvalidInput("A path starts with '/'.", code="invalid_input")
+        segments = path[1:].split("/")
+        folder_only = segments[-1] == "" and len(segments) > 1
+        if folder_only:
+            segments.pop()  # "/Reports/" names the folder, as WebDAV clients write it
+        elif segments == [""]:
+            segments = []
+        if len(segments) > MAX_DEPTH:
+            raise InvalidInput("The path is too deep.", code="invalid_input")
+        keys = []
+        for segment in segments:
+            if segment in ("", ".", ".."):
+                raise InvalidInput("A path cannot have empty, '.' or '..' segments.", code="invalid_name")
+            try:
+                keys.append(name_key(validate_display_name(segment)))
+            except InvalidInput:
+                raise not_found(None) from None  # no item can have a name that is not valid
+        item = None
+        for key in keys:
+            if item is not None and item["type"] != FOLDER:
+                raise not_found(None)
+            item = self.items.at_name(owner_id, None if item is None else item["_id"], key, live_only=True)
+            if item is None:
+                raise not_found(None)
+        if folder_only and item["type"] != FOLDER:
+            raise not_found(None)
+        return item
 
     def ancestors(self, owner_id: str, parent_id: ObjectId | None) -> list[dict]:
         """Folders from the top down to ``parent_id`` (any state); stops at a missing one."""

@@ -22,8 +22,7 @@ from .repo import FILE, ItemsRepository, VersionsRepository
 from .tree import Tree
 
 if TYPE_CHECKING:
-    from .blobs import BlobStore
-    from .service import Download
+    from .blobs import BlobStore, Download
 
 log = logging.getLogger(__name__)
 CONTENT_FIELDS = ("blob_id", "size", "sha256", "content_type")
@@ -186,20 +185,7 @@ class VersionsService:
 
     def open_version(self, owner_id: str, file_id: str, version_id: str) -> "Download":
         file, version = self._file_and_version(owner_id, file_id, version_id)
-        return self.download_of(file, version["blob_id"], version)
-
-    def download_of(self, file: dict, blob_id: ObjectId, content: dict) -> "Download":
-        from .service import Download
-        blob = self.blobs.get(blob_id)
-        try:
-            if blob is None:
-                raise FileNotFoundError(blob_id)
-            path = self.blobs.path(blob)
-        except FileNotFoundError:
-            log.error("record without bytes file_id=%s blob_id=%s", file["_id"], blob_id)
-            raise NotFound("No such file.", code="file_not_found") from None
-        modified = content.get("updated_at") or content["created_at"]
-        return Download(file["name"], content["content_type"], content["sha256"], modified, path)
+        return self.blobs.download(file, version, redirect_allowed=True)
 
     def restore(self, owner_id: str, file_id: str, version_id: str) -> dict:
         """The version's content becomes the file's next commit; the current one a version."""

@@ -1,4 +1,5 @@
-"""A ZIP archive streamed while it is built: no temporary copy, memory bounded by one chunk."""
+"""A ZIP archive streamed while it is built: no temporary copy, memory bounded by one chunk.
+Members are read through the storage (:class:`Download`), never opened here."""
 from __future__ import annotations
 
 import io
@@ -6,7 +7,10 @@ import os
 import re
 import zipfile
 from datetime import datetime
-from typing import Callable, Iterable, Iterator
+from typing import TYPE_CHECKING, Iterable, Iterator
+
+if TYPE_CHECKING:
+    from ..drive.blobs import Download
 
 CHUNK = 1024 * 1024
 
@@ -85,19 +89,20 @@ def _zip_time(moment: datetime) -> tuple:
     return max(moment.timetuple()[:6], (1980, 1, 1, 0, 0, 0))
 
 
-def stream_zip(members: Iterable[tuple[str, datetime, Callable[[], io.BufferedReader] | None]]) -> Iterator[bytes]:
-    """Yield a ZIP of ``(name, modified, opener)`` members; a None opener is a directory."""
+def stream_zip(members: Iterable[tuple[str, datetime, Download | None]]) -> Iterator[bytes]:
+    """Yield a ZIP of ``(name, modified, content)`` members; a None content is a directory.
+    Each content is opened only when its turn comes, and closed after."""
     sink = _Sink()
     with zipfile.ZipFile(sink, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as archive:
-        for name, modified, opener in members:
+        for name, modified, content in members:
             info = zipfile.ZipInfo(name, date_time=_zip_time(modified))
-            if opener is None:
+            if content is None:
                 info.external_attr = 0o40755 << 16 | 0x10
                 archive.writestr(info, b"")
             else:
                 info.external_attr = 0o644 << 16
-                with opener() as source, archive.open(info, "w", force_zip64=True) as target:
-                    while chunk := source.read(CHUNK):
+                with content.open() as source, archive.open(info, "w", force_zip64=True) as target:
+                    while chunk := source.file.read(CHUNK):
                         target.write(chunk)
                         yield sink.drain()
             yield sink.drain()

@@ -328,13 +328,8 @@ def download_zip(token: str):
     entries = shares.archive_entries(shared, folder)
     if request.method != "HEAD":
         shares.count_download(shared)
-
-    storage = services().storage
-
-    def opener(item):
-        path = drive.download(item).path
-        return lambda: storage.open_path(path)  # not open(): it would follow a link swapped in since
-    members = [(name, item["updated_at"], opener(item) if item["type"] == FILE else None) for name, item in entries]
+    members = [(name, item["updated_at"], drive.download(item) if item["type"] == FILE else None)
+               for name, item in entries]
     response = current_app.response_class(stream_with_context(stream_zip(members)), mimetype="application/zip")
     response.headers["Content-Disposition"] = content_disposition(folder["name"] + ".zip")
     response.headers["Content-Security-Policy"] = DOWNLOAD_CSP

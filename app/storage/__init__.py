@@ -1,7 +1,30 @@
-"""Where file bytes live. Services talk to :class:`BlobStorage`; nothing else opens user files."""
+"""Where file bytes live. Services talk to :class:`BlobStorage`; nothing else opens user files.
+
+The backend is chosen by ``STORAGE_BACKEND`` from :data:`BACKENDS` (CTFd's ``UPLOADERS``):
+a backend is a :class:`BlobStorage` subclass registered here under its ``name``.
+"""
 from __future__ import annotations
 
-from .base import BlobStorage, StagedBlob, UploadBudget
+from typing import Mapping
+
+from config import ConfigError
+
+from .base import (Anomaly, BlobStorage, ByteStream, LocalFile, OpenedBlob, SignedRedirect, StagedBlob,
+                   StorageUnavailable, StoredEntry, UploadBudget)
 from .local import LocalBlobStorage
 
-__all__ = ["BlobStorage", "StagedBlob", "UploadBudget", "LocalBlobStorage"]
+BACKENDS: dict[str, type[BlobStorage]] = {backend.name: backend for backend in (LocalBlobStorage,)}
+
+
+def storage_from_config(config: Mapping) -> BlobStorage:
+    """The backend ``STORAGE_BACKEND`` names, built from the configuration."""
+    name = config.get("STORAGE_BACKEND", "local")
+    try:
+        backend = BACKENDS[name]
+    except KeyError:
+        raise ConfigError(f"STORAGE_BACKEND must be one of {sorted(BACKENDS)}, got {name!r}") from None
+    return backend.from_config(config)
+
+
+__all__ = ["BACKENDS", "Anomaly", "BlobStorage", "ByteStream", "LocalBlobStorage", "LocalFile", "OpenedBlob",
+           "SignedRedirect", "StagedBlob", "StorageUnavailable", "StoredEntry", "UploadBudget", "storage_from_config"]

@@ -20,19 +20,17 @@ import re
 import stat
 import time
 import uuid
-from dataclasses import dataclass
-from typing import BinaryIO, Iterator
+from typing import BinaryIO, Iterator, Mapping
 
 from ..offload import fsync
-from .base import BlobStorage, StagedBlob, StorageUnavailable, UploadBudget
+from .base import (READ_CHUNK, STAGING_MAX_AGE_S, Anomaly, BlobStorage, LocalFile, StagedBlob, StorageUnavailable,
+                   StoredEntry, UploadBudget)
 
 log = logging.getLogger(__name__)
 
 _SAFE_PART = re.compile(r"[0-9a-f]{24,32}")
 STAGING_PREFIX = ".staging-"
 INCOMING_DIR = ".incoming"  # staging for uploads whose owner is known only after the body
-STAGING_MAX_AGE_S = 24 * 3600
-_HASH_CHUNK = 1024 * 1024
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW
 # O_NONBLOCK: a FIFO swapped in for a blob must not hang the worker before fstat() refuses it.
 _READ_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK
@@ -68,30 +66,6 @@ def _start_writeback(fd: int, offset: int, nbytes: int) -> bool:
     return False  # ENOSYS, EINVAL, ESPIPE...: not supported here; finish() still fsyncs
 
 
-@dataclass(frozen=True)
-class StoredEntry:
-    """One file found under the storage root, for the repair command's inventory."""
-
-    owner_id: str | None  # None: the shared INCOMING_DIR
-    name: str
-    size: int
-    mtime: float  # last write: what the staging sweep goes by
-    changed_at: float  # last write or rename (a committed blob is renamed into place)
-
-    @property
-    def staging(self) -> bool:
-        return self.name.startswith(STAGING_PREFIX)
-
-
-@dataclass(frozen=True)
-class Anomaly:
-    """Something below the storage root that is never followed or served: a symlink, or a
-    special file where a blob should be. Only a person can tell what it is for."""
-
-    path: str  # relative to the root
-    kind: str  # "symlink", "not a folder" (a user folder) or "not a regular file" (a blob)
-
-
 def _refusal(user_id: str | None, path: str, what: str) -> StorageUnavailable:
     log.error("storage refused %s below UPLOAD_FOLDER user_id=%s path=%s", what, user_id, path)
     return StorageUnavailable("The server's storage is misconfigured; the administrator has been told.")
@@ -105,25 +79,50 @@ def _check_part(value: str) -> str:
 
 class LocalStagedBlob(StagedBlob):
     """Bytes being received into ``directory``, a folder held open as ``dir_fd`` (taken over:
-    closed by commit or discard) so that the commit renames within the folder that was
-    checked, whatever happens to its path meanwhile."""
+    closed by commit, keep or discard) so that the commit renames within the folder that was
+    checked, whatever happens to its path meanwhile. With ``staging_id``, the staging file
+    kept under that id is opened again and appended to, its bytes hashed again first."""
 
-    def __init__(self, directory: str, budget: UploadBudget, dir_fd: int | None = None):
+    def __init__(self, directory: str, budget: UploadBudget, dir_fd: int | None = None,
+                 staging_id: str | None = None):
         self.directory = directory
         self.dir_fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY) if dir_fd is None else dir_fd
-        self.name = f"{STAGING_PREFIX}{uuid.uuid4().hex}"
+        self.staging_id = uuid.uuid4().hex if staging_id is None else _check_part(staging_id)
+        self.name = f"{STAGING_PREFIX}{self.staging_id}"
         self.path = os.path.join(directory, self.name)
+        self._hash = hashlib.sha256()
+        self.size = 0
         try:
-            fd = os.open(self.name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600, dir_fd=self.dir_fd)
+            self._file = self._open_staging(resuming=staging_id is not None)
         except BaseException:
             os.close(self.dir_fd)
             raise
-        self._file = open(fd, "wb")  # noqa: SIM115 - closed by commit or discard
-        self._hash = hashlib.sha256()
         self._budget = budget
-        self.size = 0
         self.committed = False
-        self._written_back = 0 if _sync_file_range is not None else None
+        self._written_back = self.size if _sync_file_range is not None else None
+
+    def _open_staging(self, resuming: bool) -> BinaryIO:
+        if not resuming:
+            fd = os.open(self.name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600, dir_fd=self.dir_fd)
+            return open(fd, "wb")  # noqa: SIM115 - closed by commit, keep or discard
+        try:
+            fd = os.open(self.name, os.O_RDWR | os.O_NOFOLLOW | os.O_NONBLOCK, dir_fd=self.dir_fd)
+        except OSError as exc:
+            if exc.errno != errno.ELOOP:
+                raise
+            raise FileNotFoundError(self.name) from _refusal(None, self.path, "to resume a symlink")
+        file = open(fd, "r+b")  # noqa: SIM115 - closed by commit, keep or discard
+        try:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                raise FileNotFoundError(self.name) from _refusal(None, self.path, "to resume a special file")
+            os.set_blocking(fd, True)
+            while chunk := file.read(READ_CHUNK):
+                self._hash.update(chunk)
+                self.size += len(chunk)
+        except BaseException:
+            file.close()
+            raise
+        return file
 
     @property
     def sha256(self) -> str:
@@ -142,21 +141,25 @@ class LocalStagedBlob(StagedBlob):
                 self._written_back = None
         return len(data)
 
-    def seek(self, offset: int, whence: int = 0) -> int:
-        # Werkzeug rewinds the container after the part ends; reading is never needed.
-        return self._file.seek(offset, whence) if not self._file.closed else 0
-
     def tell(self) -> int:
         return self.size
 
     def read(self, size: int = -1) -> bytes:
         raise OSError("staged uploads are write-only")
 
-    def finish(self) -> None:
-        """Flush and fsync; after this the bytes are on disk."""
+    def sync(self) -> None:
         self._file.flush()
         fsync(self._file.fileno())
+
+    def finish(self) -> None:
+        """Flush and fsync; after this the bytes are on disk."""
+        self.sync()
         self._file.close()
+
+    def keep(self) -> str:
+        self.finish()
+        self.release_dir()
+        return self.staging_id
 
     def close(self) -> None:
         # Werkzeug may close FileStorage streams; the staged bytes stay until commit/discard.
@@ -186,9 +189,17 @@ class LocalStagedBlob(StagedBlob):
 
 
 class LocalBlobStorage(BlobStorage):
+    """``STORAGE_BACKEND=local``: blobs below ``UPLOAD_FOLDER`` on this machine's disk."""
+
+    name = "local"
+
     def __init__(self, root: str):
         self.root = os.path.realpath(root)  # UPLOAD_FOLDER may be a symlink; nothing below it may
         os.makedirs(self.root, exist_ok=True)
+
+    @classmethod
+    def from_config(cls, config: Mapping) -> LocalBlobStorage:
+        return cls(config["UPLOAD_FOLDER"])
 
     def _open_dir(self, name: str, user_id: str | None, create: bool = False) -> int:
         """A folder right below the root, opened without following a link (made first with
@@ -215,11 +226,14 @@ class LocalBlobStorage(BlobStorage):
         return self._open_dir(_check_part(user_id), user_id, create)
 
     def stage(self, user_id: str | None, budget: UploadBudget) -> LocalStagedBlob:
-        if user_id is None:
-            dir_fd = self._open_dir(INCOMING_DIR, None, create=True)
-            return LocalStagedBlob(os.path.join(self.root, INCOMING_DIR), budget, dir_fd)
-        dir_fd = self._user_fd(user_id, create=True)
-        return LocalStagedBlob(os.path.join(self.root, user_id), budget, dir_fd)
+        folder = INCOMING_DIR if user_id is None else _check_part(user_id)
+        dir_fd = self._open_dir(folder, user_id, create=True)
+        return LocalStagedBlob(os.path.join(self.root, folder), budget, dir_fd)
+
+    def resume(self, user_id: str | None, staging_id: str, budget: UploadBudget) -> LocalStagedBlob:
+        folder = INCOMING_DIR if user_id is None else _check_part(user_id)
+        dir_fd = self._open_dir(folder, user_id)
+        return LocalStagedBlob(os.path.join(self.root, folder), budget, dir_fd, staging_id=staging_id)
 
     def commit(self, staged: StagedBlob, user_id: str) -> str:
         assert isinstance(staged, LocalStagedBlob)
@@ -240,12 +254,16 @@ class LocalBlobStorage(BlobStorage):
             os.close(directory)
         return key
 
-    def path_for(self, user_id: str, key: str) -> str:
+    def path(self, user_id: str, key: str) -> str:
         with self.open(user_id, key):
             pass
         return os.path.join(self.root, user_id, key)
 
-    def open(self, user_id: str, key: str) -> BinaryIO:
+    def open(self, user_id: str, key: str) -> LocalFile:
+        file = self._open_file(user_id, key)
+        return LocalFile(file, os.fstat(file.fileno()).st_size)
+
+    def _open_file(self, user_id: str, key: str) -> BinaryIO:
         """The blob opened without following any link; a link, or anything but a regular file,
         is refused (logged) and reads as missing."""
         _check_part(key)
@@ -268,15 +286,6 @@ class LocalBlobStorage(BlobStorage):
                                                        "to serve a special file")
         os.set_blocking(fd, True)
         return os.fdopen(fd, "rb")
-
-    def open_path(self, path: str) -> BinaryIO:
-        """Open again a path :meth:`path_for` returned, as :meth:`open` does: serving by path
-        would follow a link swapped in since the check."""
-        user_dir, key = os.path.split(path)
-        root, user_id = os.path.split(user_dir)
-        if root != self.root:
-            raise FileNotFoundError(path)
-        return self.open(user_id, key)
 
     def delete(self, user_id: str, key: str) -> None:
         """Remove the blob's own directory entry (a link is unlinked, never its target). A user
@@ -368,7 +377,7 @@ class LocalBlobStorage(BlobStorage):
         for owner_id, _, entry in self._files(anomalies):
             info = entry.stat(follow_symlinks=False)
             entries.append(StoredEntry(owner_id, entry.name, info.st_size, info.st_mtime,
-                                       max(info.st_mtime, info.st_ctime)))
+                                       max(info.st_mtime, info.st_ctime), entry.name.startswith(STAGING_PREFIX)))
         return entries, anomalies
 
     def remove_entry(self, entry: StoredEntry) -> None:
@@ -381,15 +390,7 @@ class LocalBlobStorage(BlobStorage):
     def size_of(self, user_id: str, key: str) -> int | None:
         """Size of a committed blob, or None when it is missing (or not a regular file)."""
         try:
-            with self.open(user_id, key) as fh:
-                return os.fstat(fh.fileno()).st_size
+            with self.open(user_id, key) as blob:
+                return blob.size
         except (FileNotFoundError, ValueError):
             return None
-
-    def sha256_of(self, user_id: str, key: str) -> str:
-        """Hash a committed blob's bytes as they are now (reads the whole file)."""
-        digest = hashlib.sha256()
-        with self.open(user_id, key) as fh:
-            while chunk := fh.read(_HASH_CHUNK):
-                digest.update(chunk)
-        return digest.hexdigest()
