@@ -1,13 +1,15 @@
 """A real Gunicorn server, started as ``make run`` does, with all state under a temp dir.
 
-Shared by the end-to-end, CLI, compatibility and fault tests. It runs on the embedded store
-(one worker) unless the test parametrizes ``backend`` with ``MONGO_WIRE``: then it runs
-``WIRE_WORKERS`` workers on a database of its own on the secantusdb wire server
-(tests/mongo_wire.py), as a deployment with ``MONGO_URI`` does.
+Shared by the end-to-end, CLI, compatibility and fault tests. It runs on the embedded SQLite
+database with gunicorn.conf.py's default number of workers for it (two), unless the test
+parametrizes ``backend`` with ``MONGO_WIRE``: then it runs ``WIRE_WORKERS`` workers on a
+database of its own on the secantusdb wire server (tests/mongo_wire.py), as a deployment
+with ``MONGO_URI`` does.
 """
 from __future__ import annotations
 
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -39,6 +41,24 @@ _SCRUBBED_ENV = (
     "GUNICORN_WORKER_CLASS", "GUNICORN_WORKER_CONNECTIONS",
 )
 
+_ACCESS_RID_PID = re.compile(r" rid=(\S+) pid=<?(\d+)>?$", re.MULTILINE)  # Gunicorn writes pid=<123>
+
+
+def child_pids(parent_pid: int) -> set[int]:
+    """The processes whose parent is ``parent_pid`` (from /proc)."""
+    children = set()
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as fh:
+                    stat = fh.read()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == parent_pid:
+                children.add(int(entry))
+    return children
+
+
 def _free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
@@ -46,7 +66,7 @@ def _free_port() -> int:
 
 
 class GunicornServer:
-    """One Gunicorn master (and its worker) in its own process group; restartable."""
+    """One Gunicorn master (and its workers) in its own process group; restartable."""
 
     # Answers to /api/status that mean "started" (a test of a stopped database adds 503).
     ready_statuses: tuple[int, ...] = (200,)
@@ -162,6 +182,20 @@ class GunicornServer:
     def _reap(self) -> None:
         if self.proc is not None and self.proc.returncode is not None:
             self.proc = None
+
+    def worker_pids(self) -> set[int]:
+        """The master's children: its workers, now."""
+        assert self.proc is not None, "server not running"
+        return child_pids(self.proc.pid)
+
+    def answered_by(self) -> dict[str, int]:
+        """Request id -> pid of the worker that answered it, from this run's access log
+        (gunicorn.conf.py's access_log_format ends in ``rid=<id> pid=<worker pid>``)."""
+        try:
+            log = self.stdout_path.read_text(errors="replace")
+        except (OSError, AttributeError):
+            return {}
+        return {rid: int(pid) for rid, pid in _ACCESS_RID_PID.findall(log)}
 
     def diagnostics(self) -> str:
         def tail(path, limit=8000):
