@@ -6,10 +6,10 @@ downloads with its original SHA-256, nothing of the failed request is visible (n
 entry, no committed blob file, no quota charged), and ``repair`` reports clean (run as
 ``flask --app wsgi repair`` against the same embedded store, after the server stops).
 
-Live tests start their own Gunicorn (tests/live_server.py) and kill their own worker by
-its pid; the full disk is a tmpfs this test mounts (skipped where mounting is refused;
-the in-process tests below make the same faults by monkeypatching and run everywhere);
-the stopped database is a client pointed at a closed port.
+Live tests start their own Gunicorn (tests/live_server.py, several workers) and kill the
+worker that holds the upload, by its pid; the full disk is a tmpfs this test mounts
+(skipped where mounting is refused; the in-process tests below make the same faults by
+monkeypatching and run everywhere); the stopped database is a client pointed at a closed port.
 """
 from __future__ import annotations
 
@@ -165,19 +165,17 @@ class RawUpload:
         return status, (requests.models.complexjson.loads(body) if body else {})
 
 
-def worker_pids(master_pid: int) -> set[int]:
-    """Gunicorn's workers: the master's children."""
-    children = set()
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/stat") as fh:
-                    stat = fh.read()
-            except OSError:
-                continue
-            if int(stat.rsplit(")", 1)[1].split()[1]) == master_pid:
-                children.add(int(entry))
-    return children
+def worker_writing(server: GunicornServer, folder: str) -> int:
+    """The pid of the worker that has a staging file of ``folder`` open (the one receiving
+    the upload, whichever of the workers took the connection)."""
+    for pid in server.worker_pids():
+        try:
+            targets = [os.readlink(f"/proc/{pid}/fd/{fd}") for fd in os.listdir(f"/proc/{pid}/fd")]
+        except OSError:
+            continue
+        if any(t.startswith(os.path.join(folder, STAGING_PREFIX)) for t in targets):
+            return pid
+    return 0
 
 
 def run_repair(server: GunicornServer, *args: str) -> subprocess.CompletedProcess:
@@ -205,13 +203,14 @@ def test_a_worker_killed_mid_upload_loses_nothing_acknowledged(server):
     assert cut.send(3 * MIB)
     wait_for(lambda: any(os.path.getsize(os.path.join(user.folder(), n)) >= MIB for n in user.stored()[1]),
              "the worker to be writing the upload")
-    old_workers = worker_pids(server.proc.pid)
-    assert len(old_workers) == 1
-    os.kill(next(iter(old_workers)), signal.SIGKILL)
+    writer = wait_for(lambda: worker_writing(server, user.folder()), "the worker with the upload's staging file open")
+    old_workers = server.worker_pids()
+    os.kill(writer, signal.SIGKILL)
 
     answer = cut.response()
     assert answer is None or answer[0] >= 500, f"a killed upload was answered {answer}"
-    wait_for(lambda: worker_pids(server.proc.pid) - old_workers, "Gunicorn to start a new worker")
+    wait_for(lambda: server.worker_pids() - old_workers, "Gunicorn to start a new worker")
+    assert writer not in server.worker_pids() and len(server.worker_pids()) == len(old_workers)
     wait_for(lambda: requests.get(server.url("/api/status"), timeout=2).status_code == 200, "the service to answer")
 
     user.assert_intact()
