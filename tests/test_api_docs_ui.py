@@ -17,7 +17,7 @@ pytestmark = pytest.mark.e2e
 
 EVIL_SPEC = {"openapi": "3.0.3", "info": {"title": "Evil Corp login", "version": "1"}, "paths": {}}
 HOSTILE_QUERIES = ["", "?url=http://evil.example/spec.json", "?configUrl=http://evil.example/c.json",
-                   "?url=/static/app.js&configUrl=/apispec.json"]
+                   "?url=/static/js/main.js&configUrl=/apispec.json"]
 
 
 @pytest.fixture

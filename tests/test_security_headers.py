@@ -30,7 +30,7 @@ from tests.test_web_ui import browser, page, row, sign_up  # noqa: F401  (Chromi
 
 IGNORED_METHODS = {"HEAD", "OPTIONS"}
 UNKNOWN_ID = "0123456789abcdef01234567"
-APP_JS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "app", "static", "app.js")
+APP_JS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "app", "static", "js", "listing.js")
 
 
 # -- what every response must carry ----------------------------------------------------------------
@@ -348,7 +348,7 @@ def test_clicking_a_pdf_in_the_browser_downloads_it(page, server, tmp_path):
         row(page, "minutes.pdf").get_by_role("button", name="minutes.pdf", exact=True).click()
     assert download.value.suggested_filename == "minutes.pdf"
     assert page.locator("dialog .preview").count() == 0
-    for path in ("/static/app.js", "/nothing-here", "/api/status"):  # the same through Gunicorn
+    for path in ("/static/js/main.js", "/nothing-here", "/api/status"):  # the same through Gunicorn
         response = requests.get(server.base_url + path, timeout=10)
         assert response.headers["X-Content-Type-Options"] == "nosniff", path
         assert response.headers["Content-Security-Policy"].startswith("default-src 'none'"), path

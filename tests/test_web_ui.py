@@ -4,6 +4,7 @@ Screenshots of the main screens land in test-artifacts/screenshots/ (git-ignored
 """
 import hashlib
 import os
+import re
 import shutil
 
 import pytest
@@ -14,6 +15,7 @@ pytestmark = pytest.mark.e2e
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 SHOTS = os.path.join(REPO_ROOT, "test-artifacts", "screenshots")
+JS_MODULES = os.path.join(REPO_ROOT, "app", "static", "js")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync"]
 
@@ -67,6 +69,33 @@ def sign_up(page, server, username):
     page.fill("#auth-password", "password123")
     page.get_by_role("button", name="Create account").click()
     page.wait_for_selector(".topbar")
+
+
+def imported_modules(name="main.js", seen=None):
+    """The web app's modules reachable by static imports from ``name``."""
+    seen = set() if seen is None else seen
+    seen.add(name)
+    with open(os.path.join(JS_MODULES, name), encoding="utf-8") as fh:
+        for imported in re.findall(r'^import .* from "\./([\w-]+\.js)";$', fh.read(), re.M):
+            if imported not in seen:
+                imported_modules(imported, seen)
+    return seen
+
+
+def test_every_module_of_the_web_app_loads(page, server):
+    """Each ES module in app/static/js/ is imported from main.js, served as JavaScript (module
+    scripts under nosniff need it) and runs: the sign-in form renders, and the page fixture fails
+    on any console error or uncaught exception (a CSP refusal or a bad import is one)."""
+    modules = {name for name in os.listdir(JS_MODULES) if name.endswith(".js")}
+    assert imported_modules() == modules
+    served = {}
+    page.on("response", lambda response: served.__setitem__(response.url, response))
+    page.goto(server.base_url + "/")
+    page.wait_for_selector(".auth-form")
+    for name in modules:
+        response = served[server.url(f"/static/js/{name}")]
+        assert response.status == 200, name
+        assert response.headers["content-type"].startswith("text/javascript"), name
 
 
 def test_a_person_manages_files_in_the_browser(page, server, tmp_path):

@@ -1,0 +1,163 @@
+// The one <dialog> of the page: openDialog fills it and resolves with what onSubmit returned
+// (null when cancelled); the dialogs of the app (new folder, rename, move/copy, preview, share).
+import { api, query } from "./api.js";
+import { kindPath, runAll } from "./actions.js";
+import { load } from "./listing.js";
+import { state } from "./state.js";
+import { $, el, humanDate, humanSize, icon, toast } from "./ui.js";
+
+const KEEP_OPEN = Symbol("keep the dialog open");
+
+function openDialog({ title, body, ok = "OK", wide = false, onSubmit, cancel = "Cancel" }) {
+  const dialog = $("#dialog");
+  dialog.classList.toggle("wide", wide);
+  $(".dialog-title", dialog).textContent = title;
+  $(".dialog-body", dialog).replaceChildren(...[].concat(body));
+  $(".form-error", dialog).textContent = "";
+  const okButton = $(".dialog-ok", dialog);
+  okButton.textContent = ok;
+  okButton.hidden = !onSubmit;
+  $(".dialog-cancel", dialog).textContent = onSubmit ? cancel : "Close";
+  return new Promise((resolve) => {
+    const form = $(".dialog-form", dialog);
+    const finish = (value) => { form.onsubmit = null; $(".dialog-cancel", dialog).onclick = null; dialog.onclose = null; if (dialog.open) dialog.close(); resolve(value); };
+    form.onsubmit = async (event) => {
+      event.preventDefault();
+      okButton.disabled = true;
+      try {
+        const result = await onSubmit();
+        if (result !== KEEP_OPEN) finish(result);
+      }
+      catch (err) { $(".form-error", dialog).textContent = err.message; }
+      finally { okButton.disabled = false; }
+    };
+    $(".dialog-cancel", dialog).onclick = () => finish(null);
+    dialog.onclose = () => finish(null);
+    dialog.showModal();
+    const focusable = $(".dialog-body input, .dialog-body button", dialog) || (onSubmit ? okButton : $(".dialog-cancel", dialog));
+    focusable.focus();
+  });
+}
+
+export const confirmDialog = (title, text, ok) => openDialog({ title, body: el("p", { text }), ok, onSubmit: async () => true });
+
+function nameField(label, value) {
+  const input = el("input", { id: "dialog-name", value, required: true, maxlength: "255", autocomplete: "off" });
+  return [el("label", { for: "dialog-name", text: label }), input];
+}
+
+export async function createFolderDialog() {
+  const fields = nameField("Folder name", "");
+  const folder = await openDialog({ title: "New folder", body: fields, ok: "Create",
+    onSubmit: () => api("POST", "/api/folders", { name: fields[1].value.trim(), parent_id: state.folderId }) });
+  if (folder) { toast(`Created ${folder.name}`); load(); }
+}
+
+export async function renameDialog(item) {
+  const fields = nameField("New name", item.name);
+  const dot = item.type === "file" ? item.name.lastIndexOf(".") : -1;
+  setTimeout(() => fields[1].setSelectionRange(0, dot > 0 ? dot : item.name.length), 0);
+  const renamed = await openDialog({ title: `Rename “${item.name}”`, body: fields, ok: "Rename",
+    onSubmit: () => api("PATCH", `/api/${kindPath(item)}/${item.id}`, { name: fields[1].value.trim() }) });
+  if (renamed) { toast(`Renamed to ${renamed.name}`); load(); }
+}
+
+function folderPicker(tree, excluded) {
+  let chosen = "root";
+  const buttons = [];
+  const pick = (id, button) => {
+    chosen = id;
+    for (const b of buttons) b.setAttribute("aria-pressed", b === button ? "true" : "false");
+  };
+  const node = (folder) => {
+    if (excluded.has(folder.id)) return null;
+    const button = el("button", { type: "button", "aria-pressed": "false" }, icon("folder"), ` ${folder.name || "My Drive"}`);
+    button.addEventListener("click", () => pick(folder.id, button));
+    buttons.push(button);
+    const children = folder.children.map(node).filter(Boolean);
+    return el("li", {}, button, children.length ? el("ul", { class: "tree" }, ...children) : null);
+  };
+  const root = el("ul", { class: "tree tree-root", role: "group", "aria-label": "Destination folder" }, node(tree));
+  pick("root", buttons[0]);
+  return { element: root, value: () => chosen };
+}
+
+export async function moveDialog(items, mode) {
+  let tree;
+  try { tree = await api("GET", "/api/folders/tree"); } catch (err) { toast(err.message); return; }
+  const picker = folderPicker(tree, new Set(items.filter((i) => i.type === "folder").map((i) => i.id)));
+  const verb = mode === "move" ? "Move" : "Copy";
+  const title = items.length === 1 ? `${verb} “${items[0].name}” to…` : `${verb} ${items.length} items to…`;
+  const target = await openDialog({ title, body: picker.element, ok: verb, onSubmit: async () => picker.value() });
+  if (target === null) return;
+  await runAll(items, (item) => mode === "move"
+    ? api("PATCH", `/api/${kindPath(item)}/${item.id}`, { parent_id: target })
+    : api("POST", `/api/${kindPath(item)}/${item.id}/copy`, { parent_id: target }), mode === "move" ? "Moved" : "Copied");
+}
+
+export async function previewDialog(item) {
+  const src = `/api/files/${item.id}/preview`;
+  let body;
+  if (item.content_type.startsWith("image/")) body = el("img", { src, alt: item.name });
+  else if (item.content_type.startsWith("video/")) body = el("video", { src, controls: true });
+  else if (item.content_type.startsWith("audio/")) body = el("audio", { src, controls: true });
+  else {
+    body = el("pre", { text: "Loading…" });
+    fetch(src, { credentials: "same-origin", headers: { Range: "bytes=0-1048575" } })
+      .then((response) => response.text())
+      .then((text) => { body.textContent = text; })
+      .catch(() => { body.textContent = "Could not load the preview."; });
+  }
+  const actions = el("p", {}, el("a", { href: `/api/files/${item.id}`, download: "", text: `Download ${humanSize(item.size)}` }));
+  await openDialog({ title: item.name, body: [el("div", { class: "preview" }, body), actions], wide: true });
+}
+
+function describeLink(share) {
+  const parts = [share.label || "Link", share.state];
+  if (share.expires_at) parts.push(`expires ${humanDate(share.expires_at)}`);
+  if (share.has_password) parts.push("password");
+  parts.push(share.max_downloads ? `${share.download_count}/${share.max_downloads} downloads` : `${share.download_count} downloads`);
+  return parts.join(" · ");
+}
+
+export async function shareDialog(item) {
+  const list = el("ul", { class: "links", "aria-label": "Existing links" });
+  const output = el("div", { class: "new-link" });
+  const refresh = async () => {
+    const { shares } = await api("GET", `/api/shares${query({ item_id: item.id })}`);
+    list.replaceChildren(...shares.filter((s) => s.state !== "revoked").map((share) => el("li", {},
+      el("span", { text: describeLink(share) }),
+      el("button", { type: "button", class: "danger", text: "Revoke", onclick: async () => {
+        await api("DELETE", `/api/shares/${share.id}`); toast("Link revoked"); refresh();
+      } }))));
+  };
+  const expires = el("input", { id: "share-expires", type: "datetime-local" });
+  const password = el("input", { id: "share-password", type: "password", autocomplete: "new-password" });
+  const maxDownloads = el("input", { id: "share-max", type: "number", min: "1" });
+  const label = el("input", { id: "share-label", maxlength: "200" });
+  const body = [
+    el("label", { for: "share-label", text: "Label (optional)" }), label,
+    el("label", { for: "share-expires", text: "Expires (optional)" }), expires,
+    el("label", { for: "share-password", text: "Password (optional)" }), password,
+    el("label", { for: "share-max", text: "Maximum downloads (optional)" }), maxDownloads,
+    output,
+    el("h3", { text: "Links" }), list,
+  ];
+  refresh().catch((err) => toast(err.message));
+  await openDialog({ title: `Share “${item.name}”`, body, ok: "Create link", wide: true, cancel: "Close", onSubmit: async () => {
+    const request = { item_id: item.id, label: label.value.trim() || null };
+    if (expires.value) request.expires_at = new Date(expires.value).toISOString();
+    if (password.value) request.password = password.value;
+    if (maxDownloads.value) request.max_downloads = Number(maxDownloads.value);
+    const made = await api("POST", "/api/shares", request);
+    const field = el("input", { readonly: true, value: made.url, "aria-label": "Share link", class: "share-url" });
+    const copy = el("button", { type: "button", text: "Copy", onclick: async () => {
+      try { await navigator.clipboard.writeText(made.url); toast("Link copied"); }
+      catch (err) { field.select(); toast("Press Ctrl+C to copy"); }
+    } });
+    output.replaceChildren(field, copy, el("p", { class: "hint", text: "Copy the link now: it is shown only once." }));
+    field.select();
+    await refresh();
+    return KEEP_OPEN;
+  } });
+}
