@@ -56,17 +56,27 @@ def ensure_secret_key(app: Flask) -> None:
         raise RuntimeError("SECRET_KEY must be set in the environment for the production profile.")
     os.makedirs(app.instance_path, exist_ok=True)
     path = os.path.join(app.instance_path, "secret_key")
+    if not os.path.exists(path):
+        _publish_new_key(path)
+    with open(path, encoding="ascii") as fh:
+        app.config["SECRET_KEY"] = fh.read().strip()
+
+
+def _publish_new_key(path: str) -> None:
+    """Write a new key beside ``path`` and link it there whole: of several workers starting
+    at once, the first link wins, the others find it there, and none reads a half-written file."""
+    draft = f"{path}.{os.getpid()}.new"
+    fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     try:
-        with open(path, encoding="ascii") as fh:
-            app.config["SECRET_KEY"] = fh.read().strip()
-        return
-    except FileNotFoundError:
+        with os.fdopen(fd, "w", encoding="ascii") as fh:
+            fh.write(secrets.token_hex(32))
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.link(draft, path)
+    except FileExistsError:
         pass
-    key = secrets.token_hex(32)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w", encoding="ascii") as fh:
-        fh.write(key)
-    app.config["SECRET_KEY"] = key
+    finally:
+        os.unlink(draft)
 
 
 def _origin_of_request() -> str | None:
