@@ -1,13 +1,18 @@
-"""Domain errors raised by services, and the one handler that turns every error into JSON.
+"""Domain errors raised by services, the one enumeration of error codes, and the one handler
+that turns every error into JSON.
 
 Every error body is ``{"error": {"code": ..., "message": ...}}``; ``code`` is stable and
-meant for programs, ``message`` is for people.
+meant for programs, ``message`` is for people. :class:`ErrorCode` lists every code the API
+answers with, its status and an example message (the README's error table is checked
+against it, and the OpenAPI document's error examples come from it).
 """
 from __future__ import annotations
 
 import errno
 import logging
 import sqlite3
+from dataclasses import dataclass
+from enum import StrEnum
 
 from flask import Flask, jsonify, request
 from pymongo.errors import ConnectionFailure, PyMongoError
@@ -16,46 +21,167 @@ from werkzeug.exceptions import HTTPException
 log = logging.getLogger(__name__)
 
 
+class ErrorCode(StrEnum):
+    """Every error code of the API, with its HTTP status and an example message."""
+
+    def __new__(cls, code: str, status: int, example: str):
+        member = str.__new__(cls, code)
+        member._value_ = code
+        member.status = status
+        member.example = example
+        return member
+
+    BAD_REQUEST = "bad_request", 400, "The request is not valid."
+    MALFORMED_JSON = "malformed_json", 400, "The request body is not valid JSON."
+    INVALID_CONTENT_TYPE = "invalid_content_type", 400, "Send a JSON body with Content-Type: application/json."
+    INVALID_INPUT = "invalid_input", 400, "'parent_id' must be a string."
+    INVALID_SCOPE = "invalid_scope", 400, "scope must be 'read' or 'read-write'."
+    INVALID_EXPIRY = "invalid_expiry", 400, "expires_at must be in the future."
+    INVALID_LABEL = "invalid_label", 400, "label must be a string of at most 200 characters."
+    INVALID_MAX_DOWNLOADS = "invalid_max_downloads", 400, "max_downloads must be a positive integer."
+    SHARE_REVOKED = "share_revoked", 400, "A revoked link cannot be changed; create a new one."
+    TOO_MANY_TOKENS = "too_many_tokens", 400, "At most 100 tokens per user."
+    TOO_MANY_FILES = "too_many_files", 400, "Send one file per request."
+    INVALID_USERNAME = "invalid_username", 400, "Username must be 3-32 characters: letters, digits, '.', '_' or '-'."
+    INVALID_PASSWORD = "invalid_password", 400, "Password must be 8 to 1024 characters."
+    INVALID_CREDENTIALS_FORMAT = "invalid_credentials_format", 400, "Send a username and a password."
+    INVALID_NAME = "invalid_name", 400, "A name cannot contain '/' or '\\'."
+    INVALID_ON_CONFLICT = "invalid_on_conflict", 400, "on_conflict must be one of: fail, rename."
+    MISSING_FILE = "missing_file", 400, "Send the file in a multipart field named 'file'."
+    EMPTY_FILE_PART = "empty_file_part", 400, "A 'file' part is empty: choose a file to upload."
+    UNEXPECTED_FILE = "unexpected_file", 400, "File parts are only accepted by upload endpoints."
+    INVALID_QUERY = "invalid_query", 400, "'limit' must be an integer."
+    UNAUTHORIZED = "unauthorized", 401, "Log in first: POST /api/login."
+    INVALID_CREDENTIALS = "invalid_credentials", 401, "Invalid username or password."
+    INVALID_API_KEY = "invalid_api_key", 401, "Send a valid API key as 'key' (create one with POST /api/tokens)."
+    PASSWORD_REQUIRED = "password_required", 401, "This link needs its password: POST /s/<token>/unlock."
+    WRONG_PASSWORD = "wrong_password", 401, "Wrong password."
+    FORBIDDEN = "forbidden", 403, "This is not allowed."
+    CROSS_SITE_REQUEST = "cross_site_request", 403, "Cross-site requests are not allowed."
+    INSUFFICIENT_SCOPE = "insufficient_scope", 403, "This token can only read; create a read-write token to change things."
+    SESSION_REQUIRED = "session_required", 403, "Log in with a password to manage tokens."
+    NOT_FOUND = "not_found", 404, "The requested resource was not found."
+    FILE_NOT_FOUND = "file_not_found", 404, "No such file."
+    FOLDER_NOT_FOUND = "folder_not_found", 404, "No such folder."
+    ITEM_NOT_FOUND = "item_not_found", 404, "No such file or folder."
+    VERSION_NOT_FOUND = "version_not_found", 404, "No such version."
+    SHARE_NOT_FOUND = "share_not_found", 404, "This link does not exist or no longer works."
+    TOKEN_NOT_FOUND = "token_not_found", 404, "No such token."
+    METHOD_NOT_ALLOWED = "method_not_allowed", 405, "The method is not allowed for the requested URL."
+    NOT_ACCEPTABLE = "not_acceptable", 406, "No representation the client accepts."
+    CONFLICT = "conflict", 409, "The request conflicts with the current state."
+    USERNAME_TAKEN = "username_taken", 409, "That username is already taken."
+    NAME_CONFLICT = "name_conflict", 409, "An item named 'report.pdf' already exists in this folder."
+    MOVE_INTO_DESCENDANT = "move_into_descendant", 409, "A folder cannot be moved into itself or one of its subfolders."
+    LENGTH_REQUIRED = "length_required", 411, "A request with this body must send Content-Length."
+    PRECONDITION_FAILED = "precondition_failed", 412, "A precondition of the request failed."
+    PAYLOAD_TOO_LARGE = "payload_too_large", 413, "The upload is larger than the server allows."
+    UNSUPPORTED_MEDIA_TYPE = "unsupported_media_type", 415, "The body's media type is not supported."
+    PREVIEW_UNAVAILABLE = "preview_unavailable", 415, "This type cannot be previewed; download it instead."
+    RANGE_NOT_SATISFIABLE = "range_not_satisfiable", 416, "The requested range is not satisfiable."
+    TOO_MANY_REQUESTS = "too_many_requests", 429, "Too many attempts; wait before trying again."
+    REQUEST_HEADER_FIELDS_TOO_LARGE = "request_header_fields_too_large", 431, "The request's headers are too large."
+    INTERNAL_ERROR = "internal_error", 500, "An unexpected error occurred."
+    STORAGE_UNAVAILABLE = "storage_unavailable", 500, "The storage cannot be used safely; nothing was written."
+    SERVICE_UNAVAILABLE = "service_unavailable", 503, "The service is unavailable; try again shortly."
+    DATABASE_UNAVAILABLE = "database_unavailable", 503, "The database cannot be reached; try again shortly."
+    DATABASE_ERROR = "database_error", 503, "The database could not complete the request."
+    TRY_AGAIN = "try_again", 503, "Too many changes to this file at once; try again."
+    QUOTA_EXCEEDED = "quota_exceeded", 507, "This upload would exceed your storage quota."
+    STORAGE_FULL = "storage_full", 507, "The server has no space left for this upload."
+
+
+@dataclass(frozen=True)
+class ErrorResponse:
+    """An error status as the OpenAPI document shows it: what it means on the routes that use
+    it, and the codes it can carry (all of one status)."""
+
+    name: str
+    meaning: str
+    codes: tuple[ErrorCode, ...]
+
+    @property
+    def status(self) -> int:
+        return self.codes[0].status
+
+
+def _documented(name: str, meaning: str, *codes: ErrorCode) -> ErrorResponse:
+    assert len({code.status for code in codes}) == 1, name
+    return ErrorResponse(name, meaning, codes)
+
+
+E = ErrorCode
+BAD_REQUEST = _documented("BadRequest", "invalid input; `code` says what is wrong.", E.MALFORMED_JSON,
+                          E.INVALID_CONTENT_TYPE, E.INVALID_INPUT, E.INVALID_NAME, E.INVALID_QUERY, E.MISSING_FILE)
+UNAUTHORIZED = _documented("Unauthorized", "not logged in (no session cookie or Bearer token, or one that no "
+                           "longer works).", E.UNAUTHORIZED)
+BAD_CREDENTIALS = _documented("BadCredentials", "wrong username or password.", E.INVALID_CREDENTIALS)
+BAD_API_KEY = _documented("BadApiKey", "no `key`, or not a valid API token.", E.INVALID_API_KEY)
+LINK_LOCKED = _documented("LinkLocked", "the link has a password: unlock it first.", E.PASSWORD_REQUIRED)
+WRONG_LINK_PASSWORD = _documented("WrongLinkPassword", "the password is wrong.", E.WRONG_PASSWORD)
+FORBIDDEN = _documented("Forbidden", "a read token tried to write, a token tried to manage tokens, or another "
+                        "site sent the request.", E.INSUFFICIENT_SCOPE, E.SESSION_REQUIRED, E.CROSS_SITE_REQUEST)
+NOT_FOUND = _documented("NotFound", "no such thing for this user (other users' ids included).", E.FILE_NOT_FOUND,
+                        E.FOLDER_NOT_FOUND, E.ITEM_NOT_FOUND, E.VERSION_NOT_FOUND, E.SHARE_NOT_FOUND,
+                        E.TOKEN_NOT_FOUND)
+CONFLICT = _documented("Conflict", "a sibling already has that name, or a folder would move into its own "
+                       "subtree.", E.NAME_CONFLICT, E.MOVE_INTO_DESCENDANT)
+USERNAME_TAKEN = _documented("UsernameTaken", "the username exists (in any letter case).", E.USERNAME_TAKEN)
+TOO_LARGE = _documented("TooLarge", "the request exceeds MAX_CONTENT_LENGTH.", E.PAYLOAD_TOO_LARGE)
+PREVIEW_UNAVAILABLE = _documented("PreviewUnavailable", "this type is only downloaded.", E.PREVIEW_UNAVAILABLE)
+TOO_MANY_REQUESTS = _documented("TooManyRequests", "wait for `Retry-After` seconds.", E.TOO_MANY_REQUESTS)
+INSUFFICIENT_STORAGE = _documented("InsufficientStorage", "your quota is used up, or the server's disk is full.",
+                                   E.QUOTA_EXCEEDED, E.STORAGE_FULL)
+del E
+
+
 class AppError(Exception):
     """Base of all domain errors. Not a ValueError on purpose: Werkzeug's form parser
     silently swallows ValueErrors raised while it streams an upload."""
 
     status = 400
-    code = "bad_request"
+    code = ErrorCode.BAD_REQUEST
 
-    def __init__(self, message: str, code: str | None = None, status: int | None = None):
+    def __init_subclass__(cls, **kwargs):
+        """A subclass names its code; its status is the code's."""
+        super().__init_subclass__(**kwargs)
+        cls.code = ErrorCode(cls.code)
+        cls.status = cls.code.status
+
+    def __init__(self, message: str, code: ErrorCode | str | None = None, status: int | None = None):
         super().__init__(message)
         self.message = message
         if code:
-            self.code = code
+            self.code = ErrorCode(code)  # an unknown code fails here, where it is raised
+            self.status = self.code.status
         if status:
             self.status = status
 
 
 class InvalidInput(AppError):
-    status, code = 400, "invalid_input"
+    code = ErrorCode.INVALID_INPUT
 
 
 class Unauthorized(AppError):
-    status, code = 401, "unauthorized"
+    code = ErrorCode.UNAUTHORIZED
 
 
 class Forbidden(AppError):
-    status, code = 403, "forbidden"
+    code = ErrorCode.FORBIDDEN
 
 
 class NotFound(AppError):
-    status, code = 404, "not_found"
+    code = ErrorCode.NOT_FOUND
 
 
 class Conflict(AppError):
-    status, code = 409, "conflict"
+    code = ErrorCode.CONFLICT
 
 
 class QuotaExceeded(AppError):
     """507 like WebDAV and Nextcloud: the request is fine, the user's space is not."""
 
-    status, code = 507, "quota_exceeded"
+    code = ErrorCode.QUOTA_EXCEEDED
 
 
 def human_size(size: int) -> str:
@@ -84,22 +210,13 @@ def too_large_message(limit: int | None, upload: bool = True) -> str:
     return f"{what} is larger than the server allows" + (f" ({human_size(limit)})." if limit else ".")
 
 
-class StorageFull(AppError):
-    status, code = 507, "storage_full"
-
-
-class DatabaseUnavailable(AppError):
-    status, code = 503, "database_unavailable"
-
-
 # Werkzeug's names turned into stable snake_case codes.
-_HTTP_CODES = {
-    400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
-    405: "method_not_allowed", 406: "not_acceptable", 409: "conflict",
-    411: "length_required", 412: "precondition_failed", 413: "payload_too_large",
-    415: "unsupported_media_type", 416: "range_not_satisfiable", 429: "too_many_requests",
-    431: "request_header_fields_too_large", 500: "internal_error", 503: "service_unavailable",
-}
+_HTTP_CODES = {code.status: code for code in (
+    ErrorCode.BAD_REQUEST, ErrorCode.UNAUTHORIZED, ErrorCode.FORBIDDEN, ErrorCode.NOT_FOUND,
+    ErrorCode.METHOD_NOT_ALLOWED, ErrorCode.NOT_ACCEPTABLE, ErrorCode.CONFLICT, ErrorCode.LENGTH_REQUIRED,
+    ErrorCode.PRECONDITION_FAILED, ErrorCode.PAYLOAD_TOO_LARGE, ErrorCode.UNSUPPORTED_MEDIA_TYPE,
+    ErrorCode.RANGE_NOT_SATISFIABLE, ErrorCode.TOO_MANY_REQUESTS, ErrorCode.REQUEST_HEADER_FIELDS_TOO_LARGE,
+    ErrorCode.INTERNAL_ERROR, ErrorCode.SERVICE_UNAVAILABLE)}
 
 _HTTP_MESSAGES = {
     404: "The requested resource was not found.",
@@ -111,6 +228,11 @@ def error_response(status: int, code: str, message: str):
     response = jsonify(error={"code": code, "message": message})
     response.status_code = status
     return response
+
+
+def coded_response(code: ErrorCode):
+    """The error answer of a code, with its example as the message."""
+    return error_response(code.status, code, code.example)
 
 
 def register_error_handlers(app: Flask) -> None:
@@ -135,30 +257,29 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(ConnectionFailure)
     def handle_database_down(error: ConnectionFailure):
         log.error("database unreachable: %s", type(error).__name__)
-        return error_response(503, "database_unavailable",
-                              "The database cannot be reached; try again shortly.")
+        return coded_response(ErrorCode.DATABASE_UNAVAILABLE)
 
     @app.errorhandler(PyMongoError)
     def handle_database_error(error: PyMongoError):
         log.exception("database error")
-        return error_response(503, "database_error", "The database could not complete the request.")
+        return coded_response(ErrorCode.DATABASE_ERROR)
 
     @app.errorhandler(sqlite3.OperationalError)
     def handle_sqlite_error(error: sqlite3.OperationalError):
         # "database is locked" past the busy timeout, "disk I/O error", a full disk under the
         # database file: the embedded engine cannot complete the request, as a lost MongoDB.
         log.exception("embedded database error")
-        return error_response(503, "database_error", "The database could not complete the request.")
+        return coded_response(ErrorCode.DATABASE_ERROR)
 
     @app.errorhandler(OSError)
     def handle_os_error(error: OSError):
         if error.errno in (errno.ENOSPC, errno.EDQUOT):
             log.error("disk full while writing")
-            return error_response(507, "storage_full", "The server has no space left for this upload.")
+            return coded_response(ErrorCode.STORAGE_FULL)
         log.exception("I/O error")
-        return error_response(500, "internal_error", "An unexpected error occurred.")
+        return coded_response(ErrorCode.INTERNAL_ERROR)
 
     @app.errorhandler(Exception)
     def handle_unexpected(error: Exception):
         log.exception("unhandled error")
-        return error_response(500, "internal_error", "An unexpected error occurred.")
+        return coded_response(ErrorCode.INTERNAL_ERROR)

@@ -3,7 +3,6 @@ import atexit
 import os
 
 from flask import Flask, Response
-from flasgger import Swagger
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
@@ -74,4 +73,3 @@ class DriveLimiter(Limiter):
 
 login_manager = LoginManager()
 limiter = DriveLimiter(key_func=get_remote_address)
-swagger = Swagger()

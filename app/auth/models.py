@@ -2,8 +2,6 @@ from __future__ import annotations
 
 from flask_login import UserMixin
 
-from ..timeutil import isoformat
-
 
 SCOPE_READ, SCOPE_READ_WRITE = "read", "read-write"
 
@@ -27,12 +25,3 @@ class User(UserMixin):
         # Flask-Login keeps this in the cookie; it names the session, not the user, so
         # deleting the session record makes a copied cookie worthless.
         return self.session_token
-
-    def to_public(self) -> dict:
-        return public_user(self.doc)
-
-
-def public_user(doc: dict) -> dict:
-    """The user as shown to clients: never the password hash."""
-    return {"id": str(doc["_id"]), "username": doc["username"],
-            "created_at": isoformat(doc["created_at"])}

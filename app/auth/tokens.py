@@ -14,7 +14,7 @@ from bson import ObjectId
 
 from ..digests import secret_digest
 from ..errors import InvalidInput, NotFound
-from ..timeutil import as_utc, isoformat, utcnow
+from ..timeutil import as_utc, utcnow
 from .models import SCOPE_READ, SCOPE_READ_WRITE, User
 from .repo import TokensRepository, UsersRepository
 
@@ -24,13 +24,6 @@ TOKEN_PREFIX = "cdt_"
 SCOPES = (SCOPE_READ, SCOPE_READ_WRITE)
 MAX_TOKENS_PER_USER = 100
 LAST_USED_RESOLUTION = timedelta(minutes=1)  # do not write on every request
-
-
-def public_token(token: dict) -> dict:
-    return {"id": str(token["_id"]), "name": token["name"], "scope": token["scope"],
-            "prefix": token["prefix"], "created_at": isoformat(token["created_at"]),
-            "expires_at": isoformat(token["expires_at"]) if token.get("expires_at") else None,
-            "last_used_at": isoformat(token["last_used_at"]) if token.get("last_used_at") else None}
 
 
 class TokenService:

@@ -6,20 +6,25 @@ page with status 404, the same for unknown, expired, used-up and revoked links.
 """
 from __future__ import annotations
 
-from flask import (Blueprint, current_app, jsonify, redirect, render_template, request, session,
-                   stream_with_context, url_for)
+from flask import (Blueprint, current_app, redirect, render_template, request, session, stream_with_context,
+                   url_for)
 from flask_limiter.util import get_remote_address
 from werkzeug.exceptions import TooManyRequests
 
-from ..errors import NotFound, Unauthorized, error_response
+from ..contract import NO_SECURITY, arguments, document, response
+from ..drive.routes.files import DOWNLOAD_RESPONSES
+from ..errors import (LINK_LOCKED, NOT_FOUND, TOO_MANY_REQUESTS, WRONG_LINK_PASSWORD, ErrorCode, NotFound,
+                      Unauthorized, error_response)
 from ..extensions import limiter
-from ..http import DOWNLOAD_CSP, json_or_form, page_params, page_response, send_download
+from ..http import DOWNLOAD_CSP, send_download
 from ..drive.repo import FILE
 from ..drive.names import content_disposition
+from ..schemas import paged
 from ..services import services
 from .archive import stream_zip
+from .schemas import (PublicEntrySchema, PublicFolderQuery, PublicPageSchema, PublicShareSchema, UnlockSchema,
+                      ZipQuery, public_share)
 from .service import SharedItem, epoch
-from .views import public_entry, public_share
 
 bp = Blueprint("public", __name__, url_prefix="/s")
 
@@ -30,7 +35,8 @@ GRANTS_KEY = "share_grants"
 REMEMBERED_MAX = 20
 PAGE_CSP = ("default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
             "frame-ancestors 'none'; base-uri 'none'")
-_TOKEN = "{name: token, in: path, required: true, schema: {type: string}}"
+_ENTRY = PublicEntrySchema()
+_SHARE = PublicShareSchema()
 
 
 def _remember(key: str, value: str) -> None:
@@ -54,7 +60,7 @@ def _open(token: str, resumable: bool = False) -> SharedItem:
     grants = session.get(GRANTS_KEY, []) if resumable else None
     shared = services().shares.resolve(token, grants)
     if not _is_unlocked(shared):
-        raise Unauthorized("This link needs its password: POST /s/<token>/unlock.", code="password_required")
+        raise Unauthorized("This link needs its password: POST /s/<token>/unlock.", code=ErrorCode.PASSWORD_REQUIRED)
     return shared
 
 
@@ -95,7 +101,7 @@ def _link_not_found(error: NotFound):
 @bp.errorhandler(Unauthorized)
 def _locked(error: Unauthorized):
     """A browser that opens a locked link's download or folder goes to the password form."""
-    if error.code == "password_required" and _wants_html():
+    if error.code == ErrorCode.PASSWORD_REQUIRED and _wants_html():
         return redirect(url_for("public.share_info", token=request.view_args["token"]), code=303)
     return error_response(error.status, error.code, error.message)
 
@@ -103,7 +109,7 @@ def _locked(error: Unauthorized):
 @bp.errorhandler(TooManyRequests)
 def _throttled(error: TooManyRequests):
     response = _page(429, notice=THROTTLED) if _wants_html() else error_response(
-        429, "too_many_requests", "Too many attempts; wait before trying again.")
+        429, ErrorCode.TOO_MANY_REQUESTS, ErrorCode.TOO_MANY_REQUESTS.example)
     for name, value in error.get_headers():  # Retry-After, as the app's own handler keeps it
         if name.lower() != "content-type":
             response.headers[name] = value
@@ -111,36 +117,29 @@ def _throttled(error: TooManyRequests):
 
 
 @bp.get("/<token>")
+@response(PublicShareSchema, description="The shared item.", errors=(NOT_FOUND,))
+@document(security=NO_SECURITY, parameters_raw=[
+    {"name": "folder_id", "in": "query", "schema": {"type": "string"},
+     "description": "HTML page only: a folder inside the shared one"}],
+    responses_raw={"200": {"description": "The shared item.", "content": {
+        "application/json": {"schema": PublicShareSchema}, "text/html": {"schema": {"type": "string"}}}}})
 def share_info(token: str):
     """What a link points to (JSON), or a small page for browsers (Accept: text/html).
-    ---
-    tags: [public links]
-    security: []
-    description: >
-      No account needed. Before a password-protected link is unlocked it only says that a
-      password is needed. An unknown, expired, revoked or used-up link is 404 `share_not_found`.
-    parameters:
-      - {name: token, in: path, required: true, schema: {type: string}}
-      - {name: folder_id, in: query, schema: {type: string}, description: 'HTML page only: a folder inside the shared one'}
-    responses:
-      200:
-        description: The shared item.
-        content:
-          application/json: {schema: {$ref: '#/components/schemas/PublicShare'}}
-          text/html: {schema: {type: string}}
-      404: {$ref: '#/components/responses/NotFound'}
+
+    No account needed. Before a password-protected link is unlocked it only says that a
+    password is needed. An unknown, expired, revoked or used-up link is 404 `share_not_found`.
     """
     shares = services().shares
     shared = shares.resolve(token)
     unlocked = _is_unlocked(shared)
     if not _wants_html():
-        return jsonify(public_share(shared.share, shared.item, unlocked))
-    context = {"token": token, "share": public_share(shared.share, shared.item, unlocked), "entries": [],
-               "folder": None, "error": request.args.get("error")}
+        return public_share(shared.share, shared.item, unlocked)
+    context = {"token": token, "share": _SHARE.dump(public_share(shared.share, shared.item, unlocked)),
+               "entries": [], "folder": None, "error": request.args.get("error")}
     if unlocked and shared.item["type"] != FILE:
         folder = shares.folder_in(shared, request.args.get("folder_id"))
         items, _ = shares.list_folder(shared, folder, 1, current_app.config["PAGE_SIZE_MAX"])
-        context.update(folder=public_entry(folder), entries=[public_entry(i) for i in items],
+        context.update(folder=_ENTRY.dump(folder), entries=_ENTRY.dump(items, many=True),
                        is_top=folder["_id"] == shared.item["_id"])
     return _page(**context)
 
@@ -148,45 +147,27 @@ def share_info(token: str):
 @bp.post("/<token>/unlock")
 @limiter.limit(lambda: current_app.config["SHARE_PASSWORD_RATE_LIMIT"],
                key_func=lambda: f"share-unlock:{get_remote_address()}:{request.view_args.get('token', '')[:64]}")
-def unlock(token: str):
+@arguments(UnlockSchema, "json_or_form")
+@response(PublicShareSchema, description="Unlocked.", errors=(NOT_FOUND, WRONG_LINK_PASSWORD, TOO_MANY_REQUESTS))
+@document(security=NO_SECURITY, responses_raw={"303": {"description": "Unlocked (form post); back to the page."}})
+def unlock(body: dict, token: str):
     """Give a link's password; the browser session remembers it.
-    ---
-    tags: [public links]
-    security: []
-    description: >
-      JSON or form `{password}`. A form post (from the link's page) is answered with a
-      redirect back to the page. Wrong guesses are throttled (429 with `Retry-After`).
-    parameters:
-      - {name: token, in: path, required: true, schema: {type: string}}
-    requestBody:
-      required: true
-      content:
-        application/json:
-          schema: {type: object, required: [password], properties: {password: {type: string}}}
-        application/x-www-form-urlencoded:
-          schema: {type: object, required: [password], properties: {password: {type: string}}}
-    responses:
-      200:
-        description: Unlocked.
-        content: {application/json: {schema: {$ref: '#/components/schemas/PublicShare'}}}
-      303: {description: Unlocked (form post); back to the page.}
-      400: {$ref: '#/components/responses/BadRequest'}
-      401: {$ref: '#/components/responses/WrongLinkPassword'}
-      404: {$ref: '#/components/responses/NotFound'}
-      429: {$ref: '#/components/responses/TooManyRequests'}
+
+    JSON or form `{password}`. A form post (from the link's page) is answered with a
+    redirect back to the page. Wrong guesses are throttled (429 with `Retry-After`).
     """
     shares = services().shares
     shared = shares.resolve(token)
     from_form = not request.is_json
-    password = json_or_form().get("password")
+    password = body["password"]
     if not shares.password_matches(shared.share, password) and shares.needs_password(shared.share):
         if from_form:
             return redirect(url_for("public.share_info", token=token, error="wrong_password"), code=303)
-        raise Unauthorized("Wrong password.", code="wrong_password")
+        raise Unauthorized("Wrong password.", code=ErrorCode.WRONG_PASSWORD)
     _remember(UNLOCKED_KEY, _unlock_mark(shared))
     if from_form:
         return redirect(url_for("public.share_info", token=token), code=303)
-    return jsonify(public_share(shared.share, shared.item, True))
+    return public_share(shared.share, shared.item, True)
 
 
 def _send_shared_file(token: str, file_id: str | None = None):
@@ -209,122 +190,63 @@ def _send_shared_file(token: str, file_id: str | None = None):
 
 
 @bp.get("/<token>/download")
+@document(security=NO_SECURITY, errors=(LINK_LOCKED, NOT_FOUND), responses_raw=DOWNLOAD_RESPONSES)
 def download(token: str):
     """Download the shared file (Range and conditional requests work as for owners).
-    ---
-    tags: [public links]
-    security: []
-    description: >
-      **What counts as a download** (for `max_downloads`): the response decides, as
-      Werkzeug's own Range and conditional handling produced it, whatever the spelling of the
-      request's headers. A response that serves the file's first byte (200, or 206 whose
-      range starts at byte 0) counts once, atomically, so parallel requests never go past the
-      limit. A 206 that starts later is a resume: it is free for the browser session (its
-      cookie) that was charged for this file within the last 24 hours, while the link was not
-      edited since, as long as its resumes together serve at most the file's size; any other
-      206 counts. HEAD, 304, 412 and 416 never count. A used-up link is the same 404 as an
-      unknown one (except for such resumes). A client without the cookie (curl) pays for
-      every response that serves bytes, so many small ranges each count.
-    parameters:
-      - {name: token, in: path, required: true, schema: {type: string}}
-    responses:
-      200:
-        description: The bytes, as an attachment, with the content type stored for the file.
-        content: {'*/*': {schema: {type: string, format: binary}}}
-      206: {description: The requested byte range.}
-      304: {description: Not modified.}
-      401: {$ref: '#/components/responses/LinkLocked'}
-      404: {$ref: '#/components/responses/NotFound'}
+
+    **What counts as a download** (for `max_downloads`): the response decides, as
+    Werkzeug's own Range and conditional handling produced it, whatever the spelling of the
+    request's headers. A response that serves the file's first byte (200, or 206 whose
+    range starts at byte 0) counts once, atomically, so parallel requests never go past the
+    limit. A 206 that starts later is a resume: it is free for the browser session (its
+    cookie) that was charged for this file within the last 24 hours, while the link was not
+    edited since, as long as its resumes together serve at most the file's size; any other
+    206 counts. HEAD, 304, 412 and 416 never count. A used-up link is the same 404 as an
+    unknown one (except for such resumes). A client without the cookie (curl) pays for
+    every response that serves bytes, so many small ranges each count.
     """
     return _send_shared_file(token)
 
 
 @bp.get("/<token>/files/<file_id>")
+@document(security=NO_SECURITY, errors=(LINK_LOCKED, NOT_FOUND), responses_raw=DOWNLOAD_RESPONSES)
 def download_file_in_folder(token: str, file_id: str):
     """Download one file from a shared folder; counted like the download of a file link.
-    ---
-    tags: [public links]
-    security: []
-    description: >
-      Counted exactly like `GET /s/{token}/download`, per file: each file of the folder has
-      its own resume allowance.
-    parameters:
-      - {name: token, in: path, required: true, schema: {type: string}}
-      - {name: file_id, in: path, required: true, schema: {type: string}}
-    responses:
-      200:
-        description: The bytes, as an attachment, with the content type stored for the file.
-        content: {'*/*': {schema: {type: string, format: binary}}}
-      206: {description: The requested byte range.}
-      304: {description: Not modified.}
-      401: {$ref: '#/components/responses/LinkLocked'}
-      404: {$ref: '#/components/responses/NotFound'}
+
+    Counted exactly like `GET /s/{token}/download`, per file: each file of the folder has
+    its own resume allowance.
     """
     return _send_shared_file(token, file_id)
 
 
 @bp.get("/<token>/items")
-def list_items(token: str):
-    """List a shared folder (or a folder inside it): folders first, by name.
-    ---
-    tags: [public links]
-    security: []
-    parameters:
-      - {name: token, in: path, required: true, schema: {type: string}}
-      - {name: folder_id, in: query, schema: {type: string}}
-      - $ref: '#/components/parameters/Limit'
-      - $ref: '#/components/parameters/Page'
-    responses:
-      200:
-        description: One page of the folder.
-        content:
-          application/json:
-            schema:
-              type: object
-              required: [folder, items, page, limit, total, pages]
-              properties:
-                folder: {$ref: '#/components/schemas/PublicEntry'}
-                items: {type: array, items: {$ref: '#/components/schemas/PublicEntry'}}
-                page: {type: integer}
-                limit: {type: integer}
-                total: {type: integer}
-                pages: {type: integer}
-      400: {$ref: '#/components/responses/BadRequest'}
-      401: {$ref: '#/components/responses/LinkLocked'}
-      404: {$ref: '#/components/responses/NotFound'}
-    """
+@arguments(PublicFolderQuery, "query")
+@response(PublicPageSchema, description="One page of the folder.", errors=(LINK_LOCKED, NOT_FOUND))
+@document(security=NO_SECURITY)
+def list_items(query: dict, token: str):
+    """List a shared folder (or a folder inside it): folders first, by name."""
     shared = _open(token)
     shares = services().shares
-    folder = shares.folder_in(shared, request.args.get("folder_id"))
-    page, limit = page_params()
-    items, total = shares.list_folder(shared, folder, page, limit)
-    return page_response("items", [public_entry(i) for i in items], total, page, limit, folder=public_entry(folder))
+    folder = shares.folder_in(shared, query["folder_id"])
+    items, total = shares.list_folder(shared, folder, query["page"], query["limit"])
+    return paged(items, total, query, folder=folder)
 
 
 @bp.get("/<token>/zip")
-def download_zip(token: str):
+@arguments(ZipQuery, "query")
+@document(security=NO_SECURITY, errors=(LINK_LOCKED, NOT_FOUND), responses_raw={"200": {
+    "description": "The archive.", "content": {"application/zip": {"schema": {"type": "string", "format": "binary"}}}}})
+def download_zip(query: dict, token: str):
     """Download a shared folder (or a folder inside it) as a ZIP, streamed as it is built.
-    ---
-    tags: [public links]
-    security: []
-    description: >
-      Entry names are safe to extract on Windows, macOS and Linux (see `safe_archive_names`):
-      characters Windows refuses become `_`, reserved device names get a `_` prefix, trailing
-      dots and spaces are dropped, and names that would then clash (ignoring case) get
-      ` (2)`, ` (3)`, ... before their extension. Each GET counts as one download; HEAD does not.
-    parameters:
-      - {name: token, in: path, required: true, schema: {type: string}}
-      - {name: folder_id, in: query, schema: {type: string}}
-    responses:
-      200:
-        description: The archive.
-        content: {application/zip: {schema: {type: string, format: binary}}}
-      401: {$ref: '#/components/responses/LinkLocked'}
-      404: {$ref: '#/components/responses/NotFound'}
+
+    Entry names are safe to extract on Windows, macOS and Linux (see `safe_archive_names`):
+    characters Windows refuses become `_`, reserved device names get a `_` prefix, trailing
+    dots and spaces are dropped, and names that would then clash (ignoring case) get
+    ` (2)`, ` (3)`, ... before their extension. Each GET counts as one download; HEAD does not.
     """
     shared = _open(token)
     shares, drive = services().shares, services().drive
-    folder = shares.folder_in(shared, request.args.get("folder_id"))
+    folder = shares.folder_in(shared, query["folder_id"])
     entries = shares.archive_entries(shared, folder)
     if request.method != "HEAD":
         shares.count_download(shared)

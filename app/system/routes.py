@@ -4,10 +4,12 @@ from __future__ import annotations
 import logging
 import time
 
-from flask import Blueprint, current_app, jsonify
+from flask import Blueprint, current_app
 
+from ..contract import document, response
 from ..db import get_db
 from ..version import __version__
+from .schemas import StatusSchema
 
 log = logging.getLogger(__name__)
 
@@ -15,18 +17,11 @@ bp = Blueprint("system", __name__, url_prefix="/api")
 
 
 @bp.get("/status")
+@response(StatusSchema, description="Up, and the database answers.")
+@document(responses_raw={"503": {"description": "The database cannot be reached.",
+                                 "content": {"application/json": {"schema": StatusSchema}}}})
 def status():
-    """Service health; no login needed.
-    ---
-    tags: [system]
-    responses:
-      200:
-        description: Up, and the database answers.
-        content: {application/json: {schema: {$ref: '#/components/schemas/Status'}}}
-      503:
-        description: The database cannot be reached.
-        content: {application/json: {schema: {$ref: '#/components/schemas/Status'}}}
-    """
+    """Service health; no login needed."""
     database = get_db()
     try:
         database.ping()
@@ -40,4 +35,4 @@ def status():
         "uptime_s": round(time.monotonic() - current_app.config["STARTED_AT"], 3),
         "database": {"kind": database.kind, "reachable": reachable},
     }
-    return jsonify(body), 200 if reachable else 503
+    return body, 200 if reachable else 503

@@ -1,0 +1,75 @@
+"""The account and token routes' contract."""
+from __future__ import annotations
+
+from marshmallow import fields
+
+from ..contract import ApiSchema, Id, Timestamp
+from ..drive.schemas import UsageSchema
+from ..errors import ErrorCode
+from .service import PASSWORD_MAX, PASSWORD_MIN, USERNAME_PATTERN
+from .tokens import SCOPES
+
+USERNAME_MESSAGE = "Username must be 3-32 characters: letters, digits, '.', '_' or '-'."
+PASSWORD_MESSAGE = f"Password must be {PASSWORD_MIN} to {PASSWORD_MAX} characters."
+CREDENTIALS_MESSAGE = "Send a username and a password."
+
+
+def _credential(message: str, code: ErrorCode, **metadata) -> fields.String:
+    """A credential field; the service applies the rules, with this code and message."""
+    return fields.String(required=True, error_messages={"invalid": message, "required": message},
+                         metadata={"error_code": code, **metadata})
+
+
+class CredentialsSchema(ApiSchema):
+    """A new account's username and password."""
+
+    username = _credential(USERNAME_MESSAGE, ErrorCode.INVALID_USERNAME, pattern=f"^{USERNAME_PATTERN.pattern}$",
+                           example="john")
+    password = _credential(PASSWORD_MESSAGE, ErrorCode.INVALID_PASSWORD, minLength=PASSWORD_MIN,
+                           maxLength=PASSWORD_MAX, example="password123")
+
+
+class LoginSchema(ApiSchema):
+    username = _credential(CREDENTIALS_MESSAGE, ErrorCode.INVALID_CREDENTIALS_FORMAT, example="john")
+    password = _credential(CREDENTIALS_MESSAGE, ErrorCode.INVALID_CREDENTIALS_FORMAT, example="password123")
+
+
+class UserSchema(ApiSchema):
+    """The user as shown to clients: never the password hash."""
+
+    id = Id(attribute="_id", required=True)
+    username = fields.String(required=True)
+    created_at = Timestamp(required=True)
+
+
+MeSchema = UserSchema.from_dict(dict(UsageSchema._declared_fields), name="Me")
+
+
+class ApiTokenSchema(ApiSchema):
+    id = Id(attribute="_id", required=True)
+    name = fields.String(required=True)
+    scope = fields.String(required=True, metadata={"enum": list(SCOPES)})
+    prefix = fields.String(required=True, metadata={"description": "the first characters of the secret"})
+    created_at = Timestamp(required=True)
+    expires_at = Timestamp(allow_none=True, dump_default=None)
+    last_used_at = Timestamp(allow_none=True, dump_default=None)
+
+
+class TokenCreateSchema(ApiSchema):
+    """The service checks name and scope (invalid_name, invalid_scope)."""
+
+    name = fields.Raw(required=True, error_messages={"required": "Give the token a name of 1-100 characters."},
+                      metadata={"type": "string", "maxLength": 100, "example": "backup script",
+                                "error_code": ErrorCode.INVALID_NAME})
+    scope = fields.Raw(required=True, error_messages={"required": "scope must be 'read' or 'read-write'."},
+                       metadata={"type": "string", "enum": list(SCOPES), "error_code": ErrorCode.INVALID_SCOPE})
+    expires_at = Timestamp(allow_none=True, load_default=None, metadata={"error_code": ErrorCode.INVALID_EXPIRY})
+
+
+class TokenCreatedSchema(ApiSchema):
+    token = fields.Nested(ApiTokenSchema, required=True)
+    secret = fields.String(required=True, metadata={"example": "cdt_3q2..."})
+
+
+class TokenListSchema(ApiSchema):
+    tokens = fields.List(fields.Nested(ApiTokenSchema), required=True)

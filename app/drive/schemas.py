@@ -1,0 +1,186 @@
+"""The drive's API contract: what its routes accept and answer."""
+from __future__ import annotations
+
+from marshmallow import fields, post_dump, validate
+
+from ..contract import ApiSchema, Id, QueryBool, QuerySchema, Timestamp, text
+from ..errors import ErrorCode
+from ..schemas import PageQuery, page_of, query_choice, query_int, sorted_page_query
+from .names import MAX_NAME_BYTES
+from .repo import FILE, SORT_FIELDS
+from .versions import revision_of
+
+KINDS = ("file", "folder")
+MAX_SIZE = 2**62
+SEARCH_TEXT_MAX = 255
+FOLDER_CONFLICT = ("fail", "rename")
+UPLOAD_CONFLICT = ("fail", "rename", "replace")
+_FILE_ONLY = ("size", "content_type", "sha256", "revision")
+
+
+def display_name(example: str, **kwargs) -> fields.String:
+    """A display name; the service applies the name rules (invalid_name)."""
+    return fields.String(error_messages={"invalid": "A name must be a string.",
+                                         "required": "A name must be a string."},
+                         metadata={"error_code": ErrorCode.INVALID_NAME, "example": example,
+                                   "description": f"no '/', '\\' or control characters; at most "
+                                                  f"{MAX_NAME_BYTES} bytes of UTF-8"}, **kwargs)
+
+
+def parent_id(**kwargs) -> fields.String:
+    return text(allow_none=True, metadata={"description": "a folder id or `root`", "example": "root"}, **kwargs)
+
+
+def on_conflict(choices, **kwargs) -> fields.String:
+    """The service checks the value (invalid_on_conflict); the document lists it."""
+    return text(allow_none=True, metadata={"enum": list(choices)}, **kwargs)
+
+
+# -- records -----------------------------------------------------------------------------------
+
+class ItemSchema(ApiSchema):
+    """A file or folder."""
+
+    id = Id(attribute="_id", required=True)
+    type = fields.String(required=True, metadata={"enum": list(KINDS)})
+    name = fields.String(required=True, metadata={"example": "تقرير.pdf"})
+    parent_id = fields.Function(lambda item: str(item["parent_id"]) if item["parent_id"] else "root", required=True,
+                                metadata={"type": "string", "nullable": True, "description": "a folder id or `root`"})
+    created_at = Timestamp(required=True)
+    updated_at = Timestamp(required=True)
+    starred = fields.Boolean(required=True, dump_default=False)
+    size = fields.Integer(metadata={"description": "files only"})
+    content_type = fields.String(metadata={"description": "files only"})
+    sha256 = fields.String(metadata={"pattern": "^[0-9a-f]{64}$", "description": "files only"})
+    revision = fields.Function(revision_of, metadata={
+        "type": "integer", "minimum": 1, "description": "files only: the commit number of the current content "
+                                                        "(1 for the first, +1 for each replace or restore)"})
+    trashed_at = Timestamp(metadata={"description": "in the trash only"})
+    path = fields.String(metadata={"description": "search results only: the folder's path",
+                                   "example": "/Documents/Reports"})
+
+    @post_dump(pass_original=True)
+    def _only_what_applies(self, data: dict, item: dict, **kwargs) -> dict:
+        if item["type"] != FILE:
+            for name in _FILE_ONLY:
+                data.pop(name, None)
+        if data.get("trashed_at") is None:
+            data.pop("trashed_at", None)
+        return data
+
+
+class RootFolderSchema(ApiSchema):
+    """The root folder: it has no parent and no timestamps."""
+
+    id = fields.Constant("root", required=True, metadata={"type": "string", "enum": ["root"]})
+    type = fields.Constant("folder", required=True, metadata={"type": "string", "enum": ["folder"]})
+    name = fields.Constant("", required=True, metadata={"type": "string", "enum": [""]})
+    parent_id = fields.Constant(None, required=True, metadata={"type": "string", "nullable": True, "enum": [None]})
+    starred = fields.Constant(False, required=True, metadata={"type": "boolean"})
+
+
+class FolderNodeSchema(ApiSchema):
+    id = fields.String(required=True)
+    name = fields.String(required=True)
+    children = fields.List(fields.Nested(lambda: FolderNodeSchema()), required=True)
+
+
+class FolderTreeSchema(ApiSchema):
+    id = fields.String(required=True, metadata={"example": "root"})
+    name = fields.String(required=True)
+    children = fields.List(fields.Nested(FolderNodeSchema), required=True)
+
+
+class CrumbSchema(ApiSchema):
+    id = fields.String()
+    name = fields.String()
+
+
+class FolderPathSchema(ApiSchema):
+    path = fields.List(fields.Nested(CrumbSchema), required=True)
+
+
+class VersionSchema(ApiSchema):
+    id = Id(attribute="_id", required=True)
+    size = fields.Integer(required=True)
+    sha256 = fields.String(required=True)
+    content_type = fields.String(required=True)
+    created_at = Timestamp(required=True)
+    revision = fields.Function(revision_of, metadata={"type": "integer", "minimum": 1,
+                                                      "description": "the commit that stored this content"})
+
+
+class VersionListSchema(ApiSchema):
+    versions = fields.List(fields.Nested(VersionSchema), required=True)
+
+
+class FileListSchema(ApiSchema):
+    files = fields.List(fields.Nested(ItemSchema), required=True)
+
+
+class RestoredSchema(ApiSchema):
+    item = fields.Nested(ItemSchema, required=True)
+    note = fields.String(allow_none=True, required=True, metadata={
+        "enum": ["parent_recreated", "restored_to_root", "renamed", None]})
+
+
+class DeletedCountSchema(ApiSchema):
+    deleted = fields.Integer(required=True)
+
+
+class UsageSchema(ApiSchema):
+    used_bytes = fields.Integer(required=True, metadata={
+        "description": "bytes on disk: each stored content once, trash included"})
+    trash_bytes = fields.Integer(required=True, metadata={"description": "total size of files in the trash"})
+    quota_bytes = fields.Integer(required=True, metadata={"description": "0 means unlimited"})
+    file_count = fields.Integer(required=True)
+    folder_count = fields.Integer(required=True)
+    trashed_file_count = fields.Integer()
+
+
+ItemPageSchema = page_of(ItemSchema, "items", "ItemPage")
+FilePageSchema = page_of(ItemSchema, "files", "FilePage")
+
+
+# -- requests ----------------------------------------------------------------------------------
+
+class FolderCreateSchema(ApiSchema):
+    name = display_name("Reports", required=True)
+    parent_id = parent_id()
+    on_conflict = on_conflict(FOLDER_CONFLICT)
+
+
+class ItemUpdateSchema(ApiSchema):
+    """Rename (``name``), move (``parent_id``; ``null`` is the root), or both."""
+
+    name = text(allow_none=True)
+    parent_id = parent_id()
+    on_conflict = on_conflict(FOLDER_CONFLICT)
+
+
+class DeleteQuery(QuerySchema):
+    permanent = QueryBool()
+
+
+class UploadQuery(QuerySchema):
+    """May also come as form fields of the upload (the query wins)."""
+
+    folder_id = fields.String(load_default=None, metadata={"default": "root"})
+    on_conflict = on_conflict(UPLOAD_CONFLICT, load_default=None)
+
+
+ChildrenQuery = sorted_page_query(SORT_FIELDS, "name", "asc", "ChildrenQuery", name=fields.String(
+    load_default=None, metadata={"description": "only the item with this name (any case)"}))
+FilesQuery = sorted_page_query(SORT_FIELDS, "created_at", "desc", "FilesQuery")
+
+
+class SearchQuery(PageQuery):
+    q = fields.String(load_default="", validate=validate.Length(
+        max=SEARCH_TEXT_MAX, error=f"'q' can be at most {SEARCH_TEXT_MAX} characters."))
+    type = query_choice("type", KINDS, load_default=None)
+    content_type = fields.String(load_default=None, metadata={"description": "prefix, e.g. image/"})
+    min_size = query_int("min_size", 0, MAX_SIZE, load_default=None)
+    max_size = query_int("max_size", 0, MAX_SIZE, load_default=None)
+    created_after = Timestamp(load_default=None)
+    created_before = Timestamp(load_default=None)
+

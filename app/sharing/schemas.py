@@ -1,0 +1,124 @@
+"""The share links' contract: for their owner, and for anyone with the link."""
+from __future__ import annotations
+
+from marshmallow import fields, post_dump
+
+from ..contract import ApiSchema, Id, QuerySchema, Timestamp
+from ..drive.repo import FILE
+from ..drive.schemas import KINDS
+from ..errors import ErrorCode
+from ..schemas import PageQuery, page_of
+from .service import LABEL_MAX, PASSWORD_MAX
+
+STATES = ["active", "expired", "exhausted", "revoked", "item_unavailable"]
+
+
+def _setting(type_: str, **metadata) -> fields.Raw:
+    """A link setting the service checks (with its own codes); ``null`` clears it."""
+    return fields.Raw(allow_none=True, metadata={"type": type_, "nullable": True, **metadata})
+
+
+class ShareSettingsSchema(ApiSchema):
+    """Label, expiry, password and download limit; ``null`` removes one."""
+
+    label = _setting("string", maxLength=LABEL_MAX)
+    expires_at = Timestamp(allow_none=True, metadata={"error_code": ErrorCode.INVALID_EXPIRY})
+    password = _setting("string", maxLength=PASSWORD_MAX)
+    max_downloads = _setting("integer", minimum=1)
+
+
+class ShareCreateSchema(ShareSettingsSchema):
+    item_id = fields.String(required=True, error_messages={"required": "item_id must be the id of a file or folder.",
+                                                  "invalid": "item_id must be the id of a file or folder."})
+
+
+class ShareSchema(ApiSchema):
+    """A link as its owner sees it, with its state."""
+
+    id = Id(attribute="share._id", required=True)
+    item_id = Id(attribute="share.item_id", required=True)
+    item_type = fields.String(attribute="share.item_type", required=True, metadata={"enum": list(KINDS)})
+    label = fields.String(attribute="share.label", allow_none=True, dump_default=None)
+    expires_at = Timestamp(attribute="share.expires_at", allow_none=True, dump_default=None)
+    has_password = fields.Function(lambda row: row["share"].get("password_hash") is not None, required=True,
+                                   metadata={"type": "boolean"})
+    max_downloads = fields.Integer(attribute="share.max_downloads", allow_none=True, dump_default=None)
+    download_count = fields.Integer(attribute="share.download_count", required=True)
+    last_used_at = Timestamp(attribute="share.last_used_at", allow_none=True, dump_default=None)
+    created_at = Timestamp(attribute="share.created_at", required=True)
+    revoked_at = Timestamp(attribute="share.revoked_at", allow_none=True, dump_default=None)
+    state = fields.String(required=True, metadata={"enum": STATES})
+
+
+def owned(share: dict, state: str) -> dict:
+    """What ShareSchema serializes."""
+    return {"share": share, "state": state}
+
+
+class ShareCreatedSchema(ApiSchema):
+    share = fields.Nested(ShareSchema, required=True)
+    url = fields.String(required=True)
+    token = fields.String(required=True)
+
+
+class ShareListSchema(ApiSchema):
+    shares = fields.List(fields.Nested(ShareSchema), required=True)
+
+
+class ShareListQuery(QuerySchema):
+    item_id = fields.String(load_default=None)
+
+
+class PublicEntrySchema(ApiSchema):
+    """A shared item, or an item inside a shared folder."""
+
+    id = Id(attribute="_id", required=True)
+    type = fields.String(required=True, metadata={"enum": list(KINDS)})
+    name = fields.String(required=True)
+    updated_at = Timestamp(required=True)
+    size = fields.Integer()
+    content_type = fields.String()
+
+    @post_dump(pass_original=True)
+    def _files_only(self, data: dict, item: dict, **kwargs) -> dict:
+        if item["type"] != FILE:
+            data.pop("size", None)
+            data.pop("content_type", None)
+        return data
+
+
+class PublicShareSchema(ApiSchema):
+    """What the link shows: before a password is given, only that one is needed."""
+
+    type = fields.String(required=True, metadata={"enum": list(KINDS)})
+    requires_password = fields.Boolean(required=True)
+    unlocked = fields.Boolean(required=True)
+    item = fields.Nested(PublicEntrySchema)
+    label = fields.String(allow_none=True)
+    expires_at = Timestamp(allow_none=True)
+    downloads_left = fields.Integer(allow_none=True)
+
+
+def public_share(share: dict, item: dict, unlocked: bool) -> dict:
+    """What PublicShareSchema serializes."""
+    out = {"type": item["type"], "requires_password": share.get("password_hash") is not None, "unlocked": unlocked}
+    if unlocked:
+        left = None if share.get("max_downloads") is None else share["max_downloads"] - share["download_count"]
+        out.update(item=item, label=share.get("label"), expires_at=share.get("expires_at"), downloads_left=left)
+    return out
+
+
+class UnlockSchema(ApiSchema):
+    password = fields.Raw(load_default=None, allow_none=True, metadata={"type": "string"})
+
+
+class PublicFolderQuery(PageQuery):
+    folder_id = fields.String(load_default=None)
+
+
+class ZipQuery(QuerySchema):
+    folder_id = fields.String(load_default=None)
+
+
+PublicPageSchema = page_of(PublicEntrySchema, "items", "PublicPage",
+                           folder=fields.Nested(PublicEntrySchema, required=True))
