@@ -49,3 +49,36 @@ def test_workers_generating_the_secret_key_at_once_end_with_the_same_key(tmp_pat
         with open(tmp_path / str(n) / "secret_key", encoding="ascii") as fh:
             assert fh.read() == mine
     assert not [name for n in range(ROUNDS) for name in os.listdir(tmp_path / str(n)) if name != "secret_key"]
+
+
+def _start_app(folder: str, rounds: int, barrier, results) -> None:
+    from app import create_app
+    from app.db import close_database
+    from config import TestingConfig
+
+    outcomes = []
+    for n in range(rounds):
+        settings = TestingConfig.load({})
+        root = os.path.join(folder, str(n))
+        settings.update(UPLOAD_FOLDER=os.path.join(root, "uploads"), INSTANCE_PATH=os.path.join(root, "instance"),
+                        EMBEDDED_DB_PATH=os.path.join(root, "data"), SECRET_KEY=None)
+        barrier.wait(timeout=60)
+        try:
+            app = create_app(settings)
+        except Exception as exc:  # noqa: BLE001  (a worker that fails to boot)
+            outcomes.append(f"failed: {exc!r}")
+            continue
+        client = app.test_client()
+        name = f"user{os.getpid()}"
+        registered = client.post("/api/register", json={"username": name, "password": "correct horse"})
+        logged_in = client.post("/api/login", json={"username": name, "password": "correct horse"})
+        outcomes.append(f"{registered.status_code} {logged_in.status_code}")
+        close_database(app)
+    results.put(outcomes)
+
+
+def test_workers_creating_a_fresh_database_at_once_both_serve(tmp_path):
+    """Both create the database file, switch it to WAL, create the tables and run the start-up
+    migration check at the same moment; both then serve (register and log in)."""
+    for outcomes in race(_start_app, str(tmp_path), 8):
+        assert outcomes == ["201 200"] * 8
