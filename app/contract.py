@@ -97,12 +97,10 @@ class QueryBool(fields.Boolean):
         super().__init__(truthy={"true", "1"}, falsy={"false", "0"}, load_default=False, **kwargs)
 
     def _deserialize(self, value, attr, data, **kwargs):
-        if isinstance(value, str):
-            value = value.lower()
-        try:
-            return super()._deserialize(value, attr, data, **kwargs)
-        except ValidationError:
-            raise self.make_error("invalid", name=self.name) from None
+        value = value.lower() if isinstance(value, str) else value
+        if value in self.truthy or value in self.falsy:
+            return value in self.truthy
+        raise self.make_error("invalid", name=self.name)
 
 
 def text(**kwargs) -> fields.String:
