@@ -59,9 +59,6 @@ class SharesRepository:
             {"$inc": {"download_count": 1}, "$set": {"last_used_at": now}},
             return_document=ReturnDocument.AFTER)
 
-    def delete_for_items(self, owner_id: str, item_ids: list) -> None:
-        self._shares.delete_many({"owner_id": owner_id, "item_id": {"$in": item_ids}})
-
     # -- resume allowances ---------------------------------------------------------------------
 
     def create_grant(self, share_id, file_id, epoch: int, served: int, expires_at: datetime) -> str:

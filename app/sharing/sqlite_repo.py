@@ -115,10 +115,6 @@ class SQLiteSharesRepository(SQLiteRepository):
             "AND (max_downloads IS NULL OR download_count < max_downloads) RETURNING *",
             {"share_id": oid(share_id), "now": time_text(now)})
 
-    def delete_for_items(self, owner_id: str, item_ids: list) -> None:
-        self._db.write("DELETE FROM shares WHERE owner_id = ? AND item_id IN (SELECT value FROM json_each(?))",
-                       (owner_id, id_list(item_ids)))
-
     # -- resume allowances ---------------------------------------------------------------------
 
     def create_grant(self, share_id, file_id, epoch: int, served: int, expires_at: datetime) -> str:
