@@ -1,7 +1,7 @@
 """Reconciles the bytes in storage (below ``UPLOAD_FOLDER`` on the local backend), through the
 storage's inventory operations, with the records that describe them: what a
 killed worker, a full disk, a lost database connection or a hand-edited folder left behind
-(RELIABILITY.md, "Order, then reconcile").
+(docs/RELIABILITY.md, "Order, then reconcile").
 
 What ``fix`` does, in this order (records before bytes, as every delete does):
 

@@ -1,5 +1,5 @@
 """Fault tests: the killed worker, the cut-off client, the full disk, the stopped database
-(RELIABILITY.md, "How we show it").
+(docs/RELIABILITY.md, "How we show it").
 
 After every fault the service answers again, every upload that was acknowledged (2xx)
 downloads with its original SHA-256, nothing of the failed request is visible (no listing

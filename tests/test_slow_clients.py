@@ -1,4 +1,4 @@
-"""Slow clients must not starve others (RELIABILITY.md, 7): a live Gunicorn, configured as
+"""Slow clients must not starve others (docs/RELIABILITY.md, "Nothing lost" 7): a live Gunicorn, configured as
 ``make run`` configures it, with 400 connections trickling their headers or their body at one
 byte a second, to /api/login without a session and to /api/upload with one, still answers
 another client's status, login and small download at once; then drops the trickling

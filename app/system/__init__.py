@@ -1,1 +1,1 @@
-"""system blueprint: routes in routes.py, rules in service.py."""
+"""The service's health (``/api/status``), for people and load balancers: routes only, no rules."""
