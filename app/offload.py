@@ -26,8 +26,12 @@ def off_loop(func: Callable[..., T], *args) -> T:
     return func(*args)
 
 
-def generate_password_hash(password: str) -> str:
-    return off_loop(security.generate_password_hash, password)
+def generate_password_hash(password: str, method: str | None = None) -> str:
+    """Werkzeug's salted hash, with its default method (scrypt) unless ``method`` names another
+    (``PASSWORD_HASH_METHOD``: the testing profile's cheap one). Checking reads the method back
+    from the hash, so hashes of any method keep working whatever the setting."""
+    args = (password,) if method is None else (password, method)
+    return off_loop(security.generate_password_hash, *args)
 
 
 def check_password_hash(pwhash: str, password: str) -> bool:

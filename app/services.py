@@ -53,13 +53,13 @@ def init_services(app: Flask, database: Database) -> Services:
     blobs = BlobStore(blobs_repo, storage, config["USER_QUOTA_BYTES"])
     versions = VersionsService(items, versions_repo, blobs, config["MAX_VERSIONS_PER_FILE"])
     services = Services(
-        auth=AuthService(users, sessions, config["SESSION_LIFETIME_DAYS"]),
+        auth=AuthService(users, sessions, config["SESSION_LIFETIME_DAYS"], config.get("PASSWORD_HASH_METHOD")),
         tokens=TokenService(tokens, users),
         drive=DriveService(items, blobs, versions),
         versions=versions,
         trash=TrashService(items, blobs, versions, config["TRASH_RETENTION_DAYS"]),
         search=SearchService(items, blobs_repo, config["USER_QUOTA_BYTES"]),
-        shares=ShareService(shares, items),
+        shares=ShareService(shares, items, config.get("PASSWORD_HASH_METHOD")),
         storage=storage,
         repair=RepairService(items, blobs_repo, versions_repo, storage),
     )

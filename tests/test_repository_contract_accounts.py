@@ -103,6 +103,18 @@ def test_a_session_logs_in_until_it_expires_or_ends(repos):
     assert repos.sessions.get(secret_digest("never issued")) is None
 
 
+def test_a_password_hashed_with_another_method_still_logs_in(repos):
+    """The testing profile hashes with a cheap PASSWORD_HASH_METHOD, the others with werkzeug's
+    default (scrypt): a hash names its method, so changing the setting locks nobody out."""
+    cheap = AuthService(repos.users, repos.sessions, session_days=1, password_method="pbkdf2:sha256:1000")
+    default = AuthService(repos.users, repos.sessions, session_days=1)
+    assert cheap.register("dora", "password123")["password_hash"].startswith("pbkdf2:sha256:1000$")
+    assert default.register("eric", "password123")["password_hash"].startswith("scrypt:")
+    for service in (cheap, default):
+        for username in ("dora", "eric"):
+            assert service.authenticate(username, "password123")["username"] == username
+
+
 def test_logging_out_everywhere_ends_only_that_users_sessions(repos):
     later = utcnow() + timedelta(days=1)
     for token_hash, user_id in (("h1", OWNER), ("h2", OWNER), ("h3", OTHER)):

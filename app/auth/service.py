@@ -35,20 +35,22 @@ def validate_password(password) -> str:
 
 
 class AuthService:
-    def __init__(self, users: UsersRepository, sessions: SessionsRepository, session_days: int):
+    def __init__(self, users: UsersRepository, sessions: SessionsRepository, session_days: int,
+                 password_method: str | None = None):
         self.users = users
         self.sessions = sessions
         self.session_lifetime = timedelta(days=session_days)
+        self.password_method = password_method
 
     @cached_property
     def _dummy_hash(self) -> str:
         # Checked against when the user does not exist, so both failures cost the same.
-        return generate_password_hash(secrets.token_urlsafe(16))
+        return generate_password_hash(secrets.token_urlsafe(16), self.password_method)
 
     def register(self, username, password) -> dict:
         username = validate_username(username)
         password = validate_password(password)
-        user = self.users.create(username, generate_password_hash(password), utcnow())
+        user = self.users.create(username, generate_password_hash(password, self.password_method), utcnow())
         log.info("user registered user_id=%s", user["_id"])
         return user
 

@@ -62,9 +62,10 @@ def share_state(share: dict, item_live: bool, now: datetime | None = None) -> st
 
 
 class ShareService:
-    def __init__(self, shares: SharesRepository, items: ItemsRepository):
+    def __init__(self, shares: SharesRepository, items: ItemsRepository, password_method: str | None = None):
         self.shares = shares
         self.items = items
+        self.password_method = password_method
         self.tree = Tree(items)
 
     # -- owner -------------------------------------------------------------------------------
@@ -101,7 +102,7 @@ class ShareService:
         if password is not _MISSING:
             if password is not None and (not isinstance(password, str) or not 1 <= len(password) <= PASSWORD_MAX):
                 raise InvalidInput("password must be 1-1024 characters.", code="invalid_password")
-            changes["password_hash"] = generate_password_hash(password) if password else None
+            changes["password_hash"] = generate_password_hash(password, self.password_method) if password else None
         if max_downloads is not _MISSING:
             if max_downloads is not None and (isinstance(max_downloads, bool) or not isinstance(max_downloads, int)
                                               or not 1 <= max_downloads <= MAX_DOWNLOADS_LIMIT):
