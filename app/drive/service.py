@@ -257,8 +257,5 @@ class DriveService:
             return
         current = self.items.get(owner_id, file_id, kind=FILE, live=None)
         if current is not None:  # a later commit made our content its version 1: drop that
-            self.versions.settle(current)
-            first = self.versions.versions.take_first(file_id)
-            if first is not None:
-                self.blobs.release(owner_id, first["blob_id"])
+            self.versions.drop_first(owner_id, current)
 

@@ -220,6 +220,14 @@ class VersionsService:
         if not self._drop(owner_id, version):  # restored or deleted meanwhile: not ours to answer for
             raise NotFound("No such version.", code="version_not_found")
 
+    def drop_first(self, owner_id: str, file: dict) -> None:
+        """Remove the file's first version (content a later commit turned into one), if it is
+        still there, and release its reference."""
+        self.settle(file)
+        first = self.versions.take_first(file["_id"])
+        if first is not None:
+            self.blobs.release(owner_id, first["blob_id"])
+
     def delete_all(self, owner_id: str, file: dict) -> None:
         """Every version record of a file whose record is gone (``file`` as it was deleted)."""
         for version in self.versions.all_for_file(file["_id"]):
