@@ -13,6 +13,7 @@ locks and rate-limit counters start empty. The old files are left in place (read
 """
 from __future__ import annotations
 
+import fcntl
 import logging
 import os
 import sqlite3
@@ -32,6 +33,7 @@ log = logging.getLogger(__name__)
 COLLECTIONS = {"users": "users", "sessions": "sessions", "api_tokens": "api_tokens", "items": "items",
                "blobs": "blobs", "versions": "versions", "shares": "shares", "share_grants": "share_grants"}
 MARKER = "migrated_from_litemongo"
+MIGRATION_LOCK = "migrate.lock"  # in the embedded folder; flock()ed while one process copies
 _CODEC = CodecOptions(tz_aware=True)
 
 
@@ -91,11 +93,20 @@ def _ensure_meta(db: SQLiteDatabase) -> None:
 
 def migrate(db: SQLiteDatabase, embedded_path: str, db_name: str, force: bool = False) -> MigrationReport:
     """Copy the old store into ``db`` (whose tables exist); safe to run again."""
+    if not has_old_store(embedded_path, db_name):
+        return MigrationReport(skipped=True)
+    # Workers start together: one copies while the others wait, then find the marker. A
+    # worker that copied after another had started serving would bring back what users
+    # deleted meanwhile.
+    with open(os.path.join(embedded_path, MIGRATION_LOCK), "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if migrated(db) and not force:
+            return MigrationReport(skipped=True)
+        return _copy(db, old_store_folder(embedded_path, db_name))
+
+
+def _copy(db: SQLiteDatabase, folder: str) -> MigrationReport:
     report = MigrationReport()
-    if not has_old_store(embedded_path, db_name) or (migrated(db) and not force):
-        report.skipped = True
-        return report
-    folder = old_store_folder(embedded_path, db_name)
     for collection, table in COLLECTIONS.items():
         path = os.path.join(folder, collection)
         if not os.path.isfile(path):

@@ -2,7 +2,6 @@
 embedded default shares, exact under concurrent processes, and a file that does not grow."""
 from __future__ import annotations
 
-import multiprocessing
 import sqlite3
 
 import pytest
@@ -15,6 +14,7 @@ from app import ratelimit_sqlite
 from app.db import close_database
 from app.ratelimit_sqlite import SQLiteStorage, storage_uri
 from config import TestingConfig
+from tests.processes import RACE_TIMEOUT_S, race
 
 HITS_PER_PROCESS = 300
 
@@ -94,27 +94,18 @@ def test_expired_counters_do_not_pile_up(storage, clock):
     assert rows(storage) <= 61
 
 
-def _hit_many(path: str, start, results) -> None:
+def _hit_many(path: str, barrier, results) -> None:
     store = SQLiteStorage(storage_uri(path))
-    start.wait()
+    barrier.wait(timeout=RACE_TIMEOUT_S)
     results.put([store.incr("login:alice", 3600) for _ in range(HITS_PER_PROCESS)])
     store.close()
 
 
 def test_two_processes_counting_the_same_key_lose_no_hit(tmp_path):
-    context = multiprocessing.get_context("spawn")
-    start, results = context.Event(), context.Queue()
-    workers = [context.Process(target=_hit_many, args=(str(tmp_path), start, results)) for _ in range(2)]
-    for worker in workers:
-        worker.start()
-    start.set()
-    seen = [results.get(timeout=120) for _ in workers]
-    for worker in workers:
-        worker.join(timeout=30)
-        assert worker.exitcode == 0
+    first, second = race(_hit_many, (str(tmp_path),), (str(tmp_path),))
     total = 2 * HITS_PER_PROCESS
     # Every hit saw its own count: no two hits read the same total, none was lost.
-    assert sorted(seen[0] + seen[1]) == list(range(1, total + 1))
+    assert sorted(first + second) == list(range(1, total + 1))
     store = SQLiteStorage(storage_uri(str(tmp_path)))
     assert store.get("login:alice") == total
     store.close()
