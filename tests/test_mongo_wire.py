@@ -12,7 +12,6 @@ import pytest
 import requests
 
 from tests.live_server import HTTP_TIMEOUT_S, MONGO_WIRE, WIRE_WORKERS
-from tests.test_faults import worker_pids
 
 pytestmark = pytest.mark.e2e
 
@@ -51,7 +50,7 @@ def test_several_workers_answer_one_users_requests_from_one_database(server):
         thread.start()
     for thread in threads:
         thread.join(timeout=120)
-    workers = worker_pids(server.proc.pid)
+    workers = server.worker_pids()
     server.stop()  # flushes the access log
 
     assert statuses == [(200, 200, "alice")] * CLIENTS, server.diagnostics()

@@ -50,23 +50,17 @@ def live(tmp_path_factory):
 
 # -- raw HTTP, so that we control Content-Length and chunking ------------------------------------
 
-def worker_pid(server) -> int:
-    """The Gunicorn worker: the master's only child."""
-    children = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/stat") as fh:
-                    stat = fh.read()
-            except OSError:
-                continue
-            if int(stat.rsplit(")", 1)[1].split()[1]) == server.proc.pid:
-                children.append(int(entry))
-    assert len(children) == 1, children
-    return children[0]
+def peak_rss(pids) -> dict[int, int]:
+    """Each worker's peak RSS (any of them may take the request)."""
+    return {pid: _peak_rss(pid) for pid in pids}
 
 
-def peak_rss(pid: int) -> int:
+def growth_since(before: dict[int, int]) -> int:
+    """The largest growth of any worker's peak RSS since ``before``."""
+    return max(peak - before[pid] for pid, peak in peak_rss(before).items())
+
+
+def _peak_rss(pid: int) -> int:
     with open(f"/proc/{pid}/status") as fh:
         for line in fh:
             if line.startswith("VmHWM:"):
@@ -189,15 +183,14 @@ def test_an_upload_declaring_more_than_the_limit_is_413_json_before_its_body(liv
 @pytest.mark.parametrize("path, with_cookie", [("/api/upload", True), ("/upload?key={key}", False)])
 def test_a_chunked_upload_over_the_limit_is_413_json_stores_nothing_and_memory_stays_flat(live, path, with_cookie):
     server, session, key = live
-    pid = worker_pid(server)
-    before = peak_rss(pid)
+    before = peak_rss(server.worker_pids())
     head = request_head("POST", path.format(key=key), session if with_cookie else None,
                         f"multipart/form-data; boundary={BOUNDARY}", port=server.port)
     pieces = (chunked(p) for p in [PART_HEAD, *zeros(OVER_LIMIT_BODY)])
     status, headers, body, sent = send_raw(server, head, pieces)
     assert_json_error(status, headers, body, 413, "payload_too_large")
     assert sent >= LIMIT // 2, f"only {sent} bytes were sent: the test did not load the server"
-    growth = peak_rss(pid) - before
+    growth = growth_since(before)
     assert growth < MAX_GROWTH, f"worker peak RSS grew by {growth / MIB:.0f} MiB"
     assert_nothing_stored(server, session)
 
@@ -208,8 +201,7 @@ def test_oversized_json_bodies_are_refused_without_being_held_in_memory(live, pa
     """JSON is read into memory whole: it must be refused long before MAX_CONTENT_LENGTH,
     with Content-Length (at once) and chunked (as it arrives)."""
     server, _, _ = live
-    pid = worker_pid(server)
-    before = peak_rss(pid)
+    before = peak_rss(server.worker_pids())
     head = request_head("POST", path, None, "application/json", length=100 * MIB, port=server.port)
     started = time.monotonic()
     status, headers, body, _ = send_raw(server, head, [b'{"username": "' + b"a" * MIB])
@@ -219,15 +211,14 @@ def test_oversized_json_bodies_are_refused_without_being_held_in_memory(live, pa
     pieces = (chunked(p) for p in [b'{"username": "', *zeros(OVER_LIMIT_BODY)])
     status, headers, body, _ = send_raw(server, head, pieces)
     assert 400 <= status < 500 and headers.get("content-type", "").startswith("application/json"), (status, body)
-    growth = peak_rss(pid) - before
+    growth = growth_since(before)
     assert growth < MAX_GROWTH, f"worker peak RSS grew by {growth / MIB:.0f} MiB for a JSON body"
 
 
 def test_an_upload_under_the_limit_streams_with_flat_memory(live):
     """The counterpart: 100 MiB chunked is stored, and memory does not follow the body."""
     server, session, _ = live
-    pid = worker_pid(server)
-    before = peak_rss(pid)
+    before = peak_rss(server.worker_pids())
     head = request_head("POST", "/api/upload", session, f"multipart/form-data; boundary={BOUNDARY}",
                         port=server.port)
     size = 100 * MIB
@@ -236,7 +227,7 @@ def test_an_upload_under_the_limit_streams_with_flat_memory(live):
     assert status == 201, body[:300]
     record = json.loads(body)["files"][0]
     assert record["size"] == size
-    growth = peak_rss(pid) - before
+    growth = growth_since(before)
     assert growth < MAX_GROWTH, f"worker peak RSS grew by {growth / MIB:.0f} MiB for a streamed upload"
     response = session.delete(server.url(f"/api/files/{record['id']}?permanent=true"), timeout=HTTP_TIMEOUT_S)
     assert response.status_code == 204
