@@ -5,13 +5,17 @@ another client's status, login and small download at once; then drops the trickl
 connections, and is none the worse for them."""
 from __future__ import annotations
 
+import http.client
+import json
 import os
+import signal
 import time
 
 import pytest
+import requests
 
 from tests.concurrency import PASSWORD, signup
-from tests.live_server import EMBEDDED, on_both_backends
+from tests.live_server import EMBEDDED, STOP_TIMEOUT_S, on_both_backends
 from tests.trickle import Trickle, timed_request
 
 pytestmark = pytest.mark.e2e
@@ -79,3 +83,37 @@ def test_slow_clients_do_not_starve_others_and_are_dropped(new_server, backend):
         assert "Traceback" not in log and "WORKER TIMEOUT" not in log, server.diagnostics()
     finally:
         server.kill()
+
+
+def test_a_graceful_stop_finishes_an_upload_in_flight(server):
+    """SIGTERM while an upload is half sent: the worker stops taking new connections but
+    reads the rest, answers 201, and the file is there after the restart."""
+    alice = signup(server, "alice")
+    content = os.urandom(1024 * 1024)
+    boundary = "gracefulstop"
+    body = (f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="half.bin"\r\n'
+            "Content-Type: application/octet-stream\r\n\r\n").encode() + content + f"\r\n--{boundary}--\r\n".encode()
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
+    try:
+        conn.putrequest("POST", "/api/upload")
+        conn.putheader("Content-Type", f"multipart/form-data; boundary={boundary}")
+        conn.putheader("Content-Length", str(len(body)))
+        conn.putheader("User-Agent", requests.utils.default_user_agent())  # the session's (Flask-Login "strong")
+        conn.putheader("Cookie", "; ".join(f"{k}={v}" for k, v in alice.session.cookies.items()))
+        conn.endheaders()
+        conn.send(body[:len(body) // 2])
+        time.sleep(0.5)
+        server.proc.send_signal(signal.SIGTERM)
+        time.sleep(1.5)
+        conn.send(body[len(body) // 2:])
+        response = conn.getresponse()
+        answer = json.loads(response.read())
+    finally:
+        conn.close()
+    assert response.status == 201, answer
+    assert server.proc.wait(timeout=STOP_TIMEOUT_S) == 0
+    server._reap()
+    server.start()
+    [record] = answer["files"]
+    download = alice.session.get(server.url(f"/api/files/{record['id']}"), timeout=30)
+    assert download.status_code == 200 and download.content == content

@@ -29,7 +29,10 @@ def raise_fd_limit(needed: int) -> None:
 
 def _request_bytes(kind: str, host: str, cookie: str | None) -> tuple[bytes, bytes]:
     """(headers, body start) of one slow request of ``kind``."""
-    lines = [f"Host: {host}", f"Content-Length: {BODY_BYTES}"]
+    # The session is bound to the client's address and User-Agent (Flask-Login's "strong"
+    # protection): send the one the session was made with, requests'.
+    lines = [f"Host: {host}", f"User-Agent: {requests.utils.default_user_agent()}",
+             f"Content-Length: {BODY_BYTES}"]
     if kind.startswith("login"):
         lines[:0] = ["POST /api/login HTTP/1.1"]
         lines.append("Content-Type: application/json")
