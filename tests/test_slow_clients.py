@@ -26,10 +26,22 @@ ANSWER_WITHIN_S = 1.0  # generous: bench/slow_clients.py measures the 250 ms tar
 DROPPED_WITHIN_S = 60  # headers get keepalive (5 s), a body 20 s of waiting below 1 KiB/s
 
 
+def _workers(server) -> list[str]:
+    with open(f"/proc/{server.proc.pid}/task/{server.proc.pid}/children") as children:
+        return children.read().split()
+
+
 def _worker_fds(server) -> int:
     """Open descriptors of the server's workers (the master's children)."""
-    with open(f"/proc/{server.proc.pid}/task/{server.proc.pid}/children") as children:
-        return sum(len(os.listdir(f"/proc/{pid}/fd")) for pid in children.read().split())
+    return sum(len(os.listdir(f"/proc/{pid}/fd")) for pid in _workers(server))
+
+
+def _worker_rss_kib(server) -> int:
+    total = 0
+    for pid in _workers(server):
+        with open(f"/proc/{pid}/status") as status:
+            total += next(int(line.split()[1]) for line in status if line.startswith("VmRSS:"))
+    return total
 
 
 def _assert_others_answer(server, alice, bob_credentials, file_id) -> None:
@@ -57,12 +69,15 @@ def test_slow_clients_do_not_starve_others_and_are_dropped(new_server, backend):
         signup(server, "bob")
         bob_credentials = {"username": "bob", "password": PASSWORD}
         file_id = alice.ok("POST", "/api/upload", files={"file": ("small.txt", b"small file")})["files"][0]["id"]
-        fds_before = _worker_fds(server)
+        fds_before, rss_before = _worker_fds(server), _worker_rss_kib(server)
         cookie = "; ".join(f"{name}={value}" for name, value in alice.session.cookies.items())
 
         with Trickle("127.0.0.1", server.port, SLOW_CLIENTS, cookie=cookie) as slow:
             time.sleep(1.5)  # every slow connection accepted and at work in the server
             assert slow.dropped == 0
+            # What a slow client holds is small (a greenlet, buffers of 64 KiB at most), so
+            # worker_connections bounds memory: not the 1 MiB read block of a fast upload.
+            assert _worker_rss_kib(server) - rss_before < SLOW_CLIENTS * 96
             _assert_others_answer(server, alice, bob_credentials, file_id)
 
             deadline = time.monotonic() + DROPPED_WITHIN_S

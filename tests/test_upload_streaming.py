@@ -11,7 +11,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.formparser import FormDataParser
 
 from app import request as upload_request
-from app.request import BODY_READ_SIZE, DECODER_FEED_MAX, StreamingUploadRequest, UploadFormDataParser
+from app.request import BODY_READ_FIRST, BODY_READ_SIZE, DECODER_FEED_MAX, StreamingUploadRequest, UploadFormDataParser
 from app.storage import local
 from app.storage.base import UploadBudget
 from tests.conftest import upload
@@ -128,7 +128,8 @@ def test_the_body_is_read_in_blocks_not_64k_steps():
     parser = UploadFormDataParser(sink_factory, max_form_memory_size=500 * 1024)
     parser.parse(Counting(body), "multipart/form-data", len(body), {"boundary": BOUNDARY.decode()})
     assert StreamingUploadRequest.form_data_parser_class is UploadFormDataParser
-    assert set(reads) == {BODY_READ_SIZE} and len(reads) <= 7
+    ramp = [BODY_READ_FIRST << i for i in range(4)]  # 64 KiB doubling: a body that comes fast gets 1 MiB blocks
+    assert reads[:4] == ramp and set(reads[4:]) == {BODY_READ_SIZE} and len(reads) <= 11
 
 
 def test_uploads_of_awkward_sizes_store_the_exact_bytes(client, auth):
