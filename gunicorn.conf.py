@@ -13,7 +13,7 @@ bind = os.environ.get("BIND", "127.0.0.1:8000")
 worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "gunicorn_worker.SlowClientSafeWorker")
 threads = int(os.environ.get("GUNICORN_THREADS", "8"))  # gthread only
 # Connections one worker serves at once (the rest wait in the listen backlog); each idle or
-# trickling one costs a greenlet and a socket, about 20 KiB (bench/slow_clients.py).
+# trickling one costs a greenlet, a socket and its buffers: about 40 KiB (bench/slow_clients.py).
 worker_connections = int(os.environ.get("GUNICORN_WORKER_CONNECTIONS", "1000"))
 if os.environ.get("MONGO_URI"):
     workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count() * 2 + 1))

@@ -12,10 +12,12 @@ See bench/README.md for what is measured and how to read the result.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
 import shutil
+import signal
 import statistics
 import sys
 import tempfile
@@ -151,29 +153,28 @@ def main(argv: list[str] | None = None) -> int:
               "worker_class": os.environ.get("GUNICORN_WORKER_CLASS", "gunicorn.conf.py's default"),
               "command": " ".join(["python", "bench/slow_clients.py", *(argv if argv is not None else sys.argv[1:])]),
               "runs": {}}
-    workdir = tempfile.mkdtemp(prefix="slow-clients-", dir=transfer.RESULTS)
-    server = transfer.Server(workdir, os.path.join(transfer.RESULTS, "slow_clients-gunicorn.log"))
-    # Every client is 127.0.0.1 and bob logs in once per sample: the login limits would answer 429.
-    server.env.update(LOGIN_RATE_LIMIT="1000000 per minute", LOGIN_IP_RATE_LIMIT="1000000 per minute")
-    nginx = None
-    try:
-        server.start()
-        with requests.Session() as bob:
-            bob.post(server.base + "/api/register", json={"username": "bob", "password": PASSWORD}, timeout=10)
-        result["runs"]["Gunicorn alone (make run)"] = run_through("gunicorn", server.base, server.port, server, args)
-        if args.nginx:
-            nginx = ProxyNginx(workdir, server.port)
-            nginx.start()
-            result["runs"]["nginx in front (production notes)"] = run_through("nginx", nginx.base, nginx.port,
-                                                                              server, args)
-    except transfer.BenchError as exc:
-        print(f"error: {exc}\n{server.log_tail()}", file=sys.stderr)
-        return 1
-    finally:
-        if nginx is not None:
-            nginx.stop()
-        server.stop()
-        shutil.rmtree(workdir, ignore_errors=True)
+    signal.signal(signal.SIGTERM, transfer._sigterm_to_exit)  # so cleanup runs when we are killed
+    with contextlib.ExitStack() as cleanup:  # undone in reverse: nginx, Gunicorn, the temp dir
+        workdir = tempfile.mkdtemp(prefix="slow-clients-", dir=transfer.RESULTS)
+        cleanup.callback(shutil.rmtree, workdir, ignore_errors=True)
+        server = transfer.Server(workdir, os.path.join(transfer.RESULTS, "slow_clients-gunicorn.log"))
+        # Every client is 127.0.0.1 and bob logs in once per sample: the login limits would answer 429.
+        server.env.update(LOGIN_RATE_LIMIT="1000000 per minute", LOGIN_IP_RATE_LIMIT="1000000 per minute")
+        cleanup.callback(server.stop)
+        try:
+            server.start()
+            with requests.Session() as bob:
+                bob.post(server.base + "/api/register", json={"username": "bob", "password": PASSWORD}, timeout=10)
+            result["runs"]["Gunicorn alone (make run)"] = run_through("gunicorn", server.base, server.port, server, args)
+            if args.nginx:
+                nginx = ProxyNginx(workdir, server.port)
+                cleanup.callback(nginx.stop)
+                nginx.start()
+                result["runs"]["nginx in front (production notes)"] = run_through(
+                    "nginx", nginx.base, nginx.port, server, args)
+        except transfer.BenchError as exc:
+            print(f"error: {exc}\n{server.log_tail()}", file=sys.stderr)
+            return 1
     result["loadavg_after"] = open("/proc/loadavg").read().split()[:3]
     result["loadavg_before"] = ", ".join(result["loadavg_before"])
     result["loadavg_after"] = ", ".join(result["loadavg_after"])
