@@ -195,8 +195,9 @@ def test_a_chunked_upload_over_the_limit_is_413_json_stores_nothing_and_memory_s
     assert_nothing_stored(server, session)
 
 
+# The body is refused before anything is looked up: an unknown link's unlock is a 413 too.
 @pytest.mark.parametrize("path, declared_status", [("/api/register", 413), ("/api/login", 413),
-                                                   ("/s/unknown-token/unlock", 404)])
+                                                   ("/s/unknown-token/unlock", 413)])
 def test_oversized_json_bodies_are_refused_without_being_held_in_memory(live, path, declared_status):
     """JSON is read into memory whole: it must be refused long before MAX_CONTENT_LENGTH,
     with Content-Length (at once) and chunked (as it arrives)."""
