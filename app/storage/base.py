@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import abc
 import hashlib
+import io
 from dataclasses import dataclass
 from typing import BinaryIO, ClassVar, Iterable, Mapping
 
@@ -101,6 +102,25 @@ class StagedBlob(abc.ABC):
         """Remove the staged bytes (safe to call twice, and after commit)."""
 
 
+class HashedStagedBlob(StagedBlob):
+    """Staging that counts and hashes what it receives and charges it to ``budget``: a
+    backend's ``write`` calls :meth:`receive` first, then stores the bytes."""
+
+    def __init__(self, budget: UploadBudget):
+        self._budget = budget
+        self._hash = hashlib.sha256()
+        self.size = 0
+
+    @property
+    def sha256(self) -> str:
+        return self._hash.hexdigest()
+
+    def receive(self, data: bytes) -> None:
+        self._budget.spend(len(data))
+        self._hash.update(data)
+        self.size += len(data)
+
+
 @dataclass
 class OpenedBlob:
     """A committed blob open for reading from its first byte; ``file`` is seekable, so a
@@ -127,6 +147,29 @@ class LocalFile(OpenedBlob):
 class ByteStream(OpenedBlob):
     """A blob read from elsewhere (an object store): ``file`` has no descriptor, and reads
     from where it was last ``seek``-ed to (a ranged GET)."""
+
+
+class SeekableReader(io.RawIOBase):
+    """A read-only, seekable view of ``size`` bytes that keeps its own position (what a
+    :class:`ByteStream` serves Range requests from); subclasses implement ``readinto``."""
+
+    def __init__(self, size: int):
+        super().__init__()
+        self.size = size
+        self._pos = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._pos
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        self._pos = max(0, {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: self.size}[whence] + offset)
+        return self._pos
 
 
 @dataclass(frozen=True)
