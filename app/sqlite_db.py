@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
+import time
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from typing import Any, Iterator
@@ -64,10 +65,25 @@ class SQLiteDatabase:
         self._all: list[sqlite3.Connection] = []
         self._guard = threading.Lock()
         self._closed = False
-        # Outside any transaction: SQLite ignores a journal mode change inside one.
-        with self._lease() as conn:
-            if conn.execute("PRAGMA journal_mode=WAL").fetchone()[0].lower() != "wal":
-                raise RuntimeError(f"{path}: SQLite could not switch to WAL (a file system without shared memory?)")
+        self._switch_to_wal()
+
+    def _switch_to_wal(self) -> None:
+        """Put the database in WAL mode (once per file; later a no-op). Outside any transaction:
+        SQLite ignores a journal mode change inside one. The change needs the file to itself
+        and SQLite answers "database is locked" at once, without its busy handler, while
+        another process (a second worker starting) holds a lock on it: so wait here."""
+        deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+        while True:
+            try:
+                with self._lease() as conn:
+                    mode = conn.execute("PRAGMA journal_mode=WAL").fetchone()[0].lower()
+                break
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
+        if mode != "wal":
+            raise RuntimeError(f"{self.path}: SQLite could not switch to WAL (a file system without shared memory?)")
 
     def connection(self) -> sqlite3.Connection:
         """The connection this thread's next statement runs on (the transaction's, or the pool's

@@ -74,3 +74,28 @@ def test_a_locked_database_is_a_503_and_the_upload_leaves_nothing(sqlite_app, mo
     assert response.get_json()["error"]["code"] == "database_error"
     assert client.get("/api/files").get_json()["files"] == []
     assert client.get("/api/me/usage").get_json()["used_bytes"] == 0
+
+
+def test_opening_waits_while_another_process_holds_the_new_file(tmp_path):
+    """A second worker starting while the first is writing the fresh file (before WAL is on:
+    creating tables, migrating an old store) got "database is locked" at once, and did not
+    boot: SQLite's busy handler does not wait for a lock a journal-mode switch needs."""
+    import sqlite3
+    import threading
+
+    from app.sqlite_db import SQLiteDatabase
+
+    path = str(tmp_path / "drive.sqlite3")
+    holder = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    holder.execute("CREATE TABLE t (x)")
+    holder.execute("BEGIN IMMEDIATE")
+    holder.execute("INSERT INTO t VALUES (1)")
+    releaser = threading.Timer(0.5, lambda: holder.execute("COMMIT"))
+    releaser.start()
+    try:
+        db = SQLiteDatabase(path)
+    finally:
+        releaser.join()
+        holder.close()
+    assert db.read_one("PRAGMA journal_mode")[0] == "wal"
+    db.close()
