@@ -68,7 +68,9 @@ def _refuse_removed_engine(environ: Mapping[str, str]) -> None:
 
 
 # The storage backends app.storage.BACKENDS registers (S3 comes with its own settings).
-STORAGE_BACKENDS = ("local",)
+STORAGE_BACKENDS = ("local", "s3")
+# What STORAGE_BACKEND=s3 cannot start without (S3_ENDPOINT_URL unset means AWS itself).
+S3_REQUIRED = ("S3_BUCKET", "S3_ACCESS_KEY_ID", "S3_SECRET_ACCESS_KEY")
 
 
 def _storage_backend(environ: Mapping[str, str], default: str) -> str:
@@ -78,6 +80,21 @@ def _storage_backend(environ: Mapping[str, str], default: str) -> str:
     if raw.lower() not in STORAGE_BACKENDS:
         raise ConfigError(f"STORAGE_BACKEND must be one of {', '.join(STORAGE_BACKENDS)}, got {raw!r}")
     return raw.lower()
+
+
+def _s3_settings(environ: Mapping[str, str], settings: dict[str, Any]) -> None:
+    """S3_* from the environment; with STORAGE_BACKEND=s3, the bucket and keys are required."""
+    for name in ("S3_ENDPOINT_URL", "S3_BUCKET", "S3_REGION", "S3_ACCESS_KEY_ID", "S3_SECRET_ACCESS_KEY", "S3_PREFIX"):
+        if (environ.get(name) or "").strip():
+            settings[name] = environ[name].strip()
+    settings["S3_PRESIGNED_DOWNLOADS"] = _bool(environ, "S3_PRESIGNED_DOWNLOADS", settings["S3_PRESIGNED_DOWNLOADS"])
+    if settings["STORAGE_BACKEND"] != "s3":
+        return
+    for name in S3_REQUIRED:
+        if not settings[name]:
+            raise ConfigError(f"{name} must be set when STORAGE_BACKEND=s3")
+    prefix = settings["S3_PREFIX"].strip("/")
+    settings["S3_PREFIX"] = prefix + "/" if prefix else ""
 
 
 class Config:
@@ -99,6 +116,15 @@ class Config:
 
     STORAGE_BACKEND = "local"  # where file bytes live: one of STORAGE_BACKENDS
     UPLOAD_FOLDER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "uploads")
+    # STORAGE_BACKEND=s3: objects <S3_PREFIX><user id>/<key> in S3_BUCKET (see app/storage/s3.py)
+    S3_ENDPOINT_URL: str | None = None  # unset: AWS S3 itself
+    S3_BUCKET: str | None = None
+    S3_REGION = "us-east-1"
+    S3_ACCESS_KEY_ID: str | None = None
+    S3_SECRET_ACCESS_KEY: str | None = None
+    S3_PREFIX = ""
+    # An owner's plain download may redirect to a short-lived presigned URL (README: the trade-off).
+    S3_PRESIGNED_DOWNLOADS = False
     MAX_CONTENT_LENGTH = GIB
     USER_QUOTA_BYTES = 10 * GIB
     MAX_VERSIONS_PER_FILE = 10
@@ -145,6 +171,7 @@ class Config:
                 settings[name] = environ[name]
         _refuse_removed_engine(environ)
         settings["STORAGE_BACKEND"] = _storage_backend(environ, settings["STORAGE_BACKEND"])
+        _s3_settings(environ, settings)
         for name in ("MAX_CONTENT_LENGTH", "USER_QUOTA_BYTES"):
             settings[name] = _size(environ, name, settings[name])
         for name in ("MONGO_TIMEOUT_MS", "SESSION_LIFETIME_DAYS", "TRUST_PROXY_HOPS", "PAGE_SIZE_MAX",

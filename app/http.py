@@ -6,16 +6,18 @@ from datetime import datetime, timezone
 
 from flask import redirect, request, send_file
 from werkzeug.exceptions import RequestedRangeNotSatisfiable
+from werkzeug.wsgi import FileWrapper
 
 from .drive.names import content_disposition
 from .errors import AppError, ErrorCode, InvalidInput
-from .storage import OpenedBlob, SignedRedirect
+from .storage import LocalFile, OpenedBlob, SignedRedirect
 from .timeutil import as_utc
 
 class UnsupportedPreview(AppError):
     code = ErrorCode.PREVIEW_UNAVAILABLE
 
 
+STREAM_BLOCK = 256 * 1024  # read size of a download from a stream (not a local file)
 # User bytes must never run as script in our origin, even if a browser ignores the attachment.
 DOWNLOAD_CSP = "default-src 'none'; sandbox"
 
@@ -37,6 +39,10 @@ def _send_opened(download, blob: OpenedBlob):
     response = send_file(blob.file, mimetype=download.content_type, conditional=False, etag=download.sha256,
                          last_modified=as_utc(download.modified_at), max_age=None)
     response.content_length = blob.size
+    if not isinstance(blob, LocalFile):
+        # Werkzeug's wrapper, not the server's: it can seek, so a Range starts where it asks
+        # (the server's reads, and drops, every byte before it: a whole object fetched for a tail).
+        response.response = FileWrapper(blob.file, STREAM_BLOCK)
     try:
         return response.make_conditional(request.environ, accept_ranges=True, complete_length=blob.size)
     except RequestedRangeNotSatisfiable:

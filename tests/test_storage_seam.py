@@ -119,7 +119,7 @@ def test_the_local_backend_is_the_default_and_is_registered_by_name(tmp_path):
     assert set(BACKENDS) == set(STORAGE_BACKENDS)
 
 
-@pytest.mark.parametrize("value", ["s3", "nfs", "LOCAL/"])
+@pytest.mark.parametrize("value", ["ftp", "nfs", "LOCAL/"])
 def test_an_unknown_storage_backend_does_not_start(value, tmp_path):
     with pytest.raises(ConfigError, match="STORAGE_BACKEND"):
         load_config({"STORAGE_BACKEND": value})

@@ -12,8 +12,9 @@ from config import ConfigError
 from .base import (Anomaly, BlobStorage, ByteStream, LocalFile, OpenedBlob, SignedRedirect, StagedBlob,
                    StorageUnavailable, StoredEntry, UploadBudget)
 from .local import LocalBlobStorage
+from .s3 import S3BlobStorage
 
-BACKENDS: dict[str, type[BlobStorage]] = {backend.name: backend for backend in (LocalBlobStorage,)}
+BACKENDS: dict[str, type[BlobStorage]] = {backend.name: backend for backend in (LocalBlobStorage, S3BlobStorage)}
 
 
 def storage_from_config(config: Mapping) -> BlobStorage:

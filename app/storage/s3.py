@@ -1,0 +1,420 @@
+"""Blobs in an S3 bucket (AWS, SeaweedFS, MinIO...), through boto3: ``STORAGE_BACKEND=s3``.
+
+Objects are ``<S3_PREFIX><user_id>/<key>``, both parts server-generated hex (as on the local
+backend). Bytes stream in without a local copy: a staged blob is hashed as it arrives and sent
+as a multipart upload, directly under its final (random, not yet recorded) key, in parts of
+:data:`PART_SIZE` each checked by S3 against its own SHA-256, at most :data:`PARTS_IN_FLIGHT`
+at a time, so an upload holds a few parts of memory whatever its size. A blob smaller than one
+part is one ``PutObject`` at commit. ``commit`` completes the upload (S3 acknowledges only
+durable objects), and only then is the record written; ``discard`` aborts it, so a refused or
+cut-off upload leaves nothing, and what a killed worker leaves (an open multipart upload) is
+listed by the inventory and aborted by the staging sweep.
+
+Staging whose owner is not known yet goes under ``<S3_PREFIX>.incoming/`` and is copied into
+place at commit. Staged bytes cannot be kept across requests yet (see :meth:`S3StagedBlob.keep`).
+
+Downloads are ranged ``GetObject`` streams; with ``S3_PRESIGNED_DOWNLOADS`` an owner's plain
+download may instead redirect to a short-lived presigned URL.
+"""
+from __future__ import annotations
+
+import base64
+import contextlib
+import hashlib
+import io
+import logging
+import os
+import threading
+import time
+import uuid
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Iterator, Mapping
+
+from config import S3_REQUIRED, ConfigError
+
+from ..errors import AppError
+from .base import (STAGING_MAX_AGE_S, Anomaly, BlobStorage, ByteStream, HashedStagedBlob, SeekableReader, StagedBlob,
+                   StoredEntry, UploadBudget)
+from .local import _SAFE_PART, STAGING_PREFIX, _check_part
+
+log = logging.getLogger(__name__)
+
+MIB = 1024 * 1024
+PART_SIZE = 8 * MIB  # S3 wants parts of 5 MiB or more, but for the last
+PARTS_IN_FLIGHT = 2  # per upload: its memory is about (PARTS_IN_FLIGHT + 1) * PART_SIZE
+PART_UPLOADERS = 8  # per process, shared by all uploads (greenlets under the gevent worker)
+PRESIGNED_TTL_S = 300
+INCOMING = ".incoming"
+_MISSING = {"404", "NoSuchKey", "NoSuchUpload", "NotFound"}
+
+
+class ObjectStoreUnavailable(AppError):
+    """The object store failed or could not be reached: nothing was stored, try again."""
+
+    status, code = 503, "service_unavailable"
+
+
+def _error_code(exc: Exception) -> str | None:
+    return getattr(exc, "response", {}).get("Error", {}).get("Code")
+
+
+def _missing(exc: Exception) -> bool:
+    return _error_code(exc) in _MISSING
+
+
+@contextlib.contextmanager
+def _unavailable_on_failure(what: str, missing: str | None = None) -> Iterator[None]:
+    """Turn the object store's failures into a 503, or into FileNotFoundError(``missing``) when
+    given and the object is not there."""
+    from botocore.exceptions import BotoCoreError, ClientError
+    try:
+        yield
+    except (BotoCoreError, ClientError) as exc:
+        if missing is not None and _missing(exc):
+            raise FileNotFoundError(missing) from None
+        log.error("object store failed to %s: %r", what, exc)
+        raise ObjectStoreUnavailable("The file storage failed; try again shortly.") from exc
+
+
+def _sha256_b64(data: bytes | bytearray | memoryview) -> str:
+    return base64.b64encode(hashlib.sha256(data).digest()).decode()
+
+
+class S3StagedBlob(HashedStagedBlob):
+    """Bytes being received into a multipart upload of ``key`` (begun when the first full part
+    is there), hashed on the way; the tail (less than a part) waits in memory for commit."""
+
+    def __init__(self, storage: S3BlobStorage, owner_id: str | None, budget: UploadBudget):
+        super().__init__(budget)
+        self.storage = storage
+        self.owner_id = owner_id
+        self.name = uuid.uuid4().hex
+        self.staging_id = self.name
+        self.key = storage.object_key(owner_id, self.name)
+        self._buffer = bytearray()
+        self._upload_id: str | None = None
+        self._pending: list[Future] = []
+        self._parts: list[dict] = []
+        self.committed = False
+
+    def write(self, data: bytes) -> int:
+        self.receive(data)
+        self._buffer += data
+        while len(self._buffer) >= PART_SIZE:
+            part = bytes(self._buffer[:PART_SIZE])
+            del self._buffer[:PART_SIZE]
+            self._send_part(part)
+        return len(data)
+
+    def tell(self) -> int:
+        return self.size
+
+    def read(self, size: int = -1) -> bytes:
+        raise OSError("staged uploads are write-only")
+
+    def _send_part(self, part: bytes) -> None:
+        """Queue one part, first waiting for the oldest while PARTS_IN_FLIGHT are on the way."""
+        client = self.storage.client
+        if self._upload_id is None:
+            with _unavailable_on_failure("begin an upload"):
+                self._upload_id = client.create_multipart_upload(
+                    Bucket=self.storage.bucket, Key=self.key, ChecksumAlgorithm="SHA256")["UploadId"]
+        while len(self._pending) >= PARTS_IN_FLIGHT:
+            self._collect(self._pending.pop(0))
+        number = len(self._parts) + len(self._pending) + 1
+        self._pending.append(self.storage.part_uploaders().submit(self._upload_part, number, part))
+
+    def _upload_part(self, number: int, data: bytes) -> dict:
+        checksum = _sha256_b64(data)
+        response = self.storage.client.upload_part(
+            Bucket=self.storage.bucket, Key=self.key, UploadId=self._upload_id, PartNumber=number, Body=data,
+            ChecksumAlgorithm="SHA256", ChecksumSHA256=checksum)
+        return {"PartNumber": number, "ETag": response["ETag"], "ChecksumSHA256": checksum}
+
+    def _collect(self, future: Future) -> None:
+        with _unavailable_on_failure("store a part"):
+            self._parts.append(future.result())
+
+    def _drain(self) -> None:
+        while self._pending:
+            self._collect(self._pending.pop(0))
+
+    def sync(self) -> None:
+        """Wait for every full part to be stored. The tail (under 5 MiB, too small for a part
+        of its own) stays in memory until commit: on S3 nothing is durable before commit."""
+        self._drain()
+
+    def keep(self) -> str:
+        raise NotImplementedError(
+            "the s3 storage cannot keep staged bytes across requests yet: S3 stores no part under "
+            "5 MiB but the last, and the bytes of an unfinished multipart upload cannot be read back "
+            "to hash them again; resumable uploads need the local storage for now")
+
+    def finish(self, key: str) -> None:
+        """Store everything under ``key`` (this blob's own unless the owner changed): the last
+        part and completion of the multipart upload, or one PutObject for a small blob."""
+        bucket, client = self.storage.bucket, self.storage.client
+        if self._upload_id is None:
+            with _unavailable_on_failure("store an object"):
+                client.put_object(Bucket=bucket, Key=key, Body=bytes(self._buffer), ChecksumAlgorithm="SHA256",
+                                  ChecksumSHA256=base64.b64encode(self._hash.digest()).decode())
+            self._buffer = bytearray()
+            return
+        if self._buffer:
+            self._send_part(bytes(self._buffer))
+            self._buffer = bytearray()
+        self._drain()
+        with _unavailable_on_failure("complete an upload"):
+            client.complete_multipart_upload(Bucket=bucket, Key=self.key, UploadId=self._upload_id,
+                                             MultipartUpload={"Parts": self._parts})
+        self._upload_id = None
+        if key != self.key:
+            try:
+                with _unavailable_on_failure("move an object into place"):
+                    client.copy_object(Bucket=bucket, Key=key, CopySource={"Bucket": bucket, "Key": self.key})
+            finally:
+                self.storage.delete_key(self.key)
+
+    def discard(self) -> None:
+        """Abort the multipart upload (parts still on the way are waited for, then dropped)."""
+        self._buffer = bytearray()
+        for future in self._pending:
+            future.cancel()
+        with contextlib.suppress(Exception):
+            for future in self._pending:
+                future.exception()
+        self._pending = []
+        upload_id, self._upload_id = self._upload_id, None
+        if upload_id is not None and not self.committed:
+            self.storage.abort_upload(self.key, upload_id)
+
+
+class S3ObjectReader(SeekableReader):
+    """A committed object read as a stream: the GET begun by ``open`` is read from the start;
+    after a ``seek`` elsewhere, the next read asks for ``bytes=<offset>-`` (a ranged GET)."""
+
+    def __init__(self, storage: S3BlobStorage, key: str, body, size: int):
+        super().__init__(size)
+        self.storage, self.key = storage, key
+        self._body = body
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        before = self._pos
+        if super().seek(offset, whence) != before:
+            self._close_body()
+        return self._pos
+
+    def read(self, size: int = -1) -> bytes:
+        if self._pos >= self.size:
+            return b""
+        if self._body is None:
+            self._body = self.storage.client.get_object(Bucket=self.storage.bucket, Key=self.key,
+                                                        Range=f"bytes={self._pos}-")["Body"]
+        data = self._body.read(None if size is None or size < 0 else size)
+        self._pos += len(data)
+        return data
+
+    def readinto(self, buffer) -> int:
+        data = self.read(len(buffer))
+        buffer[:len(data)] = data
+        return len(data)
+
+    def _close_body(self) -> None:
+        body, self._body = self._body, None
+        if body is not None:
+            body.close()
+
+    def close(self) -> None:
+        self._close_body()
+        super().close()
+
+
+class S3BlobStorage(BlobStorage):
+    """``STORAGE_BACKEND=s3``: blobs in ``S3_BUCKET`` below ``S3_PREFIX``."""
+
+    name = "s3"
+
+    def __init__(self, bucket: str, *, prefix: str = "", endpoint_url: str | None = None,
+                 region: str = "us-east-1", access_key_id: str | None = None, secret_access_key: str | None = None,
+                 presigned_downloads: bool = False):
+        self.bucket = bucket
+        self.prefix = prefix
+        self.presigned_downloads = presigned_downloads
+        self._client_args = {"endpoint_url": endpoint_url, "region_name": region,
+                             "aws_access_key_id": access_key_id, "aws_secret_access_key": secret_access_key}
+        self._lock = threading.Lock()
+        self._client = self._pool = None
+        self._pid = None
+
+    @classmethod
+    def from_config(cls, config: Mapping) -> S3BlobStorage:
+        for name in S3_REQUIRED:
+            if not config.get(name):
+                raise ConfigError(f"{name} must be set when STORAGE_BACKEND=s3")
+        return cls(config["S3_BUCKET"], prefix=config.get("S3_PREFIX", ""), endpoint_url=config.get("S3_ENDPOINT_URL"),
+                   region=config.get("S3_REGION") or "us-east-1", access_key_id=config.get("S3_ACCESS_KEY_ID"),
+                   secret_access_key=config.get("S3_SECRET_ACCESS_KEY"),
+                   presigned_downloads=bool(config.get("S3_PRESIGNED_DOWNLOADS")))
+
+    # -- the client and the part uploaders, one of each per process ------------------------------
+
+    def _per_process(self) -> None:
+        with self._lock:
+            if self._pid == os.getpid():
+                return
+            import boto3
+            from botocore.config import Config
+            # Our own SHA-256 per part and per object; botocore's default CRC32 on top would be
+            # a second pass over every byte (and is not what S3 checks the parts against).
+            config = Config(signature_version="s3v4", s3={"addressing_style": "path"},
+                            retries={"max_attempts": 3, "mode": "standard"}, max_pool_connections=32,
+                            connect_timeout=5, read_timeout=60, request_checksum_calculation="when_required",
+                            response_checksum_validation="when_required")
+            self._client = boto3.session.Session().client("s3", config=config, **self._client_args)
+            self._pool = ThreadPoolExecutor(PART_UPLOADERS, thread_name_prefix="s3-part")
+            self._pid = os.getpid()
+
+    @property
+    def client(self):
+        self._per_process()
+        return self._client
+
+    def part_uploaders(self) -> ThreadPoolExecutor:
+        self._per_process()
+        return self._pool
+
+    def object_key(self, owner_id: str | None, name: str) -> str:
+        folder = INCOMING if owner_id is None else _check_part(owner_id)
+        return f"{self.prefix}{folder}/{_check_part(name)}"
+
+    def delete_key(self, key: str) -> None:
+        with _unavailable_on_failure("delete an object"):
+            self.client.delete_object(Bucket=self.bucket, Key=key)
+
+    def abort_upload(self, key: str, upload_id: str) -> None:
+        """Abort a multipart upload; one already gone is fine, and so is a store that cannot be
+        reached (the staging sweep aborts what is left)."""
+        try:
+            self.client.abort_multipart_upload(Bucket=self.bucket, Key=key, UploadId=upload_id)
+        except Exception as exc:  # noqa: BLE001 - best effort; the sweep finishes it
+            if not _missing(exc):
+                log.warning("could not abort upload key=%s: %r", key, exc)
+
+    # -- writing ---------------------------------------------------------------------------
+
+    def stage(self, user_id: str | None, budget: UploadBudget) -> S3StagedBlob:
+        return S3StagedBlob(self, user_id, budget)
+
+    def resume(self, user_id: str | None, staging_id: str, budget: UploadBudget) -> S3StagedBlob:
+        raise NotImplementedError("the s3 storage cannot resume staged bytes yet (see S3StagedBlob.keep)")
+
+    def commit(self, staged: StagedBlob, user_id: str) -> str:
+        assert isinstance(staged, S3StagedBlob)
+        key = staged.name
+        staged.finish(self.object_key(user_id, key))
+        staged.committed = True
+        return key
+
+    def delete(self, user_id: str, key: str) -> None:
+        self.delete_key(self.object_key(user_id, key))
+
+    # -- serving ---------------------------------------------------------------------------
+
+    def open(self, user_id: str, key: str) -> ByteStream:
+        object_key = self.object_key(user_id, key)
+        with _unavailable_on_failure("read an object", missing=key):
+            response = self.client.get_object(Bucket=self.bucket, Key=object_key)
+        size = response["ContentLength"]
+        return ByteStream(S3ObjectReader(self, object_key, response["Body"], size), size)
+
+    def signed_url(self, user_id: str, key: str, *, content_type: str, disposition: str) -> str | None:
+        """A presigned GET serving these headers, when ``S3_PRESIGNED_DOWNLOADS`` is on."""
+        if not self.presigned_downloads:
+            return None
+        return self.client.generate_presigned_url(
+            "get_object", ExpiresIn=PRESIGNED_TTL_S,
+            Params={"Bucket": self.bucket, "Key": self.object_key(user_id, key),
+                    "ResponseContentType": content_type, "ResponseContentDisposition": disposition})
+
+    # -- inventory, for repair ----------------------------------------------------------------
+
+    def _parse_key(self, key: str) -> tuple[str | None, str] | None:
+        """(owner or None for incoming, name) of a key this storage would make, else None."""
+        folder, _, name = key[len(self.prefix):].partition("/")
+        if not _SAFE_PART.fullmatch(name) or not (folder == INCOMING or _SAFE_PART.fullmatch(folder)):
+            return None
+        return (None if folder == INCOMING else folder), name
+
+    def _objects(self) -> Iterator[dict]:
+        for page in self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=self.prefix):
+            yield from page.get("Contents", ())
+
+    def _uploads(self) -> Iterator[dict]:
+        for page in self.client.get_paginator("list_multipart_uploads").paginate(Bucket=self.bucket,
+                                                                                 Prefix=self.prefix):
+            yield from page.get("Uploads", ())
+
+    def _staging(self) -> Iterator[tuple[StoredEntry, str, str | None]]:
+        """Unfinished multipart uploads, and objects left in the incoming folder, as staging
+        entries: (entry, object key, upload id or None)."""
+        for upload in self._uploads():
+            parsed = self._parse_key(upload["Key"])
+            if parsed is not None:
+                started = upload["Initiated"].timestamp()
+                yield (StoredEntry(parsed[0], STAGING_PREFIX + parsed[1], 0, started, started, staging=True),
+                       upload["Key"], upload["UploadId"])
+        for found in self._objects():
+            parsed = self._parse_key(found["Key"])
+            if parsed is not None and parsed[0] is None:
+                written = found["LastModified"].timestamp()
+                yield (StoredEntry(None, STAGING_PREFIX + parsed[1], found["Size"], written, written, staging=True),
+                       found["Key"], None)
+
+    def inventory(self) -> tuple[list[StoredEntry], list[Anomaly]]:
+        """Every object under the prefix with a name this storage gives (others are not ours to
+        judge), and every unfinished upload as staging. An object store has no links."""
+        entries = []
+        for found in self._objects():
+            parsed = self._parse_key(found["Key"])
+            if parsed is not None and parsed[0] is not None:
+                written = found["LastModified"].timestamp()
+                entries.append(StoredEntry(parsed[0], parsed[1], found["Size"], written, written))
+        entries.extend(entry for entry, _, _ in self._staging())
+        return entries, []
+
+    def size_of(self, user_id: str, key: str) -> int | None:
+        try:
+            with _unavailable_on_failure("look an object up", missing=key):
+                return self.client.head_object(Bucket=self.bucket, Key=self.object_key(user_id, key))["ContentLength"]
+        except FileNotFoundError:
+            return None
+
+    def remove_entry(self, entry: StoredEntry) -> None:
+        """Delete a listed object, or abort a listed upload (with any incoming object of its name)."""
+        if not entry.staging:
+            self.delete(_check_part(entry.owner_id or ""), entry.name)
+            return
+        name = entry.name.removeprefix(STAGING_PREFIX)
+        key = self.object_key(entry.owner_id, name)
+        for upload in self._uploads():
+            if upload["Key"] == key:
+                self.abort_upload(key, upload["UploadId"])
+        if entry.owner_id is None:
+            self.delete_key(key)
+
+    def sweep_staging(self, max_age_s: int = STAGING_MAX_AGE_S) -> int:
+        """Abort multipart uploads begun more than ``max_age_s`` ago (left by killed workers),
+        and remove incoming objects as old; returns how many."""
+        cutoff = time.time() - max_age_s
+        removed = 0
+        for entry, key, upload_id in list(self._staging()):
+            if entry.mtime >= cutoff:
+                continue
+            if upload_id is None:
+                self.delete_key(key)
+            else:
+                self.abort_upload(key, upload_id)
+            removed += 1
+        if removed:
+            log.info("removed %d stale staging uploads", removed)
+        return removed

@@ -1,0 +1,230 @@
+"""One storage contract, run on every backend: the local disk, and S3 on a real SeaweedFS
+(tests/s3_server.py). What a service relies on must hold on both."""
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+
+import pytest
+
+from app.errors import QuotaExceeded
+from app.storage import ByteStream, LocalBlobStorage, UploadBudget, storage_from_config
+from app.storage.s3 import PART_SIZE, S3BlobStorage
+from config import ConfigError, load_config
+from tests.s3_server import s3_bucket, s3_server  # noqa: F401 - fixtures
+
+ALICE, BOB = "a" * 24, "b" * 24
+SMALL = b"".join(bytes([n]) * 1000 for n in range(40))  # 40,000 bytes, under one part
+LARGE = os.urandom(2 * PART_SIZE + 12345)  # three parts on S3, the last one short
+
+
+@pytest.fixture(params=["local", "s3"])
+def storage(request, tmp_path):
+    if request.param == "local":
+        return LocalBlobStorage(str(tmp_path / "uploads"))
+    server = request.getfixturevalue("s3_server")
+    bucket = request.getfixturevalue("s3_bucket")
+    return storage_from_config(load_config({"APP_ENV": "testing", **server.env(bucket, S3_PREFIX="drive")}))
+
+
+def chunks(data: bytes, size: int = 64 * 1024):
+    return (data[i:i + size] for i in range(0, len(data), size))
+
+
+def read_all(storage, owner: str, key: str) -> bytes:
+    with storage.open(owner, key) as blob:
+        assert blob.size == storage.size_of(owner, key)
+        return blob.file.read()
+
+
+def read_range(storage, owner: str, key: str, start: int, length: int) -> bytes:
+    with storage.open(owner, key) as blob:
+        blob.file.seek(start)
+        data = b""
+        while len(data) < length and (piece := blob.file.read(length - len(data))):
+            data += piece
+        return data
+
+
+def stored(storage) -> list[tuple]:
+    entries, anomalies = storage.inventory()
+    assert anomalies == []
+    return sorted((e.owner_id, e.name, e.size, e.staging) for e in entries)
+
+
+def abandon(staged) -> None:
+    """Let staged bytes go without committing or discarding them, as a killed worker does."""
+    staged.sync()
+    try:
+        staged.keep()
+    except NotImplementedError:
+        pass  # S3: the multipart upload simply stays open
+
+
+def commit_bytes(storage, data: bytes, owner: str = ALICE) -> str:
+    staged = storage.stage(owner, UploadBudget(None))
+    staged.append(chunks(data))
+    return storage.commit(staged, owner)
+
+
+@pytest.mark.parametrize("body", [b"", SMALL, LARGE], ids=["empty", "small", "multipart"])
+def test_staged_chunks_are_hashed_committed_and_read_back_whole(storage, body):
+    staged = storage.stage(ALICE, UploadBudget(None))
+    assert staged.append(chunks(body)) == len(body)
+    assert (staged.size, staged.sha256) == (len(body), hashlib.sha256(body).hexdigest())
+    key = storage.commit(staged, ALICE)
+    assert read_all(storage, ALICE, key) == body
+    assert storage.sha256_of(ALICE, key) == hashlib.sha256(body).hexdigest()
+    staged.discard()  # after commit: nothing happens
+    assert stored(storage) == [(ALICE, key, len(body), False)]
+
+
+def test_a_readable_stream_and_separate_appends_make_one_blob(storage):
+    staged = storage.stage(ALICE, UploadBudget(None))
+    staged.append(io.BytesIO(LARGE[:PART_SIZE + 7]), chunk_size=999_999)
+    staged.sync()
+    staged.append([LARGE[PART_SIZE + 7:]])
+    assert staged.sha256 == hashlib.sha256(LARGE).hexdigest()
+    assert read_all(storage, ALICE, storage.commit(staged, ALICE)) == LARGE
+
+
+def test_ranges_read_only_what_they_ask_for(storage):
+    key = commit_bytes(storage, LARGE)
+    for start, length in ((0, 10), (PART_SIZE - 5, 10), (len(LARGE) - 3, 3), (12345, 2 * PART_SIZE)):
+        assert read_range(storage, ALICE, key, start, length) == LARGE[start:start + length]
+    with storage.open(ALICE, key) as blob:  # back and forth on one opened blob
+        blob.file.seek(100)
+        assert blob.file.read(5) == LARGE[100:105]
+        blob.file.seek(3)
+        assert blob.file.read(5) == LARGE[3:8]
+        blob.file.seek(0, io.SEEK_END)
+        assert blob.file.read(5) == b""
+
+
+def test_staging_for_an_owner_known_only_later_is_committed_as_theirs(storage):
+    staged = storage.stage(None, UploadBudget(None))
+    staged.append(chunks(LARGE))
+    key = storage.commit(staged, BOB)
+    assert read_all(storage, BOB, key) == LARGE
+    assert stored(storage) == [(BOB, key, len(LARGE), False)]
+
+
+def test_deleted_blobs_are_gone_and_deleting_twice_is_fine(storage):
+    key = commit_bytes(storage, SMALL)
+    storage.delete(ALICE, key)
+    storage.delete(ALICE, key)
+    assert storage.size_of(ALICE, key) is None
+    with pytest.raises(FileNotFoundError):
+        storage.open(ALICE, key)
+    assert stored(storage) == []
+
+
+def test_discarding_staged_bytes_leaves_nothing(storage):
+    staged = storage.stage(ALICE, UploadBudget(None))
+    staged.append(chunks(LARGE))  # on S3: parts already uploaded
+    staged.discard()
+    staged.discard()
+    assert stored(storage) == []
+    assert storage.sweep_staging(0) == 0
+
+
+def test_an_upload_over_budget_is_refused_and_discarded(storage):
+    staged = storage.stage(ALICE, UploadBudget(PART_SIZE + 100))
+    with pytest.raises(QuotaExceeded):
+        staged.append(chunks(LARGE))
+    staged.discard()
+    assert stored(storage) == []
+
+
+def test_abandoned_staging_is_listed_then_swept(storage):
+    """A worker killed mid-upload neither commits nor discards: the bytes stay as staging."""
+    staged = storage.stage(ALICE, UploadBudget(None))
+    staged.append(chunks(LARGE))
+    abandon(staged)
+    entries, _ = storage.inventory()
+    assert [(e.owner_id, e.staging) for e in entries] == [(ALICE, True)]
+    assert storage.sweep_staging() == 0  # young: an upload may still be running
+    assert storage.sweep_staging(-5) == 1
+    assert stored(storage) == []
+
+
+def test_repair_removes_a_listed_entry_of_either_kind(storage):
+    key = commit_bytes(storage, SMALL)
+    abandoned = storage.stage(BOB, UploadBudget(None))
+    abandoned.append(chunks(LARGE))
+    abandon(abandoned)
+    for entry in storage.inventory()[0]:
+        storage.remove_entry(entry)
+    assert stored(storage) == [] and storage.size_of(ALICE, key) is None
+
+
+def test_keys_are_checked_not_trusted(storage):
+    for owner, key in ((ALICE, "../" + "0" * 32), ("../etc", "0" * 32), (ALICE, "0" * 32 + "/x")):
+        with pytest.raises(ValueError):
+            storage.open(owner, key)
+
+
+# -- S3 only ------------------------------------------------------------------------------------
+
+@pytest.fixture
+def s3(storage) -> S3BlobStorage:
+    if not isinstance(storage, S3BlobStorage):
+        pytest.skip("S3 only")
+    return storage
+
+
+@pytest.mark.parametrize("storage", ["s3"], indirect=True)
+def test_s3_objects_are_prefix_owner_key_and_parts_carry_checksums(s3):
+    key = commit_bytes(s3, LARGE)
+    head = s3.client.head_object(Bucket=s3.bucket, Key=f"drive/{ALICE}/{key}", ChecksumMode="ENABLED")
+    assert head["ContentLength"] == len(LARGE)
+    assert head.get("ChecksumSHA256")  # a checksum of the parts' SHA-256s, checked by the server
+    with s3.open(ALICE, key) as blob:
+        assert isinstance(blob, ByteStream)
+        with pytest.raises((OSError, AttributeError)):
+            blob.file.fileno()
+
+
+@pytest.mark.parametrize("storage", ["s3"], indirect=True)
+def test_s3_staging_cannot_be_kept_for_another_request_yet(s3):
+    staged = s3.stage(ALICE, UploadBudget(None))
+    staged.append([SMALL])
+    with pytest.raises(NotImplementedError, match="resumable"):
+        staged.keep()
+    staged.discard()
+    with pytest.raises(NotImplementedError):
+        s3.resume(ALICE, "0" * 32, UploadBudget(None))
+
+
+@pytest.mark.parametrize("storage", ["s3"], indirect=True)
+def test_s3_presigned_urls_only_when_configured(s3, s3_server):
+    import requests
+    key = commit_bytes(s3, SMALL)
+    assert s3.signed_url(ALICE, key, content_type="text/plain", disposition="attachment") is None
+    s3.presigned_downloads = True
+    url = s3.signed_url(ALICE, key, content_type="text/plain", disposition='attachment; filename="a.txt"')
+    response = requests.get(url, timeout=10)
+    assert response.status_code == 200 and response.content == SMALL
+    assert response.headers["Content-Disposition"] == 'attachment; filename="a.txt"'
+    assert response.headers["Content-Type"] == "text/plain"
+
+
+@pytest.mark.parametrize("missing", ["S3_BUCKET", "S3_ACCESS_KEY_ID", "S3_SECRET_ACCESS_KEY"])
+def test_s3_without_bucket_or_keys_does_not_start(missing):
+    env = {"STORAGE_BACKEND": "s3", "S3_BUCKET": "b", "S3_ACCESS_KEY_ID": "k", "S3_SECRET_ACCESS_KEY": "s"}
+    del env[missing]
+    with pytest.raises(ConfigError, match=missing):
+        load_config(env)
+    with pytest.raises(ConfigError, match=missing):
+        storage_from_config({k: v for k, v in env.items() if k != "STORAGE_BACKEND"} | {"STORAGE_BACKEND": "s3"})
+
+
+def test_s3_settings_are_read_and_the_prefix_is_a_folder():
+    settings = load_config({"STORAGE_BACKEND": "s3", "S3_BUCKET": "b", "S3_ACCESS_KEY_ID": "k",
+                            "S3_SECRET_ACCESS_KEY": "s", "S3_PREFIX": "/drive", "S3_PRESIGNED_DOWNLOADS": "true",
+                            "S3_ENDPOINT_URL": "http://127.0.0.1:9"})
+    storage = storage_from_config(settings)
+    assert isinstance(storage, S3BlobStorage)
+    assert (storage.bucket, storage.prefix, storage.presigned_downloads) == ("b", "drive/", True)
+    assert load_config({})["S3_PRESIGNED_DOWNLOADS"] is False
