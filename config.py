@@ -5,6 +5,8 @@ the factory decide when.  Every variable is listed in the README's configuration
 """
 from __future__ import annotations
 
+import base64
+import binascii
 import os
 import re
 from typing import Any, Mapping
@@ -97,6 +99,41 @@ def _s3_settings(environ: Mapping[str, str], settings: dict[str, Any]) -> None:
     settings["S3_PREFIX"] = prefix + "/" if prefix else ""
 
 
+def _key_bytes(raw: bytes, name: str) -> bytes:
+    """32 bytes from hex (64 digits) or base64 text, or a file of exactly 32 raw bytes."""
+    if len(raw) == 32:
+        return raw
+    text = raw.strip()
+    try:
+        key = bytes.fromhex(text.decode("ascii")) if len(text) == 64 else base64.b64decode(text, validate=True)
+    except (ValueError, UnicodeDecodeError, binascii.Error):
+        key = b""
+    if len(key) != 32:
+        # The value is never echoed: it may be a real key with one character wrong.
+        raise ConfigError(f"{name} must hold a 32-byte key as 64 hex digits or base64 "
+                          f"(make one with: openssl rand -base64 32)")
+    return key
+
+
+def _encryption_key(environ: Mapping[str, str]) -> bytes | None:
+    """The master key of encryption at rest: ENCRYPTION_KEY, or the file ENCRYPTION_KEY_FILE names."""
+    raw, path = environ.get("ENCRYPTION_KEY", "").strip(), environ.get("ENCRYPTION_KEY_FILE", "").strip()
+    if raw and path:
+        raise ConfigError("set ENCRYPTION_KEY or ENCRYPTION_KEY_FILE, not both")
+    if raw:
+        return _key_bytes(raw.encode(), "ENCRYPTION_KEY")
+    return read_key_file(path, "ENCRYPTION_KEY_FILE") if path else None
+
+
+def read_key_file(path: str, name: str) -> bytes:
+    """A 32-byte key from a file (hex, base64 or raw); ConfigError naming ``name`` otherwise."""
+    try:
+        with open(path, "rb") as file:
+            return _key_bytes(file.read(4096), name)
+    except OSError as exc:
+        raise ConfigError(f"{name} cannot be read: {exc.strerror} ({path})") from None
+
+
 class Config:
     """Defaults safe for a laptop; every value can be overridden from the environment."""
 
@@ -125,6 +162,10 @@ class Config:
     S3_PREFIX = ""
     # An owner's plain download may redirect to a short-lived presigned URL (README: the trade-off).
     S3_PRESIGNED_DOWNLOADS = False
+    # Encryption at rest (app/storage/encrypted.py): the 32-byte master key, None = off.
+    ENCRYPTION_KEY: bytes | None = None
+    # Serve blobs stored in plaintext before encryption was on (off once `flask encrypt-existing` ran).
+    ENCRYPTION_SERVE_PLAINTEXT = True
     MAX_CONTENT_LENGTH = GIB
     USER_QUOTA_BYTES = 10 * GIB
     MAX_VERSIONS_PER_FILE = 10
@@ -172,6 +213,9 @@ class Config:
         _refuse_removed_engine(environ)
         settings["STORAGE_BACKEND"] = _storage_backend(environ, settings["STORAGE_BACKEND"])
         _s3_settings(environ, settings)
+        settings["ENCRYPTION_KEY"] = _encryption_key(environ) or settings["ENCRYPTION_KEY"]
+        settings["ENCRYPTION_SERVE_PLAINTEXT"] = _bool(environ, "ENCRYPTION_SERVE_PLAINTEXT",
+                                                       settings["ENCRYPTION_SERVE_PLAINTEXT"])
         for name in ("MAX_CONTENT_LENGTH", "USER_QUOTA_BYTES"):
             settings[name] = _size(environ, name, settings[name])
         for name in ("MONGO_TIMEOUT_MS", "SESSION_LIFETIME_DAYS", "TRUST_PROXY_HOPS", "PAGE_SIZE_MAX",

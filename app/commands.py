@@ -31,6 +31,46 @@ def register_commands(app: Flask) -> None:
         removed = services().trash.purge_expired()
         click.echo(f"purged {removed} trashed item(s) older than {app.config['TRASH_RETENTION_DAYS']} days")
 
+    @app.cli.command("rotate-key")
+    @click.option("--new-key-file", required=True, type=click.Path(exists=True, dir_okay=False),
+                  help="The new master key (32 bytes: hex, base64 or raw).")
+    @click.option("--old-key-file", type=click.Path(exists=True, dir_okay=False),
+                  help="The master key the data keys are wrapped with now (default: ENCRYPTION_KEY).")
+    def rotate_key(new_key_file: str, old_key_file: str | None) -> None:
+        """Rewrap every user's data key with a new master key; content is not touched. Stop the
+        service first; then start it with ENCRYPTION_KEY set to the new key. Safe to run again."""
+        from config import ConfigError, read_key_file
+        from .storage.encrypted import EncryptedBlobStorage, WrongMasterKey
+        storage = _encrypted_storage()
+        try:
+            old_key = read_key_file(old_key_file, "--old-key-file") if old_key_file else None
+            new_key = read_key_file(new_key_file, "--new-key-file")
+        except ConfigError as exc:
+            raise click.ClickException(str(exc)) from None
+        if old_key is not None:
+            storage = EncryptedBlobStorage(storage.inner, storage.keys, old_key)
+        counts = {"rewrapped": 0, "already": 0}
+        try:
+            for user_id, outcome in storage.rotate(new_key):
+                counts[outcome] += 1
+                click.echo(f"user {user_id}: {outcome}")
+        except WrongMasterKey as exc:
+            raise click.ClickException(f"{exc}; nothing more was changed (run again with the right --old-key-file)")
+        click.echo(f"{counts['rewrapped']} data key(s) rewrapped, {counts['already']} already under the new key; "
+                   "now set ENCRYPTION_KEY to the new key and start the service")
+
+    @app.cli.command("encrypt-existing")
+    def encrypt_existing() -> None:
+        """Seal content stored in plaintext before encryption was turned on (stop the service
+        first; resumable). Afterwards set ENCRYPTION_SERVE_PLAINTEXT=false."""
+        from .storage.encrypted import seal_existing_blobs
+        storage = _encrypted_storage()
+        sealed = 0
+        for line in seal_existing_blobs(storage, services().repair.blobs):
+            sealed += line.endswith(": sealed")
+            click.echo(line)
+        click.echo(f"{sealed} blob(s) sealed; everything stored is now encrypted unless listed above")
+
     @app.cli.command("repair")
     @click.option("--fix", is_flag=True, help="Repair what is found (stop the service first).")
     @click.option("--verify", is_flag=True, help="Hash every stored byte against its record (reads everything).")
@@ -57,3 +97,12 @@ def register_commands(app: Flask) -> None:
             if not fix:
                 click.echo("run again with --fix to repair (stop the service first)")
             sys.exit(1)
+
+
+def _encrypted_storage():
+    """The app's storage, which must be encrypted (ENCRYPTION_KEY set) for the key commands."""
+    from .storage.encrypted import EncryptedBlobStorage
+    storage = services().storage
+    if not isinstance(storage, EncryptedBlobStorage):
+        raise click.ClickException("encryption is off: set ENCRYPTION_KEY (or ENCRYPTION_KEY_FILE) first")
+    return storage

@@ -11,6 +11,7 @@ from config import ConfigError
 
 from .base import (Anomaly, BlobStorage, ByteStream, LocalFile, OpenedBlob, SignedRedirect, StagedBlob,
                    StorageUnavailable, StoredEntry, UploadBudget)
+from .encrypted import EncryptedBlobStorage, data_key_store_for
 from .local import LocalBlobStorage
 from .s3 import S3BlobStorage
 
@@ -18,13 +19,22 @@ BACKENDS: dict[str, type[BlobStorage]] = {backend.name: backend for backend in (
 
 
 def storage_from_config(config: Mapping) -> BlobStorage:
-    """The backend ``STORAGE_BACKEND`` names, built from the configuration."""
+    """The backend ``STORAGE_BACKEND`` names, built from the configuration; sealed by
+    :class:`EncryptedBlobStorage` when ``ENCRYPTION_KEY`` is set."""
     name = config.get("STORAGE_BACKEND", "local")
     try:
         backend = BACKENDS[name]
     except KeyError:
         raise ConfigError(f"STORAGE_BACKEND must be one of {sorted(BACKENDS)}, got {name!r}") from None
-    return backend.from_config(config)
+    storage = backend.from_config(config)
+    master_key = config.get("ENCRYPTION_KEY")
+    if not master_key:
+        return storage
+    try:
+        keys = data_key_store_for(storage)
+    except NotImplementedError as exc:
+        raise ConfigError(f"ENCRYPTION_KEY: {exc} yet") from None
+    return EncryptedBlobStorage(storage, keys, master_key, config.get("ENCRYPTION_SERVE_PLAINTEXT", True))
 
 
 __all__ = ["BACKENDS", "Anomaly", "BlobStorage", "ByteStream", "LocalBlobStorage", "LocalFile", "OpenedBlob",

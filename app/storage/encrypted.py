@@ -350,16 +350,16 @@ class DecryptingReader(SeekableReader):
         return plaintext
 
     def readinto(self, buffer) -> int:
-        """Fills ``buffer`` as far as the blob goes (a short read means the end)."""
-        filled = 0
-        while filled < len(buffer) and self._pos < self.size:
-            index, offset = divmod(self._pos, self._cipher.segment_size)
-            plaintext = self.segment(index)
-            count = min(len(buffer) - filled, len(plaintext) - offset)
-            buffer[filled:filled + count] = plaintext[offset:offset + count]
-            filled += count
-            self._pos += count
-        return filled
+        """Reads up to the end of the current segment (a short read, as raw streams may): a
+        Range read never decrypts a segment it does not cover."""
+        if self._pos >= self.size:
+            return 0
+        index, offset = divmod(self._pos, self._cipher.segment_size)
+        plaintext = self.segment(index)
+        count = min(len(buffer), len(plaintext) - offset)
+        buffer[:count] = plaintext[offset:offset + count]
+        self._pos += count
+        return count
 
     def close(self) -> None:
         if not self.closed:
@@ -574,19 +574,46 @@ class EncryptedBlobStorage(BlobStorage):
             self.keys.replace(user_id, wrap_data_key(new_master_key, user_id, data_key))
             yield user_id, "rewrapped"
 
-    def seal_existing(self, user_id: str, key: str) -> str | None:
-        """Store a plaintext blob sealed, under a new key; returns that key (the caller points
-        the record at it, then deletes the old one), or None when the blob is sealed already."""
+    def seal_existing(self, user_id: str, key: str, sha256: str) -> str | None:
+        """Store a plaintext blob sealed, under a new key, and return that key (the caller
+        points the record at it, then deletes the old one); None when the blob is sealed
+        already. ValueError when its bytes no longer hash to ``sha256`` (nothing is written)."""
         with self.inner.open(user_id, key) as opened:
             if self._header(opened) is not None:
                 return None
             staged = self.stage(user_id, UploadBudget(None))
             try:
                 staged.append(opened.file)
+                if staged.sha256 != sha256:
+                    raise ValueError(f"blob {key} of user {user_id} does not match its record's SHA-256")
                 return self.commit(staged, user_id)
             except BaseException:
                 staged.discard()
                 raise
+
+
+def seal_existing_blobs(storage: EncryptedBlobStorage, blobs) -> Iterator[str]:
+    """Seal every blob still stored in plaintext, one at a time: sealed copy under a new key,
+    then the record points at it, then the plaintext goes. Resumable (sealed blobs are
+    skipped); a crash leaves at most one stray copy, which ``flask repair --fix`` removes.
+    ``blobs`` is the blob repository (``all_records``, ``set_storage_key``). Yields a line per
+    blob sealed or left alone."""
+    for blob in blobs.all_records():
+        owner_id, key = blob["owner_id"], blob["storage_key"]
+        try:
+            sealed = storage.seal_existing(owner_id, key, blob["sha256"])
+        except FileNotFoundError:
+            yield f"blob {blob['_id']}: its bytes are missing (run flask repair)"
+            continue
+        except ValueError as exc:
+            yield f"blob {blob['_id']}: left in plaintext: {exc} (run flask repair --verify)"
+            continue
+        if sealed is None:
+            continue
+        blobs.set_storage_key(blob["_id"], sealed)
+        storage.delete(owner_id, key)
+        log.info("blob sealed user_id=%s blob_id=%s", owner_id, blob["_id"])
+        yield f"blob {blob['_id']} of user {owner_id}: sealed"
 
 
 def data_key_store_for(backend: BlobStorage) -> DataKeyStore:
