@@ -86,6 +86,7 @@ def previewable(content_type: str) -> bool:
 def send_preview(download):
     """Stored bytes inline, sandboxed, for the types above; 415 for anything else."""
     if not previewable(download.content_type):
-        raise UnsupportedPreview("This type cannot be previewed; download it instead.", code="preview_unavailable")
+        raise UnsupportedPreview("This type cannot be previewed; download it instead.",
+                                 code=ErrorCode.PREVIEW_UNAVAILABLE)
     # Werkzeug appends "; charset=utf-8" to text/* itself.
     return _send_stored(download, "inline", PREVIEW_CSP)

@@ -12,7 +12,7 @@ from typing import IO, Callable
 from flask import Request, g
 from werkzeug.formparser import FormDataParser, MultiPartParser
 
-from .errors import InvalidInput
+from .errors import ErrorCode, InvalidInput
 from .storage import StagedBlob
 
 
@@ -89,7 +89,7 @@ class StreamingUploadRequest(Request):
         factory: Callable[[], StagedBlob] | None = getattr(g, "_stage_upload", None)
         if factory is None:
             raise InvalidInput("File parts are only accepted by upload endpoints.",
-                               code="unexpected_file")
+                               code=ErrorCode.UNEXPECTED_FILE)
         staged = factory()
         g._staged_uploads.append(staged)
         return staged

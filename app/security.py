@@ -16,7 +16,7 @@ from flask.sessions import SecureCookieSessionInterface
 from flask_login import current_user
 
 from .auth.models import SCOPE_READ, SCOPE_READ_WRITE
-from .errors import Forbidden
+from .errors import ErrorCode, Forbidden
 
 F = TypeVar("F", bound=Callable)
 
@@ -116,7 +116,7 @@ def refuse_cross_site_writes() -> None:
         return  # a form on one of our no-referrer pages (share links); no page can forge Sec-Fetch-*
     parts = urlsplit(claimed)
     if claimed == "null" or parts.netloc.lower() != request.host.lower():
-        raise Forbidden("Cross-site requests are not allowed.", code="cross_site_request")
+        raise Forbidden("Cross-site requests are not allowed.", code=ErrorCode.CROSS_SITE_REQUEST)
 
 
 def limit_in_memory_bodies() -> None:
@@ -131,7 +131,7 @@ def enforce_token_scope() -> None:
     """A ``read`` token may look but not change anything (METHOD_SCOPES)."""
     if current_user.is_authenticated and not scope_allows(current_user.scope, request.method):
         raise Forbidden("This token can only read; create a read-write token to change things.",
-                        code="insufficient_scope")
+                        code=ErrorCode.INSUFFICIENT_SCOPE)
 
 
 def session_required(view: F) -> F:
@@ -139,7 +139,7 @@ def session_required(view: F) -> F:
     @functools.wraps(view)
     def wrapper(*args, **kwargs):
         if current_user.is_authenticated and current_user.via_token:
-            raise Forbidden("Log in with a password to manage tokens.", code="session_required")
+            raise Forbidden("Log in with a password to manage tokens.", code=ErrorCode.SESSION_REQUIRED)
         return view(*args, **kwargs)
     return wrapper  # type: ignore[return-value]
 

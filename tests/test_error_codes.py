@@ -34,16 +34,27 @@ def test_the_readme_error_table_lists_exactly_the_enumerated_codes():
     assert readme_error_table() == dict(enumerated)
 
 
-def test_every_code_raised_by_name_in_the_app_is_enumerated():
+def _string_codes(tree: ast.AST):
+    """``code="..."`` keywords and ``code = "..."`` assignments (plain or in a tuple)."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.keyword) and node.arg == "code":
+            yield node.value
+        elif isinstance(node, ast.Assign):
+            for target in node.targets:
+                if getattr(target, "id", None) == "code":
+                    yield node.value
+                elif isinstance(target, ast.Tuple) and isinstance(node.value, ast.Tuple):
+                    yield from (value for name, value in zip(target.elts, node.value.elts)
+                                if getattr(name, "id", None) == "code")
+
+
+def test_every_code_raised_by_name_in_the_app_is_an_enumeration_member():
     known = {code.value for code in ErrorCode}
     for path in (ROOT / "app").rglob("*.py"):
-        for node in ast.walk(ast.parse(path.read_text())):
-            if (isinstance(node, ast.keyword) and node.arg == "code" and isinstance(node.value, ast.Constant)
-                    and isinstance(node.value.value, str)):
-                assert node.value.value in known, f"{path}: code={node.value.value!r} is not in ErrorCode"
-            if (isinstance(node, ast.Assign) and any(getattr(t, "id", None) == "code" for t in node.targets)
-                    and isinstance(node.value, ast.Constant) and isinstance(node.value.value, str)):
-                assert node.value.value in known, f"{path}: code = {node.value.value!r} is not in ErrorCode"
+        for value in _string_codes(ast.parse(path.read_text())):
+            if isinstance(value, ast.Constant) and isinstance(value.value, str):
+                assert value.value in known, f"{path}: code={value.value!r} is not in ErrorCode"
+                pytest.fail(f"{path}:{value.lineno}: code={value.value!r}: name it ErrorCode.{value.value.upper()}")
 
 
 def test_an_error_takes_its_status_from_its_code():

@@ -9,7 +9,7 @@ from bson import ObjectId
 from pymongo import ASCENDING
 from pymongo.errors import DuplicateKeyError
 
-from ..errors import AppError, Conflict
+from ..errors import AppError, Conflict, ErrorCode
 from ..ids import parse_object_id
 
 
@@ -26,7 +26,7 @@ class UsersRepository:
         try:
             self._users.insert_one(doc)
         except DuplicateKeyError as exc:
-            raise Conflict("That username is already taken.", code="username_taken") from exc
+            raise Conflict("That username is already taken.", code=ErrorCode.USERNAME_TAKEN) from exc
         return doc
 
     def get(self, user_id: str) -> dict | None:
@@ -97,7 +97,7 @@ class TokensRepository:
                     raise
                 continue  # a parallel insert took that slot first: look again
             return True
-        raise AppError("Too many tokens created at once; try again.", code="try_again", status=503)
+        raise AppError("Too many tokens created at once; try again.", code=ErrorCode.TRY_AGAIN)
 
     def by_secret_hash(self, secret_hash: str) -> dict | None:
         return self._tokens.find_one({"secret_hash": secret_hash})

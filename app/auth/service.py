@@ -8,7 +8,7 @@ from datetime import timedelta
 from functools import cached_property
 
 from ..digests import secret_digest
-from ..errors import InvalidInput, Unauthorized
+from ..errors import ErrorCode, InvalidInput, Unauthorized
 from ..offload import check_password_hash, generate_password_hash
 from ..timeutil import as_utc, utcnow
 from .models import User
@@ -23,14 +23,14 @@ PASSWORD_MIN, PASSWORD_MAX = 8, 1024
 def validate_username(username) -> str:
     if not isinstance(username, str) or not USERNAME_PATTERN.fullmatch(username):
         raise InvalidInput("Username must be 3-32 characters: letters, digits, '.', '_' or '-'.",
-                           code="invalid_username")
+                           code=ErrorCode.INVALID_USERNAME)
     return username
 
 
 def validate_password(password) -> str:
     if not isinstance(password, str) or not PASSWORD_MIN <= len(password) <= PASSWORD_MAX:
         raise InvalidInput(f"Password must be {PASSWORD_MIN} to {PASSWORD_MAX} characters.",
-                           code="invalid_password")
+                           code=ErrorCode.INVALID_PASSWORD)
     return password
 
 
@@ -57,12 +57,12 @@ class AuthService:
     def authenticate(self, username, password) -> dict:
         """The user with these credentials; unknown user and wrong password look the same."""
         if not isinstance(username, str) or not isinstance(password, str) or len(password) > PASSWORD_MAX:
-            raise InvalidInput("Send a username and a password.", code="invalid_credentials_format")
+            raise InvalidInput("Send a username and a password.", code=ErrorCode.INVALID_CREDENTIALS_FORMAT)
         user = self.users.get_by_username(username) if USERNAME_PATTERN.fullmatch(username) else None
         stored_hash = user["password_hash"] if user else self._dummy_hash
         if not check_password_hash(stored_hash, password) or user is None:
             log.warning("login failed")
-            raise Unauthorized("Invalid username or password.", code="invalid_credentials")
+            raise Unauthorized("Invalid username or password.", code=ErrorCode.INVALID_CREDENTIALS)
         return user
 
     def start_session(self, user: dict) -> User:

@@ -12,7 +12,7 @@ from datetime import datetime
 from bson import ObjectId
 from pymongo.errors import DuplicateKeyError
 
-from ..errors import Conflict
+from ..errors import Conflict, ErrorCode
 from ..ids import parse_object_id
 from ..sqlite_db import oid
 from ..sqlite_db import when as time_text
@@ -44,7 +44,7 @@ class SQLiteUsersRepository(SQLiteRepository):
         try:
             USERS.insert(self._db, doc)
         except DuplicateKeyError as exc:
-            raise Conflict("That username is already taken.", code="username_taken") from exc
+            raise Conflict("That username is already taken.", code=ErrorCode.USERNAME_TAKEN) from exc
         return doc
 
     def get(self, user_id: str) -> dict | None:

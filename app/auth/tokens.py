@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from bson import ObjectId
 
 from ..digests import secret_digest
-from ..errors import InvalidInput, NotFound
+from ..errors import ErrorCode, InvalidInput, NotFound
 from ..timeutil import as_utc, utcnow
 from .models import SCOPE_READ, SCOPE_READ_WRITE, User
 from .repo import TokensRepository, UsersRepository
@@ -33,17 +33,17 @@ class TokenService:
 
     def create(self, owner_id: str, name, scope, expires_at: datetime | None) -> tuple[dict, str]:
         if not isinstance(name, str) or not 1 <= len(name.strip()) <= 100:
-            raise InvalidInput("Give the token a name of 1-100 characters.", code="invalid_name")
+            raise InvalidInput("Give the token a name of 1-100 characters.", code=ErrorCode.INVALID_NAME)
         if scope not in SCOPES:
-            raise InvalidInput("scope must be 'read' or 'read-write'.", code="invalid_scope")
+            raise InvalidInput("scope must be 'read' or 'read-write'.", code=ErrorCode.INVALID_SCOPE)
         if expires_at is not None and expires_at <= utcnow():
-            raise InvalidInput("expires_at must be in the future.", code="invalid_expiry")
+            raise InvalidInput("expires_at must be in the future.", code=ErrorCode.INVALID_EXPIRY)
         secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
         token = {"_id": ObjectId(), "owner_id": owner_id, "name": name.strip(), "scope": scope,
                  "secret_hash": secret_digest(secret), "prefix": secret[:len(TOKEN_PREFIX) + 4],
                  "created_at": utcnow(), "expires_at": expires_at, "last_used_at": None}
         if not self.tokens.insert_within_limit(token, MAX_TOKENS_PER_USER):  # atomic, unlike count-then-insert
-            raise InvalidInput(f"At most {MAX_TOKENS_PER_USER} tokens per user.", code="too_many_tokens")
+            raise InvalidInput(f"At most {MAX_TOKENS_PER_USER} tokens per user.", code=ErrorCode.TOO_MANY_TOKENS)
         log.info("api token created user_id=%s token_id=%s scope=%s", owner_id, token["_id"], scope)
         return token, secret
 
@@ -52,7 +52,7 @@ class TokenService:
 
     def revoke(self, owner_id: str, token_id: str) -> None:
         if not self.tokens.delete_owned(owner_id, token_id):
-            raise NotFound("No such token.", code="token_not_found")
+            raise NotFound("No such token.", code=ErrorCode.TOKEN_NOT_FOUND)
         log.info("api token revoked user_id=%s token_id=%s", owner_id, token_id)
 
     def authenticate(self, secret: str) -> User | None:

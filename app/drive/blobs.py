@@ -17,7 +17,7 @@ from typing import Iterable
 
 from bson import ObjectId
 
-from ..errors import AppError, NotFound, quota_exceeded
+from ..errors import AppError, ErrorCode, NotFound, quota_exceeded
 from ..storage import BlobStorage, OpenedBlob, SignedRedirect, StagedBlob, UploadBudget
 from ..timeutil import utcnow
 from .repo import BlobsRepository
@@ -49,7 +49,7 @@ class Download:
             return self.storage.open(self.blob["owner_id"], self.blob["storage_key"])
         except FileNotFoundError:
             log.error("record without bytes file_id=%s blob_id=%s", self.file_id, self.blob["_id"])
-            raise NotFound("No such file.", code="file_not_found") from None
+            raise NotFound("No such file.", code=ErrorCode.FILE_NOT_FOUND) from None
 
     def serve(self, disposition: str) -> OpenedBlob | SignedRedirect:
         """A signed redirect carrying these headers, where allowed and offered; else :meth:`open`."""
@@ -94,7 +94,7 @@ class BlobStore:
                     return existing
                 self._reap_dead(owner_id, staged.sha256)
                 time.sleep(0.01)
-            raise AppError("The upload collided with a concurrent change; try again.", code="try_again", status=503)
+            raise AppError("The upload collided with a concurrent change; try again.", code=ErrorCode.TRY_AGAIN)
         except BaseException:
             if key is not None:
                 self.storage.delete(owner_id, key)
@@ -132,7 +132,7 @@ class BlobStore:
         blob = self.blobs.get(content["blob_id"])
         if blob is None:
             log.error("record without bytes file_id=%s blob_id=%s", file["_id"], content["blob_id"])
-            raise NotFound("No such file.", code="file_not_found")
+            raise NotFound("No such file.", code=ErrorCode.FILE_NOT_FOUND)
         modified = content.get("updated_at") or content["created_at"]
         return Download(file["name"], content["content_type"], content["sha256"], modified, blob["size"],
                         file["_id"], blob, self.storage, redirect_allowed)

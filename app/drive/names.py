@@ -9,7 +9,7 @@ from urllib.parse import quote
 
 from werkzeug.utils import secure_filename
 
-from ..errors import InvalidInput
+from ..errors import ErrorCode, InvalidInput
 
 MAX_NAME_BYTES = 255
 # Bidirectional controls can disguise an extension ("gpj.exe" shown as "exe.jpg").
@@ -20,18 +20,18 @@ _CONTENT_TYPE = re.compile(r"[a-z0-9][a-z0-9!#$&^_.+-]{0,126}/[a-z0-9][a-z0-9!#$
 def validate_display_name(raw) -> str:
     """Return the normalised name, or raise InvalidInput saying what is wrong with it."""
     if not isinstance(raw, str):
-        raise InvalidInput("A name must be a string.", code="invalid_name")
+        raise InvalidInput("A name must be a string.", code=ErrorCode.INVALID_NAME)
     name = unicodedata.normalize("NFC", raw.strip())
     if not name:
-        raise InvalidInput("The file name is empty.", code="invalid_name")
+        raise InvalidInput("The file name is empty.", code=ErrorCode.INVALID_NAME)
     if "/" in name or "\\" in name:
-        raise InvalidInput("A name cannot contain '/' or '\\'.", code="invalid_name")
+        raise InvalidInput("A name cannot contain '/' or '\\'.", code=ErrorCode.INVALID_NAME)
     if any(unicodedata.category(ch) == "Cc" or ch in _BIDI_CONTROLS for ch in name):
-        raise InvalidInput("A name cannot contain control characters.", code="invalid_name")
+        raise InvalidInput("A name cannot contain control characters.", code=ErrorCode.INVALID_NAME)
     if set(name) <= {"."}:
-        raise InvalidInput("A name cannot consist only of dots.", code="invalid_name")
+        raise InvalidInput("A name cannot consist only of dots.", code=ErrorCode.INVALID_NAME)
     if len(name.encode("utf-8")) > MAX_NAME_BYTES:
-        raise InvalidInput(f"A name can be at most {MAX_NAME_BYTES} bytes of UTF-8.", code="invalid_name")
+        raise InvalidInput(f"A name can be at most {MAX_NAME_BYTES} bytes of UTF-8.", code=ErrorCode.INVALID_NAME)
     return name
 
 

@@ -16,7 +16,7 @@ from bson import ObjectId
 from pymongo import ASCENDING, DESCENDING, ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
-from ..errors import AppError, Conflict
+from ..errors import AppError, Conflict, ErrorCode
 from ..ids import parse_object_id
 
 FOLDER, FILE = "folder", "file"
@@ -41,7 +41,7 @@ def sort_spec(sort: str, descending: bool, folders_first: bool) -> list[tuple[st
 
 
 class NameTaken(Conflict):
-    code = "name_conflict"
+    code = ErrorCode.NAME_CONFLICT
 
 
 class ItemsRepository:
@@ -120,7 +120,7 @@ class ItemsRepository:
             gone = self._items.find_one_and_delete({"_id": item_id, "revision": seen.get("revision")})
             if gone is not None:
                 return gone
-        raise AppError("Too many changes to this item at once; try again.", code="try_again", status=503)
+        raise AppError("Too many changes to this item at once; try again.", code=ErrorCode.TRY_AGAIN)
 
     def commit_content(self, owner_id: str, file_id: ObjectId, expected_revision: int | None,
                        changes: dict) -> dict | None:

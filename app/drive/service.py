@@ -5,7 +5,7 @@ import logging
 from dataclasses import dataclass
 from typing import Callable
 
-from ..errors import AppError, InvalidInput
+from ..errors import AppError, ErrorCode, InvalidInput
 from ..storage import StagedBlob, UploadBudget
 from ..timeutil import utcnow
 from .blobs import BlobStore, Download
@@ -53,11 +53,11 @@ class DriveService:
         policy = conflict_policy(on_conflict)
         parent_id = self.tree.folder_id(owner_id, folder_id)
         if not parts:
-            raise InvalidInput("Send the file in a multipart field named 'file'.", code="missing_file")
+            raise InvalidInput("Send the file in a multipart field named 'file'.", code=ErrorCode.MISSING_FILE)
         checked = []
         for part in parts:
             if not part.name and part.staged.size == 0:
-                raise InvalidInput("A 'file' part is empty: choose a file to upload.", code="empty_file_part")
+                raise InvalidInput("A 'file' part is empty: choose a file to upload.", code=ErrorCode.EMPTY_FILE_PART)
             name = validate_display_name(part.name or "")
             checked.append((part.staged, name, normalise_content_type(part.content_type, name)))
         self.blobs.check_quota(owner_id, [staged for staged, _, _ in checked])
@@ -105,7 +105,7 @@ class DriveService:
             undo[-1] = lambda: self._uncreate(owner_id, item["_id"])  # the file holds the reference now
             log.info("upload user_id=%s file_id=%s size=%d", owner_id, item["_id"], item["size"])
             return item, False
-        raise AppError("Too many changes to this name at once; try again.", code="try_again", status=503)
+        raise AppError("Too many changes to this name at once; try again.", code=ErrorCode.TRY_AGAIN)
 
     # -- reading ----------------------------------------------------------------------------
 
@@ -232,7 +232,7 @@ class DriveService:
             file = self.items.get(owner_id, file["_id"], kind=FILE)
             if file is None:
                 raise not_found(FILE)
-        raise AppError("Too many changes to this file at once; try again.", code="try_again", status=503)
+        raise AppError("Too many changes to this file at once; try again.", code=ErrorCode.TRY_AGAIN)
 
     def _copy_item(self, owner_id, source: dict, parent_id, name: str, policy: str, undo) -> dict:
         if source["type"] == FOLDER:

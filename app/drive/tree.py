@@ -22,7 +22,7 @@ from typing import Any, Callable, Iterator, TypeVar
 
 from bson import ObjectId
 
-from ..errors import AppError, Conflict, InvalidInput, NotFound
+from ..errors import AppError, Conflict, ErrorCode, InvalidInput, NotFound
 from .names import MAX_NAME_BYTES, name_key, numbered_name, validate_display_name
 from .repo import FILE, FOLDER, ItemsRepository, NameTaken, new_item, slot_for
 
@@ -37,8 +37,9 @@ _left_behind: list = []  # (repository, owner, holder): locks whose release fail
 _left_behind_guard = threading.Lock()
 _held = threading.local()  # (repository, owner) -> [holder, last renewal]: the locks this thread holds
 
-_NOT_FOUND = {FILE: ("No such file.", "file_not_found"), FOLDER: ("No such folder.", "folder_not_found"),
-              None: ("No such item.", "item_not_found")}
+_NOT_FOUND = {FILE: ("No such file.", ErrorCode.FILE_NOT_FOUND),
+              FOLDER: ("No such folder.", ErrorCode.FOLDER_NOT_FOUND),
+              None: ("No such item.", ErrorCode.ITEM_NOT_FOUND)}
 
 
 def not_found(kind: str | None) -> NotFound:
@@ -64,7 +65,7 @@ class Tree:
         delay = 0.002
         while not self.items.take_tree_lock(owner_id, holder, time.time() + LOCK_LEASE_S, time.time()):
             if time.monotonic() > deadline:
-                raise AppError("Too many changes to your files at once; try again.", code="try_again", status=503)
+                raise AppError("Too many changes to your files at once; try again.", code=ErrorCode.TRY_AGAIN)
             time.sleep(delay * random.uniform(0.5, 1.5))
             delay = min(delay * 2, 0.05)
         held[key] = [holder, time.monotonic()]
@@ -99,7 +100,7 @@ class Tree:
         if entry is None or time.monotonic() - entry[1] < LOCK_LEASE_S / 3:
             return
         if not self.items.extend_tree_lock(owner_id, entry[0], time.time() + LOCK_LEASE_S):
-            raise AppError("The change took too long and was interrupted; try again.", code="try_again", status=503)
+            raise AppError("The change took too long and was interrupted; try again.", code=ErrorCode.TRY_AGAIN)
         entry[1] = time.monotonic()
 
     def live(self, owner_id: str, item_id, kind: str | None) -> dict:
@@ -122,7 +123,7 @@ class Tree:
         when a segment is missing, trashed, or a file with more path below it. Decoding a
         URL is the caller's work: the path arrives as text."""
         if not isinstance(path, str) or not path.startswith("/"):
-            raise InvalidInput("A path starts with '/'.", code="invalid_input")
+            raise InvalidInput("A path starts with '/'.", code=ErrorCode.INVALID_INPUT)
         segments = path[1:].split("/")
         folder_only = segments[-1] == "" and len(segments) > 1
         if folder_only:
@@ -130,11 +131,11 @@ class Tree:
         elif segments == [""]:
             segments = []
         if len(segments) > MAX_DEPTH:
-            raise InvalidInput("The path is too deep.", code="invalid_input")
+            raise InvalidInput("The path is too deep.", code=ErrorCode.INVALID_INPUT)
         keys = []
         for segment in segments:
             if segment in ("", ".", ".."):
-                raise InvalidInput("A path cannot have empty, '.' or '..' segments.", code="invalid_name")
+                raise InvalidInput("A path cannot have empty, '.' or '..' segments.", code=ErrorCode.INVALID_NAME)
             try:
                 keys.append(name_key(validate_display_name(segment)))
             except InvalidInput:
@@ -167,7 +168,7 @@ class Tree:
         """409 when ``target_parent`` is ``folder_id`` itself or one of its descendants."""
         if target_parent == folder_id or any(a["_id"] == folder_id for a in self.ancestors(owner_id, target_parent)):
             raise Conflict("A folder cannot be moved into itself or one of its subfolders.",
-                           code="move_into_descendant")
+                           code=ErrorCode.MOVE_INTO_DESCENDANT)
 
     def subtree(self, owner_id: str, root_id: ObjectId, include: str) -> list[dict]:
         """Every item below ``root_id`` (breadth first): ``live`` ones, or ``with_parent``
@@ -219,12 +220,12 @@ class Tree:
             if name_key(candidate) in taken:
                 continue
             if len(candidate.encode()) > MAX_NAME_BYTES:
-                raise InvalidInput("The name is too long to number.", code="invalid_name")
+                raise InvalidInput("The name is too long to number.", code=ErrorCode.INVALID_NAME)
             try:
                 return write(candidate)
             except NameTaken:
                 continue
-        raise Conflict("No free name found.", code="name_conflict")
+        raise Conflict("No free name found.", code=ErrorCode.NAME_CONFLICT)
 
     def create(self, owner_id: str, kind: str, parent_id: ObjectId | None, name: str, on_conflict: str,
                now: datetime, **fields: Any) -> dict:
@@ -254,6 +255,6 @@ class Tree:
 def conflict_policy(value, allowed=CONFLICT_POLICIES, default: str = "fail") -> str:
     value = default if value in (None, "") else value
     if value not in allowed:
-        raise InvalidInput(f"on_conflict must be one of: {', '.join(allowed)}.", code="invalid_on_conflict")
+        raise InvalidInput(f"on_conflict must be one of: {', '.join(allowed)}.", code=ErrorCode.INVALID_ON_CONFLICT)
     return value
 

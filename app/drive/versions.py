@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Callable
 
 from bson import ObjectId
 
-from ..errors import AppError, NotFound
+from ..errors import AppError, ErrorCode, NotFound
 from ..timeutil import utcnow
 from .repo import FILE, ItemsRepository, VersionsRepository
 from .tree import Tree
@@ -117,7 +117,7 @@ class VersionsService:
             file = self.items.get(owner_id, file["_id"], kind=FILE)
             if file is None:
                 return None
-        raise AppError("Too many changes to this file at once; try again.", code="try_again", status=503)
+        raise AppError("Too many changes to this file at once; try again.", code=ErrorCode.TRY_AGAIN)
 
     def _revert(self, owner_id: str, previous: dict, committed: dict) -> None:
         """Undo a commit of a request that failed later, so that its content is kept nowhere.
@@ -177,7 +177,7 @@ class VersionsService:
         file = self.tree.live(owner_id, file_id, FILE)
         version = self.versions.get(file, version_id)
         if version is None:
-            raise NotFound("No such version.", code="version_not_found")
+            raise NotFound("No such version.", code=ErrorCode.VERSION_NOT_FOUND)
         return file, version
 
     def list(self, owner_id: str, file_id: str) -> list[dict]:
@@ -191,7 +191,7 @@ class VersionsService:
         """The version's content becomes the file's next commit; the current one a version."""
         file, version = self._file_and_version(owner_id, file_id, version_id)
         if not self.versions.delete(version["_id"]):  # a parallel restore or delete took it
-            raise NotFound("No such version.", code="version_not_found")
+            raise NotFound("No such version.", code=ErrorCode.VERSION_NOT_FOUND)
         # From here this call holds the version's reference to its blob.
         try:
             for _ in range(_COMMIT_ATTEMPTS):
@@ -200,7 +200,7 @@ class VersionsService:
                     break
                 file = self.tree.live(owner_id, file_id, FILE)
             else:
-                raise AppError("Too many changes to this file at once; try again.", code="try_again", status=503)
+                raise AppError("Too many changes to this file at once; try again.", code=ErrorCode.TRY_AGAIN)
         except BaseException:
             self._put_back(owner_id, version)  # nothing changed: the version is back
             raise
@@ -218,7 +218,7 @@ class VersionsService:
     def delete(self, owner_id: str, file_id: str, version_id: str) -> None:
         _, version = self._file_and_version(owner_id, file_id, version_id)
         if not self._drop(owner_id, version):  # restored or deleted meanwhile: not ours to answer for
-            raise NotFound("No such version.", code="version_not_found")
+            raise NotFound("No such version.", code=ErrorCode.VERSION_NOT_FOUND)
 
     def drop_first(self, owner_id: str, file: dict) -> None:
         """Remove the file's first version (content a later commit turned into one), if it is

@@ -20,7 +20,7 @@ from bson import ObjectId
 from ..digests import secret_digest
 from ..drive.repo import FILE, FOLDER, ItemsRepository
 from ..drive.tree import Tree
-from ..errors import InvalidInput, NotFound
+from ..errors import ErrorCode, InvalidInput, NotFound
 from ..offload import check_password_hash, generate_password_hash
 from ..timeutil import as_utc, utcnow
 from .archive import safe_archive_names, windows_safe_name
@@ -36,7 +36,7 @@ _MISSING = object()
 
 
 def share_not_found() -> NotFound:
-    return NotFound("This link does not exist or no longer works.", code="share_not_found")
+    return NotFound("This link does not exist or no longer works.", code=ErrorCode.SHARE_NOT_FOUND)
 
 
 @dataclass
@@ -74,7 +74,7 @@ class ShareService:
                max_downloads=None) -> tuple[dict, str]:
         item = self.items.get(owner_id, item_id if isinstance(item_id, str) else "", live=True)
         if item is None:
-            raise NotFound("No such file or folder.", code="item_not_found")
+            raise NotFound("No such file or folder.", code=ErrorCode.ITEM_NOT_FOUND)
         token = secrets.token_urlsafe(24)
         now = utcnow()
         share = {"_id": ObjectId(), "owner_id": owner_id, "item_id": item["_id"], "item_type": item["type"],
@@ -91,22 +91,23 @@ class ShareService:
         changes: dict = {}
         if label is not _MISSING:
             if label is not None and (not isinstance(label, str) or len(label) > LABEL_MAX):
-                raise InvalidInput(f"label must be a string of at most {LABEL_MAX} characters.", code="invalid_label")
+                raise InvalidInput(f"label must be a string of at most {LABEL_MAX} characters.",
+                                   code=ErrorCode.INVALID_LABEL)
             changes["label"] = label or None
         if expires_at is not _MISSING:
             if expires_at is not None and not isinstance(expires_at, datetime):
-                raise InvalidInput("expires_at must be an ISO 8601 date-time.", code="invalid_expiry")
+                raise InvalidInput("expires_at must be an ISO 8601 date-time.", code=ErrorCode.INVALID_EXPIRY)
             if expires_at is not None and expires_at <= utcnow():
-                raise InvalidInput("expires_at must be in the future.", code="invalid_expiry")
+                raise InvalidInput("expires_at must be in the future.", code=ErrorCode.INVALID_EXPIRY)
             changes["expires_at"] = expires_at
         if password is not _MISSING:
             if password is not None and (not isinstance(password, str) or not 1 <= len(password) <= PASSWORD_MAX):
-                raise InvalidInput("password must be 1-1024 characters.", code="invalid_password")
+                raise InvalidInput("password must be 1-1024 characters.", code=ErrorCode.INVALID_PASSWORD)
             changes["password_hash"] = generate_password_hash(password, self.password_method) if password else None
         if max_downloads is not _MISSING:
             if max_downloads is not None and (isinstance(max_downloads, bool) or not isinstance(max_downloads, int)
                                               or not 1 <= max_downloads <= MAX_DOWNLOADS_LIMIT):
-                raise InvalidInput("max_downloads must be a positive integer.", code="invalid_max_downloads")
+                raise InvalidInput("max_downloads must be a positive integer.", code=ErrorCode.INVALID_MAX_DOWNLOADS)
             changes["max_downloads"] = max_downloads
         return changes
 
@@ -115,7 +116,7 @@ class ShareService:
         if item_id is not None:
             item = self.items.get(owner_id, item_id, live=None)
             if item is None:
-                raise NotFound("No such file or folder.", code="item_not_found")
+                raise NotFound("No such file or folder.", code=ErrorCode.ITEM_NOT_FOUND)
             oid = item["_id"]
         shares = self.shares.for_owner(owner_id, oid)
         live = {i["_id"] for i in self.items.by_ids(owner_id, [s["item_id"] for s in shares]).values()
@@ -136,7 +137,7 @@ class ShareService:
         edited = None if share.get("revoked_at") else self.shares.update_unless_revoked(share["_id"], changes)
         if edited is None:
             self.get(owner_id, share_id)  # 404 if the link went with its item meanwhile
-            raise InvalidInput("A revoked link cannot be changed; create a new one.", code="share_revoked")
+            raise InvalidInput("A revoked link cannot be changed; create a new one.", code=ErrorCode.SHARE_REVOKED)
         # The link as this edit left it (a revoke right after is the next answer's news).
         return edited, share_state(edited, self.items.get(owner_id, edited["item_id"], live=True) is not None)
 

@@ -23,7 +23,7 @@ import io
 from dataclasses import dataclass
 from typing import BinaryIO, ClassVar, Iterable, Mapping
 
-from ..errors import AppError, QuotaExceeded
+from ..errors import AppError, ErrorCode, QuotaExceeded
 
 # Staging older than this was left by a killed upload: the sweep and repair remove it.
 STAGING_MAX_AGE_S = 24 * 3600
@@ -34,7 +34,7 @@ class StorageUnavailable(AppError):
     """The storage refused to work through something it does not trust (a symlink below the
     uploads folder): a server fault the client cannot fix and a retry will not cure."""
 
-    status, code = 500, "storage_unavailable"
+    code = ErrorCode.STORAGE_UNAVAILABLE
 
 
 class UploadBudget:

@@ -32,7 +32,7 @@ from typing import Iterator, Mapping
 
 from config import S3_REQUIRED, ConfigError
 
-from ..errors import AppError
+from ..errors import AppError, ErrorCode
 from .base import (STAGING_MAX_AGE_S, Anomaly, BlobStorage, ByteStream, HashedStagedBlob, SeekableReader, StagedBlob,
                    StoredEntry, UploadBudget)
 from .local import _SAFE_PART, STAGING_PREFIX, _check_part
@@ -51,7 +51,7 @@ _MISSING = {"404", "NoSuchKey", "NoSuchUpload", "NotFound"}
 class ObjectStoreUnavailable(AppError):
     """The object store failed or could not be reached: nothing was stored, try again."""
 
-    status, code = 503, "service_unavailable"
+    code = ErrorCode.SERVICE_UNAVAILABLE
 
 
 def _error_code(exc: Exception) -> str | None:
