@@ -25,6 +25,9 @@ START_TIMEOUT_S = 30
 STOP_TIMEOUT_S = 40  # gunicorn.conf.py has graceful_timeout = 30
 HTTP_TIMEOUT_S = 30
 EMBEDDED, MONGO_WIRE = "embedded", "mongo_wire"  # values of the ``backend`` fixture
+# Also a value of ``backend``: the embedded database with file bytes in a bucket of its own on
+# SeaweedFS (tests/s3_server.py; the test module imports its ``s3_server`` fixture).
+S3 = "s3"
 WIRE_WORKERS = 3  # several workers, few enough for a 2-core machine
 # A test marked so runs on a server of each backend (its ``server``/``new_server`` fixtures).
 on_both_backends = pytest.mark.parametrize("backend", [EMBEDDED, MONGO_WIRE])
@@ -39,6 +42,8 @@ _SCRUBBED_ENV = (
     "LOGIN_RATE_LIMIT", "LOGIN_IP_RATE_LIMIT", "RATELIMIT_STORAGE_URI",
     "BIND", "WEB_CONCURRENCY", "GUNICORN_THREADS", "GUNICORN_TIMEOUT", "GUNICORN_CMD_ARGS",
     "GUNICORN_WORKER_CLASS", "GUNICORN_WORKER_CONNECTIONS",
+    "STORAGE_BACKEND", "S3_ENDPOINT_URL", "S3_BUCKET", "S3_REGION", "S3_ACCESS_KEY_ID", "S3_SECRET_ACCESS_KEY",
+    "S3_PREFIX", "S3_PRESIGNED_DOWNLOADS",
 )
 
 _ACCESS_RID_PID = re.compile(r" rid=(\S+) pid=<?(\d+)>?$", re.MULTILINE)  # Gunicorn writes pid=<123>
@@ -104,6 +109,13 @@ class GunicornServer:
         if self.env.get("MONGO_URI"):
             return "mongodb"
         return "sqlite"
+
+    def stored_sizes(self, owner_id: str) -> list[int]:
+        """Sizes of a user's committed blobs, read from the server's storage (a folder or a bucket)."""
+        from app.storage import storage_from_config
+        from config import load_config
+        entries, _ = storage_from_config(load_config(self.env)).inventory()
+        return sorted(e.size for e in entries if e.owner_id == owner_id and not e.staging)
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -221,6 +233,9 @@ def new_server(backend, request, tmp_path):
         if backend == MONGO_WIRE:
             from tests.mongo_wire import wire_env
             srv.env.update(wire_env(request.getfixturevalue("mongo_wire")), WEB_CONCURRENCY=str(WIRE_WORKERS))
+        if backend == S3:
+            s3 = request.getfixturevalue("s3_server")
+            srv.env.update(s3.env(s3.new_bucket()))
         srv.env.update({k: str(v) for k, v in env.items()})
         return srv
     return make

@@ -15,7 +15,7 @@ import os
 import pytest
 import requests
 
-from tests.live_server import EMBEDDED, HTTP_TIMEOUT_S, GunicornServer, on_both_backends
+from tests.live_server import HTTP_TIMEOUT_S, GunicornServer, on_both_backends
 
 pytestmark = pytest.mark.e2e
 
@@ -114,10 +114,8 @@ def test_full_session_survives_restart(server, tmp_path, backend):
         assert by_name[UNICODE_NAME]["content_type"] == "application/pdf"
 
         # The bytes went to the configured folders, not the repository's.
-        assert (tmp_path / "data").is_dir() == (backend == EMBEDDED)
-        stored = [p for p in (tmp_path / "uploads" / user["id"]).iterdir()
-                  if not p.name.startswith(".")]
-        assert sorted(p.stat().st_size for p in stored) == sorted(len(d) for d in contents.values())
+        assert (tmp_path / "data").is_dir() == (server.database_kind == "sqlite")
+        assert server.stored_sizes(user["id"]) == sorted(len(d) for d in contents.values())
 
         _assert_files_listed(alice, server, records)
         _assert_downloads(alice, server, records, contents)
