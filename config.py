@@ -271,3 +271,41 @@ def load_config(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
     if name not in PROFILES:
         raise ConfigError(f"APP_ENV must be one of {sorted(PROFILES)}, got {name!r}")
     return PROFILES[name].load(environ)
+
+
+# Every environment variable the server reads, named once: config.py's (above) and those of
+# gunicorn.conf.py (GUNICORN_CMD_ARGS: Gunicorn's own). Tests and benchmarks start servers with
+# server_environment, so nothing of these leaks from a developer's shell and a name that is not
+# here fails where it is set; tests/test_environment_names.py checks the lists against what
+# load_config and gunicorn.conf.py really read.
+APP_VARIABLES = (
+    "APP_ENV", "SECRET_KEY", "INSTANCE_PATH", "LOG_LEVEL", "API_DOCS_ENABLED", "TRUST_PROXY_HOPS",
+    "MONGO_URI", "MONGO_DB_NAME", "MONGO_TIMEOUT_MS", "EMBEDDED_DB_PATH", "EMBEDDED_ENGINE",
+    "STORAGE_BACKEND", "UPLOAD_FOLDER", "S3_ENDPOINT_URL", "S3_BUCKET", "S3_REGION", "S3_ACCESS_KEY_ID",
+    "S3_SECRET_ACCESS_KEY", "S3_PREFIX", "S3_PRESIGNED_DOWNLOADS",
+    "ENCRYPTION_KEY", "ENCRYPTION_KEY_FILE", "ENCRYPTION_SERVE_PLAINTEXT",
+    "MAX_CONTENT_LENGTH", "USER_QUOTA_BYTES", "MAX_VERSIONS_PER_FILE", "TRASH_RETENTION_DAYS", "PAGE_SIZE_MAX",
+    "SESSION_LIFETIME_DAYS", "SESSION_COOKIE_SECURE",
+    "LOGIN_RATE_LIMIT", "LOGIN_IP_RATE_LIMIT", "SHARE_PASSWORD_RATE_LIMIT", "REGISTER_RATE_LIMIT",
+    "RATELIMIT_STORAGE_URI",
+)
+GUNICORN_VARIABLES = ("BIND", "WEB_CONCURRENCY", "GUNICORN_WORKER_CLASS", "GUNICORN_THREADS",
+                      "GUNICORN_WORKER_CONNECTIONS", "GUNICORN_TIMEOUT", "GUNICORN_CMD_ARGS")
+SERVER_VARIABLES = APP_VARIABLES + GUNICORN_VARIABLES
+
+
+def server_settings(**settings: object) -> dict[str, str]:
+    """``settings`` as environment variables (values made strings). A name the server does not
+    read is a KeyError here rather than a setting silently ignored."""
+    unknown = sorted(set(settings) - set(SERVER_VARIABLES))
+    if unknown:
+        raise KeyError(f"not a server setting: {', '.join(unknown)} (see config.SERVER_VARIABLES)")
+    return {name: str(value) for name, value in settings.items()}
+
+
+def server_environment(inherited: Mapping[str, str], **settings: object) -> dict[str, str]:
+    """The environment to start a server with: ``inherited`` (a shell's) without any of the
+    server's variables, so none leaks in, plus ``settings`` (checked by server_settings)."""
+    env = {name: value for name, value in inherited.items() if name not in SERVER_VARIABLES}
+    env.update(server_settings(**settings))
+    return env

@@ -33,8 +33,8 @@ import requests
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import transfer  # bench/ is not a package
-from transfer import (MIB, RESULTS, BenchError, RssSampler, Server, baseline_rss_kib,
-                      free_port, make_source, mib_per_s, run_dd, sign_up, warm_up)
+from transfer import (MIB, RESULTS, BenchError, Server, WorkersRss, baseline_rss_kib, free_port, make_source,
+                      mib_per_s, run_dd, sign_up, warm_up_every_worker, worker_class)
 
 REPO = transfer.REPO
 SMALL_SIZE = 64 * 1024
@@ -248,7 +248,8 @@ def render(r: dict) -> str:
         f"### API beside dd and nginx: {mib} MiB file, {n:,} files of 64 KiB",
         "",
         f"Cores: {r['nproc']} (nproc) · load average before the run: {r['loadavg_before']} · "
-        f"Python {r['python']}, Gunicorn gthread 1 worker x {r['gunicorn_threads']} threads, embedded store · "
+        f"Python {r['python']}, Gunicorn worker class {r['worker_class']}, {len(r['worker_pids'])} workers, "
+        "embedded store · "
         f"nginx {r['nginx_version']} (worker_processes auto, sendfile on) · downloads with curl to /dev/null",
         "",
         f"Command: `{r['command']}`",
@@ -262,9 +263,9 @@ def render(r: dict) -> str:
         f"{big['api_download_mib_s']:.1f} MiB/s | {big['nginx_download_mib_s']:.1f} MiB/s | "
         f"{big['download_vs_nginx']:.2f} | >= {TARGETS['download_vs_nginx']} | "
         f"{ok(big['download_vs_nginx'], TARGETS['download_vs_nginx'])} |",
-        f"| worker peak RSS growth during the {mib} MiB upload | {big['upload_rss_growth_mib']:.1f} MiB | | | "
+        f"| largest worker peak RSS growth during the {mib} MiB upload | {big['upload_rss_growth_mib']:.1f} MiB | | | "
         f"< {TARGETS['rss_growth_mib']:.0f} MiB | {ok(big['upload_rss_growth_mib'], TARGETS['rss_growth_mib'], True)} |",
-        f"| worker peak RSS growth during the {mib} MiB download | {big['download_rss_growth_mib']:.1f} MiB | | | "
+        f"| largest worker peak RSS growth during the {mib} MiB download | {big['download_rss_growth_mib']:.1f} MiB | | | "
         f"< {TARGETS['rss_growth_mib']:.0f} MiB | {ok(big['download_rss_growth_mib'], TARGETS['rss_growth_mib'], True)} |",
         f"| upload {n:,} x 64 KiB, {CLIENTS} clients vs {CLIENTS} parallel `dd bs=4M conv=fsync` | "
         f"{small['upload_files_s']:.0f} files/s ({small['upload_mib_s']:.1f} MiB/s) | "
@@ -275,11 +276,12 @@ def render(r: dict) -> str:
         f"{small['download_vs_nginx']:.2f} | >= {TARGETS['download_vs_nginx']} | "
         f"{ok(small['download_vs_nginx'], TARGETS['download_vs_nginx'])} |",
         "",
-        f"- worker CPU: {big['upload_worker_cpu_s']:.2f} s for the {mib} MiB upload "
+        f"- CPU of the workers: {big['upload_worker_cpu_s']:.2f} s for the {mib} MiB upload "
         f"({big['upload_s']:.2f} s wall), {big['download_worker_cpu_s']:.2f} s for one download; "
         f"{small['upload_worker_cpu_s']:.2f} s for the {n:,} small uploads",
-        f"- worker VmHWM growth (kernel peak): upload {big['upload_vmhwm_growth_mib']}, "
-        f"download {big['download_vmhwm_growth_mib']} MiB; RSS baseline {r['worker_rss_baseline_mib']:.1f} MiB",
+        f"- largest worker VmHWM growth (kernel peak): upload {big['upload_vmhwm_growth_mib']}, "
+        f"download {big['download_vmhwm_growth_mib']} MiB; RSS baselines "
+        + ", ".join(f"{mib:.1f} MiB (pid {pid})" for pid, mib in r["worker_rss_baseline_mib"].items()),
         f"- every upload's SHA-256 checked in its 201; downloads checked by size in the timed runs and "
         f"by SHA-256 in an untimed pass from both servers: {'ok' if r['verified'] else 'MISMATCH'}",
         "- each upload 201 means: file fsynced, renamed, folder fsynced, record committed (fsynced); "
@@ -349,16 +351,15 @@ def main(argv=None) -> int:
 
         print("starting gunicorn ...", flush=True)
         server.start()
-        worker = server.worker_pid()
         session = requests.Session()
         sign_up(session, server.base)
         token = api_token(session, server.base)
         auth = {"Authorization": f"Bearer {token}"}
-        warm_up(session, server.base, workdir)
-        baseline = baseline_rss_kib(worker)
+        workers = warm_up_every_worker(session, server, workdir)
+        baseline = baseline_rss_kib(workers)
 
         print("upload (large) ...", flush=True)
-        with RssSampler(worker) as up_rss:
+        with WorkersRss(baseline) as up_rss:
             record, up_s, _ = transfer.upload(session, server.base, src)
         if record.get("size") != size or record.get("sha256") != source_sha:
             raise BenchError(f"large upload stored {record.get('size')} bytes {record.get('sha256')}")
@@ -371,9 +372,9 @@ def main(argv=None) -> int:
         api_runs, nginx_runs, down_rss = [], [], None
         for i in range(args.repeat):
             print(f"download (large) {i + 1}/{args.repeat} ...", flush=True)
-            with RssSampler(worker) as sampler:
+            with WorkersRss(baseline) as sampler:
                 seconds, got = curl_download(api_url, auth)
-            down_rss = sampler if down_rss is None or sampler.peak_kib > down_rss.peak_kib else down_rss
+            down_rss = sampler if down_rss is None or sampler.growth_kib > down_rss.growth_kib else down_rss
             if got != size:
                 raise BenchError(f"API download returned {got} bytes")
             api_runs.append(seconds)
@@ -388,9 +389,9 @@ def main(argv=None) -> int:
         print("dd (small) ...", flush=True)
         dd_small_s = dd_small([f[3] for f in rng_files], os.path.join(workdir, "small-dd"))
         print("upload (small) ...", flush=True)
-        cpu0 = transfer.cpu_seconds(worker)
+        cpu0 = sum(transfer.cpu_seconds(pid) for pid in workers)
         small_up_s, small_records = upload_small(server.base, token, [f[:3] for f in rng_files])
-        small_cpu = transfer.cpu_seconds(worker) - cpu0
+        small_cpu = sum(transfer.cpu_seconds(pid) for pid in workers) - cpu0
         by_sha = {r["sha256"]: r for r in small_records}
         small_blobs = blob_paths(uploads, SMALL_SIZE)
         if len(small_blobs) != args.files:
@@ -408,26 +409,26 @@ def main(argv=None) -> int:
         nginx_hashes = {hashed_get(plain, url)[0] for url in nginx_small}
         verified &= nginx_hashes == set(by_sha)
 
-        if server.worker_pid() != worker or up_rss.vanished or down_rss.vanished:
-            raise BenchError(f"Gunicorn worker {worker} was replaced during the run")
+        if sorted(server.worker_pids()) != workers or up_rss.vanished or down_rss.vanished:
+            raise BenchError(f"a Gunicorn worker of {workers} was replaced during the run")
 
         def growth(kib):
-            return None if kib is None else round((kib - baseline) / 1024, 1)
+            return None if kib is None else round(kib / 1024, 1)
 
         files_mib = args.files * SMALL_SIZE / MIB
         large = {
             "dd_mib_s": dd["mib_s"], "dd_s": dd["seconds"],
             "upload_s": up_s, "upload_mib_s": mib_per_s(size, up_s),
             "upload_vs_dd": mib_per_s(size, up_s) / dd["mib_s"],
-            "upload_worker_cpu_s": up_rss.cpu_s, "upload_rss_growth_mib": (up_rss.peak_kib - baseline) / 1024,
-            "upload_vmhwm_growth_mib": growth(up_rss.hwm_kib),
+            "upload_worker_cpu_s": up_rss.cpu_s, "upload_rss_growth_mib": up_rss.growth_kib / 1024,
+            "upload_vmhwm_growth_mib": growth(up_rss.hwm_growth_kib),
             "api_download_s": api_runs, "nginx_download_s": nginx_runs,
             "api_download_mib_s": mib_per_s(size, min(api_runs)),
             "nginx_download_mib_s": mib_per_s(size, min(nginx_runs)),
             "download_vs_nginx": min(nginx_runs) / min(api_runs),
             "download_worker_cpu_s": down_rss.cpu_s,
-            "download_rss_growth_mib": (down_rss.peak_kib - baseline) / 1024,
-            "download_vmhwm_growth_mib": growth(down_rss.hwm_kib),
+            "download_rss_growth_mib": down_rss.growth_kib / 1024,
+            "download_vmhwm_growth_mib": growth(down_rss.hwm_growth_kib),
         }
         small = {
             "dd_s": dd_small_s, "dd_files_s": args.files / dd_small_s, "dd_mib_s": files_mib / dd_small_s,
@@ -445,11 +446,12 @@ def main(argv=None) -> int:
             "when": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
             "command": command, "nproc": os.cpu_count(), "loadavg_before": loadavg,
             "python": platform.python_version(), "nginx_version": nginx.version(),
-            "gunicorn_threads": int(os.environ.get("GUNICORN_THREADS", "8")),
+            "worker_class": worker_class(), "worker_pids": workers,
             "git_commit": subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO, capture_output=True,
                                          text=True).stdout.strip() or None,
             "size_mib": args.size_mib, "files": args.files, "repeat": args.repeat,
-            "worker_rss_baseline_mib": baseline / 1024, "verified": bool(verified),
+            "worker_rss_baseline_mib": {pid: kib / 1024 for pid, kib in baseline.items()},
+            "verified": bool(verified),
             "large": large, "small": small, "dd": dd,
         }
         with open("/proc/loadavg", encoding="ascii") as fh:

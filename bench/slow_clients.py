@@ -82,7 +82,7 @@ def measure(base: str, session_cookies, file_id: str, samples: int) -> dict[str,
 
 def worker_state(server: transfer.Server) -> dict:
     """RSS and open files of all the server's workers together."""
-    pids = transfer.children_of(server.proc.pid)
+    pids = server.worker_pids()
     return {"workers": len(pids), "rss_kib": sum(transfer.read_status_kib(pid, "VmRSS") or 0 for pid in pids),
             "fds": sum(len(os.listdir(f"/proc/{pid}/fd")) for pid in pids)}
 
@@ -150,7 +150,7 @@ def main(argv: list[str] | None = None) -> int:
     os.makedirs(transfer.RESULTS, exist_ok=True)
     result = {"slow": args.slow, "samples": args.samples, "nproc": os.cpu_count(),
               "python": platform.python_version(), "loadavg_before": open("/proc/loadavg").read().split()[:3],
-              "worker_class": os.environ.get("GUNICORN_WORKER_CLASS", "gunicorn.conf.py's default"),
+              "worker_class": transfer.worker_class(),
               "command": " ".join(["python", "bench/slow_clients.py", *(argv if argv is not None else sys.argv[1:])]),
               "runs": {}}
     signal.signal(signal.SIGTERM, transfer._sigterm_to_exit)  # so cleanup runs when we are killed

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import glob
 import hashlib
 import json
 import os
@@ -20,7 +19,6 @@ import platform
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -30,21 +28,20 @@ import time
 import requests
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+if REPO not in sys.path:
+    sys.path.insert(0, REPO)
+from config import GUNICORN_VARIABLES, server_settings  # noqa: E402
+from tests.live_server import GunicornServer, _free_port, child_pids  # noqa: E402
+
 RESULTS = os.path.join(REPO, "bench", "results")
 MIB = 1024 * 1024
 CHUNK = MIB  # client read/write unit for upload and download
 GEN_BLOCK = 4 * MIB  # unit used to write the source file
 RSS_INTERVAL_S = 0.05
-STARTUP_TIMEOUT_S = 30.0
-STOP_TIMEOUT_S = 35.0  # above gunicorn.conf.py's graceful_timeout
-# Settings that must not leak from the developer's shell into the server under test.
-# GUNICORN_THREADS and GUNICORN_TIMEOUT do pass through, to compare configurations.
-SCRUBBED_ENV = (
-    "APP_ENV", "MONGO_URI", "MONGO_DB_NAME", "MONGO_TIMEOUT_MS", "EMBEDDED_DB_PATH", "UPLOAD_FOLDER",
-    "INSTANCE_PATH", "SECRET_KEY", "MAX_CONTENT_LENGTH", "USER_QUOTA_BYTES", "SESSION_LIFETIME_DAYS",
-    "SESSION_COOKIE_SECURE", "TRUST_PROXY_HOPS", "PAGE_SIZE_MAX", "LOG_LEVEL", "LOGIN_RATE_LIMIT",
-    "LOGIN_IP_RATE_LIMIT", "RATELIMIT_STORAGE_URI", "BIND", "WEB_CONCURRENCY", "GUNICORN_CMD_ARGS",
-)
+WARM_UP_ROUNDS = 40  # at most, until every worker has served one
+# Gunicorn settings that pass through from the shell, to compare configurations
+# (WEB_CONCURRENCY=1, GUNICORN_WORKER_CLASS=gthread, ...); every other server variable is cleared.
+PASS_THROUGH = tuple(name for name in GUNICORN_VARIABLES if name not in ("BIND", "GUNICORN_CMD_ARGS"))
 
 
 class BenchError(RuntimeError):
@@ -57,10 +54,7 @@ def mib_per_s(nbytes: int, seconds: float) -> float:
     return nbytes / MIB / seconds if seconds > 0 else float("inf")
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+free_port = _free_port
 
 
 def make_source(path: str, size: int) -> str:
@@ -127,17 +121,7 @@ def cpu_seconds(pid: int) -> float | None:
 
 
 def children_of(pid: int) -> list[int]:
-    kids: list[int] = []
-    for path in glob.glob(f"/proc/{pid}/task/*/children"):
-        try:
-            with open(path, encoding="ascii") as fh:
-                kids.extend(int(p) for p in fh.read().split())
-        except FileNotFoundError:
-            continue
-    if not kids:  # kernels without CONFIG_PROC_CHILDREN
-        out = subprocess.run(["ps", "--ppid", str(pid), "-o", "pid="], capture_output=True, text=True)
-        kids = [int(p) for p in out.stdout.split()]
-    return sorted(set(kids))
+    return sorted(child_pids(pid))
 
 
 class RssSampler:
@@ -193,84 +177,96 @@ class RssSampler:
 
 # --------------------------------------------------------------------------- server
 
-class Server:
-    """``gunicorn -c gunicorn.conf.py wsgi:app`` on a free port, embedded DB in ``workdir``."""
+class WorkersRss:
+    """An RssSampler on every worker at once, each against its own idle baseline: whichever
+    worker serves the request, its growth is the one reported."""
+
+    def __init__(self, baselines: dict[int, int]):
+        self.baselines = baselines
+        self.samplers = [RssSampler(pid) for pid in baselines]
+
+    def __enter__(self) -> "WorkersRss":
+        for sampler in self.samplers:
+            sampler.__enter__()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        for sampler in self.samplers:
+            sampler.__exit__(*exc)
+
+    @property
+    def growth_kib(self) -> int:
+        """The largest peak RSS growth of any worker."""
+        return max(s.peak_kib - self.baselines[s.pid] for s in self.samplers)
+
+    @property
+    def hwm_growth_kib(self) -> int | None:
+        """The largest kernel peak (VmHWM) growth, None where the kernel would not reset it."""
+        if any(s.hwm_kib is None for s in self.samplers):
+            return None
+        return max(s.hwm_kib - self.baselines[s.pid] for s in self.samplers)
+
+    @property
+    def cpu_s(self) -> float | None:
+        """CPU time of all the workers together."""
+        times = [s.cpu_s for s in self.samplers]
+        return None if None in times else sum(times)
+
+    @property
+    def samples(self) -> int:
+        return min(s.samples for s in self.samplers)
+
+    @property
+    def vanished(self) -> bool:
+        return any(s.vanished for s in self.samplers)
+
+
+# --------------------------------------------------------------------------- server
+
+class Server(GunicornServer):
+    """tests/live_server.py's Gunicorn server (``make run``'s command, state in ``workdir``)
+    with a benchmark's limits: 4 GiB requests, no quota. It raises BenchError rather than
+    failing a test, and keeps the server's output in ``log_path`` when stopped."""
 
     def __init__(self, workdir: str, log_path: str):
-        self.port = free_port()
-        self.base = f"http://127.0.0.1:{self.port}"
+        super().__init__(workdir)
+        self.base = self.base_url
         self.log_path = log_path
-        self.proc: subprocess.Popen | None = None
-        self._log = None
-        env = {k: v for k, v in os.environ.items() if k not in SCRUBBED_ENV}
-        env.update(
-            APP_ENV="development",
-            BIND=f"127.0.0.1:{self.port}",
-            INSTANCE_PATH=os.path.join(workdir, "instance"),
-            EMBEDDED_DB_PATH=os.path.join(workdir, "db"),
-            UPLOAD_FOLDER=os.path.join(workdir, "uploads"),
-            SECRET_KEY=secrets.token_hex(32),
-            MAX_CONTENT_LENGTH=str(4 * 1024**3),
-            USER_QUOTA_BYTES="0",
-            PYTHONUNBUFFERED="1",
-            # Gunicorn's control socket defaults to $XDG_RUNTIME_DIR or ~/.gunicorn; keep it
-            # in the temp dir so parallel servers (e.g. the e2e tests) do not share one path.
-            XDG_RUNTIME_DIR=workdir,
-        )
-        self.env = env
+        self._log = None  # bench/http_targets.py's own spawn() logs through it
+        passed = {name: os.environ[name] for name in PASS_THROUGH if os.environ.get(name)}
+        self.env.update(server_settings(MAX_CONTENT_LENGTH=4 * 1024**3, USER_QUOTA_BYTES=0, **passed))
 
-    def start(self) -> None:
-        gunicorn = os.path.join(os.path.dirname(sys.executable), "gunicorn")
-        if not os.path.exists(gunicorn):
-            raise BenchError(f"gunicorn not found next to the interpreter: {gunicorn}")
-        self._log = open(self.log_path, "wb")  # noqa: SIM115 - closed in stop()
-        self.proc = subprocess.Popen(
-            [gunicorn, "-c", "gunicorn.conf.py", "wsgi:app"], cwd=REPO, env=self.env,
-            stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True)
-        deadline = time.monotonic() + STARTUP_TIMEOUT_S
-        last = "no answer"
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise BenchError(f"gunicorn exited with {self.proc.returncode} during startup")
-            try:
-                response = requests.get(self.base + "/api/status", timeout=2)
-                if response.status_code == 200:
-                    return
-                last = f"HTTP {response.status_code}: {response.text[:200]}"
-            except requests.RequestException as exc:
-                last = type(exc).__name__
-            time.sleep(0.1)
-        raise BenchError(f"GET /api/status did not return 200 within {STARTUP_TIMEOUT_S:.0f}s ({last})")
+    def fail(self, message: str):
+        raise BenchError(message)
 
     def worker_pid(self) -> int:
-        assert self.proc is not None
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            kids = children_of(self.proc.pid)
-            if len(kids) == 1:
-                return kids[0]
-            if len(kids) > 1:
-                raise BenchError(f"expected one Gunicorn worker (embedded DB), found {kids}")
-            time.sleep(0.1)
-        raise BenchError("no Gunicorn worker process found")
+        """The one worker of a server started with WEB_CONCURRENCY=1."""
+        workers = sorted(self.worker_pids())
+        if len(workers) != 1:
+            raise BenchError(f"expected one Gunicorn worker (WEB_CONCURRENCY=1), found {workers}")
+        return workers[0]
 
     def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(STOP_TIMEOUT_S)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)  # our own session only
-                self.proc.wait()
+        """Stop gracefully if running (again is fine); keep the output in ``log_path``."""
+        if self.proc is not None:
+            if self.proc.poll() is None:
+                super().stop()
+            self._reap()
         if self._log is not None:
             self._log.close()
             self._log = None
+        if self.log_path and hasattr(self, "stderr_path"):
+            with open(self.log_path, "wb") as out:
+                for path in (self.stderr_path, self.stdout_path):
+                    if path.exists():
+                        out.write(path.read_bytes())
 
     def log_tail(self, lines: int = 30) -> str:
+        path = getattr(self, "stderr_path", None) or self.log_path
         try:
-            with open(self.log_path, encoding="utf-8", errors="replace") as fh:
+            with open(path, encoding="utf-8", errors="replace") as fh:
                 return "".join(fh.readlines()[-lines:])
-        except FileNotFoundError:
+        except (FileNotFoundError, TypeError):
             return ""
 
 
@@ -377,16 +373,39 @@ def warm_up(session: requests.Session, base: str, workdir: str) -> None:
     os.unlink(path)
 
 
-def baseline_rss_kib(pid: int) -> int:
-    """Median of a few VmRSS readings over ~0.5 s, the worker idle."""
-    values = []
+def warm_up_every_worker(session: requests.Session, server: Server, workdir: str) -> list[int]:
+    """``warm_up`` on fresh connections until every worker has served one (the access log says
+    which worker answered), so no worker's first-request imports count as growth; the workers."""
+    workers = server.worker_pids()
+    before = set(server.answered_by())
+    for _ in range(WARM_UP_ROUNDS):
+        with requests.Session() as fresh:
+            fresh.cookies.update(session.cookies)
+            warm_up(fresh, server.base, workdir)
+        served = {pid for rid, pid in server.answered_by().items() if rid not in before}
+        if workers <= served:
+            break
+    else:
+        print(f"note: workers {sorted(workers - served)} served no warm-up request in {WARM_UP_ROUNDS} rounds",
+              flush=True)
+    return sorted(workers)
+
+
+def baseline_rss_kib(pids: list[int]) -> dict[int, int]:
+    """Each worker's median VmRSS over ~0.5 s, the workers idle."""
+    values: dict[int, list[int]] = {pid: [] for pid in pids}
     for _ in range(10):
-        value = read_status_kib(pid, "VmRSS")
-        if value is None:
-            raise BenchError(f"Gunicorn worker {pid} disappeared")
-        values.append(value)
+        for pid in pids:
+            value = read_status_kib(pid, "VmRSS")
+            if value is None:
+                raise BenchError(f"Gunicorn worker {pid} disappeared")
+            values[pid].append(value)
         time.sleep(RSS_INTERVAL_S)
-    return sorted(values)[len(values) // 2]
+    return {pid: sorted(v)[len(v) // 2] for pid, v in values.items()}
+
+
+def worker_class() -> str:
+    return os.environ.get("GUNICORN_WORKER_CLASS") or "gunicorn.conf.py's (gevent)"
 
 
 # --------------------------------------------------------------------------- report
@@ -402,9 +421,9 @@ def render(result: dict) -> str:
     ]
     lines = [
         f"Transfer benchmark: {result['size_mib']} MiB file, nproc={result['nproc']}, "
-        f"Gunicorn gthread 1 worker x {result['gunicorn_threads']} threads, embedded DB",
+        f"Gunicorn worker class {result['worker_class']}, {len(result['worker_pids'])} workers, embedded DB",
         "",
-        "| operation | MiB/s | ratio vs dd | worker peak RSS growth (MiB) |",
+        "| operation | MiB/s | ratio vs dd | largest worker peak RSS growth (MiB) |",
         "|---|---:|---:|---:|",
     ]
     for name, rate, rss in rows:
@@ -413,13 +432,14 @@ def render(result: dict) -> str:
     cpu = [result[op]["worker_cpu_s"] for op in ("upload", "download")]
     lines += [
         "",
-        f"- worker RSS baseline: {result['worker_rss_baseline_mib']:.1f} MiB "
-        f"(pid {result['worker_pid']}, sampled every {int(RSS_INTERVAL_S * 1000)} ms; "
+        "- worker RSS baselines: " + ", ".join(f"{mib:.1f} MiB (pid {pid})"
+                                               for pid, mib in result["worker_rss_baseline_mib"].items())
+        + f" (each worker sampled every {int(RSS_INTERVAL_S * 1000)} ms; "
         f"{result['upload']['rss_samples']} samples during upload, "
         f"{result['download']['rss_samples']} during download)",
-        "- worker VmHWM growth (kernel peak, catches spikes between samples): "
+        "- largest worker VmHWM growth (kernel peak, catches spikes between samples): "
         + ", ".join(f"{op} {'n/a' if v is None else f'{v:.1f} MiB'}" for op, v in zip(("upload", "download"), hwm)),
-        "- worker CPU time: "
+        "- CPU time of the workers: "
         + ", ".join(f"{op} {'n/a' if v is None else f'{v:.2f} s'} in {result[op]['seconds']:.2f} s wall"
                     for op, v in zip(("upload", "download"), cpu)),
         f"- sha256 upload: {'ok' if result['upload']['sha256_ok'] else 'MISMATCH'}, "
@@ -469,27 +489,29 @@ def main(argv: list[str] | None = None) -> int:
 
         print("starting gunicorn ...", flush=True)
         server.start()
-        worker = server.worker_pid()
         session = requests.Session()
         sign_up(session, server.base)
-        warm_up(session, server.base, workdir)
-        baseline = baseline_rss_kib(worker)
-        hwm_before = read_status_kib(worker, "VmHWM")  # peak since the worker booted
+        workers = warm_up_every_worker(session, server, workdir)
+        baseline = baseline_rss_kib(workers)
+        hwm_before = {pid: read_status_kib(pid, "VmHWM") for pid in workers}  # peaks since they booted
 
         print("upload ...", flush=True)
-        with RssSampler(worker) as up_rss:
+        with WorkersRss(baseline) as up_rss:
             record, up_s, up_body = upload(session, server.base, src)
         if record.get("size") != size:
             raise BenchError(f"upload stored {record.get('size')} bytes, sent {size}")
 
         print("download ...", flush=True)
-        with RssSampler(worker) as down_rss:
+        with WorkersRss(baseline) as down_rss:
             down_sha, received, down_s, down_headers = download(session, server.base, record["id"])
         if received != size:
             raise BenchError(f"download returned {received} bytes, expected {size}")
 
-        if server.worker_pid() != worker or up_rss.vanished or down_rss.vanished:
-            raise BenchError(f"Gunicorn worker {worker} was replaced during the run (crash or timeout?)")
+        if sorted(server.worker_pids()) != workers or up_rss.vanished or down_rss.vanished:
+            raise BenchError(f"a Gunicorn worker of {workers} was replaced during the run (crash or timeout?)")
+
+        def mib(kib):
+            return None if kib is None else kib / 1024
 
         result = {
             "when": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
@@ -499,20 +521,19 @@ def main(argv: list[str] | None = None) -> int:
             "nproc": os.cpu_count(),
             "python": platform.python_version(),
             "requests": requests.__version__,
-            "gunicorn_threads": int(os.environ.get("GUNICORN_THREADS", "8")),
+            "worker_class": worker_class(),
             "git_commit": subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO, capture_output=True,
                                          text=True).stdout.strip() or None,
             "dd": dd,
-            "worker_pid": worker,
-            "worker_rss_baseline_mib": baseline / 1024,
+            "worker_pids": workers,
+            "worker_rss_baseline_mib": {pid: kib / 1024 for pid, kib in baseline.items()},
             "upload": {
                 "seconds": up_s, "mib_s": mib_per_s(size, up_s), "ratio_vs_dd": mib_per_s(size, up_s) / dd["mib_s"],
                 "request_body_bytes": up_body, "sha256": record.get("sha256"),
                 "sha256_ok": record.get("sha256") == source_sha,
-                "worker_rss_peak_mib": up_rss.peak_kib / 1024,
-                "worker_rss_growth_mib": (up_rss.peak_kib - baseline) / 1024,
+                "worker_rss_growth_mib": mib(up_rss.growth_kib),
                 "rss_samples": up_rss.samples,
-                "worker_vmhwm_growth_mib": None if up_rss.hwm_kib is None else (up_rss.hwm_kib - baseline) / 1024,
+                "worker_vmhwm_growth_mib": mib(up_rss.hwm_growth_kib),
                 "worker_cpu_s": up_rss.cpu_s,
             },
             "download": {
@@ -520,13 +541,12 @@ def main(argv: list[str] | None = None) -> int:
                 "ratio_vs_dd": mib_per_s(size, down_s) / dd["mib_s"],
                 "sha256": down_sha, "sha256_ok": down_sha == source_sha,
                 "content_length": down_headers.get("Content-Length"),
-                "worker_rss_peak_mib": down_rss.peak_kib / 1024,
-                "worker_rss_growth_mib": (down_rss.peak_kib - baseline) / 1024,
+                "worker_rss_growth_mib": mib(down_rss.growth_kib),
                 "rss_samples": down_rss.samples,
-                "worker_vmhwm_growth_mib": None if down_rss.hwm_kib is None else (down_rss.hwm_kib - baseline) / 1024,
+                "worker_vmhwm_growth_mib": mib(down_rss.hwm_growth_kib),
                 "worker_cpu_s": down_rss.cpu_s,
             },
-            "worker_vmhwm_mib_before_transfers": hwm_before / 1024 if hwm_before else None,
+            "worker_vmhwm_mib_before_transfers": {pid: mib(kib) for pid, kib in hwm_before.items()},
         }
         print()
         print(render(result))

@@ -15,9 +15,12 @@ import socket
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 import requests
+
+from config import SERVER_VARIABLES, server_environment, server_settings
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 GUNICORN = os.path.join(os.path.dirname(sys.executable), "gunicorn")
@@ -32,19 +35,9 @@ WIRE_WORKERS = 3  # several workers, few enough for a 2-core machine
 # A test marked so runs on a server of each backend (its ``server``/``new_server`` fixtures).
 on_both_backends = pytest.mark.parametrize("backend", [EMBEDDED, MONGO_WIRE])
 
-# Variables read by config.py or gunicorn.conf.py (and Gunicorn itself) that must not leak
-# from the developer's shell into the server under test.
-_SCRUBBED_ENV = (
-    "MONGO_URI", "MONGO_DB_NAME", "MONGO_TIMEOUT_MS", "EMBEDDED_DB_PATH", "EMBEDDED_ENGINE", "UPLOAD_FOLDER",
-    "INSTANCE_PATH", "SECRET_KEY", "MAX_CONTENT_LENGTH", "USER_QUOTA_BYTES",
-    "SESSION_LIFETIME_DAYS", "SESSION_COOKIE_SECURE", "TRUST_PROXY_HOPS", "PAGE_SIZE_MAX",
-    "LOG_LEVEL", "API_DOCS_ENABLED",
-    "LOGIN_RATE_LIMIT", "LOGIN_IP_RATE_LIMIT", "RATELIMIT_STORAGE_URI",
-    "BIND", "WEB_CONCURRENCY", "GUNICORN_THREADS", "GUNICORN_TIMEOUT", "GUNICORN_CMD_ARGS",
-    "GUNICORN_WORKER_CLASS", "GUNICORN_WORKER_CONNECTIONS",
-    "STORAGE_BACKEND", "S3_ENDPOINT_URL", "S3_BUCKET", "S3_REGION", "S3_ACCESS_KEY_ID", "S3_SECRET_ACCESS_KEY",
-    "S3_PREFIX", "S3_PRESIGNED_DOWNLOADS",
-)
+# What must not leak from the developer's shell into a server under test: every variable the
+# server reads (config.py names them; bench/http_targets.py imports this name).
+_SCRUBBED_ENV = SERVER_VARIABLES
 
 _ACCESS_RID_PID = re.compile(r" rid=(\S+) pid=<?(\d+)>?$", re.MULTILINE)  # Gunicorn writes pid=<123>
 
@@ -71,17 +64,18 @@ def _free_port() -> int:
 
 
 class GunicornServer:
-    """One Gunicorn master (and its workers) in its own process group; restartable."""
+    """One Gunicorn master (and its workers) in its own process group; restartable. The
+    benchmarks use it too (bench/transfer.py's ``Server``), with their own ``fail``."""
 
     # Answers to /api/status that mean "started" (a test of a stopped database adds 503).
     ready_statuses: tuple[int, ...] = (200,)
 
     def __init__(self, tmp_path):
-        self.tmp_path = tmp_path
+        self.tmp_path = tmp_path = Path(tmp_path)
         self.port = _free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
-        env = {k: v for k, v in os.environ.items() if k not in _SCRUBBED_ENV}
-        env.update(
+        env = server_environment(
+            os.environ,
             APP_ENV="development",
             BIND=f"127.0.0.1:{self.port}",
             EMBEDDED_DB_PATH=str(tmp_path / "data"),
@@ -93,12 +87,16 @@ class GunicornServer:
             # Every test client registers from 127.0.0.1; the per-address default (20 an
             # hour) is for the real world.
             REGISTER_RATE_LIMIT="10000 per hour",
-            PYTHONUNBUFFERED="1",
         )
+        env["PYTHONUNBUFFERED"] = "1"
         self.env = env
         self.proc: subprocess.Popen | None = None
         self._logs = []
         self._runs = 0
+
+    def fail(self, message: str):
+        """Give up on the server: a failed test here, a benchmark error in bench/."""
+        pytest.fail(message)
 
     def url(self, path: str) -> str:
         return self.base_url + path
@@ -142,7 +140,7 @@ class GunicornServer:
             if self.proc.poll() is not None:
                 code = self.proc.returncode
                 self._reap()
-                pytest.fail(f"gunicorn exited with {code} during start-up\n{self.diagnostics()}")
+                self.fail(f"gunicorn exited with {code} during start-up\n{self.diagnostics()}")
             try:
                 response = requests.get(self.url("/api/status"), timeout=2)
             except requests.RequestException as exc:
@@ -154,7 +152,7 @@ class GunicornServer:
                     last_error = f"HTTP {response.status_code}: {response.text[:500]}"
             time.sleep(0.1)
         self.kill()
-        pytest.fail(f"gunicorn did not answer {self.ready_statuses} on /api/status within {START_TIMEOUT_S}s "
+        self.fail(f"gunicorn did not answer {self.ready_statuses} on /api/status within {START_TIMEOUT_S}s "
                     f"(last: {last_error})\n{self.diagnostics()}")
 
     def stop(self) -> int:
@@ -165,7 +163,7 @@ class GunicornServer:
             code = self.proc.wait(timeout=STOP_TIMEOUT_S)
         except subprocess.TimeoutExpired:
             self.kill()
-            pytest.fail(f"gunicorn did not stop within {STOP_TIMEOUT_S}s of SIGTERM\n"
+            self.fail(f"gunicorn did not stop within {STOP_TIMEOUT_S}s of SIGTERM\n"
                         f"{self.diagnostics()}")
         self._reap()
         return code
@@ -236,7 +234,7 @@ def new_server(backend, request, tmp_path):
         if backend == S3:
             s3 = request.getfixturevalue("s3_server")
             srv.env.update(s3.env(s3.new_bucket()))
-        srv.env.update({k: str(v) for k, v in env.items()})
+        srv.env.update(server_settings(**env))
         return srv
     return make
 
