@@ -33,7 +33,7 @@ import requests
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import transfer  # bench/ is not a package
-from transfer import (MIB, RESULTS, BenchError, Server, WorkersRss, baseline_rss_kib, free_port, make_source,
+from transfer import (MIB, RESULTS, BenchError, Server, WorkersRss, baselines_rss_kib, free_port, make_source,
                       mib_per_s, run_dd, sign_up, warm_up_every_worker, worker_class)
 
 REPO = transfer.REPO
@@ -356,7 +356,7 @@ def main(argv=None) -> int:
         token = api_token(session, server.base)
         auth = {"Authorization": f"Bearer {token}"}
         workers = warm_up_every_worker(session, server, workdir)
-        baseline = baseline_rss_kib(workers)
+        baseline = baselines_rss_kib(workers)
 
         print("upload (large) ...", flush=True)
         with WorkersRss(baseline) as up_rss:

@@ -391,7 +391,12 @@ def warm_up_every_worker(session: requests.Session, server: Server, workdir: str
     return sorted(workers)
 
 
-def baseline_rss_kib(pids: list[int]) -> dict[int, int]:
+def baseline_rss_kib(pid: int) -> int:
+    """Median of a few VmRSS readings over ~0.5 s, the worker idle."""
+    return baselines_rss_kib([pid])[pid]
+
+
+def baselines_rss_kib(pids: list[int]) -> dict[int, int]:
     """Each worker's median VmRSS over ~0.5 s, the workers idle."""
     values: dict[int, list[int]] = {pid: [] for pid in pids}
     for _ in range(10):
@@ -492,7 +497,7 @@ def main(argv: list[str] | None = None) -> int:
         session = requests.Session()
         sign_up(session, server.base)
         workers = warm_up_every_worker(session, server, workdir)
-        baseline = baseline_rss_kib(workers)
+        baseline = baselines_rss_kib(workers)
         hwm_before = {pid: read_status_kib(pid, "VmHWM") for pid in workers}  # peaks since they booted
 
         print("upload ...", flush=True)
