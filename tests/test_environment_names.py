@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import os
+import re
 import runpy
 from pathlib import Path
 
@@ -115,3 +116,10 @@ def test_tests_and_benchmarks_start_servers_with_names_config_knows():
     assert not unknown, "not variables config.py knows:\n" + "\n".join(unknown)
     # The scan does find what the helpers set (it would pass vacuously otherwise).
     assert {"BIND", "UPLOAD_FOLDER", "MONGO_URI", "S3_BUCKET", "USER_QUOTA_BYTES", "WEB_CONCURRENCY"} <= seen
+
+
+def test_the_readme_configuration_table_lists_every_variable():
+    rows = [line.split("|")[1] for line in (ROOT / "README.md").read_text().splitlines() if line.startswith("| `")]
+    listed = {name for row in rows for name in re.findall(r"`([A-Z][A-Z0-9_]+)`", row)}
+    # EMBEDDED_ENGINE is only refused now (the README says why); GUNICORN_CMD_ARGS is Gunicorn's own.
+    assert set(SERVER_VARIABLES) - {"EMBEDDED_ENGINE", "GUNICORN_CMD_ARGS"} <= listed
