@@ -45,25 +45,20 @@ for path in (BENCH, REPO):
 import compare  # noqa: E402  (bench/ is not a package)
 import drive_queries  # noqa: E402
 import transfer  # noqa: E402
-from transfer import RESULTS, BenchError, children_of, cpu_seconds  # noqa: E402
+from transfer import RESULTS, BenchError, cpu_seconds  # noqa: E402
 
 from app import create_app  # noqa: E402
 from app.drive.names import name_key  # noqa: E402
 from app.drive.repo import SORT_FIELDS  # noqa: E402
-from config import load_config  # noqa: E402
+from config import load_config, server_settings  # noqa: E402
 from tests import test_load  # noqa: E402  (the 32-client mixed load test's clients and checks)
-from tests.live_server import _SCRUBBED_ENV  # noqa: E402
+from tests.live_server import GunicornServer  # noqa: E402
 
-GUNICORN = os.path.join(os.path.dirname(sys.executable), "gunicorn")
 FULL_ITEMS, FULL_BULK, FULL_FOLDERS = 110_000, 10_000, 1_000
 SMALL_FOLDER_FILES = 10
 PAGE = 50  # the API's default page size
-START_TIMEOUT_S = 60.0
 CLIENTS = 8
 PROBE_SIZE = 4096
-# Environment variables that pass through to the server, to compare configurations.
-PASS_THROUGH = ("GUNICORN_THREADS", "WEB_CONCURRENCY", "GUNICORN_TIMEOUT", "GUNICORN_WORKER_CLASS",
-                "GUNICORN_WORKER_CONNECTIONS")
 SEARCH_TERMS = [  # (q, what it stands for)
     ("quokka", "rare"), ("report", "common"), ("a", "1 character"), ("ph", "2 characters"),
     ("ß", "non-ASCII ß (casefolds to ss)"), ("İ", "non-ASCII İ (casefolds to i + dot)"),
@@ -92,85 +87,43 @@ def stats(samples: list[float]) -> dict:
 
 # --------------------------------------------------------------------------- server
 
-class Server(transfer.Server):
-    """``gunicorn -c gunicorn.conf.py wsgi:app`` from the repo root with tests/live_server.py's
-    environment (state in ``workdir``), whatever gunicorn.conf.py says about workers;
-    restartable, and timed from the spawn to the first 200."""
+class Server(GunicornServer):
+    """tests/live_server.py's Gunicorn server (``make run``'s command and environment, state in
+    ``workdir``), whatever gunicorn.conf.py says about workers; the shell's Gunicorn settings
+    pass through (transfer.PASS_THROUGH), to compare configurations."""
 
     def __init__(self, workdir: str):
-        super().__init__(workdir, "")
-        env = {k: v for k, v in os.environ.items() if k not in _SCRUBBED_ENV}
-        env.update({k: os.environ[k] for k in PASS_THROUGH if os.environ.get(k)})
-        env.update(
-            APP_ENV="development",
-            BIND=f"127.0.0.1:{self.port}",
-            EMBEDDED_DB_PATH=os.path.join(workdir, "data"),
-            UPLOAD_FOLDER=os.path.join(workdir, "uploads"),
-            INSTANCE_PATH=os.path.join(workdir, "instance"),
-            SECRET_KEY=secrets.token_hex(32),
-            # As tests/live_server.py: every account here registers from 127.0.0.1.
-            REGISTER_RATE_LIMIT="10000 per hour",
-            PYTHONUNBUFFERED="1",
-            XDG_RUNTIME_DIR=workdir,
-        )
-        self.env = env
-        self.runs = 0
+        super().__init__(workdir)
+        self.base = self.base_url
+        self.env.update(server_settings(**{n: os.environ[n] for n in transfer.PASS_THROUGH if os.environ.get(n)}))
+
+    def fail(self, message: str):
+        raise BenchError(message)
 
     def app_settings(self) -> dict:
         """The settings the server's app loads from its environment, for the in-process app
         (which logs warnings only: its uploads would print a line each)."""
         return {**load_config(self.env), "LOG_LEVEL": "WARNING"}
 
-    def spawn(self) -> float:
-        assert self.proc is None, "server already running"
-        self.runs += 1
-        self.log_path = os.path.join(RESULTS, f"http_targets-gunicorn-{self.runs}.log")
-        self._log = open(self.log_path, "wb")  # noqa: SIM115 - closed in stop()
+    def timed_start(self) -> float:
+        """Start; seconds to the first 200 on /api/status (polled every 0.1 s)."""
         start = time.perf_counter()
-        self.proc = subprocess.Popen(
-            [GUNICORN, "-c", "gunicorn.conf.py", "--no-control-socket", "wsgi:app"], cwd=REPO, env=self.env,
-            stdin=subprocess.DEVNULL, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True)
-        return start
-
-    def wait_for(self, path: str, start: float, headers: dict | None = None, interval: float = 0.01) -> float:
-        """Poll ``path`` until it answers 200; seconds since ``start``."""
-        deadline = start + START_TIMEOUT_S
-        last = "no answer"
-        while time.perf_counter() < deadline:
-            if self.proc.poll() is not None:
-                raise BenchError(f"gunicorn exited with {self.proc.returncode} during start-up\n{self.log_tail()}")
-            try:
-                response = requests.get(self.base + path, headers=headers, timeout=5)
-                if response.status_code == 200:
-                    return time.perf_counter() - start
-                last = f"HTTP {response.status_code}: {response.text[:200]}"
-            except requests.RequestException as exc:
-                last = type(exc).__name__
-            time.sleep(interval)
-        raise BenchError(f"GET {path} did not answer 200 within {START_TIMEOUT_S:.0f} s ({last})\n{self.log_tail()}")
-
-    def start(self) -> float:
-        return self.wait_for("/api/status", self.spawn())
+        self.start()
+        return time.perf_counter() - start
 
     def workers(self) -> list[int]:
-        return children_of(self.proc.pid) if self.proc else []
+        return sorted(self.worker_pids()) if self.proc else []
 
     def cpu_s(self) -> float:
         """CPU time of the master and its workers (workers are not replaced during a run)."""
         return sum(cpu_seconds(pid) or 0.0 for pid in [self.proc.pid, *self.workers()])
 
-    def stop(self) -> None:
-        super().stop()
-        self.proc = None
-
     def describe(self) -> str:
         """Worker class, count and threads as Gunicorn logged them."""
-        text = ""
         try:
-            with open(self.log_path, encoding="utf-8", errors="replace") as fh:
-                text = fh.read(20000)
+            text = self.stderr_path.read_text(errors="replace")[:20000]
         except OSError:
-            pass
+            text = ""
         kind = next((line.split("Using worker:")[1].strip() for line in text.splitlines()
                      if "Using worker:" in line), "?")
         return f"{kind}, {len(self.workers())} worker process(es)"
@@ -527,16 +480,20 @@ def measure_load(base: str, seconds: float, clients: int) -> dict:
 
 
 def measure_restarts(server: Server, data: dict, times: int) -> list[dict]:
-    """Stop, start: seconds from spawning Gunicorn to the first 200 on /api/status, and to the
-    first 200 on the first page of the big folder (asked right after /api/status answered)."""
+    """Stop, start: seconds from spawning Gunicorn to the first 200 on /api/status (polled every
+    0.1 s, so up to 0.1 s late), and to the first page of the big folder asked right after."""
     headers = {"Authorization": f"Bearer {data['accounts']['big']['token']}"}
     path = f"/api/folders/{data['bulk_id']}/children?limit={PAGE}"
     rows = []
     for _ in range(times):
         server.stop()
-        start = server.spawn()
-        status_s = server.wait_for("/api/status", start)
-        listing_s = server.wait_for(path, start, headers)
+        start = time.perf_counter()
+        server.start()
+        status_s = time.perf_counter() - start
+        response = requests.get(server.base + path, headers=headers, timeout=30)
+        if response.status_code != 200:
+            raise BenchError(f"first listing after a restart -> HTTP {response.status_code}")
+        listing_s = time.perf_counter() - start
         rows.append({"status_s": status_s, "listing_s": listing_s})
         print(f"  restart: /api/status {status_s:.2f} s, listing {listing_s:.2f} s", flush=True)
     return rows
@@ -874,7 +831,7 @@ def main(argv=None) -> int:
         data = seed(server, args.items)
         r["sizes"] = {"big_items": data["big_items"], "seed_items": len(data["docs"]), "seed_s": data["seed_s"],
                       "generate_s": data["generate_s"]}
-        first_start = server.start()
+        first_start = server.timed_start()
         r["server"] = server.describe()
         print(f"gunicorn up in {first_start:.2f} s: {r['server']}", flush=True)
         base = server.base
@@ -939,7 +896,7 @@ def main(argv=None) -> int:
         print(f"\nerror: {exc}", file=sys.stderr)
         return 1
     finally:
-        server.stop()
+        server.kill()
         shutil.rmtree(workdir, ignore_errors=True)
 
 
