@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import io
+import json
 import logging
 import os
 import subprocess
@@ -15,12 +16,14 @@ import zipfile
 import pytest
 
 from app.services import services
-from app.storage import ByteStream, UploadBudget, storage_from_config
+from app.storage import ByteStream, StorageUnavailable, UploadBudget, storage_from_config
 from app.storage.encrypted import (HEADER_SIZE, SEGMENT_SIZE, TAG_SIZE, ContentTampered, EncryptedBlobStorage,
                                    LocalDataKeyStore, WrongMasterKey)
 from app.storage.local import LocalBlobStorage
+from app.storage.s3 import S3DataKeyStore
 from config import ConfigError, TestingConfig
 from tests.conftest import AuthActions
+from tests.s3_server import s3_bucket, s3_server  # noqa: F401 - fixtures
 from tests.test_compat import zone_upload
 from tests.test_folders import folder, put_file
 from tests.test_storage_containment import fetch
@@ -422,3 +425,104 @@ def test_plaintext_is_refused_once_serving_it_is_turned_off(tmp_path):
     strict = EncryptedBlobStorage(inner, LocalDataKeyStore(inner.root), MASTER_KEY, serve_plaintext=False)
     with pytest.raises(ContentTampered):
         strict.open("d" * 24, key)
+
+
+# -- on S3: data keys are objects, created once whoever races ---------------------------------
+
+@pytest.fixture
+def sealed_s3(s3_server, s3_bucket) -> EncryptedBlobStorage:
+    """The S3 backend on a bucket of its own, sealed, built from the configuration as at start-up
+    (which refused the combination before S3 kept data keys)."""
+    settings = TestingConfig.load(s3_server.env(s3_bucket, S3_PREFIX="drive", ENCRYPTION_KEY=MASTER_KEY.hex()))
+    storage = storage_from_config(settings)
+    assert isinstance(storage, EncryptedBlobStorage) and isinstance(storage.keys, S3DataKeyStore)
+    return storage
+
+
+def put_sealed(storage, data: bytes, owner: str = "a" * 24) -> str:
+    staged = storage.stage(owner, UploadBudget(None))
+    staged.append([data])
+    return storage.commit(staged, owner)
+
+
+def test_s3_round_trip_with_ranges_and_no_plaintext_in_the_bucket(sealed_s3):
+    key = put_sealed(sealed_s3, CONTENT)
+    with sealed_s3.open("a" * 24, key) as opened:
+        assert isinstance(opened, ByteStream) and opened.size == len(CONTENT)
+        assert opened.file.read() == CONTENT  # ranges: tests/test_storage_backends.py, s3-encrypted
+    s3 = sealed_s3.inner
+    stored = s3.client.get_object(Bucket=s3.bucket, Key=f"drive/{'a' * 24}/{key}")["Body"].read()
+    assert b"plaintext-marker" not in stored and len(stored) == HEADER_SIZE + len(CONTENT) + 3 * TAG_SIZE
+    assert sealed_s3.sha256_of("a" * 24, key) == hashlib.sha256(CONTENT).hexdigest()
+    assert sealed_s3.signed_url("a" * 24, key, content_type="text/plain", disposition="attachment") is None
+
+
+def test_s3_key_objects_are_never_listed_as_orphans_and_rotate(sealed_s3):
+    key = put_sealed(sealed_s3, b"x")
+    s3 = sealed_s3.inner
+    names = sorted(o["Key"] for o in s3.objects_below("drive/"))
+    assert names == sorted([f"drive/{'a' * 24}/{key}", f"drive/.keys/{'a' * 24}", "drive/.keys/.conditional-put-probe"])
+    entries, anomalies = sealed_s3.inventory()
+    assert [(e.owner_id, e.name, e.size, e.staging) for e in entries] == [("a" * 24, key, 1, False)] and not anomalies
+    assert sealed_s3.keys.users() == ["a" * 24]
+    new_key = os.urandom(32)
+    assert list(sealed_s3.rotate(new_key)) == [("a" * 24, "rewrapped")]
+    rotated = EncryptedBlobStorage(s3, s3.data_key_store(), new_key)
+    with rotated.open("a" * 24, key) as opened:
+        assert opened.file.read() == b"x"
+
+
+S3_RACER = """
+import json, sys, time
+from app.storage import storage_from_config
+from config import TestingConfig
+env, start = json.loads(sys.argv[1]), float(sys.argv[2])
+storage = storage_from_config(TestingConfig.load(env))
+storage.inner.client  # connected before the start
+time.sleep(max(0, start - time.time()))
+print(storage.data_key("c" * 24, create=True).hex())
+"""
+
+
+def test_s3_processes_racing_for_a_users_first_key_end_with_one_key(s3_server, s3_bucket):
+    """Conditional PutObject: one racer's record is kept, the others read it back and use it."""
+    env = json.dumps(s3_server.env(s3_bucket, S3_PREFIX="drive", ENCRYPTION_KEY=MASTER_KEY.hex()))
+    start = time.time() + 4
+    racers = [subprocess.Popen([sys.executable, "-c", S3_RACER, env, str(start)], stdout=subprocess.PIPE,
+                               text=True, cwd=os.path.dirname(os.path.dirname(__file__))) for _ in range(6)]
+    keys = {racer.communicate(timeout=60)[0].strip() for racer in racers}
+    assert all(racer.returncode == 0 for racer in racers)
+    assert len(keys) == 1 and len(next(iter(keys))) == 64
+
+
+def test_s3_a_store_ignoring_conditional_puts_is_refused(sealed_s3, monkeypatch, caplog):
+    client = sealed_s3.inner.client
+    put_object = client.put_object
+    monkeypatch.setattr(client, "put_object", lambda IfNoneMatch=None, **kwargs: put_object(**kwargs))
+    with pytest.raises(StorageUnavailable):
+        sealed_s3.data_key("a" * 24, create=True)
+    assert "ignores conditional puts" in caplog.text
+    assert sealed_s3.keys.users() == []
+
+
+def object_as_file(s3, key: str, path) -> str:
+    path.write_bytes(s3.client.get_object(Bucket=s3.bucket, Key=key)["Body"].read())
+    return str(path)
+
+
+@pytest.mark.parametrize("tampering", [flip_byte, swap_segments, drop_last_segment, segment_from_another_blob,
+                                       another_blob_whole], ids=lambda t: t.__name__)
+def test_s3_tampered_objects_are_never_served(sealed_s3, tampering, tmp_path, caplog):
+    """Bytes changed, reordered, cut short, or another user's object put in place of mine."""
+    s3, owner = sealed_s3.inner, "a" * 24
+    other_owner = "b" * 24 if tampering is another_blob_whole else owner
+    victim, other = put_sealed(sealed_s3, CONTENT), put_sealed(sealed_s3, CONTENT[::-1], other_owner)
+    victim_path = object_as_file(s3, f"drive/{owner}/{victim}", tmp_path / "victim")
+    other_path = object_as_file(s3, f"drive/{other_owner}/{other}", tmp_path / "other")
+    tampering(victim_path, *segments(victim_path), segments(other_path))
+    s3.client.put_object(Bucket=s3.bucket, Key=f"drive/{owner}/{victim}", Body=read(victim_path))
+    with pytest.raises(ContentTampered):
+        with sealed_s3.open(owner, victim) as opened:
+            opened.file.read()
+    assert "failed authentication" in caplog.text
+    assert sealed_s3.sha256_of(owner, victim) == ""  # repair --verify reports it

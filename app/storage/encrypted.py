@@ -5,9 +5,10 @@ Switched on by ``ENCRYPTION_KEY`` / ``ENCRYPTION_KEY_FILE`` (see :func:`app.stor
 **Keys.** The master key (32 bytes, from the configuration, never stored or logged) wraps one
 random 32-byte *data key* per user with AES-256-GCM, the user id as associated data, so a
 wrapped key copied to another user does not open. Wrapped keys live in a :class:`DataKeyStore`
-beside the blobs (local: ``<UPLOAD_FOLDER>/.keys/<user_id>``), created at most once per user
-(create-if-absent by ``link(2)``, so two workers racing on a user's first upload end with one
-key). Rotating the master key rewraps these records; content is never touched.
+beside the blobs (local: ``<UPLOAD_FOLDER>/.keys/<user_id>``; S3: objects
+``<S3_PREFIX>.keys/<user_id>``), created at most once per user (create-if-absent by
+``link(2)``, or a PutObject with ``If-None-Match: *``, so two workers or nodes racing on a
+user's first upload end with one key). Rotating the master key rewraps these records; content is never touched.
 
 **Blobs** (after Tink's AES-GCM-HKDF streaming AEAD)::
 
@@ -103,6 +104,13 @@ def unwrap_data_key(master_key: bytes, user_id: str, record: bytes) -> bytes:
 
 # -- where wrapped data keys live --------------------------------------------------------------
 
+def record_name(user_id: str) -> str:
+    """The name of a user's key record: the user id, checked to be one the server makes."""
+    if not (user_id.isalnum() and user_id.isascii() and 0 < len(user_id) <= 64):
+        raise ValueError("user ids are server-generated")
+    return user_id
+
+
 class DataKeyStore(abc.ABC):
     """Wrapped data keys, one small record per user, shared by every worker and node that
     shares the blobs."""
@@ -151,16 +159,10 @@ class LocalDataKeyStore(DataKeyStore):
         finally:
             os.close(root_fd)
 
-    @staticmethod
-    def _name(user_id: str) -> str:
-        if not (user_id.isalnum() and user_id.isascii() and 0 < len(user_id) <= 64):
-            raise ValueError("user ids are server-generated")
-        return user_id
-
     def load(self, user_id: str) -> bytes | None:
         directory = self._dir()
         try:
-            fd = os.open(self._name(user_id), os.O_RDONLY | os.O_NOFOLLOW, dir_fd=directory)
+            fd = os.open(record_name(user_id), os.O_RDONLY | os.O_NOFOLLOW, dir_fd=directory)
         except FileNotFoundError:
             return None
         finally:
@@ -178,7 +180,7 @@ class LocalDataKeyStore(DataKeyStore):
         return temp
 
     def create(self, user_id: str, record: bytes) -> bytes:
-        name = self._name(user_id)
+        name = record_name(user_id)
         directory = self._dir()
         try:
             temp = self._write_temp(directory, record)
@@ -196,7 +198,7 @@ class LocalDataKeyStore(DataKeyStore):
         return kept
 
     def replace(self, user_id: str, record: bytes) -> None:
-        name = self._name(user_id)
+        name = record_name(user_id)
         directory = self._dir()
         try:
             os.replace(self._write_temp(directory, record), name, src_dir_fd=directory, dst_dir_fd=directory)

@@ -15,6 +15,9 @@ place at commit. Staged bytes cannot be kept across requests yet (see :meth:`S3S
 
 Downloads are ranged ``GetObject`` streams; with ``S3_PRESIGNED_DOWNLOADS`` an owner's plain
 download may instead redirect to a short-lived presigned URL.
+
+With encryption at rest, users' wrapped data keys are objects ``<S3_PREFIX>.keys/<user_id>``
+(:class:`S3DataKeyStore`), created with a conditional PutObject (``If-None-Match: *``).
 """
 from __future__ import annotations
 
@@ -34,7 +37,8 @@ from config import S3_REQUIRED, ConfigError
 
 from ..errors import AppError, ErrorCode
 from .base import (STAGING_MAX_AGE_S, Anomaly, BlobStorage, ByteStream, HashedStagedBlob, SeekableReader, StagedBlob,
-                   StoredEntry, UploadBudget)
+                   StorageUnavailable, StoredEntry, UploadBudget)
+from .encrypted import DataKeyStore, record_name
 from .local import _SAFE_PART, STAGING_PREFIX, _check_part
 
 log = logging.getLogger(__name__)
@@ -45,7 +49,9 @@ PARTS_IN_FLIGHT = 2  # per upload: its memory is about (PARTS_IN_FLIGHT + 1) * P
 PART_UPLOADERS = 8  # per process, shared by all uploads (greenlets under the gevent worker)
 PRESIGNED_TTL_S = 300
 INCOMING = ".incoming"
+KEYS = ".keys"
 _MISSING = {"404", "NoSuchKey", "NoSuchUpload", "NotFound"}
+_LOST_CONDITIONAL_PUT = {"PreconditionFailed", "412", "ConditionalRequestConflict", "409"}
 
 
 class ObjectStoreUnavailable(AppError):
@@ -229,6 +235,78 @@ class S3ObjectReader(SeekableReader):
         super().close()
 
 
+class S3DataKeyStore(DataKeyStore):
+    """Wrapped data keys as objects ``<prefix>.keys/<user_id>`` (a folder the inventory does
+    not list: its name is not a user id). Create-if-absent is a PutObject with
+    ``If-None-Match: *``, which S3 (since 2024), SeaweedFS and MinIO apply atomically: of two
+    workers or nodes racing on a user's first key, one write wins and the other gets 412 and
+    reads the winner's record. A store that ignored the condition would let a second key
+    silently replace one already used, so the first create in each process checks that a
+    repeated conditional put is refused, and refuses to go on if it is not."""
+
+    PROBE = ".conditional-put-probe"
+
+    def __init__(self, storage: S3BlobStorage):
+        self.storage = storage
+        self._checked_pid: int | None = None
+
+    def _key(self, user_id: str) -> str:
+        return f"{self.storage.prefix}{KEYS}/{record_name(user_id)}"
+
+    def _put_if_absent(self, key: str, record: bytes) -> bool:
+        """PutObject unless ``key`` exists; False when it does (412, or AWS's 409 for a
+        conditional write racing another)."""
+        from botocore.exceptions import ClientError
+        with _unavailable_on_failure("store a data key"):
+            try:
+                self.storage.client.put_object(Bucket=self.storage.bucket, Key=key, Body=record, IfNoneMatch="*",
+                                               ChecksumAlgorithm="SHA256", ChecksumSHA256=_sha256_b64(record))
+            except ClientError as exc:
+                if _error_code(exc) in _LOST_CONDITIONAL_PUT:
+                    return False
+                raise
+        return True
+
+    def _check_conditional_puts(self) -> None:
+        if self._checked_pid == os.getpid():
+            return
+        probe = f"{self.storage.prefix}{KEYS}/{self.PROBE}"
+        self._put_if_absent(probe, b"probe")
+        if self._put_if_absent(probe, b"probe"):
+            log.error("the object store ignores conditional puts (If-None-Match); data keys cannot be created safely")
+            raise StorageUnavailable("The server's storage is misconfigured; the administrator has been told.")
+        self._checked_pid = os.getpid()
+
+    def load(self, user_id: str) -> bytes | None:
+        try:
+            with _unavailable_on_failure("read a data key", missing=user_id):
+                return self.storage.client.get_object(Bucket=self.storage.bucket, Key=self._key(user_id))["Body"].read()
+        except FileNotFoundError:
+            return None
+
+    def create(self, user_id: str, record: bytes) -> bytes:
+        self._check_conditional_puts()
+        for attempt in range(5):
+            if self._put_if_absent(self._key(user_id), record):
+                return record
+            kept = self.load(user_id)  # another worker or node made this user's key first: theirs is the one
+            if kept is not None:
+                return kept
+            time.sleep(0.05 * (attempt + 1))  # a 409: the winner's write is not visible yet
+        raise ObjectStoreUnavailable("The file storage failed; try again shortly.")
+
+    def replace(self, user_id: str, record: bytes) -> None:
+        with _unavailable_on_failure("store a data key"):
+            self.storage.client.put_object(Bucket=self.storage.bucket, Key=self._key(user_id), Body=record,
+                                           ChecksumAlgorithm="SHA256", ChecksumSHA256=_sha256_b64(record))
+
+    def users(self) -> list[str]:
+        folder = f"{self.storage.prefix}{KEYS}/"
+        with _unavailable_on_failure("list data keys"):
+            names = [found["Key"][len(folder):] for found in self.storage.objects_below(folder)]
+        return sorted(name for name in names if name and not name.startswith(".") and "/" not in name)
+
+
 class S3BlobStorage(BlobStorage):
     """``STORAGE_BACKEND=s3``: blobs in ``S3_BUCKET`` below ``S3_PREFIX``."""
 
@@ -318,6 +396,10 @@ class S3BlobStorage(BlobStorage):
     def delete(self, user_id: str, key: str) -> None:
         self.delete_key(self.object_key(user_id, key))
 
+    def data_key_store(self) -> S3DataKeyStore:
+        """Where encryption at rest keeps users' wrapped data keys: beside the blobs."""
+        return S3DataKeyStore(self)
+
     # -- serving ---------------------------------------------------------------------------
 
     def open(self, user_id: str, key: str) -> ByteStream:
@@ -345,9 +427,12 @@ class S3BlobStorage(BlobStorage):
             return None
         return (None if folder == INCOMING else folder), name
 
-    def _objects(self) -> Iterator[dict]:
-        for page in self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=self.prefix):
+    def objects_below(self, prefix: str) -> Iterator[dict]:
+        for page in self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=prefix):
             yield from page.get("Contents", ())
+
+    def _objects(self) -> Iterator[dict]:
+        return self.objects_below(self.prefix)
 
     def _uploads(self) -> Iterator[dict]:
         for page in self.client.get_paginator("list_multipart_uploads").paginate(Bucket=self.bucket,
