@@ -45,7 +45,7 @@ SQLITE_SUITE := tests/test_files.py tests/test_folders.py tests/test_trash_versi
 
 ## test: run the whole test suite (unit tests on mongomock, end-to-end on Gunicorn, browser tests in
 ## Chromium, the MongoDB tests on a secantusdb wire server from .venv-secantus/)
-test: install-dev browser $(VENV_SECANTUS)/.installed
+test: install-dev browser nginx $(VENV_SECANTUS)/.installed
 	$(BIN)/python -m pytest
 	DRIVE_TEST_DB=sqlite $(BIN)/python -m pytest -q -m "not e2e" $(SQLITE_SUITE)
 
@@ -53,12 +53,13 @@ test: install-dev browser $(VENV_SECANTUS)/.installed
 test-fast: install-dev
 	$(BIN)/python -m pytest -q -m "not e2e" --ignore=tests/test_fuzz_api.py --ignore=tests/test_load.py
 
-## nginx: Debian's nginx, the download reference of `make bench` (installed with apt-get when run as root)
+## nginx: Debian's nginx, the download reference of `make bench` and the load balancer of
+## tests/test_two_nodes.py (installed with apt-get when run as root)
 nginx:
 	@if command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ]; then :; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx >/dev/null; \
-	else echo "note: nginx is not installed and this is not root: bench/compare.py will stop"; fi
+	else echo "note: nginx is not installed and this is not root: bench/compare.py will stop and the two-node test will skip"; fi
 
 ## bench: API beside dd and nginx, 1 GiB and 1,000 x 64 KiB (not part of the pass/fail run; bench/README.md)
 bench: install-dev nginx
