@@ -31,6 +31,10 @@ EMBEDDED, MONGO_WIRE = "embedded", "mongo_wire"  # values of the ``backend`` fix
 # Also a value of ``backend``: the embedded database with file bytes in a bucket of its own on
 # SeaweedFS (tests/s3_server.py; the test module imports its ``s3_server`` fixture).
 S3 = "s3"
+# Also values of ``backend``: encryption at rest on (ENCRYPTION_KEY, the same across restarts),
+# on the embedded database with local storage, or with the bytes on SeaweedFS as for ``S3``.
+ENCRYPTED, S3_ENCRYPTED = "encrypted", "s3_encrypted"
+ENCRYPTION_KEY_HEX = "5e" * 32
 WIRE_WORKERS = 3  # several workers, few enough for a 2-core machine
 # A test marked so runs on a server of each backend (its ``server``/``new_server`` fixtures).
 on_both_backends = pytest.mark.parametrize("backend", [EMBEDDED, MONGO_WIRE])
@@ -108,11 +112,13 @@ class GunicornServer:
             return "mongodb"
         return "sqlite"
 
-    def stored_sizes(self, owner_id: str) -> list[int]:
-        """Sizes of a user's committed blobs, read from the server's storage (a folder or a bucket)."""
+    def stored_sizes(self, owner_id: str, at_rest: bool = False) -> list[int]:
+        """Sizes of a user's committed blobs, read from the server's storage (a folder or a bucket);
+        ``at_rest``: as the backend holds them (sealed, when encryption is on)."""
         from app.storage import storage_from_config
         from config import load_config
-        entries, _ = storage_from_config(load_config(self.env)).inventory()
+        settings = load_config(self.env | ({"ENCRYPTION_KEY": ""} if at_rest else {}))
+        entries, _ = storage_from_config(settings).inventory()
         return sorted(e.size for e in entries if e.owner_id == owner_id and not e.staging)
 
     # -- lifecycle -------------------------------------------------------------------------
@@ -231,9 +237,11 @@ def new_server(backend, request, tmp_path):
         if backend == MONGO_WIRE:
             from tests.mongo_wire import wire_env
             srv.env.update(wire_env(request.getfixturevalue("mongo_wire")), WEB_CONCURRENCY=str(WIRE_WORKERS))
-        if backend == S3:
+        if backend in (S3, S3_ENCRYPTED):
             s3 = request.getfixturevalue("s3_server")
             srv.env.update(s3.env(s3.new_bucket()))
+        if backend in (ENCRYPTED, S3_ENCRYPTED):
+            srv.env.update(server_settings(ENCRYPTION_KEY=ENCRYPTION_KEY_HEX))
         srv.env.update(server_settings(**env))
         return srv
     return make

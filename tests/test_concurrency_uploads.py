@@ -18,7 +18,7 @@ import threading
 import pytest
 import requests
 
-from tests.live_server import EMBEDDED, MONGO_WIRE, GunicornServer, on_both_backends
+from tests.live_server import EMBEDDED, ENCRYPTED, MONGO_WIRE, GunicornServer
 from tests.test_faults import assert_repair_clean
 
 pytestmark = pytest.mark.e2e
@@ -140,7 +140,7 @@ def acknowledged_of(results, extract) -> dict[str, int]:
     return acknowledged
 
 
-@on_both_backends
+@pytest.mark.parametrize("backend", [EMBEDDED, MONGO_WIRE, ENCRYPTED])
 def test_parallel_replaces_keep_every_acknowledged_content(server):
     owner = signup(server, "racer")
     key = api_token(server, owner)

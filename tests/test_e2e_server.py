@@ -15,7 +15,7 @@ import os
 import pytest
 import requests
 
-from tests.live_server import HTTP_TIMEOUT_S, GunicornServer, on_both_backends
+from tests.live_server import EMBEDDED, ENCRYPTED, HTTP_TIMEOUT_S, MONGO_WIRE, GunicornServer
 
 pytestmark = pytest.mark.e2e
 
@@ -69,7 +69,7 @@ def _assert_downloads(session, server, records: dict[str, dict],
 
 # -- the scenario --------------------------------------------------------------------------
 
-@on_both_backends
+@pytest.mark.parametrize("backend", [EMBEDDED, MONGO_WIRE, ENCRYPTED])
 def test_full_session_survives_restart(server, tmp_path, backend):
     status = _json(_call(requests, "GET", server.url("/api/status")), 200, server)
     assert status["status"] == "ok"
@@ -116,6 +116,9 @@ def test_full_session_survives_restart(server, tmp_path, backend):
         # The bytes went to the configured folders, not the repository's.
         assert (tmp_path / "data").is_dir() == (server.database_kind == "sqlite")
         assert server.stored_sizes(user["id"]) == sorted(len(d) for d in contents.values())
+        if server.env.get("ENCRYPTION_KEY"):  # sealed at rest: each blob larger by its header and tags
+            assert all(sealed > plain for sealed, plain in zip(server.stored_sizes(user["id"], at_rest=True),
+                                                                server.stored_sizes(user["id"])))
 
         _assert_files_listed(alice, server, records)
         _assert_downloads(alice, server, records, contents)

@@ -38,7 +38,7 @@ from app.storage import local as local_storage
 from app.storage.local import STAGING_PREFIX, LocalStagedBlob
 from config import TestingConfig
 from tests.conftest import upload
-from tests.live_server import HTTP_TIMEOUT_S, REPO_ROOT, GunicornServer, _free_port
+from tests.live_server import EMBEDDED, ENCRYPTED, HTTP_TIMEOUT_S, REPO_ROOT, GunicornServer, _free_port
 
 USER_AGENT = "fault-tests"  # Flask-Login's strong session protection ties the cookie to it
 MIB = 1024 * 1024
@@ -231,6 +231,7 @@ def test_a_worker_killed_mid_upload_loses_nothing_acknowledged(server):
 
 
 @pytest.mark.e2e
+@pytest.mark.parametrize("backend", [EMBEDDED, ENCRYPTED])
 def test_a_client_that_disconnects_mid_upload_leaves_no_trace(server):
     user = LiveUser(server)
     user.upload("before.bin", os.urandom(MIB))

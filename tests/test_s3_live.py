@@ -19,7 +19,7 @@ from app.services import services
 from app.storage import UploadBudget
 from config import TestingConfig
 from tests.conftest import AuthActions, upload
-from tests.live_server import HTTP_TIMEOUT_S, S3
+from tests.live_server import HTTP_TIMEOUT_S, S3, S3_ENCRYPTED
 from tests.s3_server import s3_bucket, s3_server  # noqa: F401 - fixtures (new_server asks for s3_server)
 from tests.test_concurrency_uploads import test_parallel_replaces_keep_every_acknowledged_content as parallel_replaces
 from tests.test_e2e_server import test_full_session_survives_restart as full_session
@@ -41,7 +41,7 @@ def open_uploads(server) -> list[dict]:
 
 
 @pytest.mark.e2e
-@on_s3
+@pytest.mark.parametrize("backend", [S3, S3_ENCRYPTED])
 def test_the_full_story_on_s3(server, tmp_path, backend):
     full_session(server, tmp_path, backend)
 
