@@ -170,6 +170,7 @@ class Config:
     USER_QUOTA_BYTES = 10 * GIB
     MAX_VERSIONS_PER_FILE = 10
     TRASH_RETENTION_DAYS = 30
+    TUS_EXPIRY_HOURS = 24  # an unfinished resumable upload idle this long is swept (app/uploads)
     # Werkzeug's own multipart limits, kept on purpose (non-file fields and part count).
     MAX_FORM_MEMORY_SIZE = 500 * 1024
     MAX_FORM_PARTS = 1000
@@ -219,7 +220,7 @@ class Config:
         for name in ("MAX_CONTENT_LENGTH", "USER_QUOTA_BYTES"):
             settings[name] = _size(environ, name, settings[name])
         for name in ("MONGO_TIMEOUT_MS", "SESSION_LIFETIME_DAYS", "TRUST_PROXY_HOPS", "PAGE_SIZE_MAX",
-                     "MAX_VERSIONS_PER_FILE", "TRASH_RETENTION_DAYS"):
+                     "MAX_VERSIONS_PER_FILE", "TRASH_RETENTION_DAYS", "TUS_EXPIRY_HOURS"):
             settings[name] = _int(environ, name, settings[name])
         settings["SESSION_COOKIE_SECURE"] = _bool(
             environ, "SESSION_COOKIE_SECURE", settings["SESSION_COOKIE_SECURE"])
@@ -285,6 +286,7 @@ APP_VARIABLES = (
     "S3_SECRET_ACCESS_KEY", "S3_PREFIX", "S3_PRESIGNED_DOWNLOADS",
     "ENCRYPTION_KEY", "ENCRYPTION_KEY_FILE", "ENCRYPTION_SERVE_PLAINTEXT",
     "MAX_CONTENT_LENGTH", "USER_QUOTA_BYTES", "MAX_VERSIONS_PER_FILE", "TRASH_RETENTION_DAYS", "PAGE_SIZE_MAX",
+    "TUS_EXPIRY_HOURS",
     "SESSION_LIFETIME_DAYS", "SESSION_COOKIE_SECURE",
     "LOGIN_RATE_LIMIT", "LOGIN_IP_RATE_LIMIT", "SHARE_PASSWORD_RATE_LIMIT", "REGISTER_RATE_LIMIT",
     "RATELIMIT_STORAGE_URI",

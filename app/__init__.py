@@ -71,8 +71,9 @@ def register_blueprints(app: Flask) -> None:
     from .sharing.public_routes import bp as public_bp
     from .sharing.routes import bp as shares_bp
     from .system.routes import bp as system_bp
+    from .uploads.routes import bp as uploads_bp
     from .web.routes import bp as web_bp
 
     for blueprint in (auth_bp, tokens_bp, files_bp, folders_bp, trash_bp, search_bp, shares_bp, public_bp,
-                      system_bp, compat_bp, web_bp):
+                      system_bp, compat_bp, web_bp, uploads_bp):
         app.register_blueprint(blueprint)

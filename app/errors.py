@@ -67,22 +67,28 @@ class ErrorCode(StrEnum):
     VERSION_NOT_FOUND = "version_not_found", 404, "No such version."
     SHARE_NOT_FOUND = "share_not_found", 404, "This link does not exist or no longer works."
     TOKEN_NOT_FOUND = "token_not_found", 404, "No such token."
+    UPLOAD_NOT_FOUND = "upload_not_found", 404, "No such upload (finished long ago, cancelled or expired)."
     METHOD_NOT_ALLOWED = "method_not_allowed", 405, "The method is not allowed for the requested URL."
     NOT_ACCEPTABLE = "not_acceptable", 406, "No representation the client accepts."
     CONFLICT = "conflict", 409, "The request conflicts with the current state."
     USERNAME_TAKEN = "username_taken", 409, "That username is already taken."
     NAME_CONFLICT = "name_conflict", 409, "An item named 'report.pdf' already exists in this folder."
     MOVE_INTO_DESCENDANT = "move_into_descendant", 409, "A folder cannot be moved into itself or one of its subfolders."
+    OFFSET_MISMATCH = "offset_mismatch", 409, "Upload-Offset is 0 but the upload has 1048576 bytes: resume from there."
     LENGTH_REQUIRED = "length_required", 411, "A request with this body must send Content-Length."
     PRECONDITION_FAILED = "precondition_failed", 412, "A precondition of the request failed."
+    UNSUPPORTED_TUS_VERSION = "unsupported_tus_version", 412, "Send Tus-Resumable: 1.0.0 (see Tus-Version)."
     PAYLOAD_TOO_LARGE = "payload_too_large", 413, "The upload is larger than the server allows."
     UNSUPPORTED_MEDIA_TYPE = "unsupported_media_type", 415, "The body's media type is not supported."
     PREVIEW_UNAVAILABLE = "preview_unavailable", 415, "This type cannot be previewed; download it instead."
     RANGE_NOT_SATISFIABLE = "range_not_satisfiable", 416, "The requested range is not satisfiable."
+    UPLOAD_LOCKED = "upload_locked", 423, "Another request is writing to this upload; try again shortly."
+    CHECKSUM_MISMATCH = "checksum_mismatch", 460, "The chunk does not match its Upload-Checksum; nothing was kept."
     TOO_MANY_REQUESTS = "too_many_requests", 429, "Too many attempts; wait before trying again."
     REQUEST_HEADER_FIELDS_TOO_LARGE = "request_header_fields_too_large", 431, "The request's headers are too large."
     INTERNAL_ERROR = "internal_error", 500, "An unexpected error occurred."
     STORAGE_UNAVAILABLE = "storage_unavailable", 500, "The storage cannot be used safely; nothing was written."
+    RESUMABLE_UNAVAILABLE = "resumable_unavailable", 501, "This server's storage cannot resume uploads yet."
     SERVICE_UNAVAILABLE = "service_unavailable", 503, "The service is unavailable; try again shortly."
     DATABASE_UNAVAILABLE = "database_unavailable", 503, "The database cannot be reached; try again shortly."
     DATABASE_ERROR = "database_error", 503, "The database could not complete the request."
@@ -130,6 +136,19 @@ USERNAME_TAKEN = _documented("UsernameTaken", "the username exists (in any lette
 TOO_LARGE = _documented("TooLarge", "the request exceeds MAX_CONTENT_LENGTH.", E.PAYLOAD_TOO_LARGE)
 PREVIEW_UNAVAILABLE = _documented("PreviewUnavailable", "this type is only downloaded.", E.PREVIEW_UNAVAILABLE)
 TOO_MANY_REQUESTS = _documented("TooManyRequests", "wait for `Retry-After` seconds.", E.TOO_MANY_REQUESTS)
+UPLOAD_NOT_FOUND = _documented("UploadNotFound", "no such upload for this user (other users' ids included), or "
+                               "its folder is gone.", E.UPLOAD_NOT_FOUND, E.FOLDER_NOT_FOUND)
+OFFSET_CONFLICT = _documented("UploadConflict", "Upload-Offset is not where the upload is (ask with HEAD and "
+                              "resume from there), or the finished file's name is taken.", E.OFFSET_MISMATCH,
+                              E.NAME_CONFLICT)
+TUS_VERSION = _documented("TusVersion", "no `Tus-Resumable: 1.0.0` header.", E.UNSUPPORTED_TUS_VERSION)
+UPLOAD_LOCKED = _documented("UploadLocked", "another request is writing to this upload.", E.UPLOAD_LOCKED)
+CHECKSUM_MISMATCH = _documented("ChecksumMismatch", "the chunk does not match Upload-Checksum; the offset did not "
+                                "move.", E.CHECKSUM_MISMATCH)
+UNSUPPORTED_MEDIA = _documented("UnsupportedMediaType", "the body's Content-Type is not the one this route takes.",
+                                E.UNSUPPORTED_MEDIA_TYPE)
+RESUMABLE_UNAVAILABLE = _documented("ResumableUnavailable", "the storage backend cannot resume uploads yet (S3, "
+                                    "encryption at rest).", E.RESUMABLE_UNAVAILABLE)
 INSUFFICIENT_STORAGE = _documented("InsufficientStorage", "your quota is used up, or the server's disk is full.",
                                    E.QUOTA_EXCEEDED, E.STORAGE_FULL)
 del E

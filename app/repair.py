@@ -77,6 +77,7 @@ class RepairReport:
     unfinished_versions: list[dict] = field(default_factory=list)
     wrong_usage: list[tuple[str, int, int]] = field(default_factory=list)  # (user, counted, true)
     users_of: dict[ObjectId, tuple[list[dict], list[dict]]] = field(default_factory=dict)
+    unfinished_uploads: list[dict] = field(default_factory=list)  # not a problem: they resume or expire
 
     @property
     def problems(self) -> int:
@@ -120,6 +121,11 @@ class RepairReport:
                 [f"version {v['_id']} of file {v['file_id']} user {v['owner_id']}" for v in self.unfinished_versions])
         section("wrong usage counters", [f"user {owner}: counted {counted} bytes, blobs hold {true}"
                                          for owner, counted, true in self.wrong_usage])
+        if self.unfinished_uploads:
+            out.append(f"unfinished resumable uploads (resumed by their clients or swept when they expire): "
+                       f"{len(self.unfinished_uploads)}")
+            out.extend(f"  upload {u['_id']} user {u['owner_id']} {u['name']!r} {u['received']} of {u['size']} "
+                       f"bytes, {u['state']}, expires {u['expires_at']}" for u in self.unfinished_uploads)
         if self.left_alone:
             out.append(f"left alone (an upload may still be writing them): {len(self.left_alone)}")
             out.extend(f"  {_entry(e)}" for e in self.left_alone)
@@ -139,8 +145,9 @@ def _entry(entry: StoredEntry) -> str:
 
 class RepairService:
     def __init__(self, items: ItemsRepository, blobs: BlobsRepository, versions: VersionsRepository,
-                 storage: BlobStorage, grace_s: int = STRAY_GRACE_S):
+                 storage: BlobStorage, grace_s: int = STRAY_GRACE_S, uploads=None):
         self.items = items
+        self.uploads = uploads  # resumable uploads: their reservations count as used
         self.blobs = blobs
         self.versions = versions
         self.storage = storage
@@ -197,6 +204,7 @@ class RepairService:
             elif (entry.owner_id, entry.name) not in referenced:
                 recent = now - entry.changed_at < self.grace_s
                 (report.left_alone if recent else report.stray_bytes).append(entry)
+        report.unfinished_uploads = self.uploads.unfinished() if self.uploads is not None else []
         report.counts = {"blobs": len(blobs), "files": len(files), "versions": len(versions), "stored": len(entries)}
         return report
 
@@ -206,6 +214,8 @@ class RepairService:
         true: Counter = Counter()
         for blob in blobs:
             true[blob["owner_id"]] += blob["size"]
+        if self.uploads is not None:
+            true.update(self.uploads.reserved_by_owner())
         return [(owner, counted, true[owner]) for owner, counted in self.blobs.counted_usage().items()
                 if counted != true[owner]]
 

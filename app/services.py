@@ -23,6 +23,8 @@ from .repair import RepairService
 from .sharing.repo import SharesRepository
 from .sharing.service import ShareService
 from .storage import BlobStorage, storage_from_config
+from .uploads.repo import uploads_repository
+from .uploads.service import UploadsService
 
 EXTENSION_KEY = "drive_services"
 log = logging.getLogger(__name__)
@@ -39,12 +41,14 @@ class Services:
     shares: ShareService
     storage: BlobStorage
     repair: RepairService
+    uploads: UploadsService
 
 
 def init_services(app: Flask, database: Database) -> Services:
     config = app.config
     users, sessions, tokens, items, blobs_repo, versions_repo, shares = repositories_for(database)
-    ensure_indexes(app, (users, sessions, tokens, items, blobs_repo, versions_repo, shares))
+    uploads = uploads_repository(database)
+    ensure_indexes(app, (users, sessions, tokens, items, blobs_repo, versions_repo, shares, uploads))
     if database.kind == "sqlite":
         from .migrate_store import migrate
         for line in migrate(database, embedded_path(app), config["MONGO_DB_NAME"]).lines()[:50]:
@@ -52,16 +56,18 @@ def init_services(app: Flask, database: Database) -> Services:
     storage = storage_from_config(config)
     blobs = BlobStore(blobs_repo, storage, config["USER_QUOTA_BYTES"])
     versions = VersionsService(items, versions_repo, blobs, config["MAX_VERSIONS_PER_FILE"])
+    drive = DriveService(items, blobs, versions)
     services = Services(
         auth=AuthService(users, sessions, config["SESSION_LIFETIME_DAYS"], config.get("PASSWORD_HASH_METHOD")),
         tokens=TokenService(tokens, users),
-        drive=DriveService(items, blobs, versions),
+        drive=drive,
         versions=versions,
         trash=TrashService(items, blobs, versions, config["TRASH_RETENTION_DAYS"]),
         search=SearchService(items, blobs_repo, config["USER_QUOTA_BYTES"]),
         shares=ShareService(shares, items, config.get("PASSWORD_HASH_METHOD")),
         storage=storage,
-        repair=RepairService(items, blobs_repo, versions_repo, storage),
+        repair=RepairService(items, blobs_repo, versions_repo, storage, uploads=uploads),
+        uploads=UploadsService(uploads, blobs, drive, config["MAX_CONTENT_LENGTH"], config["TUS_EXPIRY_HOURS"]),
     )
     app.extensions[EXTENSION_KEY] = services
     return services

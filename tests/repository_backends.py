@@ -37,3 +37,12 @@ def on_backend(request, tmp_path, build_mongo: Callable[[Any], Any],
             yield build_mongo(get_db())
     finally:
         close_database(app)
+
+
+def indexed(kind: Callable[[SQLiteDatabase], Any]) -> Callable[[SQLiteDatabase], Any]:
+    """A builder of a SQLite repository with its tables made (``ensure_indexes``)."""
+    def build(db: SQLiteDatabase) -> Any:
+        repo = kind(db)
+        repo.ensure_indexes()
+        return repo
+    return build

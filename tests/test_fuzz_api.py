@@ -54,6 +54,9 @@ FUZZ_SETTINGS = settings(
     suppress_health_check=[HealthCheck.too_slow],
 )
 
+# tus chunks (PATCH /api/tus/<id>, POST /api/tus/ with a first chunk) are raw bytes.
+schemathesis.openapi.media_type("application/offset+octet-stream", st.binary(max_size=256))
+
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
           response_headers_conformance, response_schema_conformance]
 

@@ -8,6 +8,7 @@ a resource for it is added to ``owned_ids``.
 """
 from __future__ import annotations
 
+import base64
 import hashlib
 import itertools
 import os
@@ -50,6 +51,15 @@ def make_share(client, item_id, **options):
     assert response.status_code == 201, response.get_json()
     body = response.get_json()
     return body["share"]["id"], body["token"]
+
+
+def start_upload(client, name: str, data: bytes) -> str:
+    """A resumable upload with its first half received; its id."""
+    headers = {"Tus-Resumable": "1.0.0", "Upload-Length": str(2 * len(data)),
+               "Upload-Metadata": f"filename {base64.b64encode(name.encode()).decode()}"}
+    response = client.post("/api/tus/", headers=headers, data=data, content_type="application/offset+octet-stream")
+    assert response.status_code == 201, response.get_json()
+    return response.headers["Location"].rsplit("/", 1)[1]
 
 
 def make_token(client, scope="read-write"):
@@ -108,7 +118,8 @@ def build_alice(app) -> Person:
     file_share, file_token = make_share(c, report, label="report link")
     folder_share, folder_token = make_share(c, projects)
     token_id, alice.token_secret = make_token(c)
-    alice.ids = {
+    upload_id = start_upload(c, "half.bin", b"alice half")
+    alice.ids = {"upload": upload_id,
         "report": report, "inner": inner, "old": old, "projects": projects, "sub": sub, "binned": binned,
         "versions": versions, "file_share": file_share, "folder_share": folder_share, "token": token_id,
     }
@@ -127,7 +138,7 @@ def build_bob(app) -> Person:
     assert c.delete(f"/api/files/{trashed}").status_code == 204
     share_id, _ = make_share(c, bob_file)
     token_id, bob.token_secret = make_token(c)
-    bob.ids = {"folder": folder, "file": bob_file, "version": version, "trashed": trashed, "share": share_id,
+    bob.ids = {"upload": start_upload(c, "bob-half.bin", b"bob half"),"folder": folder, "file": bob_file, "version": version, "trashed": trashed, "share": share_id,
                "token": token_id}
     return bob
 
@@ -144,6 +155,7 @@ def owned_ids(alice: Person) -> dict[str, list[str]]:
         "item_id": [a["old"], a["binned"], a["report"]],
         "share_id": [a["file_share"], a["folder_share"]],
         "token_id": [a["token"]],
+        "upload_id": [a["upload"]],
         # The seed-compatible routes address the caller's root files by name and API key.
         "filename": ["report.txt"],
     }
@@ -153,7 +165,7 @@ def own_ids(bob: Person) -> dict[str, str]:
     """User 2's own resource for each variable, to mix with user 1's in multi-id routes."""
     b = bob.ids
     return {"file_id": b["file"], "folder_id": b["folder"], "version_id": b["version"], "item_id": b["trashed"],
-            "share_id": b["share"], "token_id": b["token"], "filename": "bob.txt"}
+            "share_id": b["share"], "token_id": b["token"], "filename": "bob.txt", "upload_id": b["upload"]}
 
 
 @pytest.fixture
@@ -182,6 +194,7 @@ def snapshot(app, person: Person) -> dict:
         "starred": _json(c, "/api/starred?limit=200"),
         "usage": _json(c, "/api/me/usage"),
         "shares": _json(c, "/api/shares"),
+        "uploads": _json(c, "/api/uploads"),
         "tokens": [{k: v for k, v in t.items() if k != "last_used_at"} for t in _json(c, "/api/tokens")["tokens"]],
         "versions": {f["id"]: _json(c, f"/api/files/{f['id']}/versions") for f in files["files"]},
         "contents": {f["id"]: hashlib.sha256(closed(c.get(f"/api/files/{f['id']}")).get_data()).hexdigest()

@@ -144,6 +144,28 @@ class BlobStore:
         owner may be unknown until the request's body has been read)."""
         return self.storage.stage(owner_id, budget)
 
+    def resume_staged(self, owner_id: str, staging_id: str, size: int) -> StagedBlob:
+        """Staging kept earlier (StagedBlob.keep), continued after its first ``size`` bytes;
+        what it may still receive is bounded by a reservation (:meth:`reserve`), not a budget."""
+        return self.storage.resume_at(owner_id, staging_id, size, UploadBudget(None))
+
+    def discard_staged(self, owner_id: str, staging_id: str) -> None:
+        """Remove staging kept earlier; gone already is fine."""
+        try:
+            self.storage.resume_at(owner_id, staging_id, 0, UploadBudget(None)).discard()
+        except FileNotFoundError:
+            pass
+
+    def reserve(self, owner_id: str, size: int) -> None:
+        """Hold ``size`` bytes of the owner's quota for an upload still arriving (507 when they
+        do not fit): counted as used until :meth:`release_reservation`."""
+        if not self.blobs.charge(owner_id, size, self.quota_bytes):
+            raise quota_exceeded(self.quota_bytes, self.blobs.used_bytes(owner_id))
+
+    def release_reservation(self, owner_id: str, size: int) -> None:
+        if size:
+            self.blobs.uncharge(owner_id, size)
+
     def upload_budget(self, owner_id: str) -> UploadBudget:
         """What one upload request of the owner may write: 507 at once when the quota is used
         up; while bytes stream, the free space plus the largest content the user already has

@@ -81,6 +81,12 @@ class DriveService:
             self.versions.trim_quietly(owner_id, file)
         return stored
 
+    def store_staged(self, owner_id: str, staged: StagedBlob, name: str, content_type: str | None = None,
+                     folder_id=None, on_conflict=None) -> dict:
+        """Place one finished staged blob (a resumable upload's) as a multipart upload of it
+        would be: dedup, versions on replace, reference counts, quota; all or nothing."""
+        return self.store_uploads(owner_id, [UploadPart(name, content_type, staged)], folder_id, on_conflict)[0]
+
     def _store_one(self, owner_id, parent_id, staged, name, content_type, policy, undo) -> tuple[dict, bool]:
         blob = self.blobs.adopt(owner_id, staged)
         undo.append(lambda: self.blobs.release(owner_id, blob["_id"]))

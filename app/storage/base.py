@@ -222,6 +222,13 @@ class BlobStorage(abc.ABC):
         """Continue bytes staged earlier and :meth:`StagedBlob.keep`-ed, appending after what
         is there (FileNotFoundError when they are gone, swept or never existed)."""
 
+    def resume_at(self, user_id: str, staging_id: str, size: int, budget: UploadBudget) -> StagedBlob:
+        """:meth:`resume` from exactly the first ``size`` staged bytes, dropping whatever was
+        appended after them and never acknowledged (a resumable upload's PATCH refused on its
+        checksum, or cut off by a crash before its offset was recorded). FileNotFoundError when
+        fewer than ``size`` bytes are there. Backends that cannot resume say so."""
+        raise NotImplementedError(f"the {self.name} storage cannot resume staged bytes yet")
+
     @abc.abstractmethod
     def commit(self, staged: StagedBlob, user_id: str) -> str:
         """Make staged bytes durable as ``user_id``'s, under a new server-generated key."""

@@ -81,10 +81,11 @@ class LocalStagedBlob(StagedBlob):
     """Bytes being received into ``directory``, a folder held open as ``dir_fd`` (taken over:
     closed by commit, keep or discard) so that the commit renames within the folder that was
     checked, whatever happens to its path meanwhile. With ``staging_id``, the staging file
-    kept under that id is opened again and appended to, its bytes hashed again first."""
+    kept under that id is opened again and appended to, its bytes hashed again first (with
+    ``keep_only``, only that many: the rest is cut off)."""
 
     def __init__(self, directory: str, budget: UploadBudget, dir_fd: int | None = None,
-                 staging_id: str | None = None):
+                 staging_id: str | None = None, keep_only: int | None = None):
         self.directory = directory
         self.dir_fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY) if dir_fd is None else dir_fd
         self.staging_id = uuid.uuid4().hex if staging_id is None else _check_part(staging_id)
@@ -93,7 +94,7 @@ class LocalStagedBlob(StagedBlob):
         self._hash = hashlib.sha256()
         self.size = 0
         try:
-            self._file = self._open_staging(resuming=staging_id is not None)
+            self._file = self._open_staging(resuming=staging_id is not None, keep_only=keep_only)
         except BaseException:
             os.close(self.dir_fd)
             raise
@@ -101,7 +102,7 @@ class LocalStagedBlob(StagedBlob):
         self.committed = False
         self._written_back = self.size if _sync_file_range is not None else None
 
-    def _open_staging(self, resuming: bool) -> BinaryIO:
+    def _open_staging(self, resuming: bool, keep_only: int | None = None) -> BinaryIO:
         if not resuming:
             fd = os.open(self.name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600, dir_fd=self.dir_fd)
             return open(fd, "wb")  # noqa: SIM115 - closed by commit, keep or discard
@@ -116,9 +117,13 @@ class LocalStagedBlob(StagedBlob):
             if not stat.S_ISREG(os.fstat(fd).st_mode):
                 raise FileNotFoundError(self.name) from _refusal(None, self.path, "to resume a special file")
             os.set_blocking(fd, True)
-            while chunk := file.read(READ_CHUNK):
+            while chunk := file.read(READ_CHUNK if keep_only is None else min(READ_CHUNK, keep_only - self.size)):
                 self._hash.update(chunk)
                 self.size += len(chunk)
+            if keep_only is not None:
+                if self.size < keep_only:
+                    raise FileNotFoundError(f"{self.name}: {self.size} of {keep_only} bytes staged")
+                os.ftruncate(fd, keep_only)
         except BaseException:
             file.close()
             raise
@@ -234,6 +239,11 @@ class LocalBlobStorage(BlobStorage):
         folder = INCOMING_DIR if user_id is None else _check_part(user_id)
         dir_fd = self._open_dir(folder, user_id)
         return LocalStagedBlob(os.path.join(self.root, folder), budget, dir_fd, staging_id=staging_id)
+
+    def resume_at(self, user_id: str, staging_id: str, size: int, budget: UploadBudget) -> LocalStagedBlob:
+        dir_fd = self._open_dir(_check_part(user_id), user_id)
+        return LocalStagedBlob(os.path.join(self.root, user_id), budget, dir_fd, staging_id=staging_id,
+                               keep_only=size)
 
     def commit(self, staged: StagedBlob, user_id: str) -> str:
         assert isinstance(staged, LocalStagedBlob)
