@@ -295,3 +295,19 @@ def test_expired_uploads_are_swept_with_their_reservation_and_repair_knows_the_r
     assert client.head(old, headers=TUS).status_code == 404
     with app.app_context():
         assert services().repair.scan().clean
+
+
+def test_a_storage_that_cannot_keep_staging_refuses_resumable_uploads_and_holds_nothing(client, auth, monkeypatch):
+    """S3 and encryption at rest cannot keep staged bytes between requests yet: 501, no reservation."""
+    from app.storage.local import LocalStagedBlob
+
+    def cannot(self):
+        raise NotImplementedError("not here")
+
+    monkeypatch.setattr(LocalStagedBlob, "keep", cannot)
+    auth.signup()
+    response = create(client, 10)
+    assert response.status_code == 501
+    assert response.get_json()["error"]["code"] == "resumable_unavailable"
+    assert usage(client) == 0
+    assert client.get("/api/uploads").get_json() == {"uploads": []}
