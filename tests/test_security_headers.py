@@ -13,6 +13,7 @@ every preview the server still gives is sandboxed.
 """
 from __future__ import annotations
 
+import base64
 import json
 import mimetypes
 import os
@@ -102,7 +103,20 @@ def build_world(client, username: str) -> dict:
     w["doomed_share"], _ = make_share(client, w["inner"])
     w["doomed_token"], _ = make_token(client)
     _, w["secret"] = make_token(client)
+    w["upload"], w["doomed_upload"] = (tus_create(client, f"{name}.bin", 6) for name in ("resumed", "cancelled"))
     return w
+
+
+TUS = {"Tus-Resumable": "1.0.0"}
+
+
+def tus_create(client, name: str, length: int) -> str:
+    """A resumable upload (tus creation): its URL."""
+    encoded = base64.b64encode(name.encode()).decode()
+    response = client.post("/api/tus/", headers={**TUS, "Upload-Length": str(length),
+                                                 "Upload-Metadata": f"filename {encoded}"})
+    assert response.status_code == 201, response.get_json()
+    return response.headers["Location"].removeprefix("http://localhost")
 
 
 def story(app, w: dict, username: str) -> list[tuple[str, str, dict]]:
@@ -129,7 +143,11 @@ def story(app, w: dict, username: str) -> list[tuple[str, str, dict]]:
         ("GET", f"/s/{p}/files/{w['inner']}", {}), ("GET", f"/s/{p}/zip", {}),
         ("GET", f"/list?{key}", {}), ("GET", f"/download/{w['seed_file']}?{key}", {}),
         ("POST", f"/upload?{key}", multipart("seed-new.txt")), ("DELETE", f"/delete/{w['seed_file']}?{key}", {}),
-        ("POST", "/api/upload", multipart("new.txt")), ("POST", "/api/folders", {"json": {"name": "New folder"}}),
+        ("POST", "/api/upload", multipart("new.txt")),
+        ("POST", "/api/tus/", {"headers": {**TUS, "Upload-Length": "3", "Upload-Metadata": "filename dHVzLnR4dA=="}}),
+        ("PATCH", w["upload"], {"data": b"abcdef", "content_type": "application/offset+octet-stream",
+                                "headers": {**TUS, "Upload-Offset": "0"}}),
+        ("DELETE", w["doomed_upload"], {"headers": TUS}), ("POST", "/api/folders", {"json": {"name": "New folder"}}),
         ("PATCH", f, {"json": {"name": "renamed.txt"}}), ("POST", f"{f}/copy", {"json": {"parent_id": w["sub"]}}),
         ("PUT", f"{f}/star", {}), ("DELETE", f"{f}/star", {}), ("POST", f"{f}/versions/{va}/restore", {}),
         ("DELETE", f"{f}/versions/{vb}", {}), ("DELETE", f"/api/files/{w['doomed_file']}", {}),
