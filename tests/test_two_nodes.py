@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import signal
 import threading
 import time
@@ -26,7 +27,7 @@ from tests.mongo_wire import wire_env
 from tests.nginx_balancer import LoadBalancer, nginx_binary
 from tests.s3_server import s3_server  # noqa: F401 - a fixture
 from tests.test_concurrency_uploads import check_replaced_file
-from tests.test_faults import USER_AGENT, LiveUser, RawUpload, assert_repair_clean
+from tests.test_faults import USER_AGENT, LiveUser, RawUpload, assert_repair_clean, run_repair
 
 pytestmark = pytest.mark.e2e
 
@@ -257,8 +258,9 @@ def test_a_node_killed_mid_upload_loses_nothing_acknowledged(cluster):
     cluster.b.kill()
     answer = cut.response()
     assert answer is None or answer[0] >= 500, f"an upload to a killed node was answered {answer}"
-    while time.monotonic() < killed_at + 3 or len(steady.results) < 5:
-        time.sleep(0.1)
+    deadline = killed_at + HTTP_TIMEOUT_S
+    while sum(started > killed_at + 0.5 for started, *_ in steady.results) < 3 and time.monotonic() < deadline:
+        time.sleep(0.1)  # three uploads through nginx that started after the kill, answered
     steady.halt.set()
     steady.join(HTTP_TIMEOUT_S)
 
@@ -278,5 +280,25 @@ def test_a_node_killed_mid_upload_loses_nothing_acknowledged(cluster):
         response = user.session.get(cluster.nginx.url(f"/api/files/{file_id}"), timeout=HTTP_TIMEOUT_S)
         assert response.status_code == 200 and sha(response.content) == record["sha256"], record["name"]
 
-    assert cluster.a.stop() == 0
-    assert_repair_clean(cluster.a)  # the shared database and bucket, as both nodes left them
+    assert cluster.a.stop() == 0  # the whole service is down now: repair may fix
+    report = run_repair(cluster.a)  # the shared database and bucket, as both nodes left them
+    if report.returncode != 0:
+        assert_only_crash_debris(report.stdout, {len(d) for _, _, d, outcome in steady.results if outcome != 201})
+        assert run_repair(cluster.a, "--fix").returncode == 0
+    assert_repair_clean(cluster.a, "--verify")
+    cluster.a.start()  # what --fix did took nothing acknowledged
+    for file_id, record in user.acked.items():
+        response = user.session.get(cluster.nginx.url(f"/api/files/{file_id}"), timeout=HTTP_TIMEOUT_S)
+        assert response.status_code == 200 and sha(response.content) == record["sha256"], record["name"]
+
+
+def assert_only_crash_debris(report: str, unacknowledged_sizes: set[int]) -> None:
+    """What a node killed inside BlobService.adopt or just after it leaves of one upload it
+    never acknowledged, and `repair --fix` clears: its owner's usage counted ahead by its size
+    (charged, blob not yet recorded) or its blob with one reference no file uses (recorded, file
+    not yet placed). Always ahead, never behind; nothing else may be wrong."""
+    ahead = [int(counted) - int(held) for counted, held in re.findall(r"counted (\d+) bytes, blobs hold (\d+)", report)]
+    extra_refs = [int(refs) - int(used) for refs, used in re.findall(r": refs (\d+), used by (\d+)", report)]
+    assert f"{len(ahead) + len(extra_refs)} problem(s) found" in report, report
+    assert 1 <= len(ahead) + len(extra_refs) <= 2, report  # one upload was in flight on the killed node
+    assert set(ahead) <= unacknowledged_sizes and all(n == 1 for n in extra_refs), report
