@@ -31,6 +31,14 @@ def parse_size(raw: str) -> int:
     return int(float(whole + (fraction or "")) * _SIZE_UNITS[(unit or "").upper()])
 
 
+def _database_name(uri: str, default: str) -> str:
+    """The database a MongoDB URI names (``mongodb://host/<name>?...``), else ``default``: the
+    one the app's own client uses (MongoClient.get_default_database)."""
+    rest = uri.split("://", 1)[-1].split("?", 1)[0]
+    name = rest.split("/", 1)[1] if "/" in rest else ""
+    return name or default
+
+
 def _int(environ: Mapping[str, str], name: str, default: int) -> int:
     raw = environ.get(name)
     if raw is None or raw.strip() == "":
@@ -232,7 +240,14 @@ class Config:
         if (settings["RATELIMIT_STORAGE_URI"] or "").startswith(("mongodb:", "mongodb+srv:")):
             # pymongo waits 30 s for a server by default: a stopped database would hold logins that long.
             timeout = settings["MONGO_TIMEOUT_MS"]
-            settings["RATELIMIT_STORAGE_OPTIONS"] = {"serverSelectionTimeoutMS": timeout, "connectTimeoutMS": timeout}
+            settings["RATELIMIT_STORAGE_OPTIONS"] = {
+                "serverSelectionTimeoutMS": timeout, "connectTimeoutMS": timeout,
+                # limits keeps its counters in a database called "limits" unless told otherwise:
+                # two drives on one MongoDB server would count each other's failed logins.
+                "database_name": _database_name(settings["RATELIMIT_STORAGE_URI"], settings["MONGO_DB_NAME"]),
+                "counter_collection_name": "ratelimit_counters",
+                "window_collection_name": "ratelimit_windows",
+            }
         return settings
 
 

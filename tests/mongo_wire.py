@@ -94,9 +94,9 @@ def mongo_wire(tmp_path_factory):
 def wire_env(server_uri: str) -> dict[str, str]:
     """Settings (environment variables) for an app on a database of its own on the wire server.
 
-    The app reads the database name from the URI's path. Its login counters live in the
-    server's shared "limits" database (Flask-Limiter's default), where every test logs in from
-    127.0.0.1, so their limits are lifted; the rate-limit tests run elsewhere."""
+    The app reads the database name from the URI's path, and keeps its login counters there
+    too. Tests log many clients in from 127.0.0.1 within a minute, so the login limits are
+    lifted; the rate-limit tests set their own."""
     return {"MONGO_URI": f"{server_uri}/drive_{uuid.uuid4().hex[:12]}",
             "LOGIN_RATE_LIMIT": "10000 per minute", "LOGIN_IP_RATE_LIMIT": "10000 per minute"}
 

@@ -130,3 +130,17 @@ def test_gunicorn_in_production_without_a_secret_key_prints_one_line_and_exits(t
     assert [line for line in result.stderr.splitlines() if "SECRET_KEY" in line] == [
         "configuration error: SECRET_KEY must be set for APP_ENV=production "
         "(e.g. SECRET_KEY=$(python3 -c 'import secrets; print(secrets.token_hex(32))'))"]
+
+
+@pytest.mark.parametrize("uri, database", [
+    ("mongodb://db:27017/drive_a", "drive_a"),
+    ("mongodb://u:p%2Fq@db1,db2/drive_b?replicaSet=rs0", "drive_b"),
+    ("mongodb://db:27017/?authSource=admin", "clouddrive"),
+    ("mongodb://db:27017", "clouddrive"),
+])
+def test_login_counters_live_in_the_apps_own_mongodb_database(uri, database):
+    """Not in limits' shared "limits" database, where two drives on one MongoDB server would
+    count each other's failed logins for the same username."""
+    options = load_config({"APP_ENV": "development", "MONGO_URI": uri})["RATELIMIT_STORAGE_OPTIONS"]
+    assert options["database_name"] == database
+    assert options["counter_collection_name"] == "ratelimit_counters"
