@@ -81,8 +81,10 @@ class LocalStagedBlob(StagedBlob):
     """Bytes being received into ``directory``, a folder held open as ``dir_fd`` (taken over:
     closed by commit, keep or discard) so that the commit renames within the folder that was
     checked, whatever happens to its path meanwhile. With ``staging_id``, the staging file
-    kept under that id is opened again and appended to, its bytes hashed again first (with
-    ``keep_only``, only that many: the rest is cut off)."""
+    kept under that id is opened again and appended to (with ``keep_only``, after its first
+    ``keep_only`` bytes: the rest is cut off). A resumed staging is hashed once, when its
+    SHA-256 is first asked for (the last request of a resumable upload), not on every resume:
+    re-reading what earlier requests sent would make an upload of n chunks cost n² reads."""
 
     def __init__(self, directory: str, budget: UploadBudget, dir_fd: int | None = None,
                  staging_id: str | None = None, keep_only: int | None = None):
@@ -91,7 +93,8 @@ class LocalStagedBlob(StagedBlob):
         self.staging_id = uuid.uuid4().hex if staging_id is None else _check_part(staging_id)
         self.name = f"{STAGING_PREFIX}{self.staging_id}"
         self.path = os.path.join(directory, self.name)
-        self._hash = hashlib.sha256()
+        # None: bytes already on disk are not hashed yet (a resumed staging); see sha256.
+        self._hash = None if staging_id is not None else hashlib.sha256()
         self.size = 0
         try:
             self._file = self._open_staging(resuming=staging_id is not None, keep_only=keep_only)
@@ -117,13 +120,13 @@ class LocalStagedBlob(StagedBlob):
             if not stat.S_ISREG(os.fstat(fd).st_mode):
                 raise FileNotFoundError(self.name) from _refusal(None, self.path, "to resume a special file")
             os.set_blocking(fd, True)
-            while chunk := file.read(READ_CHUNK if keep_only is None else min(READ_CHUNK, keep_only - self.size)):
-                self._hash.update(chunk)
-                self.size += len(chunk)
+            on_disk = os.fstat(fd).st_size
             if keep_only is not None:
-                if self.size < keep_only:
-                    raise FileNotFoundError(f"{self.name}: {self.size} of {keep_only} bytes staged")
+                if on_disk < keep_only:
+                    raise FileNotFoundError(f"{self.name}: {on_disk} of {keep_only} bytes staged")
                 os.ftruncate(fd, keep_only)
+                on_disk = keep_only
+            self.size = file.seek(on_disk)
         except BaseException:
             file.close()
             raise
@@ -131,12 +134,23 @@ class LocalStagedBlob(StagedBlob):
 
     @property
     def sha256(self) -> str:
+        if self._hash is None:  # resumed: hash every byte staged so far, once
+            self._file.flush()
+            digest, fd, offset = hashlib.sha256(), self._file.fileno(), 0
+            while offset < self.size:
+                chunk = os.pread(fd, min(READ_CHUNK, self.size - offset), offset)
+                if not chunk:
+                    raise OSError(f"{self.name}: shorter than the {self.size} bytes staged")
+                digest.update(chunk)
+                offset += len(chunk)
+            self._hash = digest
         return self._hash.hexdigest()
 
     def write(self, data: bytes) -> int:
         self._budget.spend(len(data))
         self._file.write(data)
-        self._hash.update(data)
+        if self._hash is not None:
+            self._hash.update(data)
         self.size += len(data)
         if self._written_back is not None and self.size - self._written_back >= WRITEBACK_STEP:
             self._file.flush()
