@@ -42,7 +42,7 @@ from typing import Iterable
 from bson import ObjectId
 
 from .drive.repo import BlobsRepository, ItemsRepository, VersionsRepository
-from .drive.versions import CONTENT_FIELDS, is_real_version
+from .drive.versions import content_of, is_real_version
 from .storage import Anomaly, BlobStorage, StoredEntry
 from .storage.base import STAGING_MAX_AGE_S
 from .timeutil import utcnow
@@ -343,7 +343,7 @@ class RepairService:
                 done.append(f"deleted {what}: its content is lost")
             else:
                 self.items.update(file["owner_id"], file["_id"],
-                                  {**{k: intact[k] for k in CONTENT_FIELDS}, "updated_at": utcnow()})
+                                  {**content_of(intact), "updated_at": utcnow()})
                 self.versions.delete(intact["_id"])
                 done.append(f"rolled back {what} to its version {intact['_id']} of {intact['created_at']}: "
                             f"the newer content is lost")

@@ -68,6 +68,7 @@ def test_version_is_the_one_the_server_reports(cli, server):
 def test_downloads_land_here_and_never_replace_a_file_without_force(cli, server, workdir):
     cli("login", "--server", server.base_url, "--username", "carol", "--password-stdin", stdin="password123\n")
     (workdir / "notes.txt").write_text("from the drive\n")
+    os.utime(workdir / "notes.txt", (1577880000, 1577880000))  # written 2020-01-01T12:00:00Z
     assert "uploaded" in cli("upload", "notes.txt", "--to", "/Docs")
     assert "notes.txt" in cli("ls", "/Docs")
 
@@ -79,6 +80,7 @@ def test_downloads_land_here_and_never_replace_a_file_without_force(cli, server,
 
     assert "downloaded" in cli("download", "/Docs/notes.txt", "--force")
     assert (workdir / "notes.txt").read_text() == "from the drive\n"
+    assert os.stat(workdir / "notes.txt").st_mtime == 1577880000  # kept on the way up and back
 
     (workdir / "copies").mkdir()
     cli("download", "/Docs/notes.txt", "copies")

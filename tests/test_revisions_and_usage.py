@@ -165,14 +165,14 @@ def test_a_failed_upload_never_takes_away_a_replace_that_came_in_between(app, cl
     original = DriveService._store_one
     calls = []
 
-    def store_one(self, owner_id, parent_id, staged, name, *args):
+    def store_one(self, owner_id, parent_id, part, name, *args):
         calls.append(name)
         if name == "b.txt":
             assert upload(other, ("a.txt", b"the other client's content"), query="?on_conflict=replace").status_code == 201
             from app.errors import QuotaExceeded
-            staged.discard()  # the nested request above has its own teardown
+            part.staged.discard()  # the nested request above has its own teardown
             raise QuotaExceeded("This upload would exceed your storage quota.")
-        return original(self, owner_id, parent_id, staged, name, *args)
+        return original(self, owner_id, parent_id, part, name, *args)
     monkeypatch.setattr(DriveService, "_store_one", store_one)
     response = upload(client, ("a.txt", b"first request's content"), ("b.txt", b"never stored"))
     monkeypatch.undo()
@@ -183,3 +183,59 @@ def test_a_failed_upload_never_takes_away_a_replace_that_came_in_between(app, cl
     assert versions_of(client, kept["id"]) == []  # the failed request's content is kept nowhere
     assert usage(client) == len(b"the other client's content")
     assert repair_report(app).clean
+
+
+# -- modification times: the client's, kept with the content -----------------------------------
+
+JAN_2020_MS = "1577880000000"  # 2020-01-01T12:00:00Z
+JAN_2020 = "2020-01-01T12:00:00Z"
+
+
+def upload_with_times(client, files, times, query=""):
+    from io import BytesIO
+    data = {"file": [(BytesIO(body), name) for name, body in files], "last_modified": times}
+    return client.post("/api/upload" + query, data=data, content_type="multipart/form-data")
+
+
+def test_a_multipart_upload_keeps_the_clients_modification_time(client, alice):
+    response = upload(client, ("old.txt", b"written long ago"), query=f"?last_modified={JAN_2020_MS}")
+    assert response.status_code == 201, response.get_json()
+    [stored] = response.get_json()["files"]
+    assert stored["modified_at"] == JAN_2020
+    assert client.get(f"/api/files/{stored['id']}/info").get_json()["modified_at"] == JAN_2020
+    download = client.get(f"/api/files/{stored['id']}")
+    assert download.headers["Last-Modified"] == "Wed, 01 Jan 2020 12:00:00 GMT"
+    download.close()
+    # without one, the modification time is when the content was stored
+    [fresh] = put(client, "new.txt", b"written now", query="")["files"]
+    assert fresh["modified_at"] >= fresh["created_at"][:19]
+
+
+def test_form_fields_give_one_time_per_file_in_order_or_one_for_all(client, alice):
+    response = upload_with_times(client, [("a.txt", b"a"), ("b.txt", b"b")], [JAN_2020_MS, "2021-06-30T08:00:00+02:00"])
+    assert response.status_code == 201, response.get_json()
+    assert [f["modified_at"] for f in response.get_json()["files"]] == [JAN_2020, "2021-06-30T06:00:00Z"]
+    response = upload_with_times(client, [("c.txt", b"c"), ("d.txt", b"d")], ["2019-05-05T00:00:00"])
+    assert [f["modified_at"] for f in response.get_json()["files"]] == ["2019-05-05T00:00:00Z"] * 2
+
+
+@pytest.mark.parametrize("times", [["yesterday"], ["1", "2", "3"], ["12.5"]])
+def test_a_bad_modification_time_is_a_400_and_stores_nothing(client, alice, times):
+    response = upload_with_times(client, [("a.txt", b"a"), ("b.txt", b"b")], times)
+    assert response.status_code == 400
+    error = response.get_json()["error"]
+    assert error["code"] == "invalid_input" and "last_modified" in error["message"]
+    assert client.get("/api/files").get_json()["files"] == [] and usage(client) == 0
+
+
+def test_versions_restores_and_copies_keep_each_contents_own_time(client, alice):
+    [first] = put(client, "doc.txt", b"draft", query=f"?last_modified={JAN_2020_MS}")["files"]
+    [second] = put(client, "doc.txt", b"final", query="?on_conflict=replace&last_modified=2022-02-02T00:00:00Z")["files"]
+    assert second["id"] == first["id"] and second["modified_at"] == "2022-02-02T00:00:00Z"
+    [version] = versions_of(client, first["id"])
+    assert version["modified_at"] == JAN_2020
+    copied = client.post(f"/api/files/{first['id']}/copy", json={"name": "copy.txt"}).get_json()
+    assert copied["modified_at"] == "2022-02-02T00:00:00Z"
+    restored = client.post(f"/api/files/{first['id']}/versions/{version['id']}/restore")
+    assert restored.status_code == 200, restored.get_json()
+    assert client.get(f"/api/files/{first['id']}/info").get_json()["modified_at"] == JAN_2020

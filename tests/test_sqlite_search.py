@@ -14,7 +14,7 @@ import pytest
 from app.db import Database, close_database
 from app.drive.names import name_key
 from app.drive.repo import FILE, FOLDER, ItemsRepository, new_item
-from app.drive.sqlite_repo import ITEMS_SCHEMA, SQLiteItemsRepository
+from app.drive.sqlite_repo import ITEM_MIGRATIONS, ITEMS_SCHEMA, SQLiteItemsRepository
 from app.sqlite_db import SQLiteDatabase
 from app.timeutil import utcnow
 from tests.test_migrate_store import login, old_store, sqlite_app  # noqa: F401  (old_store: a fixture)
@@ -206,14 +206,14 @@ def test_a_database_made_before_the_index_gets_it_filled_on_upgrade(tmp_path):
     try:
         items = SQLiteItemsRepository(db)
         items.ensure_indexes()  # what the app does at start-up
-        assert items.schema_version() == 1
+        assert items.schema_version() == len(ITEM_MIGRATIONS)
         _index_matches_items(db)
         assert search(items, "REPORT") == (["Report 2024.pdf"], 1)
         assert search(items, "strasse") == (["Straße.txt"], 1)
         plans = _plans(db, lambda: search(items, "report"))
         assert all("item_names VIRTUAL TABLE" in plan for plan in plans)
         items.ensure_indexes()  # a second start (or worker) changes nothing
-        assert items.schema_version() == 1 and search(items, "report") == (["Report 2024.pdf"], 1)
+        assert items.schema_version() == len(ITEM_MIGRATIONS) and search(items, "report") == (["Report 2024.pdf"], 1)
     finally:
         db.close()
 

@@ -311,3 +311,16 @@ def test_a_storage_that_cannot_keep_staging_refuses_resumable_uploads_and_holds_
     assert response.get_json()["error"]["code"] == "resumable_unavailable"
     assert usage(client) == 0
     assert client.get("/api/uploads").get_json() == {"uploads": []}
+
+
+def test_last_modified_is_kept_as_the_files_modification_time(client, auth):
+    auth.signup()
+    url = location(create(client, 5, filename="photo.jpg", lastModified="1577880000000"))
+    assert patch(client, url, 0, b"hello").status_code == 204
+    [stored] = files_named(client, "photo.jpg")
+    assert stored["modified_at"] == "2020-01-01T12:00:00Z"
+    response = client.get(f"/api/files/{stored['id']}")
+    assert response.headers["Last-Modified"] == "Wed, 01 Jan 2020 12:00:00 GMT"
+    response.close()
+    bad = create(client, 5, filename="x.bin", lastModified="last tuesday")
+    assert bad.status_code == 400 and bad.get_json()["error"]["code"] == "invalid_input"

@@ -133,7 +133,7 @@ class BlobStore:
         if blob is None:
             log.error("record without bytes file_id=%s blob_id=%s", file["_id"], content["blob_id"])
             raise NotFound("No such file.", code=ErrorCode.FILE_NOT_FOUND)
-        modified = content.get("updated_at") or content["created_at"]
+        modified = content.get("modified_at") or content.get("updated_at") or content["created_at"]
         return Download(file["name"], content["content_type"], content["sha256"], modified, blob["size"],
                         file["_id"], blob, self.storage, redirect_allowed)
 

@@ -8,14 +8,14 @@ from ..errors import ErrorCode
 from ..schemas import PageQuery, page_of, query_choice, query_int, sorted_page_query
 from .names import MAX_NAME_BYTES
 from .repo import FILE, SORT_FIELDS
-from .versions import revision_of
+from .versions import content_modified, revision_of
 
 KINDS = ("file", "folder")
 MAX_SIZE = 2**62
 SEARCH_TEXT_MAX = 255
 FOLDER_CONFLICT = ("fail", "rename")
 UPLOAD_CONFLICT = ("fail", "rename", "replace")
-_FILE_ONLY = ("size", "content_type", "sha256", "revision")
+_FILE_ONLY = ("size", "content_type", "sha256", "revision", "modified_at")
 
 
 def display_name(example: str, **kwargs) -> fields.String:
@@ -55,6 +55,10 @@ class ItemSchema(ApiSchema):
     revision = fields.Function(revision_of, metadata={
         "type": "integer", "minimum": 1, "description": "files only: the commit number of the current content "
                                                         "(1 for the first, +1 for each replace or restore)"})
+    modified_at = fields.Function(lambda item: content_modified(item), metadata={
+        "type": "string", "format": "date-time", "description": "files only: the content's modification time, as "
+        "the client gave it when uploading (tus `lastModified`, the multipart `last_modified`, the CLI's file "
+        "time), else when the content was stored; also the download's `Last-Modified`"})
     trashed_at = Timestamp(metadata={"description": "in the trash only"})
     path = fields.String(metadata={"description": "search results only: the folder's path",
                                    "example": "/Documents/Reports"})
@@ -106,6 +110,8 @@ class VersionSchema(ApiSchema):
     sha256 = fields.String(required=True)
     content_type = fields.String(required=True)
     created_at = Timestamp(required=True)
+    modified_at = fields.Function(lambda version: content_modified(version), metadata={
+        "type": "string", "format": "date-time", "description": "the content's modification time (see the file's)"})
     revision = fields.Function(revision_of, metadata={"type": "integer", "minimum": 1,
                                                       "description": "the commit that stored this content"})
 
@@ -167,6 +173,8 @@ class UploadQuery(QuerySchema):
 
     folder_id = fields.String(load_default=None, metadata={"default": "root"})
     on_conflict = on_conflict(UPLOAD_CONFLICT, load_default=None)
+    last_modified = fields.String(load_default=None, metadata={
+        "description": "the files' modification time, ms since the epoch or ISO 8601 (or one form field per file)"})
 
 
 ChildrenQuery = sorted_page_query(SORT_FIELDS, "name", "asc", "ChildrenQuery", name=fields.String(

@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from typing import Callable
 
 from ..errors import AppError, ErrorCode, InvalidInput
@@ -12,7 +14,7 @@ from .blobs import BlobStore, Download
 from .names import name_key, normalise_content_type, validate_display_name
 from .repo import FILE, FOLDER, ItemsRepository, NameTaken
 from .tree import Tree, conflict_policy, not_found
-from .versions import VersionsService
+from .versions import VersionsService, content_of
 
 log = logging.getLogger(__name__)
 _MISSING = object()
@@ -21,11 +23,30 @@ _PLACE_ATTEMPTS = 100
 
 @dataclass
 class UploadPart:
-    """One received file part: the client's name and type, and the bytes already staged."""
+    """One received file part: the client's name, type and modification time (None: now),
+    and the bytes already staged."""
 
     name: str | None
     content_type: str | None
     staged: StagedBlob
+    modified_at: datetime | None = None
+
+
+def modification_time(value: str | None, field: str = "last_modified") -> datetime | None:
+    """A client's modification time for a file: milliseconds since the epoch (what browsers'
+    ``File.lastModified`` and tus ``lastModified`` give) or ISO 8601 (UTC unless it names a
+    zone). None when absent; anything else is a 400 naming ``field``."""
+    if value is None or not value.strip():
+        return None
+    text = value.strip()
+    try:
+        if re.fullmatch(r"-?\d+", text):
+            return datetime.fromtimestamp(int(text) / 1000, timezone.utc)
+        when = datetime.fromisoformat(text)
+        return when.replace(tzinfo=timezone.utc) if when.tzinfo is None else when.astimezone(timezone.utc)
+    except (ValueError, OverflowError, OSError):
+        raise InvalidInput(f"{field} must be milliseconds since the epoch or an ISO 8601 time.",
+                           code=ErrorCode.INVALID_INPUT) from None
 
 
 class DriveService:
@@ -59,14 +80,14 @@ class DriveService:
             if not part.name and part.staged.size == 0:
                 raise InvalidInput("A 'file' part is empty: choose a file to upload.", code=ErrorCode.EMPTY_FILE_PART)
             name = validate_display_name(part.name or "")
-            checked.append((part.staged, name, normalise_content_type(part.content_type, name)))
-        self.blobs.check_quota(owner_id, [staged for staged, _, _ in checked])
+            checked.append((part, name, normalise_content_type(part.content_type, name)))
+        self.blobs.check_quota(owner_id, [part.staged for part, _, _ in checked])
 
         undo: list[Callable[[], None]] = []
         stored, replaced = [], []
         try:
-            for staged, name, content_type in checked:
-                item, was_replaced = self._store_one(owner_id, parent_id, staged, name, content_type, policy, undo)
+            for part, name, content_type in checked:
+                item, was_replaced = self._store_one(owner_id, parent_id, part, name, content_type, policy, undo)
                 stored.append(item)
                 if was_replaced:
                     replaced.append(item)
@@ -82,16 +103,18 @@ class DriveService:
         return stored
 
     def store_staged(self, owner_id: str, staged: StagedBlob, name: str, content_type: str | None = None,
-                     folder_id=None, on_conflict=None) -> dict:
+                     folder_id=None, on_conflict=None, modified_at: datetime | None = None) -> dict:
         """Place one finished staged blob (a resumable upload's) as a multipart upload of it
         would be: dedup, versions on replace, reference counts, quota; all or nothing."""
-        return self.store_uploads(owner_id, [UploadPart(name, content_type, staged)], folder_id, on_conflict)[0]
+        part = UploadPart(name, content_type, staged, modified_at)
+        return self.store_uploads(owner_id, [part], folder_id, on_conflict)[0]
 
-    def _store_one(self, owner_id, parent_id, staged, name, content_type, policy, undo) -> tuple[dict, bool]:
-        blob = self.blobs.adopt(owner_id, staged)
+    def _store_one(self, owner_id, parent_id, part: UploadPart, name, content_type, policy,
+                   undo) -> tuple[dict, bool]:
+        blob = self.blobs.adopt(owner_id, part.staged)
         undo.append(lambda: self.blobs.release(owner_id, blob["_id"]))
         content = {"blob_id": blob["_id"], "size": blob["size"], "sha256": blob["sha256"],
-                   "content_type": content_type}
+                   "content_type": content_type, "modified_at": part.modified_at or utcnow()}
         for _ in range(_PLACE_ATTEMPTS):
             if policy == "replace":
                 existing = self.items.at_name(owner_id, parent_id, name_key(name), live_only=True)
@@ -247,7 +270,7 @@ class DriveService:
             return item
         source = self._reference_content(owner_id, source)
         undo.append(lambda: self.blobs.release(owner_id, source["blob_id"]))
-        fields = {k: source[k] for k in ("blob_id", "size", "sha256", "content_type")}
+        fields = content_of(source)  # a copy keeps the content's modification time
         item = self.tree.create(owner_id, FILE, parent_id, name, policy, utcnow(), revision=1, **fields)
         undo[-1] = lambda: self._uncreate(owner_id, item["_id"])  # the copy holds the reference now
         return item

@@ -21,11 +21,11 @@ from .repo import FILE, FOLDER, SORT_FIELDS, NameTaken, slot_for
 
 _CHUNK = 500  # ids per IN (...) list
 _ITEM_IDS = ("_id", "parent_id", "trashed_with", "blob_id", "last_version_id")
-_ITEM_TIMES = ("created_at", "updated_at", "trashed_at")
+_ITEM_TIMES = ("created_at", "updated_at", "trashed_at", "modified_at")
 _ITEM_COLUMNS = ("owner_id", "type", "rank", "name", "name_key", "parent_id", "slot", "created_at", "updated_at",
                  "starred", "trashed_at", "trash_root", "trashed_with", "size", "content_type", "sha256", "blob_id",
-                 "revision", "last_version_id")
-_FILE_ONLY = ("content_type", "sha256", "blob_id", "revision", "last_version_id")
+                 "revision", "last_version_id", "modified_at")
+_FILE_ONLY = ("content_type", "sha256", "blob_id", "revision", "last_version_id", "modified_at")
 _LIVE = "trashed_at IS NULL"
 
 ITEMS_SCHEMA = """
@@ -87,7 +87,10 @@ WHEN old.name_key IS NOT new.name_key BEGIN
 END
 """
 # Version 1: a database made before the name index gets it filled from the items it holds.
-ITEM_MIGRATIONS = (Migration(1, "INSERT INTO item_names (item_names) VALUES ('rebuild')"),)
+# Version 2: files keep a modification time of their own (the client's, e.g. tus lastModified);
+# files stored before it have none, and show their content's commit time.
+ITEM_MIGRATIONS = (Migration(1, "INSERT INTO item_names (item_names) VALUES ('rebuild')"),
+                   Migration(2, "ALTER TABLE items ADD COLUMN modified_at TEXT"))
 TRIGRAM = 3  # characters: a trigram index cannot answer a shorter term
 
 BLOBS_SCHEMA = """
@@ -105,6 +108,8 @@ CREATE TABLE IF NOT EXISTS versions (
 CREATE INDEX IF NOT EXISTS versions_by_file ON versions (file_id, revision DESC, created_at DESC, id DESC);
 CREATE INDEX IF NOT EXISTS versions_by_blob ON versions (owner_id, blob_id)
 """
+# Version 1: a version keeps its content's modification time too.
+VERSION_MIGRATIONS = (Migration(1, "ALTER TABLE versions ADD COLUMN modified_at TEXT"),)
 
 
 def _chunks(values: list) -> Iterable[list]:
@@ -498,11 +503,12 @@ class SQLiteBlobsRepository(SQLiteRepository):
 
 
 _VERSION_COLUMNS = ("owner_id", "file_id", "blob_id", "size", "sha256", "content_type", "revision", "created_at",
-                    "pending")
+                    "pending", "modified_at")
 
 
 def _version(row) -> dict | None:
-    version = row_dict(row, ids=("_id", "file_id", "blob_id"), times=("created_at",), rename={"id": "_id"})
+    version = row_dict(row, ids=("_id", "file_id", "blob_id"), times=("created_at", "modified_at"),
+                       rename={"id": "_id"})
     if version is not None:
         version["pending"] = True if version.get("pending") else None
     return version
@@ -512,6 +518,8 @@ class SQLiteVersionsRepository(SQLiteRepository):
     """Earlier contents of a file, newest commit first."""
 
     SCHEMA = VERSIONS_SCHEMA
+    SCHEMA_NAME = "versions"
+    MIGRATIONS = VERSION_MIGRATIONS
 
     def _rows(self, sql: str, params: tuple) -> list[dict]:
         return [_version(row) for row in self._db.read(sql, params)]
@@ -519,7 +527,7 @@ class SQLiteVersionsRepository(SQLiteRepository):
     def insert(self, version: dict) -> None:
         values = (oid(version["_id"]), version["owner_id"], oid(version["file_id"]), oid(version.get("blob_id")),
                   version["size"], version.get("sha256"), version.get("content_type"), version.get("revision"),
-                  when(version["created_at"]), 1 if version.get("pending") else None)
+                  when(version["created_at"]), 1 if version.get("pending") else None, when(version.get("modified_at")))
         self._db.write(f"INSERT INTO versions (id, {','.join(_VERSION_COLUMNS)}) VALUES ({_marks(values)})", values)
 
     def for_file(self, file: dict) -> list[dict]:

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Callable
 from bson import ObjectId
 
 from ..errors import AppError, ErrorCode, NotFound
-from ..timeutil import utcnow
+from ..timeutil import isoformat, utcnow
 from .repo import FILE, ItemsRepository, VersionsRepository
 from .tree import Tree
 
@@ -25,8 +25,22 @@ if TYPE_CHECKING:
     from .blobs import BlobStore, Download
 
 log = logging.getLogger(__name__)
-CONTENT_FIELDS = ("blob_id", "size", "sha256", "content_type")
+# A file's content: its bytes and what describes them. ``modified_at`` is the content's own
+# modification time (the client's, such as tus lastModified; None for files stored before it).
+CONTENT_FIELDS = ("blob_id", "size", "sha256", "content_type", "modified_at")
 _COMMIT_ATTEMPTS = 100
+
+
+def content_of(record: dict) -> dict:
+    """The content fields of a file, version or new content (a missing one is None)."""
+    return {k: record.get(k) for k in CONTENT_FIELDS}
+
+
+def content_modified(record: dict) -> str | None:
+    """A file's or version's modification time for the API: the client's, else (content stored
+    before modification times were kept) when the content was committed."""
+    when = record.get("modified_at") or record.get("updated_at") or record.get("created_at")
+    return isoformat(when) if when else None
 
 
 def revision_of(item: dict) -> int:
@@ -57,7 +71,7 @@ class VersionsService:
         self.versions.insert(version)
         try:
             updated = self.items.commit_content(owner_id, file["_id"], file.get("revision"), {
-                **{k: content[k] for k in CONTENT_FIELDS}, "revision": revision, "updated_at": utcnow(),
+                **content_of(content), "revision": revision, "updated_at": utcnow(),
                 "last_version_id": version["_id"]})
         except BaseException:
             if self._applied(owner_id, file, version):
@@ -132,7 +146,7 @@ class VersionsService:
             if claimed is None:
                 return  # the previous content was deleted meanwhile: the file keeps ours
             restored = self.items.commit_content(owner_id, file_id, revision, {
-                **{k: previous[k] for k in CONTENT_FIELDS}, "revision": previous.get("revision"),
+                **content_of(previous), "revision": previous.get("revision"),
                 "updated_at": previous["updated_at"], "last_version_id": previous.get("last_version_id")})
             if restored is not None:
                 self.blobs.release(owner_id, ours)
@@ -158,7 +172,7 @@ class VersionsService:
 
     def _version_of(self, owner_id: str, file: dict) -> dict:
         return {"_id": ObjectId(), "owner_id": owner_id, "file_id": file["_id"],
-                **{k: file[k] for k in CONTENT_FIELDS}, "revision": revision_of(file),
+                **content_of(file), "revision": revision_of(file),
                 "created_at": file["updated_at"]}
 
     def trim(self, owner_id: str, file: dict) -> None:

@@ -23,7 +23,7 @@ from bson import ObjectId
 from ..drive.blobs import BlobStore
 from ..drive.names import validate_display_name
 from ..drive.repo import FOLDER
-from ..drive.service import DriveService
+from ..drive.service import DriveService, modification_time
 from ..drive.tree import ROOT, conflict_policy
 from ..errors import AppError, ErrorCode, NotFound
 from ..storage import StagedBlob, UploadBudget
@@ -64,12 +64,7 @@ def upload_not_found() -> NotFound:
 
 def modified_from_millis(value: str | None) -> datetime | None:
     """``lastModified`` as a browser sends it (milliseconds since the epoch); None if absent."""
-    if value in (None, ""):
-        return None
-    try:
-        return datetime.fromtimestamp(int(value) / 1000, timezone.utc)
-    except (ValueError, OverflowError, OSError):
-        raise AppError("lastModified must be milliseconds since the epoch.", code=ErrorCode.INVALID_INPUT) from None
+    return modification_time(value, "lastModified")
 
 
 class UploadsService:
@@ -227,7 +222,8 @@ class UploadsService:
         self.blobs.release_reservation(owner_id, before["reserved"])
         try:
             item = self.drive.store_staged(owner_id, staged, upload["name"], upload["content_type"],
-                                           upload["folder_id"], upload["on_conflict"])
+                                           upload["folder_id"], upload["on_conflict"],
+                                           modified_at=upload.get("modified_at"))
         except BaseException:
             staged.discard()
             self.uploads.delete(upload["_id"])

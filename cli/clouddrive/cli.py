@@ -221,7 +221,8 @@ def cmd_upload(api: Api, args) -> None:
                   disable=args.quiet or None) as progress:
             body = MultipartFile(local, name, progress)
             result = api.json("POST", "/api/upload", data=body, headers={"Content-Type": body.content_type},
-                              params={"folder_id": folder_id, "on_conflict": args.on_conflict})
+                              params={"folder_id": folder_id, "on_conflict": args.on_conflict,
+                                      "last_modified": str(int(os.path.getmtime(local) * 1000))})
         stored = result["files"][0]
         print(f"uploaded {local} → {args.to.rstrip('/')}/{stored['name']} ({_human(stored['size'])}, sha256 {stored['sha256'][:12]}…)")
 
@@ -257,8 +258,21 @@ def cmd_download(api: Api, args) -> None:
     if digest.hexdigest() != item["sha256"]:
         os.unlink(partial)
         raise CliError(f"{args.path}: the downloaded bytes do not match the server's SHA-256; try again")
+    modified = _timestamp(item.get("modified_at"))
+    if modified is not None:  # the file's own modification time, as cp -p and rclone keep it
+        os.utime(partial, (modified, modified))
     os.replace(partial, target)
     print(f"downloaded {args.path} → {target}" + (f" (resumed at {_human(have)})" if resumed else ""))
+
+
+def _timestamp(value: str | None) -> float | None:
+    """An API time (ISO 8601, ``Z`` for UTC) as seconds since the epoch."""
+    if not value:
+        return None
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return None
 
 
 def cmd_mkdir(api: Api, args) -> None:

@@ -14,7 +14,7 @@ from ...schemas import paged
 from ...services import services
 from ..schemas import (UPLOAD_CONFLICT, FileListSchema, FilePageSchema, FilesQuery, ItemSchema, UploadQuery,
                        VersionListSchema)
-from ..service import UploadPart
+from ..service import UploadPart, modification_time
 from .items import add_item_routes
 
 bp = Blueprint("files", __name__, url_prefix="/api")
@@ -31,7 +31,10 @@ UPLOAD_BODY = {"required": True, "content": {"multipart/form-data": {"schema": {
     "type": "object", "required": ["file"],
     "properties": {"file": {"type": "array", "items": {"type": "string", "format": "binary"}},
                    "folder_id": {"type": "string", "default": "root"},
-                   "on_conflict": {"type": "string", "enum": list(UPLOAD_CONFLICT)}}}}}}
+                   "on_conflict": {"type": "string", "enum": list(UPLOAD_CONFLICT)},
+                   "last_modified": {"type": "array", "items": {"type": "string"}, "description": (
+                       "The files' modification times (ms since the epoch or ISO 8601): one for "
+                       "all parts, or one per part in order.")}}}}}}
 
 
 @bp.post("/upload")
@@ -49,6 +52,10 @@ def upload(query: dict):
     `on_conflict` may be query parameters or form fields: a file with the same name
     (ignoring case) in the folder is a 409 `name_conflict` with `fail` (the default),
     gets `name (1).ext` with `rename`, and becomes a new version of that file with `replace`.
+    `last_modified` (query parameter or form fields; milliseconds since the epoch or ISO
+    8601) is kept as the files' modification time (`modified_at`, the download's
+    Last-Modified): one value for every part, or one per part in their order; without it
+    a file's modification time is the time it was stored.
     """
     if request.mimetype != "multipart/form-data":
         raise InvalidInput("Upload with Content-Type: multipart/form-data.", code=ErrorCode.INVALID_CONTENT_TYPE)
@@ -56,10 +63,22 @@ def upload(query: dict):
     stage_uploads_into(drive.stager_for(current_user.id))
     if "file" not in request.files and "file" in request.form:
         raise InvalidInput("The 'file' field must be a file, not text.", code=ErrorCode.MISSING_FILE)
-    parts = [UploadPart(f.filename, f.mimetype, f.stream) for f in request.files.getlist("file")]
+    files = request.files.getlist("file")
+    times = _modification_times(query["last_modified"], request.form.getlist("last_modified"), len(files))
+    parts = [UploadPart(f.filename, f.mimetype, f.stream, when) for f, when in zip(files, times)]
     folder_id = query["folder_id"] or request.form.get("folder_id")
     on_conflict = query["on_conflict"] or request.form.get("on_conflict")
     return {"files": drive.store_uploads(current_user.id, parts, folder_id, on_conflict)}
+
+
+def _modification_times(from_query: str | None, from_form: list[str], count: int) -> list:
+    """One modification time per part (None: the time of storing) from ``last_modified``."""
+    given = [from_query] if from_query is not None else from_form
+    if len(given) > 1 and len(given) != count:
+        raise InvalidInput(f"Send one last_modified for all {count} files or one per file "
+                           f"({len(given)} given).", code=ErrorCode.INVALID_INPUT)
+    times = [modification_time(value) for value in given]
+    return times * count if len(times) == 1 else times or [None] * count
 
 
 @bp.get("/files")

@@ -31,7 +31,7 @@ function uploadOne(file, folderId, list) {
   const started = performance.now();
   const form = new FormData();
   form.append("file", file, file.name);
-  xhr.open("POST", "/api/upload" + query({ folder_id: folderId }));
+  xhr.open("POST", "/api/upload" + query({ folder_id: folderId, last_modified: file.lastModified }));
   xhr.setRequestHeader("Accept", "application/json");
   xhr.upload.onprogress = (event) => {
     if (!event.lengthComputable) return;
