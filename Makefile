@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 # The MongoDB wire server of the tests (secantusdb), kept out of the app's venv.
 VENV_SECANTUS := .venv-secantus
 
-.PHONY: run test test-fast install install-dev bench clean purge-trash browser repair fuzz nginx
+.PHONY: run test test-fast install install-dev bench clean purge-trash browser repair fuzz nginx node-clients
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -45,7 +45,7 @@ SQLITE_SUITE := tests/test_files.py tests/test_folders.py tests/test_trash_versi
 
 ## test: run the whole test suite (unit tests on mongomock, end-to-end on Gunicorn, browser tests in
 ## Chromium, the MongoDB tests on a secantusdb wire server from .venv-secantus/)
-test: install-dev browser nginx $(VENV_SECANTUS)/.installed
+test: install-dev browser nginx node-clients $(VENV_SECANTUS)/.installed
 	$(BIN)/python -m pytest
 	DRIVE_TEST_DB=sqlite $(BIN)/python -m pytest -q -m "not e2e" $(SQLITE_SUITE)
 
@@ -60,6 +60,13 @@ nginx:
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx >/dev/null; \
 	else echo "note: nginx is not installed and this is not root: bench/compare.py will stop and the two-node test will skip"; fi
+
+## node-clients: the JavaScript tus client (tus-js-client, pinned in tests/js/package-lock.json)
+## that tests/test_tus_js_live.py runs in Node; skipped with a note when node/npm are missing
+node-clients:
+	@if command -v npm >/dev/null 2>&1 && command -v node >/dev/null 2>&1; then \
+		cd tests/js && npm ci --silent --no-audit --no-fund; \
+	else echo "note: node and npm are not installed: the tus-js-client test will be skipped"; fi
 
 ## bench: API beside dd and nginx, 1 GiB and 1,000 x 64 KiB (not part of the pass/fail run; bench/README.md)
 bench: install-dev nginx
