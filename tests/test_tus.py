@@ -324,3 +324,73 @@ def test_last_modified_is_kept_as_the_files_modification_time(client, auth):
     response.close()
     bad = create(client, 5, filename="x.bin", lastModified="last tuesday")
     assert bad.status_code == 400 and bad.get_json()["error"]["code"] == "invalid_input"
+
+
+def folder_named(client, parent: str, name: str) -> list[dict]:
+    children = client.get(f"/api/folders/{parent}/children?limit=200").get_json()["items"]
+    return [c for c in children if c["name"] == name]
+
+
+def test_relative_path_puts_the_file_in_folders_made_when_it_finishes(client, auth):
+    auth.signup()
+    box = client.post("/api/folders", json={"name": "Inbox"}).get_json()
+    url = location(create(client, 3, relativePath="Photos/2026/a.jpg", folder_id=box["id"], filename="a.jpg"))
+    assert folder_named(client, box["id"], "Photos") == []  # nothing made for an unfinished upload
+    [listed] = client.get("/api/uploads").get_json()["uploads"]
+    assert listed["relative_path"] == "Photos/2026"
+    assert patch(client, url, 0, b"jpg").status_code == 204
+    [photos] = folder_named(client, box["id"], "Photos")
+    [year] = folder_named(client, photos["id"], "2026")
+    [stored] = folder_named(client, year["id"], "a.jpg")
+    assert content(client, stored["id"]) == b"jpg"
+    # Uppy sends only relativePath and name: the last segment names the file; folders are reused
+    url = location(create(client, 1, relativePath="Photos/2026/b.jpg", folder_id=box["id"], filename=""))
+    assert patch(client, url, 0, b"b").status_code == 204
+    assert len(folder_named(client, box["id"], "Photos")) == 1
+    assert {c["name"] for c in client.get(f"/api/folders/{year['id']}/children").get_json()["items"]} == {"a.jpg", "b.jpg"}
+
+
+@pytest.mark.parametrize("path", ["/etc/a.jpg", "Photos/../a.jpg", "Photos//a.jpg", "./a.jpg", "Ph\x00tos/a.jpg"])
+def test_a_relative_path_that_is_not_one_is_a_400_and_reserves_nothing(client, auth, path):
+    auth.signup()
+    response = create(client, 10, relativePath=path)
+    assert response.status_code == 400, response.get_data(as_text=True)
+    assert response.get_json()["error"]["code"] == "invalid_name"
+    assert client.get("/api/uploads").get_json()["uploads"] == [] and usage(client) == 0
+
+
+def test_a_file_where_a_folder_of_the_path_should_be_is_a_409_and_keeps_nothing(client, auth):
+    auth.signup()
+    assert upload(client, ("Photos", b"a file")).status_code == 201
+    url = location(create(client, 3, relativePath="Photos/a.jpg"))
+    response = patch(client, url, 0, b"jpg")
+    assert response.status_code == 409 and response.get_json()["error"]["code"] == "name_conflict"
+    assert [f["name"] for f in client.get("/api/files").get_json()["files"]] == ["Photos"]
+    assert client.get("/api/uploads").get_json()["uploads"] == [] and usage(client) == len(b"a file")
+
+
+def test_parallel_uploads_into_one_new_path_share_its_folders(app, client, auth):
+    auth.signup()
+    urls = [location(create(client, 4, relativePath=f"Trip/Day 1/{i}.jpg", filename=f"{i}.jpg")) for i in range(8)]
+    cookie = client.get_cookie("session")
+    barrier = threading.Barrier(len(urls))
+    results = []
+
+    def finish(url):
+        other = app.test_client()
+        other.set_cookie(cookie.key, cookie.value, domain=cookie.domain or "localhost")
+        barrier.wait()
+        results.append(patch(other, url, 0, b"data").status_code)
+
+    threads = [threading.Thread(target=finish, args=(url,)) for url in urls]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert results == [204] * 8
+    [trip] = folder_named(client, "root", "Trip")
+    [day] = folder_named(client, trip["id"], "Day 1")
+    names = sorted(c["name"] for c in client.get(f"/api/folders/{day['id']}/children").get_json()["items"])
+    assert names == sorted(f"{i}.jpg" for i in range(8))
+    tree = client.get("/api/folders/tree").get_json()["children"]
+    assert [(t["name"], [c["name"] for c in t["children"]]) for t in tree] == [("Trip", ["Day 1"])]

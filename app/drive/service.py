@@ -32,6 +32,25 @@ class UploadPart:
     modified_at: datetime | None = None
 
 
+MAX_RELATIVE_DEPTH = 64
+
+
+def relative_folders(path: str | None) -> tuple[list[str], str | None]:
+    """``Photos/2026/a.jpg`` (a browser's ``webkitRelativePath``, Uppy's ``relativePath``) →
+    (["Photos", "2026"], "a.jpg"): the folders to place the file in, each a valid display name
+    (400 otherwise: no empty, ``.`` or ``..`` segment, no absolute path), and its last segment."""
+    if path is None or path == "":
+        return [], None
+    segments = path.replace("\\", "/").split("/")
+    if segments[0] == "" or len(segments) > MAX_RELATIVE_DEPTH + 1:
+        raise InvalidInput("relativePath is a relative path of at most 64 folders, like 'Photos/2026/a.jpg'.",
+                           code=ErrorCode.INVALID_NAME)
+    for segment in segments:
+        if segment in ("", ".", ".."):
+            raise InvalidInput("relativePath cannot have empty, '.' or '..' segments.", code=ErrorCode.INVALID_NAME)
+    return [validate_display_name(s) for s in segments[:-1]], segments[-1]
+
+
 def modification_time(value: str | None, field: str = "last_modified") -> datetime | None:
     """A client's modification time for a file: milliseconds since the epoch (what browsers'
     ``File.lastModified`` and tus ``lastModified`` give) or ISO 8601 (UTC unless it names a
@@ -57,6 +76,12 @@ class DriveService:
         self.versions = versions
 
     # -- uploads ----------------------------------------------------------------------------
+
+    def folder_path(self, owner_id: str, folder_id, names: list[str]) -> str:
+        """The id (``root`` for the root) of the folder ``names`` below ``folder_id``, made as
+        needed (see Tree.folders_along)."""
+        found = self.tree.folders_along(owner_id, self.tree.folder_id(owner_id, folder_id), names, utcnow())
+        return "root" if found is None else str(found)
 
     def stager_for(self, owner_id: str) -> Callable[[], StagedBlob]:
         """A factory staging the parts of one upload request against the owner's free space

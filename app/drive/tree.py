@@ -240,6 +240,28 @@ class Tree:
                 raise not_found(FOLDER)
             return self.place(owner_id, parent_id, name, kind == FILE, on_conflict, insert)
 
+    def folders_along(self, owner_id: str, parent_id: ObjectId | None, names: list[str], now: datetime) -> ObjectId | None:
+        """The folder at ``names`` below ``parent_id`` (None: the root), each missing one made.
+        Under the owner's tree lock, so parallel uploads with the same relative path (on any
+        worker or node) share every folder instead of making ``Photos (1)``. A live file in
+        the way is a 409; a trashed folder of that name is left alone and a new one made."""
+        if not names:
+            return parent_id
+        with self.locked(owner_id):
+            if parent_id is not None and self.items.get(owner_id, parent_id, FOLDER) is None:
+                raise not_found(FOLDER)
+            for name in names:
+                key = name_key(name)
+                found = self.items.at_name(owner_id, parent_id, key, live_only=True)
+                if found is None:
+                    found = new_item(owner_id, FOLDER, name, key, parent_id, now)
+                    self.items.insert(found)
+                elif found["type"] != FOLDER:
+                    raise Conflict(f"A file named '{found['name']}' is where the folder '{name}' should be.",
+                                   code=ErrorCode.NAME_CONFLICT)
+                parent_id = found["_id"]
+        return parent_id
+
     def relocate(self, owner_id: str, item: dict, parent_id: ObjectId | None, name: str, on_conflict: str,
                  **changes: Any) -> dict:
         """Give an existing item a (new) name and folder, with the same clash policy as create.

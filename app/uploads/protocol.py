@@ -53,7 +53,8 @@ def new_upload() -> NewUpload:
     meta = parse_metadata(request.headers.get("Upload-Metadata", ""))
     return NewUpload(size=size, name=meta.get("filename") or meta.get("name"), folder_id=meta.get("folder_id"),
                      on_conflict=meta.get("on_conflict"), content_type=meta.get("filetype") or meta.get("type"),
-                     modified_at=modified_from_millis(meta.get("lastModified")))
+                     modified_at=modified_from_millis(meta.get("lastModified")),
+                     relative_path=meta.get("relativePath"))
 
 
 def checksum() -> Checksum | None:

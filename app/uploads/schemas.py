@@ -11,6 +11,8 @@ class UploadSchema(ApiSchema):
     id = Id(attribute="_id", required=True)
     name = fields.String(required=True)
     folder_id = fields.String(allow_none=True, metadata={"description": "a folder id, or null for the root"})
+    relative_path = fields.String(allow_none=True, metadata={
+        "description": "the folders below folder_id the file goes into (made when it finishes), from relativePath"})
     size = fields.Integer(required=True, metadata={"description": "Upload-Length: the whole file's bytes"})
     offset = fields.Integer(attribute="received", required=True, metadata={"description": "bytes received"})
     state = fields.String(required=True, metadata={"enum": ["active", "completing"]})
@@ -37,8 +39,9 @@ CREATION_HEADERS = [
     _header("Upload-Length", "The whole file's size in bytes (reserved against the quota now).",
             {"type": "integer", "minimum": 0}, required=True),
     _header("Upload-Metadata", "Comma-separated `key base64(value)`: `filename` (or `name`), `folder_id`, "
-            "`on_conflict` (`fail`, `rename`, `replace`), `filetype` (or `type`), `lastModified` (ms since the "
-            "epoch).", {"type": "string"}),
+            "`relativePath` (`Photos/2026/a.jpg`: the folders below `folder_id` are made as needed when the upload "
+            "finishes), `on_conflict` (`fail`, `rename`, `replace`), `filetype` (or `type`), `lastModified` (ms "
+            "since the epoch).", {"type": "string"}),
     UPLOAD_CHECKSUM,
 ]
 PATCH_HEADERS = [TUS_RESUMABLE, UPLOAD_OFFSET, UPLOAD_CHECKSUM]

@@ -23,7 +23,7 @@ from bson import ObjectId
 from ..drive.blobs import BlobStore
 from ..drive.names import validate_display_name
 from ..drive.repo import FOLDER
-from ..drive.service import DriveService, modification_time
+from ..drive.service import DriveService, modification_time, relative_folders
 from ..drive.tree import ROOT, conflict_policy
 from ..errors import AppError, ErrorCode, NotFound
 from ..storage import StagedBlob, UploadBudget
@@ -50,6 +50,7 @@ class NewUpload:
     on_conflict: str | None = None
     content_type: str | None = None
     modified_at: datetime | None = None
+    relative_path: str | None = None
 
 
 @dataclass(frozen=True)
@@ -97,10 +98,11 @@ class UploadsService:
         if self.max_size is not None and new.size > self.max_size:
             from ..errors import too_large_message
             raise AppError(too_large_message(self.max_size), code=ErrorCode.PAYLOAD_TOO_LARGE)
-        if not new.name:
+        folders, last_segment = relative_folders(new.relative_path)
+        if not (new.name or last_segment):
             raise AppError("Name the file: Upload-Metadata needs 'filename' (or 'name').",
                            code=ErrorCode.INVALID_INPUT)
-        name = validate_display_name(new.name)
+        name = validate_display_name(new.name or last_segment)
         policy = conflict_policy(new.on_conflict)
         if new.folder_id not in (None, "", ROOT):
             self.drive.get(owner_id, new.folder_id, FOLDER)
@@ -117,7 +119,8 @@ class UploadsService:
             upload = {"_id": ObjectId(), "owner_id": owner_id, "staging_id": staging_id, "size": new.size,
                       "received": 0, "reserved": new.size, "state": ACTIVE, "name": name,
                       "folder_id": new.folder_id or None, "on_conflict": policy, "content_type": new.content_type,
-                      "modified_at": new.modified_at, "created_at": now, "expires_at": now + self.expiry,
+                      "modified_at": new.modified_at, "relative_path": "/".join(folders) or None,
+                      "created_at": now, "expires_at": now + self.expiry,
                       "lease_token": None, "lease_until": None, "file_id": None}
             self.uploads.insert(upload)
         except BaseException:
@@ -221,8 +224,11 @@ class UploadsService:
             raise _offset_mismatch(upload["size"], upload["received"])
         self.blobs.release_reservation(owner_id, before["reserved"])
         try:
+            folder_id = upload["folder_id"]
+            if upload.get("relative_path"):  # its folders are made now, not for an upload never finished
+                folder_id = self.drive.folder_path(owner_id, folder_id, upload["relative_path"].split("/"))
             item = self.drive.store_staged(owner_id, staged, upload["name"], upload["content_type"],
-                                           upload["folder_id"], upload["on_conflict"],
+                                           folder_id, upload["on_conflict"],
                                            modified_at=upload.get("modified_at"))
         except BaseException:
             staged.discard()

@@ -10,7 +10,8 @@ from ..sqlite_tables import SQLiteRepository, Table
 from .repo import ACTIVE, COMPLETED, COMPLETING, UNFINISHED
 
 UPLOADS = Table("uploads", ("_id", "owner_id", "staging_id", "size", "received", "reserved", "state", "name",
-                            "folder_id", "on_conflict", "content_type", "modified_at", "created_at", "expires_at",
+                            "folder_id", "on_conflict", "content_type", "modified_at", "relative_path", "created_at",
+                            "expires_at",
                             "lease_token", "lease_until", "file_id"),
                 ids=("_id", "file_id"), times=("modified_at", "created_at", "expires_at", "lease_until"))
 _IDLE = "(lease_until IS NULL OR lease_until <= :now)"
@@ -31,6 +32,7 @@ class SQLiteUploadsRepository(SQLiteRepository):
                 on_conflict TEXT,
                 content_type TEXT,
                 modified_at TEXT,
+                relative_path TEXT,
                 created_at TEXT NOT NULL,
                 expires_at TEXT NOT NULL,
                 lease_token TEXT,
