@@ -1,9 +1,13 @@
 """The command-line client, installed on its own into a fresh virtualenv (as `pipx install ./cli`
 would) and run from a directory outside the checkout, against a live Gunicorn server."""
+import hashlib
+import json
 import os
 import shutil
+import socket
 import subprocess
 import sys
+import threading
 
 import pytest
 import requests
@@ -142,3 +146,113 @@ def test_login_with_an_existing_token_and_a_clear_error_when_the_server_is_down(
     assert "insufficient_scope" in cli("mkdir", "/nope", expect=1)
     server.stop()
     assert "cannot reach the server" in cli("ls", expect=1)
+
+
+class StallingProxy:
+    """A TCP proxy in front of the server that, while armed, stops forwarding a client's bytes
+    once ``stall_after`` have gone upstream (the client's sends block, as on a dead network);
+    ``cut()`` then closes those connections both ways, and later connections pass freely."""
+
+    def __init__(self, port: int, stall_after: int):
+        self.target = ("127.0.0.1", port)
+        self.stall_after = stall_after
+        self.forwarded = 0
+        self.stalled = threading.Event()
+        self._cut = threading.Event()
+        self._lock = threading.Lock()
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.base_url = f"http://127.0.0.1:{self.listener.getsockname()[1]}"
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            upstream = socket.create_connection(self.target)
+            threading.Thread(target=self._pump, args=(client, upstream, True), daemon=True).start()
+            threading.Thread(target=self._pump, args=(upstream, client, False), daemon=True).start()
+
+    def _pump(self, source, sink, counted: bool) -> None:
+        try:
+            while data := source.recv(65536):
+                if counted and not self._cut.is_set():
+                    with self._lock:
+                        self.forwarded += len(data)
+                        over = self.forwarded > self.stall_after
+                    if over:
+                        self.stalled.set()
+                        self._cut.wait()
+                        return
+                sink.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for sock in (source, sink):
+                try:
+                    sock.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+                sock.close()
+
+    def cut(self) -> None:
+        self._cut.set()
+
+    def close(self) -> None:
+        self.listener.close()
+
+
+def test_upload_of_a_tree_and_a_big_upload_that_resumes_when_run_again(clouddrive_command, server, tmp_path, workdir):
+    """`upload -r` keeps a tree (an empty folder too); a 20 MiB file goes through tus, its
+    client is killed on a dead connection after about 9 MiB, and the same command run again
+    continues from the server's offset; the stored bytes are the file's."""
+    (workdir / "Trip" / "Day 1").mkdir(parents=True)
+    (workdir / "Trip" / "Empty").mkdir()
+    (workdir / "Trip" / "notes.txt").write_text("packing list\n")
+    (workdir / "Trip" / "Day 1" / "a.jpg").write_bytes(b"jpeg a")
+    big = workdir / "Trip" / "Day 1" / "video.bin"
+    data = os.urandom(20 * 1024 * 1024 + 5)
+    big.write_bytes(data)
+    requests.post(server.url("/api/register"), json={"username": "dana", "password": "password123"},
+                  timeout=10).close()
+    proxy = StallingProxy(server.port, stall_after=9 * 1024 * 1024)
+    config = str(tmp_path / "cli.json")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CLOUDDRIVE_", "PYTHON"))}
+    command = [clouddrive_command, "--config", config, "-q"]
+    try:
+        subprocess.run([*command, "login", "--server", proxy.base_url, "--username", "dana", "--password-stdin"],
+                       input="password123\n", capture_output=True, text=True, timeout=60, env=env, check=True)
+        upload = [*command, "upload", "-r", "Trip", "--to", "/Backup", "--on-conflict", "replace"]
+        first = subprocess.Popen(upload, cwd=workdir, env=env,
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        assert proxy.stalled.wait(timeout=60), "the first run never got 9 MiB out"
+        first.kill()
+        first.wait(timeout=10)
+        proxy.cut()
+        state = json.loads((tmp_path / "uploads.json").read_text())
+        assert len(state) == 1  # the unfinished upload, to be continued
+
+        # the first run's small files are there already: replace keeps one of each
+        again = subprocess.run(upload, cwd=workdir, env=env, capture_output=True, text=True, timeout=120)
+        assert again.returncode == 0, again.stdout + again.stderr
+        [line] = [line for line in again.stdout.splitlines() if "video.bin" in line]
+        assert "(resumed at " in line and "(resumed at 0 B)" not in line, line
+    finally:
+        proxy.close()
+    http = requests.Session()
+    http.post(server.url("/api/login"), json={"username": "dana", "password": "password123"}, timeout=10).close()
+
+    def children(folder_id: str) -> dict[str, dict]:
+        listing = http.get(server.url(f"/api/folders/{folder_id}/children"), timeout=10).json()["items"]
+        return {item["name"]: item for item in listing}
+
+    trip = children(children(children("root")["Backup"]["id"])["Trip"]["id"])
+    assert set(trip) == {"Day 1", "Empty", "notes.txt"}
+    day = children(trip["Day 1"]["id"])
+    assert set(day) == {"a.jpg", "video.bin"}
+    assert day["video.bin"]["sha256"] == hashlib.sha256(data).hexdigest()
+    assert http.get(server.url("/api/uploads"), timeout=10).json()["uploads"] == []
+    assert json.loads((tmp_path / "uploads.json").read_text()) == {}
+    access = server.stdout_path.read_text(errors="replace")
+    assert access.count('"POST /api/tus/ ') == 1  # the second run created no upload: it resumed

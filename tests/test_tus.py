@@ -87,13 +87,16 @@ def test_an_upload_in_chunks_becomes_a_file_like_a_multipart_one(client, auth):
         assert response.status_code == 204, response.get_data(as_text=True)
         offset = size
         assert response.headers["Upload-Offset"] == str(offset)
+        assert ("Upload-File-Id" in response.headers) == (offset == len(data))
     [stored] = files_named(client, "Ünïcode report.bin")
+    assert response.headers["Upload-File-Id"] == stored["id"]
     assert stored["size"] == len(data) and stored["sha256"] == hashlib.sha256(data).hexdigest()
     assert stored["content_type"] == "application/x-test"
     assert content(client, stored["id"]) == data
     assert usage(client) == len(data)
     # A retry after completion, or a late HEAD: the same answer, no second file.
-    assert client.head(url, headers=TUS).headers["Upload-Offset"] == str(len(data))
+    late = client.head(url, headers=TUS)
+    assert (late.headers["Upload-Offset"], late.headers["Upload-File-Id"]) == (str(len(data)), stored["id"])
     assert patch(client, url, len(data), b"").status_code == 409
     assert patch(client, url, 1000, data[1000:]).status_code == 409
     assert len(files_named(client, "Ünïcode report.bin")) == 1

@@ -90,6 +90,8 @@ def progress(upload: dict, status: int = 204, created: bool = False) -> Response
     headers["Upload-Length"] = str(upload["size"])
     headers["Upload-Expires"] = format_datetime(as_utc(upload["expires_at"]), usegmt=True)
     headers["Cache-Control"] = "no-store"
+    if upload.get("file_id") is not None:  # finished: the file it made (our extension of tus)
+        headers["Upload-File-Id"] = str(upload["file_id"])
     if created:
         headers["Location"] = url_for("uploads.append", upload_id=str(upload["_id"]), _external=True)
     return response

@@ -47,6 +47,7 @@ CREATION_HEADERS = [
 PATCH_HEADERS = [TUS_RESUMABLE, UPLOAD_OFFSET, UPLOAD_CHECKSUM]
 CHUNK_BODY = {"content": {"application/offset+octet-stream": {"schema": {"type": "string", "format": "binary"}}}}
 _PROGRESS = {"Upload-Offset": {"schema": {"type": "integer"}, "description": "bytes received so far"},
+             "Upload-File-Id": {"schema": {"type": "string"}, "description": "once finished: the id of the file it made"},
              "Upload-Expires": {"schema": {"type": "string"}, "description": "when an idle upload is swept"}}
 CREATED = {"201": {"description": "Created: `Location` is the upload's URL (`Upload-Offset` when the request had "
                                   "a body).",

@@ -2,7 +2,8 @@
 
     clouddrive login --server http://127.0.0.1:8000 --username john
     clouddrive ls /Documents
-    clouddrive upload big.iso --to /Backups
+    clouddrive upload big.iso --to /Backups     # resumable above 8 MiB: run it again after a cut
+    clouddrive upload -r Photos --to /          # a whole tree
     clouddrive download /Backups/big.iso        # resumes an interrupted download
     clouddrive mkdir -p /Photos/2026
     clouddrive mv /notes.txt /Documents/notes-old.txt
@@ -17,12 +18,14 @@ dependencies are requests and tqdm.
 from __future__ import annotations
 
 import argparse
+import base64
 import getpass
 import hashlib
 import json
 import os
 import socket
 import sys
+import time
 import uuid
 from datetime import datetime, timedelta, timezone
 from typing import Iterator
@@ -34,6 +37,9 @@ from . import __version__
 
 CHUNK = 1024 * 1024
 TIMEOUT = (10, 300)
+RESUMABLE_ABOVE = 8 * 1024 * 1024  # larger files go through tus (resumable), in chunks of
+TUS_CHUNK = 8 * 1024 * 1024        # this size, each checked by SHA-256 on the server
+RETRIES = (1, 2, 4, 8, 15)         # seconds between attempts after a network error or a 5xx
 
 
 class CliError(Exception):
@@ -211,20 +217,152 @@ def cmd_ls(api: Api, args) -> None:
         page += 1
 
 
-def cmd_upload(api: Api, args) -> None:
-    folder_id = api.folder(args.to, create=True)
+def _upload_plan(args) -> list[tuple[str, str]]:
+    """(local file, remote folder path) for every file to send; with ``-r`` a directory
+    stands for its whole tree, placed under ``--to/<its name>``."""
+    plan = []
     for local in args.files:
-        if not os.path.isfile(local):
+        if os.path.isdir(local):
+            if not args.recursive:
+                raise CliError(f"{local}: is a directory (use -r to upload a tree)")
+            top = os.path.basename(os.path.normpath(os.path.abspath(local)))
+            for here, dirs, files in os.walk(local):
+                dirs.sort()
+                rel = os.path.relpath(here, local)
+                remote = "/".join([args.to.rstrip("/"), top] + ([] if rel == "." else rel.split(os.sep)))
+                plan.append((None, remote))  # the folder itself, also when it is empty
+                plan += [(os.path.join(here, f), remote) for f in sorted(files)
+                         if os.path.isfile(os.path.join(here, f))]
+        elif os.path.isfile(local):
+            plan.append((local, args.to))
+        else:
             raise CliError(f"{local}: not a file")
+    return plan
+
+
+def cmd_upload(api: Api, args) -> None:
+    folders: dict[str, str] = {}
+    for local, remote in _upload_plan(args):
+        if remote not in folders:
+            folders[remote] = api.folder(remote, create=True)
+        if local is None:
+            continue
         name = os.path.basename(local)
-        with tqdm(total=os.path.getsize(local), unit="B", unit_scale=True, unit_divisor=1024, desc=name,
+        size = os.path.getsize(local)
+        resumed = 0
+        with tqdm(total=size, unit="B", unit_scale=True, unit_divisor=1024, desc=name,
                   disable=args.quiet or None) as progress:
-            body = MultipartFile(local, name, progress)
-            result = api.json("POST", "/api/upload", data=body, headers={"Content-Type": body.content_type},
-                              params={"folder_id": folder_id, "on_conflict": args.on_conflict,
-                                      "last_modified": str(int(os.path.getmtime(local) * 1000))})
-        stored = result["files"][0]
-        print(f"uploaded {local} → {args.to.rstrip('/')}/{stored['name']} ({_human(stored['size'])}, sha256 {stored['sha256'][:12]}…)")
+            if size > RESUMABLE_ABOVE:
+                stored, resumed = _tus_upload(api, args, local, name, folders[remote], progress)
+            else:
+                body = MultipartFile(local, name, progress)
+                result = api.json("POST", "/api/upload", data=body, headers={"Content-Type": body.content_type},
+                                  params={"folder_id": folders[remote], "on_conflict": args.on_conflict,
+                                          "last_modified": _millis(local)})
+                stored = result["files"][0]
+        print(f"uploaded {local} → {remote.rstrip('/')}/{stored['name']} ({_human(stored['size'])}, "
+              f"sha256 {stored['sha256'][:12]}…)" + (f" (resumed at {_human(resumed)})" if resumed else ""))
+
+
+def _millis(local: str) -> str:
+    return str(int(os.path.getmtime(local) * 1000))
+
+
+# -- resumable uploads (tus 1.0) ---------------------------------------------------------------
+
+TUS = {"Tus-Resumable": "1.0.0"}
+
+
+class UploadState:
+    """Where each unfinished resumable upload is, in ``uploads.json`` beside the config file:
+    running the same upload again (same file, size, modification time, server and target)
+    continues it instead of starting over."""
+
+    def __init__(self, path: str):
+        self.path = path
+
+    def _load(self) -> dict:
+        try:
+            with open(self.path, encoding="utf-8") as fh:
+                return json.load(fh)
+        except (FileNotFoundError, ValueError):
+            return {}
+
+    def get(self, key: str) -> str | None:
+        return self._load().get(key)
+
+    def put(self, key: str, url: str | None) -> None:
+        state = self._load()
+        if url is None:
+            state.pop(key, None)
+        else:
+            state[key] = url
+        save_config(self.path, state)
+
+
+def _metadata(**values: str) -> str:
+    return ",".join(f"{k} {base64.b64encode(v.encode('utf-8')).decode()}" for k, v in values.items())
+
+
+def _tus_upload(api: Api, args, local: str, name: str, folder_id: str, progress) -> tuple[dict, int]:
+    """Send ``local`` through /api/tus/, resuming a previous run's upload of the same file;
+    network errors and 5xx answers are retried (with back-off) from the server's offset."""
+    stat = os.stat(local)
+    key = "|".join([api.server, os.path.abspath(local), str(stat.st_size), str(stat.st_mtime_ns), folder_id, name,
+                    args.on_conflict])
+    state = UploadState(args.uploads_state)
+    url, offset, file_id = state.get(key), None, None
+    if url:
+        head = _tus_call(api, "HEAD", url, expect=(200, 404, 410), headers=TUS)
+        if head.status_code == 200:
+            offset = int(head.headers["Upload-Offset"])
+            file_id = head.headers.get("Upload-File-Id")  # it finished, but this run did not hear it
+    resumed = offset or 0
+    if offset is None:
+        created = _tus_call(api, "POST", "/api/tus/", expect=(201,), headers={
+            **TUS, "Upload-Length": str(stat.st_size),
+            "Upload-Metadata": _metadata(filename=name, folder_id=folder_id, on_conflict=args.on_conflict,
+                                         lastModified=_millis(local))})
+        url, offset = created.headers["Location"], 0
+        state.put(key, url)
+    progress.update(offset)
+    with open(local, "rb") as fh:
+        while file_id is None:
+            fh.seek(offset)
+            chunk = fh.read(TUS_CHUNK)
+            digest = base64.b64encode(hashlib.sha256(chunk).digest()).decode()
+            answer = _tus_call(api, "PATCH", url, expect=(204, 409), data=chunk, headers={
+                **TUS, "Upload-Offset": str(offset), "Content-Type": "application/offset+octet-stream",
+                "Upload-Checksum": f"sha256 {digest}"})
+            if answer.status_code == 409:  # the server is elsewhere (an earlier attempt landed): ask
+                answer = _tus_call(api, "HEAD", url, expect=(200,), headers=TUS)
+            new_offset = int(answer.headers["Upload-Offset"])
+            progress.update(new_offset - offset)
+            offset = new_offset
+            file_id = answer.headers.get("Upload-File-Id")
+    state.put(key, None)
+    return api.json("GET", f"/api/files/{file_id}/info"), resumed
+
+
+def _tus_call(api: Api, method: str, path: str, expect, **kwargs) -> requests.Response:
+    """One tus request; a lost connection, a 5xx or a 423 (an earlier, cut-off request still
+    holds the upload) is tried again after a pause (a PATCH is answered 409 then if its bytes
+    did land, and the caller asks where the upload is)."""
+    for pause in (*RETRIES, None):
+        try:
+            response = api.http.request(method, path if path.startswith("http") else api.server + path,
+                                        timeout=TIMEOUT, **kwargs)
+        except (requests.ConnectionError, requests.Timeout):
+            response = None
+        if response is not None and response.status_code in expect:
+            return response
+        if response is not None and response.status_code < 500 and response.status_code != 423:
+            raise CliError(_describe(response))
+        if pause is None:
+            raise CliError("the upload was interrupted (the server cannot be reached); run the same command "
+                           "again to resume it")
+        time.sleep(pause)
+    raise AssertionError("unreachable")
 
 
 def cmd_download(api: Api, args) -> None:
@@ -366,10 +504,13 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("whoami", help="the user and storage use")
     ls = sub.add_parser("ls", help="list a folder")
     ls.add_argument("path", nargs="?", default="/")
-    up = sub.add_parser("upload", help="upload files (with a progress bar)")
+    up = sub.add_parser("upload", help="upload files (with a progress bar); files above 8 MiB are resumable: "
+                                       "run the same command again after an interruption")
     up.add_argument("files", nargs="+")
     up.add_argument("--to", default="/", help="remote folder (created if missing)")
     up.add_argument("--on-conflict", choices=["fail", "rename", "replace"], default="fail")
+    up.add_argument("-r", "--recursive", action="store_true",
+                    help="upload directories with everything in them (their tree is kept)")
     down = sub.add_parser("download", help="download a file (resumes a partial download)")
     down.add_argument("path")
     down.add_argument("local", nargs="?", help="local file or folder (default: the stored name, here)")
@@ -400,6 +541,7 @@ COMMANDS = {"whoami": cmd_whoami, "ls": cmd_ls, "upload": cmd_upload, "download"
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     path = args.config or config_path()
+    args.uploads_state = os.path.join(os.path.dirname(os.path.abspath(path)), "uploads.json")
     config = load_config(path)
     try:
         if args.command == "login":
