@@ -188,11 +188,12 @@ def test_content_already_owned_is_free_and_replace_makes_a_version(client, auth)
     [first] = files_named(client, "first.bin")
     assert content(client, first["id"]) == b"new"
     assert len(client.get(f"/api/files/{first['id']}/versions").get_json()["versions"]) == 1
-    clash = location(create(client, 3, filename="first.bin"))
+    clash = location(create(client, 3, filename="later.bin"))  # free at creation...
+    assert upload(client, ("later.bin", b"xyz")).status_code == 201  # ...taken before the last byte
     response = patch(client, clash, 0, b"abc")
     assert response.status_code == 409 and response.get_json()["error"]["code"] == "name_conflict"
     assert client.head(clash, headers=TUS).status_code == 404
-    assert usage(client) == len(data) + 3  # the refused upload is not charged
+    assert usage(client) == len(data) + 3 + 3  # the refused upload is not charged
 
 
 def test_the_owner_lists_unfinished_uploads_and_another_user_gets_404(client, auth, make_client):
@@ -397,3 +398,15 @@ def test_parallel_uploads_into_one_new_path_share_its_folders(app, client, auth)
     assert names == sorted(f"{i}.jpg" for i in range(8))
     tree = client.get("/api/folders/tree").get_json()["children"]
     assert [(t["name"], [c["name"] for c in t["children"]]) for t in tree] == [("Trip", ["Day 1"])]
+
+
+def test_a_name_that_is_taken_is_refused_at_creation_unless_the_policy_allows_it(client, auth):
+    auth.signup()
+    assert upload(client, ("taken.txt", b"first")).status_code == 201
+    refused = create(client, 5, filename="TAKEN.txt")
+    assert refused.status_code == 409 and refused.get_json()["error"]["code"] == "name_conflict"
+    assert client.get("/api/uploads").get_json()["uploads"] == [] and usage(client) == len(b"first")
+    for policy, expected in (("rename", "taken (1).txt"), ("replace", "taken.txt")):
+        url = location(create(client, 5, filename="taken.txt", on_conflict=policy))
+        assert patch(client, url, 0, b"again").status_code == 204
+        assert files_named(client, expected)

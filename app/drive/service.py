@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Callable
 
-from ..errors import AppError, ErrorCode, InvalidInput
+from ..errors import AppError, Conflict, ErrorCode, InvalidInput
 from ..storage import StagedBlob, UploadBudget
 from ..timeutil import utcnow
 from .blobs import BlobStore, Download
@@ -82,6 +82,19 @@ class DriveService:
         needed (see Tree.folders_along)."""
         found = self.tree.folders_along(owner_id, self.tree.folder_id(owner_id, folder_id), names, utcnow())
         return "root" if found is None else str(found)
+
+    def check_free(self, owner_id: str, folder_id, names: list[str], name: str) -> None:
+        """409 ``name_conflict`` now when ``name`` is already taken at ``names`` below the
+        folder (an upload with the ``fail`` policy that could only end in that error is
+        refused before its bytes are sent; the final check stays where the file is placed)."""
+        parent_id = self.tree.folder_id(owner_id, folder_id)
+        for folder in names:
+            found = self.items.at_name(owner_id, parent_id, name_key(folder), live_only=True)
+            if found is None or found["type"] != FOLDER:
+                return  # made when the upload finishes (or a 409 then)
+            parent_id = found["_id"]
+        if self.items.at_name(owner_id, parent_id, name_key(name), live_only=True) is not None:
+            raise Conflict(f"An item named '{name}' already exists in this folder.", code=ErrorCode.NAME_CONFLICT)
 
     def stager_for(self, owner_id: str) -> Callable[[], StagedBlob]:
         """A factory staging the parts of one upload request against the owner's free space

@@ -106,6 +106,8 @@ class UploadsService:
         policy = conflict_policy(new.on_conflict)
         if new.folder_id not in (None, "", ROOT):
             self.drive.get(owner_id, new.folder_id, FOLDER)
+        if policy == "fail":
+            self.drive.check_free(owner_id, new.folder_id, folders, name)
         self.blobs.reserve(owner_id, new.size)
         now = utcnow()
         try:
