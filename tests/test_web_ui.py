@@ -276,3 +276,96 @@ def test_many_files_at_once_never_pass_the_quota(page, tmp_path):
         assert page.locator("tbody tr").count() == 5
     finally:
         srv.kill()
+
+
+def api_children(page, base_url: str, folder_id: str) -> dict[str, dict]:
+    """A folder's items by name, read through the page's own session."""
+    answer = page.request.get(f"{base_url}/api/folders/{folder_id}/children?limit=200")
+    assert answer.ok, answer.text()
+    return {item["name"]: item for item in answer.json()["items"]}
+
+
+def test_a_folder_of_200_files_uploads_with_its_tree(page, server, tmp_path):
+    """The folder picker (webkitdirectory): 200 files in 20 nested folders arrive through tus
+    with their tree, four at a time, and the panel counts them."""
+    sign_up(page, server, "jade")
+    album = tmp_path / "Album"
+    expected = {}
+    for year in range(4):
+        for month in range(5):
+            here = album / f"{2020 + year}" / f"month {month + 1}"
+            here.mkdir(parents=True)
+            for n in range(10):
+                body = f"{year}/{month}/{n}\n".encode() * 10
+                (here / f"photo {n}.txt").write_bytes(body)
+                expected[(f"{2020 + year}", f"month {month + 1}", f"photo {n}.txt")] = hashlib.sha256(body).hexdigest()
+    page.set_input_files(".folder-input", str(album))
+    page.locator(".uploads-summary", has_text="200 of 200 uploaded").wait_for(timeout=180_000)
+    assert page.locator(".uploads li.failed").count() == 0
+    shot(page, "12-folder-upload")
+    found = {}
+    top = api_children(page, server.base_url, "root")
+    for year, year_item in api_children(page, server.base_url, top["Album"]["id"]).items():
+        for month, month_item in api_children(page, server.base_url, year_item["id"]).items():
+            for name, item in api_children(page, server.base_url, month_item["id"]).items():
+                found[(year, month, name)] = item["sha256"]
+    assert found == expected
+    assert list(top) == ["Album"]  # one folder, not one per parallel upload
+    row(page, "Album").wait_for()
+
+
+def test_a_name_clash_offers_replace_keep_both_and_skip(page, server, tmp_path):
+    sign_up(page, server, "kira")
+    doc = tmp_path / "draft.txt"
+    for round_, (content, choice) in enumerate([(b"one", None), (b"two", "Keep both"), (b"three", "Replace"),
+                                                (b"four", "Skip")]):
+        doc.write_bytes(content)
+        page.set_input_files(".file-input", [str(doc)])
+        latest = page.locator('.uploads li[data-name="draft.txt"]').first
+        if choice is None:
+            latest.locator(".up-status", has_text="Uploaded").wait_for()
+            continue
+        latest.locator(".up-status", has_text="A file with this name already exists here.").wait_for()
+        latest.get_by_role("button", name=f"{choice}: draft.txt").click()
+        latest.locator(".up-status", has_text="Skipped." if choice == "Skip" else "Uploaded").wait_for()
+    page.locator(".uploads-summary", has_text="3 of 4 uploaded, 1 skipped or cancelled").wait_for()
+    files = api_children(page, server.base_url, "root")
+    assert set(files) == {"draft.txt", "draft (1).txt"}
+    assert page.request.get(f"{server.base_url}/api/files/{files['draft (1).txt']['id']}").body() == b"two"
+    assert page.request.get(f"{server.base_url}/api/files/{files['draft.txt']['id']}").body() == b"three"
+    versions = page.request.get(f"{server.base_url}/api/files/{files['draft.txt']['id']}/versions").json()["versions"]
+    assert len(versions) == 1
+
+
+def test_an_upload_continues_by_itself_after_the_server_restarts(page, tmp_path):
+    """A 40 MiB upload (16 MiB chunks): the server is killed as the second chunk is about to
+    go and started again two seconds later; the web app retries, asks the server where the
+    upload is (HEAD) and sends only the rest. One upload is created; the file is whole."""
+    import threading
+    from tests.live_server import GunicornServer
+    srv = GunicornServer(tmp_path)
+    srv.start()
+    seen = []
+
+    def on_tus(route, request):
+        seen.append(request.method)
+        if request.method == "PATCH" and seen.count("PATCH") == 2:
+            srv.kill()
+            threading.Timer(2.0, srv.start).start()
+        route.continue_()
+
+    try:
+        sign_up(page, srv, "lena")
+        big = tmp_path / "video.bin"
+        data = os.urandom(40 * 1024 * 1024)
+        big.write_bytes(data)
+        page.route("**/api/tus/**", on_tus)
+        page.set_input_files(".file-input", [str(big)])
+        page.locator('.uploads li[data-name="video.bin"] .up-status', has_text="Uploaded").wait_for(timeout=120_000)
+        assert seen.count("POST") == 1 and "HEAD" in seen, seen
+        [stored] = api_children(page, srv.base_url, "root").values()
+        assert stored["sha256"] == hashlib.sha256(data).hexdigest()
+        assert page.request.get(f"{srv.base_url}/api/uploads").json()["uploads"] == []
+    finally:
+        page.unroute("**/api/tus/**")
+        srv.kill()

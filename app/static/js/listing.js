@@ -71,7 +71,7 @@ export function renderHeader() {
     else button.removeAttribute("aria-sort");
   }
   $(".listing").classList.toggle("no-where", state.view !== "search");
-  $(".new-upload").disabled = $(".new-folder").disabled = state.view !== "folder";
+  $(".new-upload").disabled = $(".new-folder").disabled = $(".new-folder-upload").disabled = state.view !== "folder";
   $("#search-input").value = state.view === "search" ? state.searchText : "";
 }
 

@@ -5,7 +5,7 @@ import { trashSelected } from "./actions.js";
 import { createFolderDialog } from "./dialogs.js";
 import { load, renderRows } from "./listing.js";
 import { go, state } from "./state.js";
-import { startUploads } from "./uploads.js";
+import { filesFromDrop, openPanel, startUploads } from "./uploads.js";
 import { $ } from "./ui.js";
 
 export function renderAuth(mode) {
@@ -58,6 +58,10 @@ export function ensureShell() {
   const input = $(".file-input");
   $(".new-upload").addEventListener("click", () => input.click());
   input.addEventListener("change", () => { startUploads([...input.files]); input.value = ""; });
+  const folderInput = $(".folder-input");
+  $(".new-folder-upload").addEventListener("click", () => folderInput.click());
+  folderInput.addEventListener("change", () => { startUploads([...folderInput.files]); folderInput.value = ""; });
+  $(".uploads-open").addEventListener("click", openPanel);
   $(".new-folder").addEventListener("click", createFolderDialog);
   $(".select-all").addEventListener("change", (event) => {
     state.selected = event.target.checked ? new Set(state.items.map((i) => i.id)) : new Set();
@@ -82,7 +86,7 @@ export function ensureShell() {
     event.preventDefault();
     depth = 0;
     zone.classList.remove("dragging");
-    if (state.view === "folder") startUploads([...event.dataTransfer.files]);
+    if (state.view === "folder") filesFromDrop(event.dataTransfer).then(startUploads);
   });
   document.addEventListener("keydown", (event) => {
     if (event.key === "Delete" && state.selected.size && state.view !== "trash" && !$("#dialog").open

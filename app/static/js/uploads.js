@@ -1,67 +1,222 @@
-// Uploads: one multipart POST per file through XMLHttpRequest (for its upload progress), each
-// with its own row, progress bar, speed and Cancel in the uploads panel.
-import { query } from "./api.js";
+// Uploads through the server's tus endpoint (/api/tus/) with tus-js-client (vendored in
+// static/vendor/, loaded before this module as window.tus): 16 MiB chunks, each kept by the
+// server before it answers; after a network error or a 5xx the upload waits (0.5 s to 30 s)
+// and continues from the server's offset; a file picked again after a reload continues its
+// upload (its URL is kept in localStorage under a fingerprint of folder, path, size and date).
+// Four files go at a time. Each has a row in the uploads panel with its progress, speed,
+// Cancel, and after a failure Retry, or on a name clash Replace / Keep both / Skip. Folders
+// (the folder picker, or dropped folders) keep their tree: each file names its folders in
+// tus `relativePath` and the server makes them.
 import { load, refreshUsage } from "./listing.js";
 import { go, state } from "./state.js";
 import { $, el, humanSize } from "./ui.js";
+
+const CHUNK = 16 * 1024 * 1024;
+const RETRY_DELAYS = [500, 1000, 3000, 5000, 10000, 20000, 30000];
+const PARALLEL = 4;
 
 const UPLOAD_ERRORS = {
   payload_too_large: "Too large for this server.",
   quota_exceeded: "Not enough space left in your quota.",
   name_conflict: "A file with this name already exists here.",
   storage_full: "The server's disk is full.",
+  resumable_unavailable: "This server cannot take uploads this way.",
 };
 
+const queue = [];      // jobs waiting for a slot
+const running = new Set();
+const counts = { total: 0, done: 0, failed: 0, skipped: 0 };
+let reloadTimer = null;
+
+// files: File objects, each optionally with .relativePath ("Trip/Day 1/a.jpg").
 export function startUploads(files) {
   if (!files.length || state.view !== "folder") return;
-  const panel = $(".uploads");
-  panel.classList.add("open");
   const folderId = state.folderId;
-  for (const file of files) uploadOne(file, folderId, $("ul", panel));
+  for (const file of files) {
+    counts.total += 1;
+    enqueue(newJob(file, folderId, file.relativePath || file.webkitRelativePath || ""));
+  }
+  openPanel();
+  pump();
 }
 
-function uploadOne(file, folderId, list) {
-  const bar = el("progress", { max: String(file.size || 1), value: "0", "aria-label": `Upload progress of ${file.name}` });
-  const status = el("span", { class: "up-status", text: "Waiting…" });
-  const cancel = el("button", { type: "button", class: "up-cancel", "aria-label": `Cancel upload of ${file.name}`, text: "Cancel" });
-  const item = el("li", { class: "uploading", "data-name": file.name },
-    el("span", { class: "up-name", title: file.name, text: file.name }), cancel, bar, status);
-  list.prepend(item);
-  const xhr = new XMLHttpRequest();
-  const started = performance.now();
-  const form = new FormData();
-  form.append("file", file, file.name);
-  xhr.open("POST", "/api/upload" + query({ folder_id: folderId, last_modified: file.lastModified }));
-  xhr.setRequestHeader("Accept", "application/json");
-  xhr.upload.onprogress = (event) => {
-    if (!event.lengthComputable) return;
-    const sent = Math.min(event.loaded, file.size);
-    const seconds = Math.max(0.001, (performance.now() - started) / 1000);
-    bar.value = sent;
-    status.textContent = `${humanSize(sent)} / ${humanSize(file.size)} · ${humanSize(sent / seconds)}/s`;
-  };
-  const finish = (cls, text) => {
-    item.className = cls;
-    status.textContent = text;
-    cancel.hidden = true;
-  };
-  xhr.onload = () => {
-    let body = null;
-    try { body = JSON.parse(xhr.responseText); } catch (err) { body = null; }
-    if (xhr.status === 201) {
-      bar.value = bar.max;
-      finish("done", `Uploaded · ${humanSize(file.size)}`);
-      if (state.view === "folder" && state.folderId === folderId) load();
-      refreshUsage();
-    } else {
-      const error = (body && body.error) || { code: "http_" + xhr.status, message: "Upload failed." };
-      finish("failed", UPLOAD_ERRORS[error.code] || error.message);
-      if (xhr.status === 401) go("#/login");
+// Dropped items, folders included (read through the File and Directory Entries API).
+export async function filesFromDrop(dataTransfer) {
+  const entries = [...dataTransfer.items].map((item) => item.webkitGetAsEntry && item.webkitGetAsEntry()).filter(Boolean);
+  if (!entries.length) return [...dataTransfer.files];
+  const files = [];
+  const walk = async (entry, prefix) => {
+    if (entry.isFile) {
+      const file = await new Promise((resolve, reject) => entry.file(resolve, reject));
+      if (prefix) file.relativePath = prefix + file.name;
+      files.push(file);
+    } else if (entry.isDirectory) {
+      const reader = entry.createReader();
+      for (;;) {  // readEntries answers in batches until an empty one
+        const batch = await new Promise((resolve, reject) => reader.readEntries(resolve, reject));
+        if (!batch.length) break;
+        for (const child of batch) await walk(child, prefix + entry.name + "/");
+      }
     }
   };
-  xhr.onerror = () => finish("failed", "The connection was lost.");
-  xhr.onabort = () => finish("failed", "Cancelled.");
-  cancel.addEventListener("click", () => xhr.abort());
-  status.textContent = "Starting…";
-  xhr.send(form);
+  for (const entry of entries) await walk(entry, "");
+  return files;
 }
+
+function newJob(file, folderId, relativePath) {
+  const label = relativePath || file.name;
+  const bar = el("progress", { max: String(file.size || 1), value: "0", "aria-label": `Upload progress of ${label}` });
+  const status = el("span", { class: "up-status", text: "Waiting…" });
+  const actions = el("span", { class: "up-actions" });
+  const row = el("li", { class: "waiting", "data-name": file.name, "data-path": label },
+    el("span", { class: "up-name", title: label, text: label }), actions, bar, status);
+  $(".uploads ul").prepend(row);
+  return { file, folderId, relativePath, onConflict: "fail", row, bar, status, actions, upload: null };
+}
+
+function enqueue(job) {
+  queue.push(job);
+  setActions(job, [["Cancel", () => { queue.splice(queue.indexOf(job), 1); cancelled(job); }]]);
+}
+
+function cancelled(job) {
+  counts.skipped += 1;
+  finish(job, "failed", "Cancelled.");
+}
+
+function pump() {
+  while (running.size < PARALLEL && queue.length) run(queue.shift());
+  summarize();
+}
+
+function run(job) {
+  running.add(job);
+  job.row.className = "uploading";
+  job.status.textContent = "Starting…";
+  const { file } = job;
+  const started = performance.now();
+  let startOffset = null;
+  const metadata = { filename: file.name, filetype: file.type || "application/octet-stream",
+                     folder_id: job.folderId, on_conflict: job.onConflict, lastModified: String(file.lastModified) };
+  if (job.relativePath) metadata.relativePath = job.relativePath;
+  const upload = new window.tus.Upload(file, {
+    endpoint: "/api/tus/",
+    chunkSize: CHUNK,
+    retryDelays: RETRY_DELAYS,
+    metadata,
+    removeFingerprintOnSuccess: true,
+    fingerprint: async () => ["drive", state.user && state.user.id, job.folderId, job.relativePath || file.name,
+                              file.size, file.lastModified, job.onConflict].join("|"),
+    onShouldRetry: (err) => {
+      const status = err.originalResponse ? err.originalResponse.getStatus() : 0;
+      if (!status || (status >= 500 && ![501, 507].includes(status)) || status === 423) {
+        job.status.textContent = "Connection lost, trying again…";
+        return true;
+      }
+      return status === 409 && errorOf(err).code === "offset_mismatch";
+    },
+    onProgress: (sent, total) => {
+      if (startOffset === null) startOffset = sent;
+      const seconds = Math.max(0.001, (performance.now() - started) / 1000);
+      job.bar.value = sent;
+      job.status.textContent = `${humanSize(sent)} / ${humanSize(total)} · ${humanSize(Math.max(0, sent - startOffset) / seconds)}/s`;
+    },
+    onSuccess: () => {
+      job.bar.value = job.bar.max;
+      counts.done += 1;
+      finish(job, "done", `Uploaded · ${humanSize(file.size)}`);
+      scheduleReload(job.folderId);
+    },
+    onError: (err) => failed(job, err),
+  });
+  job.upload = upload;
+  setActions(job, [["Cancel", () => { upload.abort(true).catch(() => {}); cancelled(job); }]]);
+  upload.findPreviousUploads().then((previous) => {
+    if (previous.length) upload.resumeFromPreviousUpload(previous[0]);
+    if (running.has(job)) upload.start();
+  });
+}
+
+function errorOf(err) {
+  const response = err && err.originalResponse;
+  if (!response) return { code: "network_error", message: "The connection was lost." };
+  try {
+    const body = JSON.parse(response.getBody());
+    if (body && body.error) return body.error;
+  } catch (parseError) { /* not JSON */ }
+  return { code: "http_" + response.getStatus(), message: "Upload failed." };
+}
+
+function failed(job, err) {
+  const error = errorOf(err);
+  if (error.code === "unauthorized") go("#/login");
+  finish(job, "failed", UPLOAD_ERRORS[error.code] || error.message);
+  counts.failed += 1;
+  const again = (onConflict) => () => {
+    counts.failed -= 1;
+    job.onConflict = onConflict || job.onConflict;
+    enqueue(job);
+    job.row.className = "waiting";
+    job.status.textContent = "Waiting…";
+    pump();
+  };
+  if (error.code === "name_conflict") {
+    setActions(job, [["Replace", again("replace")], ["Keep both", again("rename")],
+                     ["Skip", () => { counts.failed -= 1; counts.skipped += 1; finish(job, "skipped", "Skipped."); }]]);
+  } else if (!["quota_exceeded", "payload_too_large", "invalid_name", "unauthorized"].includes(error.code)) {
+    setActions(job, [["Retry", again(null)]]);
+  }
+  summarize();
+}
+
+function finish(job, cls, text) {
+  job.row.className = cls;
+  job.status.textContent = text;
+  setActions(job, []);
+  if (running.delete(job)) pump();
+  summarize();
+  refreshUsage();
+}
+
+function setActions(job, buttons) {
+  job.actions.replaceChildren(...buttons.map(([text, handler]) => el("button", {
+    type: "button", class: "up-" + text.toLowerCase().replace(/\s+/g, "-"),
+    "aria-label": `${text}: ${job.relativePath || job.file.name}`, text, onclick: handler })));
+}
+
+function summarize() {
+  const left = running.size + queue.length;
+  const parts = [`${counts.done} of ${counts.total} uploaded`];
+  if (counts.failed) parts.push(`${counts.failed} failed`);
+  if (counts.skipped) parts.push(`${counts.skipped} skipped or cancelled`);
+  const summary = $(".uploads-summary");
+  if (summary) summary.textContent = parts.join(", ") + (left ? ` · ${left} in progress` : "");
+  const reopen = $(".uploads-open");
+  if (reopen) {
+    reopen.hidden = counts.total === 0;
+    reopen.textContent = left ? `Uploads (${left})` : "Uploads";
+  }
+}
+
+// A finished file shows up in the folder it went to (one reload for a burst of them).
+function scheduleReload(folderId) {
+  clearTimeout(reloadTimer);
+  reloadTimer = setTimeout(() => {
+    if (state.view === "folder" && state.folderId === folderId) load();
+  }, 300);
+}
+
+export function openPanel() {
+  $(".uploads").classList.add("open");
+  summarize();
+}
+
+export const uploadsInProgress = () => running.size + queue.length > 0;
+
+// Leaving the page while uploads run asks first (they can continue after a reload, when the
+// same files are picked again, but not by themselves).
+window.addEventListener("beforeunload", (event) => {
+  if (!uploadsInProgress()) return;
+  event.preventDefault();
+  event.returnValue = "";
+});
