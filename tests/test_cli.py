@@ -12,7 +12,7 @@ import threading
 import pytest
 import requests
 
-from tests.live_server import REPO_ROOT
+from tests.live_server import ENCRYPTED, REPO_ROOT
 
 pytestmark = pytest.mark.e2e
 
@@ -256,3 +256,16 @@ def test_upload_of_a_tree_and_a_big_upload_that_resumes_when_run_again(clouddriv
     assert json.loads((tmp_path / "uploads.json").read_text()) == {}
     access = server.stdout_path.read_text(errors="replace")
     assert access.count('"POST /api/tus/ ') == 1  # the second run created no upload: it resumed
+
+
+@pytest.mark.parametrize("backend", [ENCRYPTED])
+def test_a_big_upload_to_a_server_that_cannot_resume_goes_in_one_request(cli, server, workdir, backend):
+    """With encryption at rest the tus endpoint answers 501: the client sends the file as one
+    multipart upload instead, at once (no retries)."""
+    cli("login", "--server", server.base_url, "--username", "carol", "--password-stdin", stdin="password123\n")
+    data = os.urandom(9 * 1024 * 1024)
+    (workdir / "big.bin").write_bytes(data)
+    assert "uploaded big.bin" in cli("upload", "big.bin")
+    out = workdir / "back.bin"
+    cli("download", "/big.bin", str(out))
+    assert out.read_bytes() == data

@@ -239,3 +239,15 @@ def test_versions_restores_and_copies_keep_each_contents_own_time(client, alice)
     restored = client.post(f"/api/files/{first['id']}/versions/{version['id']}/restore")
     assert restored.status_code == 200, restored.get_json()
     assert client.get(f"/api/files/{first['id']}/info").get_json()["modified_at"] == JAN_2020
+
+
+def test_a_multipart_upload_can_name_folders_below_its_folder(client, alice):
+    for _ in range(2):  # the second time, the folders are there already
+        response = upload(client, ("a.txt", b"a"), query="?relative_path=Trip/Day%201&on_conflict=rename")
+        assert response.status_code == 201, response.get_json()
+    [trip] = [i for i in client.get("/api/folders/root/children").get_json()["items"] if i["name"] == "Trip"]
+    [day] = client.get(f"/api/folders/{trip['id']}/children").get_json()["items"]
+    names = [i["name"] for i in client.get(f"/api/folders/{day['id']}/children").get_json()["items"]]
+    assert (day["name"], sorted(names)) == ("Day 1", ["a (1).txt", "a.txt"])
+    bad = upload(client, ("b.txt", b"b"), query="?relative_path=../etc")
+    assert bad.status_code == 400 and bad.get_json()["error"]["code"] == "invalid_name"

@@ -201,15 +201,68 @@ def test_s3_objects_are_prefix_owner_key_and_parts_carry_checksums(s3):
             blob.file.fileno()
 
 
-@pytest.mark.parametrize("storage", ["s3"], indirect=True)
-def test_s3_staging_cannot_be_kept_for_another_request_yet(s3):
-    staged = s3.stage(ALICE, UploadBudget(None))
-    staged.append([SMALL])
-    with pytest.raises(NotImplementedError, match="resumable"):
+def another_instance(storage):
+    """The same storage as another worker or app server would open it (nothing shared in memory)."""
+    if isinstance(storage, S3BlobStorage):
+        args = storage._client_args
+        return S3BlobStorage(storage.bucket, prefix=storage.prefix, endpoint_url=args["endpoint_url"],
+                             region=args["region_name"], access_key_id=args["aws_access_key_id"],
+                             secret_access_key=args["aws_secret_access_key"])
+    return type(storage)(storage.root)
+
+
+@pytest.mark.parametrize("storage", ["local", "s3"], indirect=True)
+def test_resumable_staging_continues_anywhere_and_keeps_only_what_was_acknowledged(storage):
+    """A tus upload's staging: kept by one request, continued by the next on another instance
+    (another worker or node), over part boundaries; a request refused after sending bytes
+    (a checksum mismatch: parts already gone to S3) leaves nothing of them in the file."""
+    body = LARGE
+    staging_id = storage.stage(ALICE, UploadBudget(None)).keep()
+    acknowledged, instances = 0, [storage, another_instance(storage)]
+    for n, end in enumerate([3 * 1024 * 1024, PART_SIZE + 5 * 1024 * 1024, 2 * PART_SIZE + 100, len(body)]):
+        refused = instances[n % 2].resume_at(ALICE, staging_id, acknowledged, UploadBudget(None))
+        refused.append(chunks(os.urandom(PART_SIZE + 10)))  # a full part of bytes never acknowledged
+        refused.keep()
+        staged = instances[(n + 1) % 2].resume_at(ALICE, staging_id, acknowledged, UploadBudget(None))
+        assert staged.size == acknowledged
+        staged.append(chunks(body[acknowledged:end]))
+        staged.sync()  # durable: now the offset may be reported
+        acknowledged = end
         staged.keep()
-    staged.discard()
-    with pytest.raises(NotImplementedError):
-        s3.resume(ALICE, "0" * 32, UploadBudget(None))
+    with pytest.raises(FileNotFoundError):
+        storage.resume_at(ALICE, staging_id, len(body) + 1, UploadBudget(None))
+    last = another_instance(storage).resume_at(ALICE, staging_id, len(body), UploadBudget(None))
+    assert (last.size, last.sha256) == (len(body), hashlib.sha256(body).hexdigest())
+    key = storage.commit(last, ALICE)
+    with storage.open(ALICE, key) as blob:
+        assert blob.file.read() == body
+    assert stored(storage) == [(ALICE, key, len(body), False)]  # no staging, no open upload left
+    if isinstance(storage, S3BlobStorage):
+        assert storage.manifests(ALICE, staging_id) == []
+
+
+@pytest.mark.parametrize("storage", ["local", "s3"], indirect=True)
+@pytest.mark.parametrize("size", [100, PART_SIZE + 100], ids=["small", "parts"])
+def test_kept_staging_is_discarded_whole_and_a_small_one_is_committed_whole(storage, size):
+    body = os.urandom(size)
+    staging_id = storage.stage(ALICE, UploadBudget(None)).keep()
+    staged = storage.resume_at(ALICE, staging_id, 0, UploadBudget(None))
+    staged.append(chunks(body))
+    staged.sync()
+    staged.keep()
+    another_instance(storage).resume(ALICE, staging_id, UploadBudget(None)).discard()
+    assert stored(storage) == []
+    with pytest.raises(FileNotFoundError):
+        storage.resume(ALICE, staging_id, UploadBudget(None))
+    staging_id = storage.stage(ALICE, UploadBudget(None)).keep()
+    staged = storage.resume_at(ALICE, staging_id, 0, UploadBudget(None))
+    staged.append(chunks(body))
+    staged.sync()
+    staged.keep()
+    again = another_instance(storage).resume_at(ALICE, staging_id, size, UploadBudget(None))
+    assert again.sha256 == hashlib.sha256(body).hexdigest()
+    again.discard()  # refused after hashing (dedup, quota): nothing stays
+    assert stored(storage) == []
 
 
 @pytest.mark.parametrize("storage", ["s3"], indirect=True)

@@ -10,9 +10,11 @@ import subprocess
 import sys
 import time
 
+import pytest
 import requests
 
-from tests.live_server import HTTP_TIMEOUT_S
+from tests.live_server import EMBEDDED, HTTP_TIMEOUT_S, S3
+from tests.s3_server import s3_server  # noqa: F401 - fixture (new_server asks for it on S3)
 
 MIB = 1024 * 1024
 # The client: tuspy's Uploader with its URL stored by fingerprint in a file (FileStorage), one
@@ -87,7 +89,18 @@ def check_stored_once(server, session: requests.Session, size: int, sha256: str)
     assert session.get(server.url("/api/me/usage"), timeout=HTTP_TIMEOUT_S).json()["used_bytes"] == size
 
 
-def test_tuspy_killed_mid_upload_resumes_from_its_stored_url(server, tmp_path):
+def no_staging_left_in_the_bucket(server) -> None:
+    """On S3: no multipart upload open and no progress manifest left once the upload is a file."""
+    from tests.s3_server import ACCESS_KEY, REGION, SECRET_KEY, S3Server
+    s3 = S3Server(server.env["S3_ENDPOINT_URL"], ACCESS_KEY, SECRET_KEY, REGION).client()
+    bucket = server.env["S3_BUCKET"]
+    assert s3.list_multipart_uploads(Bucket=bucket).get("Uploads", []) == []
+    keys = [o["Key"] for o in s3.list_objects_v2(Bucket=bucket).get("Contents", [])]
+    assert not [k for k in keys if "/.resumable/" in f"/{k}"], keys
+
+
+@pytest.mark.parametrize("backend", [EMBEDDED, S3])
+def test_tuspy_killed_mid_upload_resumes_from_its_stored_url(server, tmp_path, backend):
     session, token = signed_up(server)
     size = 6 * MIB + 12345
     path, sha256 = source_file(tmp_path, size)
@@ -105,21 +118,26 @@ def test_tuspy_killed_mid_upload_resumes_from_its_stored_url(server, tmp_path):
     assert start[0] == "start" and int(start[1]) >= 2 * MIB  # resumed, not started again
     finish(second)
     check_stored_once(server, session, size, sha256)
+    if backend == S3:
+        no_staging_left_in_the_bucket(server)
 
 
-def test_a_server_killed_between_two_patches_loses_nothing_it_acknowledged(server, tmp_path):
+@pytest.mark.parametrize("backend, chunk", [(EMBEDDED, MIB), (S3, 5 * MIB)])
+def test_a_server_killed_between_two_patches_loses_nothing_it_acknowledged(server, tmp_path, backend, chunk):
+    """On S3 the chunks cross 8 MiB part boundaries: what is not a whole part yet waits in the
+    bucket (a manifest), so the restarted server (or another one) continues from there."""
     session, token = signed_up(server)
-    size = 3 * MIB + 777
+    size = 3 * chunk + 777
     path, sha256 = source_file(tmp_path, size)
     store = str(tmp_path / "tus-urls.json")
-    client = start_client(server, token, path, store, MIB, step=True)
+    client = start_client(server, token, path, store, chunk, step=True)
     assert read_line(client) == ["start", "0"]
     acknowledged = 0
     for _ in range(2):
         client.stdin.write("\n")
         client.stdin.flush()
         acknowledged = int(read_line(client)[1])
-    assert acknowledged == 2 * MIB
+    assert acknowledged == 2 * chunk
     sigkill(server)
     client.kill()
     client.communicate()
@@ -129,6 +147,8 @@ def test_a_server_killed_between_two_patches_loses_nothing_it_acknowledged(serve
     assert read_line(resumed) == ["start", str(acknowledged)]
     finish(resumed)
     check_stored_once(server, session, size, sha256)
+    if backend == S3:
+        no_staging_left_in_the_bucket(server)
 
 
 def sigkill(server) -> None:

@@ -9,7 +9,7 @@ import shutil
 
 import pytest
 
-from tests.live_server import REPO_ROOT
+from tests.live_server import ENCRYPTED, REPO_ROOT
 
 pytestmark = pytest.mark.e2e
 
@@ -369,3 +369,20 @@ def test_an_upload_continues_by_itself_after_the_server_restarts(page, tmp_path)
     finally:
         page.unroute("**/api/tus/**")
         srv.kill()
+
+
+@pytest.mark.parametrize("backend", [ENCRYPTED])
+def test_with_encryption_at_rest_uploads_fall_back_to_one_request_each(page, server, tmp_path, backend):
+    """Encrypted storage keeps no resumable staging (tus answers 501): the web app sends each
+    file as a multipart upload instead, folders included."""
+    sign_up(page, server, "mona")
+    top = tmp_path / "Notes"
+    (top / "old").mkdir(parents=True)
+    (top / "a.txt").write_bytes(b"first note")
+    (top / "old" / "b.txt").write_bytes(b"second note")
+    page.set_input_files(".folder-input", str(top))
+    page.locator(".uploads-summary", has_text="2 of 2 uploaded").wait_for(timeout=60_000)
+    notes = api_children(page, server.base_url, api_children(page, server.base_url, "root")["Notes"]["id"])
+    assert set(notes) == {"a.txt", "old"}
+    [b] = api_children(page, server.base_url, notes["old"]["id"]).values()
+    assert page.request.get(f"{server.base_url}/api/files/{b['id']}").body() == b"second note"

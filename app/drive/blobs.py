@@ -152,7 +152,7 @@ class BlobStore:
     def discard_staged(self, owner_id: str, staging_id: str) -> None:
         """Remove staging kept earlier; gone already is fine."""
         try:
-            self.storage.resume_at(owner_id, staging_id, 0, UploadBudget(None)).discard()
+            self.storage.resume(owner_id, staging_id, UploadBudget(None)).discard()
         except FileNotFoundError:
             pass
 

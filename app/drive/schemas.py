@@ -173,6 +173,8 @@ class UploadQuery(QuerySchema):
 
     folder_id = fields.String(load_default=None, metadata={"default": "root"})
     on_conflict = on_conflict(UPLOAD_CONFLICT, load_default=None)
+    relative_path = fields.String(load_default=None, metadata={
+        "description": "folders below folder_id to put the files in, made as needed (`Photos/2026`)"})
     last_modified = fields.String(load_default=None, metadata={
         "description": "the files' modification time, ms since the epoch or ISO 8601 (or one form field per file)"})
 

@@ -35,7 +35,7 @@ class UploadPart:
 MAX_RELATIVE_DEPTH = 64
 
 
-def relative_folders(path: str | None) -> tuple[list[str], str | None]:
+def relative_folders(path: str | None, field: str = "relativePath") -> tuple[list[str], str | None]:
     """``Photos/2026/a.jpg`` (a browser's ``webkitRelativePath``, Uppy's ``relativePath``) →
     (["Photos", "2026"], "a.jpg"): the folders to place the file in, each a valid display name
     (400 otherwise: no empty, ``.`` or ``..`` segment, no absolute path), and its last segment."""
@@ -43,11 +43,11 @@ def relative_folders(path: str | None) -> tuple[list[str], str | None]:
         return [], None
     segments = path.replace("\\", "/").split("/")
     if segments[0] == "" or len(segments) > MAX_RELATIVE_DEPTH + 1:
-        raise InvalidInput("relativePath is a relative path of at most 64 folders, like 'Photos/2026/a.jpg'.",
+        raise InvalidInput(f"{field} is a relative path of at most 64 folders, like 'Photos/2026/a.jpg'.",
                            code=ErrorCode.INVALID_NAME)
     for segment in segments:
         if segment in ("", ".", ".."):
-            raise InvalidInput("relativePath cannot have empty, '.' or '..' segments.", code=ErrorCode.INVALID_NAME)
+            raise InvalidInput(f"{field} cannot have empty, '.' or '..' segments.", code=ErrorCode.INVALID_NAME)
     return [validate_display_name(s) for s in segments[:-1]], segments[-1]
 
 

@@ -11,7 +11,17 @@ cut-off upload leaves nothing, and what a killed worker leaves (an open multipar
 listed by the inventory and aborted by the staging sweep.
 
 Staging whose owner is not known yet goes under ``<S3_PREFIX>.incoming/`` and is copied into
-place at commit. Staged bytes cannot be kept across requests yet (see :meth:`S3StagedBlob.keep`).
+place at commit.
+
+Resumable staging (tus, :meth:`S3StagedBlob.keep` / :meth:`S3BlobStorage.resume_at`) lives in
+the bucket too, so a resume that lands on another app server continues it: full parts go to
+the multipart upload as they fill, and each acknowledged offset is a small *manifest* object
+``<S3_PREFIX>.resumable/<user_id>/<name>.<offset>``: the parts that hold the first bytes (their
+numbers, ETags and SHA-256s) and, after them, the tail that does not fill a part yet (S3 takes
+no part under 5 MiB but the last). A part number is never used twice (some stores keep both
+copies of a re-sent part), so parts sent by a request that was then refused or cut off are
+simply left out at completion. The SHA-256 of a resumed upload is computed by reading the
+completed object back once (an unfinished multipart upload cannot be read).
 
 Downloads are ranged ``GetObject`` streams; with ``S3_PRESIGNED_DOWNLOADS`` an owner's plain
 download may instead redirect to a short-lived presigned URL.
@@ -25,6 +35,7 @@ import base64
 import contextlib
 import hashlib
 import io
+import json
 import logging
 import os
 import threading
@@ -50,6 +61,8 @@ PART_UPLOADERS = 8  # per process, shared by all uploads (greenlets under the ge
 PRESIGNED_TTL_S = 300
 INCOMING = ".incoming"
 KEYS = ".keys"
+RESUMABLE = ".resumable"
+MAX_PART_NUMBER = 10_000
 _MISSING = {"404", "NoSuchKey", "NoSuchUpload", "NotFound"}
 _LOST_CONDITIONAL_PUT = {"PreconditionFailed", "412", "ConditionalRequestConflict", "409"}
 
@@ -101,7 +114,13 @@ class S3StagedBlob(HashedStagedBlob):
         self._upload_id: str | None = None
         self._pending: list[Future] = []
         self._parts: list[dict] = []
+        self._next_part = 1
         self.committed = False
+        # resumable staging: a manifest per acknowledged offset (see the module docstring)
+        self.resumable = False
+        self._manifest_at: int | None = None
+        self._completed = False  # a resumed upload completed to hash it (see sha256)
+        self._digest: str | None = None
 
     def write(self, data: bytes) -> int:
         self.receive(data)
@@ -127,7 +146,10 @@ class S3StagedBlob(HashedStagedBlob):
                     Bucket=self.storage.bucket, Key=self.key, ChecksumAlgorithm="SHA256")["UploadId"]
         while len(self._pending) >= PARTS_IN_FLIGHT:
             self._collect(self._pending.pop(0))
-        number = len(self._parts) + len(self._pending) + 1
+        number, self._next_part = self._next_part, self._next_part + 1
+        if number > MAX_PART_NUMBER:
+            raise AppError("This upload was interrupted too many times to continue; start it again.",
+                           code=ErrorCode.PAYLOAD_TOO_LARGE)
         self._pending.append(self.storage.part_uploaders().submit(self._upload_part, number, part))
 
     def _upload_part(self, number: int, data: bytes) -> dict:
@@ -135,7 +157,7 @@ class S3StagedBlob(HashedStagedBlob):
         response = self.storage.client.upload_part(
             Bucket=self.storage.bucket, Key=self.key, UploadId=self._upload_id, PartNumber=number, Body=data,
             ChecksumAlgorithm="SHA256", ChecksumSHA256=checksum)
-        return {"PartNumber": number, "ETag": response["ETag"], "ChecksumSHA256": checksum}
+        return {"PartNumber": number, "ETag": response["ETag"], "ChecksumSHA256": checksum, "Size": len(data)}
 
     def _collect(self, future: Future) -> None:
         with _unavailable_on_failure("store a part"):
@@ -146,34 +168,135 @@ class S3StagedBlob(HashedStagedBlob):
             self._collect(self._pending.pop(0))
 
     def sync(self) -> None:
-        """Wait for every full part to be stored. The tail (under 5 MiB, too small for a part
-        of its own) stays in memory until commit: on S3 nothing is durable before commit."""
+        """Wait for every full part to be stored. For resumable staging, then store the manifest
+        of this offset (parts and tail): the offset is durable once it is written. Otherwise
+        the tail stays in memory until commit (a form upload is not resumed)."""
         self._drain()
+        if self.resumable and self._manifest_at != self.size:
+            self._write_manifest()
 
     def keep(self) -> str:
-        raise NotImplementedError(
-            "the s3 storage cannot keep staged bytes across requests yet: S3 stores no part under "
-            "5 MiB but the last, and the bytes of an unfinished multipart upload cannot be read back "
-            "to hash them again; resumable uploads need the local storage for now")
+        """Keep the staging for another request: a new one gets its first manifest (offset 0);
+        a resumed one lets go (its acknowledged offsets were written by :meth:`sync`, and what
+        arrived after them was not acknowledged, so it is not kept)."""
+        fresh = not self.resumable
+        self.resumable = True
+        if fresh:
+            self.sync()
+        else:
+            with contextlib.suppress(Exception):
+                self._drain()
+        self._buffer = bytearray()
+        return self.staging_id
+
+    def _write_manifest(self) -> None:
+        if self.owner_id is None:
+            raise NotImplementedError("resumable staging needs its owner")
+        head = json.dumps({"upload_id": self._upload_id, "parts": self._parts, "size": self.size},
+                          separators=(",", ":")).encode()
+        body = head + b"\n" + bytes(self._buffer)
+        with _unavailable_on_failure("record an upload's progress"):
+            self.storage.client.put_object(
+                Bucket=self.storage.bucket, Key=self.storage.manifest_key(self.owner_id, self.name, self.size),
+                Body=body, ChecksumAlgorithm="SHA256", ChecksumSHA256=_sha256_b64(body))
+        self._manifest_at = self.size
+
+    @classmethod
+    def resumed(cls, storage: S3BlobStorage, owner_id: str, name: str, size: int,
+                budget: UploadBudget) -> S3StagedBlob:
+        """The staging of ``name`` as its manifest at ``size`` describes it (FileNotFoundError
+        without one); later manifests, from requests never acknowledged, are dropped."""
+        key = storage.manifest_key(owner_id, name, size)
+        with _unavailable_on_failure("read an upload's progress", missing=name):
+            body = storage.client.get_object(Bucket=storage.bucket, Key=key)["Body"].read()
+        head, _, tail = body.partition(b"\n")
+        manifest = json.loads(head)
+        if manifest["size"] != size or sum(p["Size"] for p in manifest["parts"]) + len(tail) != size:
+            raise FileNotFoundError(name)
+        staged = cls(storage, owner_id, budget)
+        staged.name = staged.staging_id = name
+        staged.key = storage.object_key(owner_id, name)
+        staged.size, staged._hash = size, None  # hashed once, from the completed object (sha256)
+        staged._buffer = bytearray(tail)
+        staged._parts = manifest["parts"]
+        staged._upload_id = manifest["upload_id"]
+        staged.resumable, staged._manifest_at = True, size
+        # A request refused before any offset recorded a part may have begun the multipart
+        # upload: continue that one; any other upload of this key is a leftover.
+        for upload_id in storage.uploads_of(staged.key):
+            if staged._upload_id is None:
+                staged._upload_id = upload_id
+            elif upload_id != staged._upload_id:
+                storage.abort_upload(staged.key, upload_id)
+        used = [p["PartNumber"] for p in staged._parts]
+        if staged._upload_id is not None:  # numbers a refused request used are not used again
+            used += storage.part_numbers(staged.key, staged._upload_id)
+        staged._next_part = max(used, default=0) + 1
+        for stale in storage.manifests(owner_id, name):
+            if stale["Key"] != key:
+                storage.delete_key(stale["Key"])
+        return staged
+
+    def receive(self, data: bytes) -> None:
+        if self._hash is None:  # a resumed staging: counted and charged; hashed at the end
+            self._budget.spend(len(data))
+            self.size += len(data)
+        else:
+            super().receive(data)
+
+    @property
+    def sha256(self) -> str:
+        """For a resumed staging: complete the upload under its own key and hash it from there
+        (once); :meth:`discard` removes it if it is not committed after all."""
+        if self._hash is not None:
+            return self._hash.hexdigest()
+        if self._digest is None and self._upload_id is None:  # no part yet: the tail is all of it
+            self._digest = hashlib.sha256(self._buffer).hexdigest()
+        elif self._digest is None:
+            self.finish(self.key)
+            self._completed = True
+            digest = hashlib.sha256()
+            with _unavailable_on_failure("read an upload back"):
+                body = self.storage.client.get_object(Bucket=self.storage.bucket, Key=self.key)["Body"]
+                try:
+                    while chunk := body.read(PART_SIZE):
+                        digest.update(chunk)
+                finally:
+                    body.close()
+            self._digest = digest.hexdigest()
+        return self._digest
 
     def finish(self, key: str) -> None:
         """Store everything under ``key`` (this blob's own unless the owner changed): the last
         part and completion of the multipart upload, or one PutObject for a small blob."""
         bucket, client = self.storage.bucket, self.storage.client
+        if self._completed:  # a resumed upload, completed already to be hashed
+            if key != self.key:
+                raise AssertionError("a resumable upload is stored under its owner's key")
+            self._drop_manifests()
+            return
         if self._upload_id is None:
+            checksum = (base64.b64encode(self._hash.digest()).decode() if self._hash is not None
+                        else _sha256_b64(self._buffer))
             with _unavailable_on_failure("store an object"):
                 client.put_object(Bucket=bucket, Key=key, Body=bytes(self._buffer), ChecksumAlgorithm="SHA256",
-                                  ChecksumSHA256=base64.b64encode(self._hash.digest()).decode())
+                                  ChecksumSHA256=checksum)
             self._buffer = bytearray()
+            self._drop_manifests()
             return
         if self._buffer:
             self._send_part(bytes(self._buffer))
             self._buffer = bytearray()
         self._drain()
         with _unavailable_on_failure("complete an upload"):
-            client.complete_multipart_upload(Bucket=bucket, Key=self.key, UploadId=self._upload_id,
-                                             MultipartUpload={"Parts": self._parts})
+            client.complete_multipart_upload(
+                Bucket=bucket, Key=self.key, UploadId=self._upload_id,
+                MultipartUpload={"Parts": [{k: p[k] for k in ("PartNumber", "ETag", "ChecksumSHA256")}
+                                           for p in self._parts]})
         self._upload_id = None
+        if self._hash is None:  # completed to be hashed; commit or discard comes next
+            return
+        self._drop_manifests()
         if key != self.key:
             try:
                 with _unavailable_on_failure("move an object into place"):
@@ -182,7 +305,9 @@ class S3StagedBlob(HashedStagedBlob):
                 self.storage.delete_key(self.key)
 
     def discard(self) -> None:
-        """Abort the multipart upload (parts still on the way are waited for, then dropped)."""
+        """Abort the multipart upload (parts still on the way are waited for, then dropped);
+        resumable staging loses its manifests too, and a resumed upload completed only to be
+        hashed its object."""
         self._buffer = bytearray()
         for future in self._pending:
             future.cancel()
@@ -193,6 +318,18 @@ class S3StagedBlob(HashedStagedBlob):
         upload_id, self._upload_id = self._upload_id, None
         if upload_id is not None and not self.committed:
             self.storage.abort_upload(self.key, upload_id)
+        if self.committed:
+            return
+        if self._completed:
+            self.storage.delete_key(self.key)
+            self._completed = False
+        if self.resumable:
+            self._drop_manifests()
+
+    def _drop_manifests(self) -> None:
+        if self.resumable and self.owner_id is not None:
+            for manifest in self.storage.manifests(self.owner_id, self.name):
+                self.storage.delete_key(manifest["Key"])
 
 
 class S3ObjectReader(SeekableReader):
@@ -384,7 +521,40 @@ class S3BlobStorage(BlobStorage):
         return S3StagedBlob(self, user_id, budget)
 
     def resume(self, user_id: str | None, staging_id: str, budget: UploadBudget) -> S3StagedBlob:
-        raise NotImplementedError("the s3 storage cannot resume staged bytes yet (see S3StagedBlob.keep)")
+        """The latest acknowledged state of kept staging (see :meth:`resume_at`)."""
+        if user_id is None:
+            raise NotImplementedError("resumable staging needs its owner")
+        sizes = [int(m["Key"].rsplit(".", 1)[1]) for m in self.manifests(user_id, staging_id)]
+        if not sizes:
+            raise FileNotFoundError(staging_id)
+        return S3StagedBlob.resumed(self, user_id, _check_part(staging_id), max(sizes), budget)
+
+    def resume_at(self, user_id: str, staging_id: str, size: int, budget: UploadBudget) -> S3StagedBlob:
+        return S3StagedBlob.resumed(self, _check_part(user_id), _check_part(staging_id), size, budget)
+
+    def manifest_key(self, owner_id: str, name: str, size: int) -> str:
+        return f"{self.prefix}{RESUMABLE}/{_check_part(owner_id)}/{_check_part(name)}.{int(size)}"
+
+    def manifests(self, owner_id: str, name: str) -> list[dict]:
+        """The manifest objects of one resumable staging (normally one; two after a crash)."""
+        with _unavailable_on_failure("list an upload's progress"):
+            return list(self.objects_below(f"{self.prefix}{RESUMABLE}/{_check_part(owner_id)}/{_check_part(name)}."))
+
+    def uploads_of(self, key: str) -> list[str]:
+        """The ids of the unfinished multipart uploads of one key, oldest first."""
+        with _unavailable_on_failure("list uploads"):
+            found = [u for page in self.client.get_paginator("list_multipart_uploads").paginate(
+                Bucket=self.bucket, Prefix=key) for u in page.get("Uploads", ()) if u["Key"] == key]
+        return [u["UploadId"] for u in sorted(found, key=lambda u: u["Initiated"])]
+
+    def part_numbers(self, key: str, upload_id: str) -> list[int]:
+        """Every part number an unfinished multipart upload has used."""
+        numbers = []
+        with _unavailable_on_failure("list an upload's parts"):
+            for page in self.client.get_paginator("list_parts").paginate(Bucket=self.bucket, Key=key,
+                                                                          UploadId=upload_id):
+                numbers += [part["PartNumber"] for part in page.get("Parts", ())]
+        return numbers
 
     def commit(self, staged: StagedBlob, user_id: str) -> str:
         assert isinstance(staged, S3StagedBlob)
@@ -439,15 +609,33 @@ class S3BlobStorage(BlobStorage):
                                                                                  Prefix=self.prefix):
             yield from page.get("Uploads", ())
 
+    def _resumable(self) -> dict[tuple[str, str], float]:
+        """(owner, name) of every resumable staging with a manifest → its latest manifest's
+        time (the last acknowledged request)."""
+        latest: dict[tuple[str, str], float] = {}
+        folder = f"{self.prefix}{RESUMABLE}/"
+        for found in self.objects_below(folder):
+            owner, _, rest = found["Key"][len(folder):].partition("/")
+            name, _, offset = rest.rpartition(".")
+            if _SAFE_PART.fullmatch(owner) and _SAFE_PART.fullmatch(name) and offset.isdigit():
+                written = found["LastModified"].timestamp()
+                latest[(owner, name)] = max(written, latest.get((owner, name), 0.0))
+        return latest
+
     def _staging(self) -> Iterator[tuple[StoredEntry, str, str | None]]:
-        """Unfinished multipart uploads, and objects left in the incoming folder, as staging
-        entries: (entry, object key, upload id or None)."""
+        """Unfinished multipart uploads, resumable staging without one yet, and objects left in
+        the incoming folder, as staging entries: (entry, object key, upload id or None). A
+        resumable staging is as recent as its last acknowledged request."""
+        resumable = self._resumable()
         for upload in self._uploads():
             parsed = self._parse_key(upload["Key"])
             if parsed is not None:
-                started = upload["Initiated"].timestamp()
+                started = max(upload["Initiated"].timestamp(), resumable.pop(parsed, 0.0))
                 yield (StoredEntry(parsed[0], STAGING_PREFIX + parsed[1], 0, started, started, staging=True),
                        upload["Key"], upload["UploadId"])
+        for (owner, name), written in resumable.items():
+            yield (StoredEntry(owner, STAGING_PREFIX + name, 0, written, written, staging=True),
+                   self.object_key(owner, name), None)
         for found in self._objects():
             parsed = self._parse_key(found["Key"])
             if parsed is not None and parsed[0] is None:
@@ -486,6 +674,9 @@ class S3BlobStorage(BlobStorage):
                 self.abort_upload(key, upload["UploadId"])
         if entry.owner_id is None:
             self.delete_key(key)
+        else:
+            for manifest in self.manifests(entry.owner_id, name):
+                self.delete_key(manifest["Key"])
 
     def sweep_staging(self, max_age_s: int = STAGING_MAX_AGE_S) -> int:
         """Abort multipart uploads begun more than ``max_age_s`` ago (left by killed workers),
@@ -495,10 +686,7 @@ class S3BlobStorage(BlobStorage):
         for entry, key, upload_id in list(self._staging()):
             if entry.mtime >= cutoff:
                 continue
-            if upload_id is None:
-                self.delete_key(key)
-            else:
-                self.abort_upload(key, upload_id)
+            self.remove_entry(entry)
             removed += 1
         if removed:
             log.info("removed %d stale staging uploads", removed)

@@ -252,9 +252,13 @@ def cmd_upload(api: Api, args) -> None:
         resumed = 0
         with tqdm(total=size, unit="B", unit_scale=True, unit_divisor=1024, desc=name,
                   disable=args.quiet or None) as progress:
+            stored = None
             if size > RESUMABLE_ABOVE:
-                stored, resumed = _tus_upload(api, args, local, name, folders[remote], progress)
-            else:
+                try:
+                    stored, resumed = _tus_upload(api, args, local, name, folders[remote], progress)
+                except ResumableUnavailable:  # e.g. encryption at rest: one request instead
+                    progress.reset()
+            if stored is None:
                 body = MultipartFile(local, name, progress)
                 result = api.json("POST", "/api/upload", data=body, headers={"Content-Type": body.content_type},
                                   params={"folder_id": folders[remote], "on_conflict": args.on_conflict,
@@ -271,6 +275,11 @@ def _millis(local: str) -> str:
 # -- resumable uploads (tus 1.0) ---------------------------------------------------------------
 
 TUS = {"Tus-Resumable": "1.0.0"}
+RETRIED = (423, 500, 502, 503, 504)  # a cut-off request's lease, a failing or restarting server
+
+
+class ResumableUnavailable(Exception):
+    """The server's storage cannot resume uploads (501 resumable_unavailable)."""
 
 
 class UploadState:
@@ -319,10 +328,12 @@ def _tus_upload(api: Api, args, local: str, name: str, folder_id: str, progress)
             file_id = head.headers.get("Upload-File-Id")  # it finished, but this run did not hear it
     resumed = offset or 0
     if offset is None:
-        created = _tus_call(api, "POST", "/api/tus/", expect=(201,), headers={
+        created = _tus_call(api, "POST", "/api/tus/", expect=(201, 501), headers={
             **TUS, "Upload-Length": str(stat.st_size),
             "Upload-Metadata": _metadata(filename=name, folder_id=folder_id, on_conflict=args.on_conflict,
                                          lastModified=_millis(local))})
+        if created.status_code == 501:
+            raise ResumableUnavailable()
         url, offset = created.headers["Location"], 0
         state.put(key, url)
     progress.update(offset)
@@ -356,7 +367,7 @@ def _tus_call(api: Api, method: str, path: str, expect, **kwargs) -> requests.Re
             response = None
         if response is not None and response.status_code in expect:
             return response
-        if response is not None and response.status_code < 500 and response.status_code != 423:
+        if response is not None and response.status_code not in RETRIED:
             raise CliError(_describe(response))
         if pause is None:
             raise CliError("the upload was interrupted (the server cannot be reached); run the same command "

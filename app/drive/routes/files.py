@@ -14,7 +14,7 @@ from ...schemas import paged
 from ...services import services
 from ..schemas import (UPLOAD_CONFLICT, FileListSchema, FilePageSchema, FilesQuery, ItemSchema, UploadQuery,
                        VersionListSchema)
-from ..service import UploadPart, modification_time
+from ..service import UploadPart, modification_time, relative_folders
 from .items import add_item_routes
 
 bp = Blueprint("files", __name__, url_prefix="/api")
@@ -32,6 +32,7 @@ UPLOAD_BODY = {"required": True, "content": {"multipart/form-data": {"schema": {
     "properties": {"file": {"type": "array", "items": {"type": "string", "format": "binary"}},
                    "folder_id": {"type": "string", "default": "root"},
                    "on_conflict": {"type": "string", "enum": list(UPLOAD_CONFLICT)},
+                   "relative_path": {"type": "string", "description": "folders below folder_id, made as needed"},
                    "last_modified": {"type": "array", "items": {"type": "string"}, "description": (
                        "The files' modification times (ms since the epoch or ISO 8601): one for "
                        "all parts, or one per part in order.")}}}}}}
@@ -55,7 +56,8 @@ def upload(query: dict):
     `last_modified` (query parameter or form fields; milliseconds since the epoch or ISO
     8601) is kept as the files' modification time (`modified_at`, the download's
     Last-Modified): one value for every part, or one per part in their order; without it
-    a file's modification time is the time it was stored.
+    a file's modification time is the time it was stored. `relative_path` (`Photos/2026`)
+    puts the files in those folders below `folder_id`, made as needed (a folder upload).
     """
     if request.mimetype != "multipart/form-data":
         raise InvalidInput("Upload with Content-Type: multipart/form-data.", code=ErrorCode.INVALID_CONTENT_TYPE)
@@ -68,6 +70,10 @@ def upload(query: dict):
     parts = [UploadPart(f.filename, f.mimetype, f.stream, when) for f, when in zip(files, times)]
     folder_id = query["folder_id"] or request.form.get("folder_id")
     on_conflict = query["on_conflict"] or request.form.get("on_conflict")
+    relative = query["relative_path"] or request.form.get("relative_path")
+    if relative:  # checked whole before a folder is made; the folders stay if the upload fails
+        folders, _ = relative_folders(relative.rstrip("/") + "/x", "relative_path")
+        folder_id = drive.folder_path(current_user.id, folder_id, folders)
     return {"files": drive.store_uploads(current_user.id, parts, folder_id, on_conflict)}
 
 

@@ -6,7 +6,10 @@
 // Four files go at a time. Each has a row in the uploads panel with its progress, speed,
 // Cancel, and after a failure Retry, or on a name clash Replace / Keep both / Skip. Folders
 // (the folder picker, or dropped folders) keep their tree: each file names its folders in
-// tus `relativePath` and the server makes them.
+// tus `relativePath` and the server makes them. A server whose storage cannot resume uploads
+// (encryption at rest) answers 501 to tus: from then on each file is one multipart POST
+// /api/upload (with its progress, Cancel and the same errors, but no resume).
+import { query } from "./api.js";
 import { load, refreshUsage } from "./listing.js";
 import { go, state } from "./state.js";
 import { $, el, humanSize } from "./ui.js";
@@ -23,6 +26,7 @@ const UPLOAD_ERRORS = {
   resumable_unavailable: "This server cannot take uploads this way.",
 };
 
+let resumable = true;  // until the server answers 501 resumable_unavailable
 const queue = [];      // jobs waiting for a slot
 const running = new Set();
 const counts = { total: 0, done: 0, failed: 0, skipped: 0 };
@@ -93,6 +97,11 @@ function run(job) {
   running.add(job);
   job.row.className = "uploading";
   job.status.textContent = "Starting…";
+  if (resumable) runResumable(job);
+  else runMultipart(job);
+}
+
+function runResumable(job) {
   const { file } = job;
   const started = performance.now();
   let startOffset = null;
@@ -127,7 +136,12 @@ function run(job) {
       finish(job, "done", `Uploaded · ${humanSize(file.size)}`);
       scheduleReload(job.folderId);
     },
-    onError: (err) => failed(job, err),
+    onError: (err) => {
+      if (errorOf(err).code === "resumable_unavailable") {
+        resumable = false;
+        runMultipart(job);
+      } else failed(job, errorOf(err));
+    },
   });
   job.upload = upload;
   setActions(job, [["Cancel", () => { upload.abort(true).catch(() => {}); cancelled(job); }]]);
@@ -147,8 +161,42 @@ function errorOf(err) {
   return { code: "http_" + response.getStatus(), message: "Upload failed." };
 }
 
-function failed(job, err) {
-  const error = errorOf(err);
+// One multipart POST through XMLHttpRequest (for its upload progress).
+function runMultipart(job) {
+  const { file } = job;
+  const xhr = new XMLHttpRequest();
+  const started = performance.now();
+  const form = new FormData();
+  form.append("file", file, file.name);
+  const folders = job.relativePath.split("/").slice(0, -1).join("/");
+  xhr.open("POST", "/api/upload" + query({ folder_id: job.folderId, on_conflict: job.onConflict,
+                                           last_modified: file.lastModified, relative_path: folders }));
+  xhr.setRequestHeader("Accept", "application/json");
+  xhr.upload.onprogress = (event) => {
+    if (!event.lengthComputable) return;
+    const sent = Math.min(event.loaded, file.size);
+    const seconds = Math.max(0.001, (performance.now() - started) / 1000);
+    job.bar.value = sent;
+    job.status.textContent = `${humanSize(sent)} / ${humanSize(file.size)} · ${humanSize(sent / seconds)}/s`;
+  };
+  xhr.onload = () => {
+    let body = null;
+    try { body = JSON.parse(xhr.responseText); } catch (err) { body = null; }
+    if (xhr.status === 201) {
+      job.bar.value = job.bar.max;
+      counts.done += 1;
+      finish(job, "done", `Uploaded · ${humanSize(file.size)}`);
+      scheduleReload(job.folderId);
+    } else {
+      failed(job, (body && body.error) || { code: "http_" + xhr.status, message: "Upload failed." });
+    }
+  };
+  xhr.onerror = () => failed(job, { code: "network_error", message: "The connection was lost." });
+  setActions(job, [["Cancel", () => { xhr.onerror = null; xhr.abort(); cancelled(job); }]]);
+  xhr.send(form);
+}
+
+function failed(job, error) {
   if (error.code === "unauthorized") go("#/login");
   finish(job, "failed", UPLOAD_ERRORS[error.code] || error.message);
   counts.failed += 1;
