@@ -179,3 +179,42 @@ def test_repair_on_s3_reports_objects_without_records_and_records_without_object
     assert "after repair: clean" in result.output, result.output
     assert client.get(f"/api/files/{kept['id']}").get_data() == b"kept"
     assert client.get(f"/api/files/{lost['id']}").status_code == 404
+
+
+@pytest.mark.e2e
+@on_s3
+def test_workers_killed_mid_upload_on_s3_lose_nothing_acknowledged(server):
+    """Every worker SIGKILLed while a 40 MiB upload has parts on their way to S3: no answer
+    (or a 5xx) for it, every acknowledged file intact, its multipart upload left open as
+    staging that repair leaves alone and the staging sweep aborts."""
+    import signal
+    from app.storage import storage_from_config
+    from config import load_config
+    user = LiveUser(server)
+    before = [user.upload("before.txt", b"acknowledged before the crash\n"), user.upload("big.bin", os.urandom(9 * MIB))]
+    cut = RawUpload(user, "cut.bin", os.urandom(40 * MIB))
+    assert cut.send(24 * MIB)
+    deadline = time.monotonic() + 10
+    while not open_uploads(server) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert open_uploads(server), "the upload never reached S3"
+    old_workers = server.worker_pids()
+    for pid in old_workers:
+        os.kill(pid, signal.SIGKILL)
+    answer = cut.response()
+    assert answer is None or answer[0] >= 500, f"a killed upload was answered {answer}"
+    deadline = time.monotonic() + 30
+    while len(server.worker_pids() - old_workers) < len(old_workers) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    listing = user.session.get(server.url("/api/files"), timeout=HTTP_TIMEOUT_S).json()["files"]
+    assert sorted(f["id"] for f in listing) == sorted(r["id"] for r in before)
+    for record in before:
+        got = user.session.get(server.url(f"/api/files/{record['id']}"), timeout=HTTP_TIMEOUT_S)
+        assert sha(got.content) == record["sha256"]
+    assert sorted(server.stored_sizes(user.user_id)) == sorted(r["size"] for r in before)
+    assert len(open_uploads(server)) == 1  # the killed upload's, until the sweep
+    assert "left alone" in assert_repair_clean(server)
+    storage = storage_from_config(load_config(server.env))
+    assert storage.sweep_staging(max_age_s=0) == 1
+    assert open_uploads(server) == []
+    assert "left alone" not in assert_repair_clean(server)
