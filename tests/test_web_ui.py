@@ -386,3 +386,43 @@ def test_with_encryption_at_rest_uploads_fall_back_to_one_request_each(page, ser
     assert set(notes) == {"a.txt", "old"}
     [b] = api_children(page, server.base_url, notes["old"]["id"]).values()
     assert page.request.get(f"{server.base_url}/api/files/{b['id']}").body() == b"second note"
+
+
+def test_an_upload_cut_by_a_reload_continues_when_the_file_is_picked_again(page, server, tmp_path):
+    """The first 16 MiB chunk is acknowledged, the second never gets an answer, the user
+    reloads the page (and confirms leaving) and picks the same file: the web app finds the
+    upload it started (in localStorage), asks the server where it is and sends only the rest."""
+    sign_up(page, server, "nora")
+    big = tmp_path / "film.bin"
+    data = os.urandom(40 * 1024 * 1024)
+    big.write_bytes(data)
+    seen, held = [], []
+
+    def on_tus(route, request):
+        seen.append(request.method)
+        if request.method == "PATCH" and seen.count("PATCH") >= 2:
+            held.append(route)  # never answered: the connection hangs until the page goes
+            return
+        route.continue_()
+
+    page.on("dialog", lambda dialog: dialog.accept())
+    page.route("**/api/tus/**", on_tus)
+    page.set_input_files(".file-input", [str(big)])
+    for _ in range(200):  # route handlers run while Playwright waits
+        if held:
+            break
+        page.wait_for_timeout(100)
+    assert held, seen
+    page.unroute("**/api/tus/**")
+    page.reload()
+    page.wait_for_selector(".topbar")
+    first = list(seen)
+    page.route("**/api/tus/**", on_tus_second := (lambda route, request: (seen.append(request.method), route.continue_())))
+    page.set_input_files(".file-input", [str(big)])
+    page.locator('.uploads li[data-name="film.bin"] .up-status', has_text="Uploaded").wait_for(timeout=60_000)
+    page.unroute("**/api/tus/**", on_tus_second)
+    later = seen[len(first):]
+    assert first.count("POST") == 1 and "POST" not in later and later[0] == "HEAD", (first, later)
+    assert later.count("PATCH") == 2  # 16 MiB and the last 8 MiB: the first chunk was not sent again
+    [stored] = api_children(page, server.base_url, "root").values()
+    assert stored["sha256"] == hashlib.sha256(data).hexdigest()
