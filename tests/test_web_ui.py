@@ -417,12 +417,18 @@ def test_an_upload_cut_by_a_reload_continues_when_the_file_is_picked_again(page,
     page.reload()
     page.wait_for_selector(".topbar")
     first = list(seen)
-    page.route("**/api/tus/**", on_tus_second := (lambda route, request: (seen.append(request.method), route.continue_())))
+    offsets = []
+    page.route("**/api/tus/**", on_tus_second := (lambda route, request: (
+        seen.append(request.method), offsets.append(int(request.headers.get("upload-offset", -1))), route.continue_())))
     page.set_input_files(".file-input", [str(big)])
     page.locator('.uploads li[data-name="film.bin"] .up-status', has_text="Uploaded").wait_for(timeout=60_000)
     page.unroute("**/api/tus/**", on_tus_second)
     later = seen[len(first):]
     assert first.count("POST") == 1 and "POST" not in later and later[0] == "HEAD", (first, later)
-    assert later.count("PATCH") == 2  # 16 MiB and the last 8 MiB: the first chunk was not sent again
+    # only what the server did not have: from 16 MiB on, or further when part of the held
+    # chunk reached the server as the page went away (tus keeps a cut-off PATCH's bytes)
+    patched = [o for method, o in zip(later, offsets) if method == "PATCH"]
+    assert patched and 16 * 1024 * 1024 <= patched[0] < len(data), patched
+    assert patched == list(range(patched[0], len(data), 16 * 1024 * 1024)), patched
     [stored] = api_children(page, server.base_url, "root").values()
     assert stored["sha256"] == hashlib.sha256(data).hexdigest()
