@@ -274,8 +274,15 @@ def test_empty_trash_while_uploads_replace_the_trashed_name(server: GunicornServ
         records = check_round(server, [alice])
         assert answers[0].status == 204
         assert all(a.status in (201, 200) for a in answers[4:16]), by_status(answers[4:16])
+        # An upload that made a new file (it came after the delete) is never lost: nothing in
+        # the race deletes a live file. If every upload replaced the first file before the
+        # delete, that file may rightly be gone with the emptied trash (a valid order, seen
+        # in CI when the delete came last).
+        made = {a.body["files"][0]["id"] for a in answers[4:16]} - {file_id}
+        lost = [made_id for made_id in made if records.live(made_id) is None]
+        assert not lost, f"files that uploads created (201) are not live: {lost}"
         live = [i for i in records.items.values() if i["trashed_at"] is None and i["name"].startswith(f"churn {round_no}")]
-        assert live, "every upload answered 201 but nothing of that name is live"
+        assert live or not made, "uploads created files but nothing of that name is live"
         for answer in answers[4:16]:
             item = answer.body["files"][0]
             record = records.item(item["id"])
