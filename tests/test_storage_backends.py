@@ -296,3 +296,40 @@ def test_s3_settings_are_read_and_the_prefix_is_a_folder():
     assert isinstance(storage, S3BlobStorage)
     assert (storage.bucket, storage.prefix, storage.presigned_downloads) == ("b", "drive/", True)
     assert load_config({})["S3_PRESIGNED_DOWNLOADS"] is False
+
+
+@pytest.mark.parametrize("storage", ["s3"], indirect=True)
+def test_a_part_that_fails_mid_chunk_leaves_the_upload_at_its_last_durable_offset(storage, monkeypatch):
+    """A transient S3 error on one part of a chunk sent without a checksum: the bytes counted
+    so far are not all stored, so the staging refuses to call them durable (sync raises, and
+    the service keeps the offset where it was); the upload continues from there afterwards."""
+    from botocore.exceptions import ClientError
+    from app.storage.s3 import ObjectStoreUnavailable
+    body = os.urandom(3 * PART_SIZE + 777)
+    staging_id = storage.stage(ALICE, UploadBudget(None)).keep()
+    first = storage.resume_at(ALICE, staging_id, 0, UploadBudget(None))
+    first.append(chunks(body[:3 * 1024 * 1024]))
+    first.sync()
+    first.keep()
+    staged = storage.resume_at(ALICE, staging_id, 3 * 1024 * 1024, UploadBudget(None))
+
+    def failing_part(**kwargs):
+        raise ClientError({"Error": {"Code": "InternalError", "Message": "try again"}}, "UploadPart")
+    monkeypatch.setattr(storage.client, "upload_part", failing_part)
+    with pytest.raises(ObjectStoreUnavailable):
+        staged.append(chunks(body[3 * 1024 * 1024:]))
+        staged.sync()
+    with pytest.raises(ObjectStoreUnavailable):
+        staged.sync()  # still not durable, however often it is asked
+    staged.keep()
+    monkeypatch.undo()
+    again = storage.resume_at(ALICE, staging_id, 3 * 1024 * 1024, UploadBudget(None))
+    again.append(chunks(body[3 * 1024 * 1024:]))
+    again.sync()
+    again.keep()
+    last = storage.resume_at(ALICE, staging_id, len(body), UploadBudget(None))
+    assert last.sha256 == hashlib.sha256(body).hexdigest()
+    key = storage.commit(last, ALICE)
+    with storage.open(ALICE, key) as blob:
+        assert blob.file.read() == body
+    assert stored(storage) == [(ALICE, key, len(body), False)]

@@ -36,12 +36,16 @@ MAX_RELATIVE_DEPTH = 64
 
 
 def relative_folders(path: str | None, field: str = "relativePath") -> tuple[list[str], str | None]:
-    """``Photos/2026/a.jpg`` (a browser's ``webkitRelativePath``, Uppy's ``relativePath``) →
-    (["Photos", "2026"], "a.jpg"): the folders to place the file in, each a valid display name
-    (400 otherwise: no empty, ``.`` or ``..`` segment, no absolute path), and its last segment."""
+    """``Photos/2026/a.jpg`` (a browser's ``webkitRelativePath``, Uppy's ``relativePath``, which
+    may start with one ``/``) → (["Photos", "2026"], "a.jpg"): the folders to place the file
+    in, each a valid display name (400 otherwise: no empty, ``.`` or ``..`` segment), and its
+    last segment. Always below the upload's folder: a leading ``/`` does not mean the root."""
     if path is None or path == "":
         return [], None
-    segments = path.replace("\\", "/").split("/")
+    path = path.replace("\\", "/")
+    if path.startswith("/") and not path.startswith("//"):
+        path = path[1:]  # Uppy sends a dropped folder's entries as "/Photos/a.jpg"
+    segments = path.split("/")
     if segments[0] == "" or len(segments) > MAX_RELATIVE_DEPTH + 1:
         raise InvalidInput(f"{field} is a relative path of at most 64 folders, like 'Photos/2026/a.jpg'.",
                            code=ErrorCode.INVALID_NAME)

@@ -121,14 +121,22 @@ class S3StagedBlob(HashedStagedBlob):
         self._manifest_at: int | None = None
         self._completed = False  # a resumed upload completed to hash it (see sha256)
         self._digest: str | None = None
+        # A part failed: bytes counted in ``size`` are not all stored, so nothing may say they are.
+        self._broken = False
 
     def write(self, data: bytes) -> int:
+        if self._broken:
+            raise ObjectStoreUnavailable("The file storage failed; try again shortly.")
         self.receive(data)
         self._buffer += data
-        while len(self._buffer) >= PART_SIZE:
-            part = bytes(self._buffer[:PART_SIZE])
-            del self._buffer[:PART_SIZE]
-            self._send_part(part)
+        try:
+            while len(self._buffer) >= PART_SIZE:
+                part = bytes(self._buffer[:PART_SIZE])
+                del self._buffer[:PART_SIZE]
+                self._send_part(part)
+        except BaseException:
+            self._broken = True
+            raise
         return len(data)
 
     def tell(self) -> int:
@@ -170,8 +178,15 @@ class S3StagedBlob(HashedStagedBlob):
     def sync(self) -> None:
         """Wait for every full part to be stored. For resumable staging, then store the manifest
         of this offset (parts and tail): the offset is durable once it is written. Otherwise
-        the tail stays in memory until commit (a form upload is not resumed)."""
-        self._drain()
+        the tail stays in memory until commit (a form upload is not resumed). After a failed
+        part nothing is durable past the last manifest: 503, and the offset stays there."""
+        if self._broken:
+            raise ObjectStoreUnavailable("The file storage failed; try again shortly.")
+        try:
+            self._drain()
+        except BaseException:
+            self._broken = True
+            raise
         if self.resumable and self._manifest_at != self.size:
             self._write_manifest()
 

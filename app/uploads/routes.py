@@ -52,8 +52,8 @@ def create():
 @bp.route("/tus/<upload_id>", methods=["HEAD"])
 @authenticated
 def offset(upload_id: str):
-    """Where the upload is: Upload-Offset and Upload-Length."""
-    upload = services().uploads.get(current_user.id, upload_id)
+    """Where the upload is: Upload-Offset and Upload-Length (423 while its file is being made)."""
+    upload = services().uploads.position(current_user.id, upload_id)
     protocol.require_version()
     return protocol.progress(upload, 200)
 

@@ -28,7 +28,7 @@ from ..drive.tree import ROOT, conflict_policy
 from ..errors import AppError, ErrorCode, NotFound
 from ..storage import StagedBlob, UploadBudget
 from ..timeutil import utcnow
-from .repo import ACTIVE, COMPLETED, UploadsRepository
+from .repo import ACTIVE, COMPLETED, COMPLETING, UploadsRepository
 
 log = logging.getLogger(__name__)
 
@@ -84,6 +84,15 @@ class UploadsService:
         upload = self.uploads.get_owned(owner_id, upload_id)
         if upload is None or upload["expires_at"] <= utcnow():
             raise upload_not_found()
+        return upload
+
+    def position(self, owner_id: str, upload_id: str) -> dict:
+        """The upload for a HEAD: while its last request is still making the file (an S3
+        upload is read back to be hashed), 423, not "all bytes received", so a client never
+        takes an upload for done before the file exists (or was refused)."""
+        upload = self.get(owner_id, upload_id)
+        if upload["state"] == COMPLETING:
+            raise AppError("The upload is being stored; ask again shortly.", code=ErrorCode.UPLOAD_LOCKED)
         return upload
 
     def list_unfinished(self, owner_id: str) -> list[dict]:
@@ -173,9 +182,13 @@ class UploadsService:
             staged.append(self._pieces(upload, token, body, upload["size"] - upload["received"], digest))
         except BaseException:
             # A cut-off body keeps what arrived whole (tus lets a server keep a partial PATCH),
-            # unless it carried a checksum, which then cannot be checked.
+            # unless it carried a checksum, which then cannot be checked, or the storage cannot
+            # make it durable (sync raises: the offset stays at the last durable one).
             if checksum is None and staged.size > upload["received"]:
-                self._record(upload, token, staged)
+                try:
+                    self._record(upload, token, staged)
+                except Exception:  # noqa: BLE001 - the original error is the answer
+                    log.warning("could not keep a cut-off chunk upload_id=%s", upload["_id"], exc_info=True)
             _let_go(staged)
             raise
         if digest is not None and digest.digest() != checksum.digest:

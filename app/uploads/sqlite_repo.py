@@ -6,7 +6,7 @@ from datetime import datetime
 
 from ..ids import parse_object_id
 from ..sqlite_db import oid, when
-from ..sqlite_tables import SQLiteRepository, Table
+from ..sqlite_tables import Migration, SQLiteRepository, Table
 from .repo import ACTIVE, COMPLETED, COMPLETING, UNFINISHED
 
 UPLOADS = Table("uploads", ("_id", "owner_id", "staging_id", "size", "received", "reserved", "state", "name",
@@ -18,6 +18,9 @@ _IDLE = "(lease_until IS NULL OR lease_until <= :now)"
 
 
 class SQLiteUploadsRepository(SQLiteRepository):
+    SCHEMA_NAME = "uploads"
+    # Version 1: the folders of tus relativePath (made when the upload finishes).
+    MIGRATIONS = (Migration(1, "ALTER TABLE uploads ADD COLUMN relative_path TEXT"),)
     SCHEMA = """
             CREATE TABLE IF NOT EXISTS uploads (
                 id TEXT PRIMARY KEY,
@@ -32,7 +35,6 @@ class SQLiteUploadsRepository(SQLiteRepository):
                 on_conflict TEXT,
                 content_type TEXT,
                 modified_at TEXT,
-                relative_path TEXT,
                 created_at TEXT NOT NULL,
                 expires_at TEXT NOT NULL,
                 lease_token TEXT,

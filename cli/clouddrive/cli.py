@@ -337,6 +337,7 @@ def _tus_upload(api: Api, args, local: str, name: str, folder_id: str, progress)
         url, offset = created.headers["Location"], 0
         state.put(key, url)
     progress.update(offset)
+    stalled = 0
     with open(local, "rb") as fh:
         while file_id is None:
             fh.seek(offset)
@@ -345,14 +346,42 @@ def _tus_upload(api: Api, args, local: str, name: str, folder_id: str, progress)
             answer = _tus_call(api, "PATCH", url, expect=(204, 409), data=chunk, headers={
                 **TUS, "Upload-Offset": str(offset), "Content-Type": "application/offset+octet-stream",
                 "Upload-Checksum": f"sha256 {digest}"})
-            if answer.status_code == 409:  # the server is elsewhere (an earlier attempt landed): ask
+            if answer.status_code == 409:
+                if _code(answer) != "offset_mismatch":  # e.g. name_conflict at the last byte
+                    state.put(key, None)
+                    raise CliError(_describe(answer))
+                # the server is elsewhere (an earlier attempt landed): ask where
                 answer = _tus_call(api, "HEAD", url, expect=(200,), headers=TUS)
             new_offset = int(answer.headers["Upload-Offset"])
+            file_id = answer.headers.get("Upload-File-Id")
+            stalled = stalled + 1 if new_offset == offset and file_id is None else 0
+            if stalled > len(RETRIES):
+                raise CliError("the upload makes no progress; run the same command again later to resume it")
+            if stalled:
+                time.sleep(RETRIES[stalled - 1])
             progress.update(new_offset - offset)
             offset = new_offset
-            file_id = answer.headers.get("Upload-File-Id")
     state.put(key, None)
-    return api.json("GET", f"/api/files/{file_id}/info"), resumed
+    stored = api.json("GET", f"/api/files/{file_id}/info")
+    if stored["sha256"] != _sha256_of(local):  # e.g. resumed after the file changed in place
+        raise CliError(f"{local}: the stored file's SHA-256 differs from the local file's (did it change "
+                       f"while uploading?); upload it again with --on-conflict replace")
+    return stored, resumed
+
+
+def _code(response: requests.Response) -> str | None:
+    try:
+        return response.json()["error"]["code"]
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
+def _sha256_of(local: str) -> str:
+    digest = hashlib.sha256()
+    with open(local, "rb") as fh:
+        while chunk := fh.read(CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 def _tus_call(api: Api, method: str, path: str, expect, **kwargs) -> requests.Response:

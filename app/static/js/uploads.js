@@ -130,7 +130,12 @@ function runResumable(job) {
       job.bar.value = sent;
       job.status.textContent = `${humanSize(sent)} / ${humanSize(total)} · ${humanSize(Math.max(0, sent - startOffset) / seconds)}/s`;
     },
-    onSuccess: () => {
+    onSuccess: (payload) => {
+      const response = payload && payload.lastResponse;
+      if (response && !response.getHeader("Upload-File-Id")) {  // all bytes, but no file said yet
+        failed(job, { code: "not_confirmed", message: "The server did not confirm this file; try again." });
+        return;
+      }
       job.bar.value = job.bar.max;
       counts.done += 1;
       finish(job, "done", `Uploaded · ${humanSize(file.size)}`);
