@@ -428,3 +428,15 @@ def test_head_is_423_while_the_last_request_is_still_making_the_file(app, client
         assert uploads.begin_completion(ObjectId(upload_id), "finisher", 4) is not None
     head = client.head(url, headers=TUS)
     assert head.status_code == 423 and "Upload-Offset" not in head.headers
+
+
+def test_a_storage_limit_on_resumable_uploads_is_a_413_at_creation(app, client, auth, monkeypatch):
+    """S3 holds at most 10,000 parts: an upload that could not fit is refused before its bytes."""
+    auth.signup()
+    with app.app_context():
+        storage = services().storage
+    monkeypatch.setattr(type(storage), "max_resumable_size", 1000)
+    response = create(client, 1001)
+    assert response.status_code == 413 and response.get_json()["error"]["code"] == "payload_too_large"
+    assert client.get("/api/uploads").get_json()["uploads"] == [] and usage(client) == 0
+    assert create(client, 1000).status_code == 201

@@ -204,6 +204,8 @@ class BlobStorage(abc.ABC):
     """Where blobs live. Backends register in :data:`app.storage.BACKENDS` by ``name``."""
 
     name: ClassVar[str]
+    # The largest upload resumable staging can hold (None: no limit of the storage's own).
+    max_resumable_size: ClassVar[int | None] = None
 
     @classmethod
     @abc.abstractmethod

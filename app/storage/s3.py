@@ -463,6 +463,9 @@ class S3BlobStorage(BlobStorage):
     """``STORAGE_BACKEND=s3``: blobs in ``S3_BUCKET`` below ``S3_PREFIX``."""
 
     name = "s3"
+    # S3 takes at most 10,000 parts; parts of refused or cut-off requests use numbers too, so
+    # a resumable upload keeps a tenth of them spare: about 70 GiB in 8 MiB parts.
+    max_resumable_size = PART_SIZE * (MAX_PART_NUMBER * 9 // 10)
 
     def __init__(self, bucket: str, *, prefix: str = "", endpoint_url: str | None = None,
                  region: str = "us-east-1", access_key_id: str | None = None, secret_access_key: str | None = None,

@@ -104,9 +104,13 @@ class UploadsService:
     def create(self, owner_id: str, new: NewUpload) -> dict:
         """A new empty upload: its name and folder checked now (so no byte is sent for
         nothing), its length reserved against the quota (507), MAX_CONTENT_LENGTH applied (413)."""
+        from ..errors import too_large_message
         if self.max_size is not None and new.size > self.max_size:
-            from ..errors import too_large_message
             raise AppError(too_large_message(self.max_size), code=ErrorCode.PAYLOAD_TOO_LARGE)
+        storage_limit = self.blobs.storage.max_resumable_size
+        if storage_limit is not None and new.size > storage_limit:
+            raise AppError(f"{too_large_message(storage_limit)} (the most a resumable upload can hold on this "
+                           "server's storage)", code=ErrorCode.PAYLOAD_TOO_LARGE)
         folders, last_segment = relative_folders(new.relative_path)
         if not (new.name or last_segment):
             raise AppError("Name the file: Upload-Metadata needs 'filename' (or 'name').",
