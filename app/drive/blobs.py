@@ -21,6 +21,7 @@ from ..errors import AppError, ErrorCode, NotFound, quota_exceeded
 from ..storage import BlobStorage, OpenedBlob, SignedRedirect, StagedBlob, UploadBudget
 from ..timeutil import utcnow
 from .repo import BlobsRepository
+from .versions import modified_time
 
 log = logging.getLogger(__name__)
 _ADOPT_ATTEMPTS = 5
@@ -133,8 +134,7 @@ class BlobStore:
         if blob is None:
             log.error("record without bytes file_id=%s blob_id=%s", file["_id"], content["blob_id"])
             raise NotFound("No such file.", code=ErrorCode.FILE_NOT_FOUND)
-        modified = content.get("modified_at") or content.get("updated_at") or content["created_at"]
-        return Download(file["name"], content["content_type"], content["sha256"], modified, blob["size"],
+        return Download(file["name"], content["content_type"], content["sha256"], modified_time(content), blob["size"],
                         file["_id"], blob, self.storage, redirect_allowed)
 
     # -- staging and quota --------------------------------------------------------------------

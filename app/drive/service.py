@@ -35,24 +35,39 @@ class UploadPart:
 MAX_RELATIVE_DEPTH = 64
 
 
-def relative_folders(path: str | None, field: str = "relativePath") -> tuple[list[str], str | None]:
-    """``Photos/2026/a.jpg`` (a browser's ``webkitRelativePath``, Uppy's ``relativePath``, which
-    may start with one ``/``) → (["Photos", "2026"], "a.jpg"): the folders to place the file
-    in, each a valid display name (400 otherwise: no empty, ``.`` or ``..`` segment), and its
-    last segment. Always below the upload's folder: a leading ``/`` does not mean the root."""
-    if path is None or path == "":
-        return [], None
+def _relative_segments(path: str, field: str, folders_at_most: int) -> list[str]:
+    """The segments of a relative path (at most ``folders_at_most`` of them folders), each
+    checked: no empty, ``.`` or ``..`` one (400 ``invalid_name``). Always below the upload's
+    folder: one leading ``/`` (Uppy sends a dropped folder's entries as ``/Photos/a.jpg``) does
+    not mean the root."""
     path = path.replace("\\", "/")
     if path.startswith("/") and not path.startswith("//"):
-        path = path[1:]  # Uppy sends a dropped folder's entries as "/Photos/a.jpg"
+        path = path[1:]
     segments = path.split("/")
-    if segments[0] == "" or len(segments) > MAX_RELATIVE_DEPTH + 1:
-        raise InvalidInput(f"{field} is a relative path of at most 64 folders, like 'Photos/2026/a.jpg'.",
-                           code=ErrorCode.INVALID_NAME)
+    if segments[0] == "" or len(segments) > folders_at_most:
+        raise InvalidInput(f"{field} is a relative path of at most {MAX_RELATIVE_DEPTH} folders, like "
+                           "'Photos/2026/a.jpg'.", code=ErrorCode.INVALID_NAME)
     for segment in segments:
         if segment in ("", ".", ".."):
             raise InvalidInput(f"{field} cannot have empty, '.' or '..' segments.", code=ErrorCode.INVALID_NAME)
+    return segments
+
+
+def relative_folders(path: str | None, field: str = "relativePath") -> tuple[list[str], str | None]:
+    """``Photos/2026/a.jpg`` (a browser's ``webkitRelativePath``, Uppy's ``relativePath``) →
+    (["Photos", "2026"], "a.jpg"): the folders to place the file in, each a valid display name,
+    and its last segment (the file's name, checked by the caller)."""
+    if path is None or path == "":
+        return [], None
+    segments = _relative_segments(path, field, MAX_RELATIVE_DEPTH + 1)
     return [validate_display_name(s) for s in segments[:-1]], segments[-1]
+
+
+def folder_names(path: str, field: str) -> list[str]:
+    """``Photos/2026`` (or ``Photos/2026/``) → ["Photos", "2026"], each a valid display name;
+    ``/`` alone names no folder."""
+    path = path.rstrip("/")
+    return [validate_display_name(s) for s in _relative_segments(path, field, MAX_RELATIVE_DEPTH)] if path else []
 
 
 def modification_time(value: str | None, field: str = "last_modified") -> datetime | None:

@@ -12,6 +12,7 @@ see, and the swap is the one moment a replace or restore happens.
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 from typing import TYPE_CHECKING, Callable
 
 from bson import ObjectId
@@ -36,10 +37,15 @@ def content_of(record: dict) -> dict:
     return {k: record.get(k) for k in CONTENT_FIELDS}
 
 
+def modified_time(record: dict) -> datetime | None:
+    """A file's or version's modification time: the client's, else (content stored before
+    modification times were kept) when the content was committed."""
+    return record.get("modified_at") or record.get("updated_at") or record.get("created_at")
+
+
 def content_modified(record: dict) -> str | None:
-    """A file's or version's modification time for the API: the client's, else (content stored
-    before modification times were kept) when the content was committed."""
-    when = record.get("modified_at") or record.get("updated_at") or record.get("created_at")
+    """:func:`modified_time` as the API writes times."""
+    when = modified_time(record)
     return isoformat(when) if when else None
 
 

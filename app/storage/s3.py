@@ -247,9 +247,7 @@ class S3StagedBlob(HashedStagedBlob):
         if staged._upload_id is not None:  # numbers a refused request used are not used again
             used += storage.part_numbers(staged.key, staged._upload_id)
         staged._next_part = max(used, default=0) + 1
-        for stale in storage.manifests(owner_id, name):
-            if stale["Key"] != key:
-                storage.delete_key(stale["Key"])
+        storage.drop_manifests(owner_id, name, keep=key)
         return staged
 
     def receive(self, data: bytes) -> None:
@@ -343,8 +341,7 @@ class S3StagedBlob(HashedStagedBlob):
 
     def _drop_manifests(self) -> None:
         if self.resumable and self.owner_id is not None:
-            for manifest in self.storage.manifests(self.owner_id, self.name):
-                self.storage.delete_key(manifest["Key"])
+            self.storage.drop_manifests(self.owner_id, self.name)
 
 
 class S3ObjectReader(SeekableReader):
@@ -558,6 +555,12 @@ class S3BlobStorage(BlobStorage):
         with _unavailable_on_failure("list an upload's progress"):
             return list(self.objects_below(f"{self.prefix}{RESUMABLE}/{_check_part(owner_id)}/{_check_part(name)}."))
 
+    def drop_manifests(self, owner_id: str, name: str, keep: str | None = None) -> None:
+        """Delete a resumable staging's manifests (all, or all but the one keyed ``keep``)."""
+        for manifest in self.manifests(owner_id, name):
+            if manifest["Key"] != keep:
+                self.delete_key(manifest["Key"])
+
     def uploads_of(self, key: str) -> list[str]:
         """The ids of the unfinished multipart uploads of one key, oldest first."""
         with _unavailable_on_failure("list uploads"):
@@ -687,14 +690,12 @@ class S3BlobStorage(BlobStorage):
             return
         name = entry.name.removeprefix(STAGING_PREFIX)
         key = self.object_key(entry.owner_id, name)
-        for upload in self._uploads():
-            if upload["Key"] == key:
-                self.abort_upload(key, upload["UploadId"])
+        for upload_id in self.uploads_of(key):
+            self.abort_upload(key, upload_id)
         if entry.owner_id is None:
             self.delete_key(key)
         else:
-            for manifest in self.manifests(entry.owner_id, name):
-                self.delete_key(manifest["Key"])
+            self.drop_manifests(entry.owner_id, name)
 
     def sweep_staging(self, max_age_s: int = STAGING_MAX_AGE_S) -> int:
         """Abort multipart uploads begun more than ``max_age_s`` ago (left by killed workers),

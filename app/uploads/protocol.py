@@ -8,9 +8,10 @@ from email.utils import format_datetime
 
 from flask import Response, request, url_for
 
+from ..drive.service import modification_time
 from ..errors import AppError, ErrorCode, InvalidInput
 from ..timeutil import as_utc
-from .service import CHECKSUM_ALGORITHMS, Checksum, NewUpload, modified_from_millis
+from .service import CHECKSUM_ALGORITHMS, Checksum, NewUpload
 
 TUS_VERSION = "1.0.0"
 EXTENSIONS = "creation,creation-with-upload,termination,checksum,expiration"
@@ -53,7 +54,7 @@ def new_upload() -> NewUpload:
     meta = parse_metadata(request.headers.get("Upload-Metadata", ""))
     return NewUpload(size=size, name=meta.get("filename") or meta.get("name"), folder_id=meta.get("folder_id"),
                      on_conflict=meta.get("on_conflict"), content_type=meta.get("filetype") or meta.get("type"),
-                     modified_at=modified_from_millis(meta.get("lastModified")),
+                     modified_at=modification_time(meta.get("lastModified"), "lastModified"),
                      relative_path=meta.get("relativePath"))
 
 

@@ -15,7 +15,7 @@ import logging
 import time
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import BinaryIO, Iterator
 
 from bson import ObjectId
@@ -23,7 +23,7 @@ from bson import ObjectId
 from ..drive.blobs import BlobStore
 from ..drive.names import validate_display_name
 from ..drive.repo import FOLDER
-from ..drive.service import DriveService, modification_time, relative_folders
+from ..drive.service import DriveService, relative_folders
 from ..drive.tree import ROOT, conflict_policy
 from ..errors import AppError, ErrorCode, NotFound
 from ..storage import StagedBlob, UploadBudget
@@ -61,11 +61,6 @@ class Checksum:
 
 def upload_not_found() -> NotFound:
     return NotFound("No such upload.", code=ErrorCode.UPLOAD_NOT_FOUND)
-
-
-def modified_from_millis(value: str | None) -> datetime | None:
-    """``lastModified`` as a browser sends it (milliseconds since the epoch); None if absent."""
-    return modification_time(value, "lastModified")
 
 
 class UploadsService:

@@ -429,11 +429,7 @@ def cmd_download(api: Api, args) -> None:
             for chunk in response.iter_content(CHUNK):
                 out.write(chunk)
                 bar.update(len(chunk))
-    digest = hashlib.sha256()
-    with open(partial, "rb") as fh:
-        while chunk := fh.read(CHUNK):
-            digest.update(chunk)
-    if digest.hexdigest() != item["sha256"]:
+    if _sha256_of(partial) != item["sha256"]:
         os.unlink(partial)
         raise CliError(f"{args.path}: the downloaded bytes do not match the server's SHA-256; try again")
     modified = _timestamp(item.get("modified_at"))

@@ -14,7 +14,7 @@ from ...schemas import paged
 from ...services import services
 from ..schemas import (UPLOAD_CONFLICT, FileListSchema, FilePageSchema, FilesQuery, ItemSchema, UploadQuery,
                        VersionListSchema)
-from ..service import UploadPart, modification_time, relative_folders
+from ..service import UploadPart, folder_names, modification_time
 from .items import add_item_routes
 
 bp = Blueprint("files", __name__, url_prefix="/api")
@@ -72,8 +72,7 @@ def upload(query: dict):
     on_conflict = query["on_conflict"] or request.form.get("on_conflict")
     relative = query["relative_path"] or request.form.get("relative_path")
     if relative:  # checked whole before a folder is made; the folders stay if the upload fails
-        folders, _ = relative_folders(relative.rstrip("/") + "/x", "relative_path")
-        folder_id = drive.folder_path(current_user.id, folder_id, folders)
+        folder_id = drive.folder_path(current_user.id, folder_id, folder_names(relative, "relative_path"))
     return {"files": drive.store_uploads(current_user.id, parts, folder_id, on_conflict)}
 
 

@@ -124,11 +124,9 @@ function runResumable(job) {
       }
       return status === 409 && errorOf(err).code === "offset_mismatch";
     },
-    onProgress: (sent, total) => {
+    onProgress: (sent) => {
       if (startOffset === null) startOffset = sent;
-      const seconds = Math.max(0.001, (performance.now() - started) / 1000);
-      job.bar.value = sent;
-      job.status.textContent = `${humanSize(sent)} / ${humanSize(total)} · ${humanSize(Math.max(0, sent - startOffset) / seconds)}/s`;
+      showProgress(job, sent, started, startOffset);
     },
     onSuccess: (payload) => {
       const response = payload && payload.lastResponse;
@@ -136,10 +134,7 @@ function runResumable(job) {
         failed(job, { code: "not_confirmed", message: "The server did not confirm this file; try again." });
         return;
       }
-      job.bar.value = job.bar.max;
-      counts.done += 1;
-      finish(job, "done", `Uploaded · ${humanSize(file.size)}`);
-      scheduleReload(job.folderId);
+      succeeded(job);
     },
     onError: (err) => {
       if (errorOf(err).code === "resumable_unavailable") {
@@ -154,6 +149,21 @@ function runResumable(job) {
     if (previous.length) upload.resumeFromPreviousUpload(previous[0]);
     if (running.has(job)) upload.start();
   });
+}
+
+// Bytes sent of the file, and the speed since this attempt began (from startOffset on).
+function showProgress(job, sent, started, startOffset) {
+  const seconds = Math.max(0.001, (performance.now() - started) / 1000);
+  job.bar.value = sent;
+  job.status.textContent = `${humanSize(sent)} / ${humanSize(job.file.size)} · `
+    + `${humanSize(Math.max(0, sent - startOffset) / seconds)}/s`;
+}
+
+function succeeded(job) {
+  job.bar.value = job.bar.max;
+  counts.done += 1;
+  finish(job, "done", `Uploaded · ${humanSize(job.file.size)}`);
+  scheduleReload(job.folderId);
 }
 
 function errorOf(err) {
@@ -178,20 +188,13 @@ function runMultipart(job) {
                                            last_modified: file.lastModified, relative_path: folders }));
   xhr.setRequestHeader("Accept", "application/json");
   xhr.upload.onprogress = (event) => {
-    if (!event.lengthComputable) return;
-    const sent = Math.min(event.loaded, file.size);
-    const seconds = Math.max(0.001, (performance.now() - started) / 1000);
-    job.bar.value = sent;
-    job.status.textContent = `${humanSize(sent)} / ${humanSize(file.size)} · ${humanSize(sent / seconds)}/s`;
+    if (event.lengthComputable) showProgress(job, Math.min(event.loaded, file.size), started, 0);
   };
   xhr.onload = () => {
     let body = null;
     try { body = JSON.parse(xhr.responseText); } catch (err) { body = null; }
     if (xhr.status === 201) {
-      job.bar.value = job.bar.max;
-      counts.done += 1;
-      finish(job, "done", `Uploaded · ${humanSize(file.size)}`);
-      scheduleReload(job.folderId);
+      succeeded(job);
     } else {
       failed(job, (body && body.error) || { code: "http_" + xhr.status, message: "Upload failed." });
     }
