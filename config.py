@@ -179,6 +179,9 @@ class Config:
     MAX_VERSIONS_PER_FILE = 10
     TRASH_RETENTION_DAYS = 30
     TUS_EXPIRY_HOURS = 24  # an unfinished resumable upload idle this long is swept (app/uploads)
+    # WebDAV at /dav/<username>/ (app/dav); a successful Basic password check is remembered this long.
+    WEBDAV_ENABLED = True
+    WEBDAV_AUTH_CACHE_SECONDS = 60
     # Werkzeug's own multipart limits, kept on purpose (non-file fields and part count).
     MAX_FORM_MEMORY_SIZE = 500 * 1024
     MAX_FORM_PARTS = 1000
@@ -228,12 +231,13 @@ class Config:
         for name in ("MAX_CONTENT_LENGTH", "USER_QUOTA_BYTES"):
             settings[name] = _size(environ, name, settings[name])
         for name in ("MONGO_TIMEOUT_MS", "SESSION_LIFETIME_DAYS", "TRUST_PROXY_HOPS", "PAGE_SIZE_MAX",
-                     "MAX_VERSIONS_PER_FILE", "TRASH_RETENTION_DAYS", "TUS_EXPIRY_HOURS"):
+                     "MAX_VERSIONS_PER_FILE", "TRASH_RETENTION_DAYS", "TUS_EXPIRY_HOURS", "WEBDAV_AUTH_CACHE_SECONDS"):
             settings[name] = _int(environ, name, settings[name])
         settings["SESSION_COOKIE_SECURE"] = _bool(
             environ, "SESSION_COOKIE_SECURE", settings["SESSION_COOKIE_SECURE"])
         settings["REMEMBER_COOKIE_SECURE"] = settings["SESSION_COOKIE_SECURE"]
         settings["API_DOCS_ENABLED"] = _bool(environ, "API_DOCS_ENABLED", settings["API_DOCS_ENABLED"])
+        settings["WEBDAV_ENABLED"] = _bool(environ, "WEBDAV_ENABLED", settings["WEBDAV_ENABLED"])
         # Several Gunicorn workers against MongoDB must share login counters.
         if settings["MONGO_URI"] and not environ.get("RATELIMIT_STORAGE_URI"):
             settings["RATELIMIT_STORAGE_URI"] = settings["MONGO_URI"]
@@ -301,7 +305,7 @@ APP_VARIABLES = (
     "S3_SECRET_ACCESS_KEY", "S3_PREFIX", "S3_PRESIGNED_DOWNLOADS",
     "ENCRYPTION_KEY", "ENCRYPTION_KEY_FILE", "ENCRYPTION_SERVE_PLAINTEXT",
     "MAX_CONTENT_LENGTH", "USER_QUOTA_BYTES", "MAX_VERSIONS_PER_FILE", "TRASH_RETENTION_DAYS", "PAGE_SIZE_MAX",
-    "TUS_EXPIRY_HOURS",
+    "TUS_EXPIRY_HOURS", "WEBDAV_ENABLED", "WEBDAV_AUTH_CACHE_SECONDS",
     "SESSION_LIFETIME_DAYS", "SESSION_COOKIE_SECURE",
     "LOGIN_RATE_LIMIT", "LOGIN_IP_RATE_LIMIT", "SHARE_PASSWORD_RATE_LIMIT", "REGISTER_RATE_LIMIT",
     "RATELIMIT_STORAGE_URI",

@@ -12,6 +12,7 @@ from config import load_config
 
 from .api_docs import init_api_docs
 from .commands import register_commands
+from .dav.mount import mount_dav
 from .db import init_database
 from .errors import Unauthorized, register_error_handlers
 from .extensions import limiter, login_manager
@@ -33,15 +34,17 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.config["STARTED_AT"] = time.monotonic()
     ensure_secret_key(app)
     configure_logger(app)
-    if app.config["TRUST_PROXY_HOPS"]:
-        hops = app.config["TRUST_PROXY_HOPS"]
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     register_extensions(app)
     register_blueprints(app)
     register_error_handlers(app)
     register_request_hooks(app)
     register_commands(app)
     app.teardown_request(discard_uncommitted)
+    if app.config["WEBDAV_ENABLED"]:
+        mount_dav(app)
+    if app.config["TRUST_PROXY_HOPS"]:  # outermost: /dav sees the client's address and scheme too
+        hops = app.config["TRUST_PROXY_HOPS"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     return app
 
 

@@ -74,6 +74,19 @@ def register_commands(app: Flask) -> None:
             click.echo(line)
         click.echo(f"{sealed} blob(s) sealed; everything stored is now encrypted unless listed above")
 
+    @app.cli.command("fill-digests")
+    def fill_digests() -> None:
+        """Compute the MD5 of content stored before the drive kept one (WebDAV clients such as
+        rclone compare it). Safe while the service runs; resumable: run it again after a stop."""
+        filled = missing = 0
+        for blob, md5 in services().drive.blobs.fill_md5():
+            if md5 is None:
+                missing += 1
+                click.echo(f"blob {blob['_id']} of user {blob['owner_id']}: bytes missing or damaged (see repair)")
+            else:
+                filled += 1
+        click.echo(f"{filled} blob(s) given an MD5; {missing} could not be read")
+
     @app.cli.command("repair")
     @click.option("--fix", is_flag=True, help="Repair what is found (stop the service first).")
     @click.option("--verify", is_flag=True, help="Hash every stored byte against its record (reads everything).")

@@ -66,6 +66,12 @@ def _send_stored(download, disposition: str, policy: str, allow_redirect: bool =
     return response
 
 
+def send_attachment(download):
+    """Stored bytes as an attachment, always through the app (WebDAV clients send credentials
+    with every request and may not follow a redirect to a signed URL)."""
+    return _send_stored(download, content_disposition(download.name), DOWNLOAD_CSP)
+
+
 def send_download(download):
     """Stream stored bytes as an attachment (an owner's may be a signed redirect)."""
     return _send_stored(download, content_disposition(download.name), DOWNLOAD_CSP, allow_redirect=True)

@@ -12,6 +12,7 @@ from pymongo.errors import ConnectionFailure
 from .auth.repo import SessionsRepository, TokensRepository, UsersRepository
 from .auth.service import AuthService
 from .auth.tokens import TokenService
+from .dav.repo import DavLocksRepository, dav_locks_repository
 from .db import Database
 from .drive.blobs import BlobStore
 from .drive.repo import BlobsRepository, ItemsRepository, VersionsRepository
@@ -42,13 +43,15 @@ class Services:
     storage: BlobStorage
     repair: RepairService
     uploads: UploadsService
+    dav_locks: DavLocksRepository
 
 
 def init_services(app: Flask, database: Database) -> Services:
     config = app.config
     users, sessions, tokens, items, blobs_repo, versions_repo, shares = repositories_for(database)
     uploads = uploads_repository(database)
-    ensure_indexes(app, (users, sessions, tokens, items, blobs_repo, versions_repo, shares, uploads))
+    dav_locks = dav_locks_repository(database)
+    ensure_indexes(app, (users, sessions, tokens, items, blobs_repo, versions_repo, shares, uploads, dav_locks))
     if database.kind == "sqlite":
         from .migrate_store import migrate
         for line in migrate(database, embedded_path(app), config["MONGO_DB_NAME"]).lines()[:50]:
@@ -68,6 +71,7 @@ def init_services(app: Flask, database: Database) -> Services:
         storage=storage,
         repair=RepairService(items, blobs_repo, versions_repo, storage, uploads=uploads),
         uploads=UploadsService(uploads, blobs, drive, config["MAX_CONTENT_LENGTH"], config["TUS_EXPIRY_HOURS"]),
+        dav_locks=dav_locks,
     )
     app.extensions[EXTENSION_KEY] = services
     return services

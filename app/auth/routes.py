@@ -11,6 +11,7 @@ from ..extensions import limiter, login_manager
 from ..security import bearer_secret
 from ..services import services
 from .schemas import CredentialsSchema, LoginSchema, MeSchema, UserSchema
+from .throttle import login_attempt_key, login_ip_key
 
 bp = Blueprint("auth", __name__, url_prefix="/api")
 
@@ -34,8 +35,7 @@ def authenticate_bearer_token() -> None:
 def _login_attempt_key() -> str:
     data = request.get_json(silent=True) if request.is_json else request.form
     username = data.get("username") if isinstance(data, dict) or hasattr(data, "get") else None
-    username = username.lower()[:64] if isinstance(username, str) else ""
-    return f"login:{get_remote_address()}:{username}"
+    return login_attempt_key(username)
 
 
 @bp.post("/register")
@@ -53,7 +53,7 @@ def register(body: dict):
 
 
 @bp.post("/login")
-@limiter.limit(lambda: current_app.config["LOGIN_IP_RATE_LIMIT"], key_func=lambda: f"login-ip:{get_remote_address()}")
+@limiter.limit(lambda: current_app.config["LOGIN_IP_RATE_LIMIT"], key_func=login_ip_key)
 @limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"], key_func=_login_attempt_key)
 @arguments(LoginSchema, "json_or_form")
 @response(UserSchema, description="Logged in; the body is the user.", errors=(BAD_CREDENTIALS, TOO_MANY_REQUESTS))

@@ -13,12 +13,12 @@ import logging
 import time
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Iterable
+from typing import Iterable, Iterator
 
 from bson import ObjectId
 
 from ..errors import AppError, ErrorCode, NotFound, quota_exceeded
-from ..storage import BlobStorage, OpenedBlob, SignedRedirect, StagedBlob, UploadBudget
+from ..storage import BlobStorage, OpenedBlob, SignedRedirect, StagedBlob, StorageUnavailable, UploadBudget
 from ..timeutil import utcnow
 from .repo import BlobsRepository
 from .versions import modified_time
@@ -74,6 +74,7 @@ class BlobStore:
         from them, charged against the owner's quota first (507 when it does not fit)."""
         existing = self.blobs.acquire_existing(owner_id, staged.sha256)
         if existing is not None:
+            self._note_md5(existing, staged)
             staged.discard()
             return existing
         if not self.blobs.charge(owner_id, staged.size, self.quota_bytes):
@@ -82,13 +83,14 @@ class BlobStore:
         try:
             key = self.storage.commit(staged, owner_id)
             for _ in range(_ADOPT_ATTEMPTS):
-                blob = {"_id": ObjectId(), "owner_id": owner_id, "sha256": staged.sha256, "size": staged.size,
-                        "storage_key": key, "refs": 1, "created_at": utcnow()}
+                blob = {"_id": ObjectId(), "owner_id": owner_id, "sha256": staged.sha256, "md5": staged.md5,
+                        "size": staged.size, "storage_key": key, "refs": 1, "created_at": utcnow()}
                 if self.blobs.insert(blob):
                     return blob
                 # The same content was recorded meanwhile: share it, or wait for a dying copy to go.
                 existing = self.blobs.acquire_existing(owner_id, staged.sha256)
                 if existing is not None:
+                    self._note_md5(existing, staged)
                     charged = False
                     self.blobs.uncharge(owner_id, staged.size)
                     self.storage.delete(owner_id, key)
@@ -105,6 +107,28 @@ class BlobStore:
                 except Exception:  # the database is gone: the count stays ahead until repair
                     log.warning("usage left ahead user_id=%s bytes=%d", owner_id, staged.size, exc_info=True)
             raise
+
+    def _note_md5(self, blob: dict, staged: StagedBlob) -> None:
+        """Content stored before blobs kept an MD5 gets it from a new upload of the same bytes."""
+        if not blob.get("md5"):
+            blob["md5"] = staged.md5
+            self.blobs.set_md5(blob["_id"], blob["md5"])
+
+    def fill_md5(self, batch: int = 200) -> Iterator[tuple[dict, str | None]]:
+        """Compute the MD5 of every blob that has none (stored before blobs kept one), reading
+        each once; yields each blob and its MD5 (None when its bytes are missing or fail their
+        check: repair's business). Resumable: what is done is not read again."""
+        after = None
+        while page := self.blobs.without_md5(after, batch):
+            for blob in page:
+                after = blob["_id"]
+                try:
+                    md5 = self.storage.digests_of(blob["owner_id"], blob["storage_key"]).md5
+                except (FileNotFoundError, StorageUnavailable):
+                    yield blob, None
+                    continue
+                self.blobs.set_md5(blob["_id"], md5)
+                yield blob, md5
 
     def _reap_dead(self, owner_id: str, sha256: str) -> None:
         """Finish a release that stopped between lowering a count to 0 and deleting the record

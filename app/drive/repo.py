@@ -184,6 +184,17 @@ class ItemsRepository:
                           sort=sort_spec("name", False, folders_first=False), limit=limit, projection={"name": 1})
         return [f["name"] for f in files]
 
+    def live_children(self, owner_id: str, parent_id: ObjectId | None) -> list[dict]:
+        """Every live item of a folder, folders first, by name: one query (a WebDAV listing)."""
+        return self._find({"owner_id": owner_id, "parent_id": parent_id, **LIVE},
+                          sort=sort_spec("name", False, folders_first=True))
+
+    def set_dead_property(self, owner_id: str, item_id: ObjectId, key: str, value: str | None) -> bool:
+        """Set (or with None remove) one WebDAV dead property of a live item, atomically and
+        without touching its others; ``key`` is safe as a field name (hex). False: no such item."""
+        change = {"$unset": {f"dav_props.{key}": ""}} if value is None else {"$set": {f"dav_props.{key}": value}}
+        return self._items.update_one({"_id": item_id, "owner_id": owner_id, **LIVE}, change).matched_count == 1
+
     def at_name(self, owner_id: str, parent_id: ObjectId | None, name_key: str, kind: str | None = None,
                 live_only: bool = False) -> dict | None:
         """The item holding a name in a folder (a live one, or one inside a trashed folder,
@@ -407,6 +418,24 @@ class BlobsRepository:
     def content(self, owner_id: str, sha256: str) -> dict | None:
         """The owner's blob record for this content, whatever its count."""
         return self._blobs.find_one({"owner_id": owner_id, "sha256": sha256})
+
+    # -- extra digests (MD5 for WebDAV sync clients), filled for content stored before them
+
+    def set_md5(self, blob_id: ObjectId, md5: str) -> None:
+        """Record a blob's MD5 where it has none yet (the content never changes)."""
+        self._blobs.update_one({"_id": blob_id, "md5": None}, {"$set": {"md5": md5}})
+
+    def md5s(self, owner_id: str, blob_ids: Iterable[ObjectId]) -> dict[ObjectId, str]:
+        """The MD5 of each of these blobs of the owner that has one: one query for a listing."""
+        return {b["_id"]: b["md5"] for b in self._blobs.find(
+            {"owner_id": owner_id, "_id": {"$in": list(set(blob_ids))}, "md5": {"$ne": None}}, {"md5": 1})}
+
+    def without_md5(self, after: ObjectId | None, limit: int) -> list[dict]:
+        """The next blobs (by id, after ``after``) that have no MD5 yet."""
+        query: dict = {"md5": None}
+        if after is not None:
+            query["_id"] = {"$gt": after}
+        return list(self._blobs.find(query).sort("_id", ASCENDING).limit(limit))
 
     def set_refs(self, blob_id: ObjectId, seen: int, refs: int) -> bool:
         """Set the count only if it is still ``seen``; False when it changed meanwhile."""

@@ -321,14 +321,15 @@ class DriveService:
         raise AppError("Too many changes to this file at once; try again.", code=ErrorCode.TRY_AGAIN)
 
     def _copy_item(self, owner_id, source: dict, parent_id, name: str, policy: str, undo) -> dict:
+        extra = {"dav_props": source["dav_props"]} if source.get("dav_props") else {}  # WebDAV: a copy keeps them
         if source["type"] == FOLDER:
-            item = self.tree.create(owner_id, FOLDER, parent_id, name, policy, utcnow())
+            item = self.tree.create(owner_id, FOLDER, parent_id, name, policy, utcnow(), **extra)
             undo.append(lambda: self.items.delete(item["_id"]))
             return item
         source = self._reference_content(owner_id, source)
         undo.append(lambda: self.blobs.release(owner_id, source["blob_id"]))
         fields = content_of(source)  # a copy keeps the content's modification time
-        item = self.tree.create(owner_id, FILE, parent_id, name, policy, utcnow(), revision=1, **fields)
+        item = self.tree.create(owner_id, FILE, parent_id, name, policy, utcnow(), revision=1, **fields, **extra)
         undo[-1] = lambda: self._uncreate(owner_id, item["_id"])  # the copy holds the reference now
         return item
 

@@ -8,6 +8,7 @@ reference counts and usage changed by conditional UPDATEs, nothing read-then-wri
 """
 from __future__ import annotations
 
+import json
 import sqlite3
 from datetime import datetime
 from typing import Any, Iterable
@@ -16,7 +17,7 @@ from bson import ObjectId
 
 from ..ids import parse_object_id
 from ..sqlite_db import oid, row_dict, when
-from ..sqlite_tables import Migration, SQLiteRepository
+from ..sqlite_tables import Migration, SQLiteRepository, id_list
 from .repo import FILE, FOLDER, SORT_FIELDS, NameTaken, slot_for
 
 _CHUNK = 500  # ids per IN (...) list
@@ -24,7 +25,7 @@ _ITEM_IDS = ("_id", "parent_id", "trashed_with", "blob_id", "last_version_id")
 _ITEM_TIMES = ("created_at", "updated_at", "trashed_at", "modified_at")
 _ITEM_COLUMNS = ("owner_id", "type", "rank", "name", "name_key", "parent_id", "slot", "created_at", "updated_at",
                  "starred", "trashed_at", "trash_root", "trashed_with", "size", "content_type", "sha256", "blob_id",
-                 "revision", "last_version_id", "modified_at")
+                 "revision", "last_version_id", "modified_at", "dav_props")
 _FILE_ONLY = ("content_type", "sha256", "blob_id", "revision", "last_version_id", "modified_at")
 _LIVE = "trashed_at IS NULL"
 
@@ -89,8 +90,10 @@ END
 # Version 1: a database made before the name index gets it filled from the items it holds.
 # Version 2: files keep a modification time of their own (the client's, e.g. tus lastModified);
 # files stored before it have none, and show their content's commit time.
+# Version 3: WebDAV dead properties of an item, a JSON object (app.dav), moved and copied with it.
 ITEM_MIGRATIONS = (Migration(1, "INSERT INTO item_names (item_names) VALUES ('rebuild')"),
-                   Migration(2, "ALTER TABLE items ADD COLUMN modified_at TEXT"))
+                   Migration(2, "ALTER TABLE items ADD COLUMN modified_at TEXT"),
+                   Migration(3, "ALTER TABLE items ADD COLUMN dav_props TEXT"))
 TRIGRAM = 3  # characters: a trigram index cannot answer a shorter term
 
 BLOBS_SCHEMA = """
@@ -100,6 +103,10 @@ CREATE TABLE IF NOT EXISTS blobs (
 CREATE INDEX IF NOT EXISTS blobs_by_size ON blobs (owner_id, size DESC);
 CREATE TABLE IF NOT EXISTS usage (owner_id TEXT PRIMARY KEY, bytes INTEGER NOT NULL)
 """
+
+# Version 1: blobs keep their MD5 (WebDAV's oc:checksums), filled for older content by
+# ``flask fill-digests``.
+BLOB_MIGRATIONS = (Migration(1, "ALTER TABLE blobs ADD COLUMN md5 TEXT"),)
 
 VERSIONS_SCHEMA = """
 CREATE TABLE IF NOT EXISTS versions (
@@ -129,10 +136,15 @@ def _id_arg(item_id) -> str | None:
 
 def _item(row) -> dict | None:
     item = row_dict(row, ids=_ITEM_IDS, times=_ITEM_TIMES, flags=("starred", "trash_root"), rename={"id": "_id"})
-    if item is not None and item["type"] == FOLDER:
+    if item is None:
+        return None
+    if item["type"] == FOLDER:
         for key in _FILE_ONLY:
             if item.get(key) is None:
                 item.pop(key, None)
+    props = item.pop("dav_props", None)
+    if props:
+        item["dav_props"] = json.loads(props)
     return item
 
 
@@ -143,6 +155,8 @@ def _item_value(column: str, value: Any) -> Any:
         return when(value)
     if column in ("starred", "trash_root"):
         return int(bool(value))
+    if column == "dav_props":
+        return json.dumps(value) if value else None
     return value
 
 
@@ -220,6 +234,15 @@ class SQLiteItemsRepository(SQLiteRepository):
         return self._update_where(f"id = ? AND +owner_id = ? AND type = 'file' AND revision IS ? AND {_LIVE}",
                                   [oid(file_id), owner_id, expected_revision], changes)
 
+    def set_dead_property(self, owner_id: str, item_id: ObjectId, key: str, value: str | None) -> bool:
+        path = f'$."{key}"'  # key is hex: nothing in it needs quoting
+        if value is None:
+            sql, params = "UPDATE items SET dav_props = json_remove(dav_props, ?)", (path,)
+        else:
+            sql, params = "UPDATE items SET dav_props = json_set(COALESCE(dav_props, '{}'), ?, ?)", (path, value)
+        return self._db.write(f"{sql} WHERE id = ? AND +owner_id = ? AND {_LIVE}",
+                              (*params, oid(item_id), owner_id)).rowcount == 1
+
     # -- the per-user tree lock ----------------------------------------------------------------
 
     def take_tree_lock(self, owner_id: str, holder: str, until: float, now: float) -> bool:
@@ -253,6 +276,11 @@ class SQLiteItemsRepository(SQLiteRepository):
         if name_key is not None:
             where, params = where + " AND slot = ?", params + [slot_for(parent_id, name_key)]
         return self._page(where, params, _order(sort, descending, True), page, limit)
+
+    def live_children(self, owner_id: str, parent_id: ObjectId | None) -> list[dict]:
+        return [_item(row) for row in self._db.read(
+            f"SELECT * FROM items WHERE owner_id = ? AND parent_id IS ? AND {_LIVE} ORDER BY {_order('name', False, True)}",
+            (owner_id, oid(parent_id)))]
 
     def all_files(self, owner_id: str, sort: str, descending: bool, page: int, limit: int) -> tuple[list[dict], int]:
         return self._page(f"owner_id = ? AND type = 'file' AND {_LIVE}", [owner_id],
@@ -395,6 +423,8 @@ class SQLiteBlobsRepository(SQLiteRepository):
     """One row per distinct content per user, with a reference count; one usage row per user."""
 
     SCHEMA = BLOBS_SCHEMA
+    SCHEMA_NAME = "blobs"
+    MIGRATIONS = BLOB_MIGRATIONS
 
     def _ensure_usage(self, owner_id: str) -> None:
         # One statement: the sum is taken and stored with nothing in between. It is a scalar
@@ -447,10 +477,10 @@ class SQLiteBlobsRepository(SQLiteRepository):
 
     def insert(self, blob: dict) -> bool:
         try:
-            self._db.write("INSERT INTO blobs (id, owner_id, sha256, size, storage_key, refs, created_at) "
-                          "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            self._db.write("INSERT INTO blobs (id, owner_id, sha256, size, storage_key, refs, created_at, md5) "
+                          "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                           (oid(blob["_id"]), blob["owner_id"], blob["sha256"], blob["size"], blob["storage_key"],
-                           blob["refs"], when(blob["created_at"])))
+                           blob["refs"], when(blob["created_at"]), blob.get("md5")))
             return True
         except sqlite3.IntegrityError:
             return False
@@ -480,6 +510,19 @@ class SQLiteBlobsRepository(SQLiteRepository):
 
     def content(self, owner_id: str, sha256: str) -> dict | None:
         return _blob(self._db.read_one("SELECT * FROM blobs WHERE owner_id = ? AND sha256 = ?", (owner_id, sha256)))
+
+    def set_md5(self, blob_id: ObjectId, md5: str) -> None:
+        self._db.write("UPDATE blobs SET md5 = ? WHERE id = ? AND md5 IS NULL", (md5, oid(blob_id)))
+
+    def md5s(self, owner_id: str, blob_ids: Iterable[ObjectId]) -> dict[ObjectId, str]:
+        rows = self._db.read("SELECT id, md5 FROM blobs WHERE owner_id = ? AND md5 IS NOT NULL "
+                             "AND id IN (SELECT value FROM json_each(?))", (owner_id, id_list(set(blob_ids))))
+        return {ObjectId(row[0]): row[1] for row in rows}
+
+    def without_md5(self, after: ObjectId | None, limit: int) -> list[dict]:
+        rows = self._db.read("SELECT * FROM blobs WHERE md5 IS NULL AND id > ? ORDER BY id LIMIT ?",
+                             ("" if after is None else oid(after), limit))
+        return [_blob(row) for row in rows]
 
     def set_refs(self, blob_id: ObjectId, seen: int, refs: int) -> bool:
         return self._db.write("UPDATE blobs SET refs = ? WHERE id = ? AND refs = ?",

@@ -21,7 +21,7 @@ import abc
 import hashlib
 import io
 from dataclasses import dataclass
-from typing import BinaryIO, ClassVar, Iterable, Mapping
+from typing import BinaryIO, Callable, ClassVar, Iterable, Mapping
 
 from ..errors import AppError, ErrorCode, QuotaExceeded
 
@@ -52,6 +52,38 @@ class UploadBudget:
             raise self.refusal
 
 
+class ContentDigests:
+    """The digests of one pass over a blob's bytes: SHA-256 (its identity: dedup, ETag) and
+    MD5 (what sync clients such as rclone compare over WebDAV, ``oc:checksums``)."""
+
+    def __init__(self, data: bytes | bytearray | memoryview = b""):
+        self._sha256 = hashlib.sha256(data)
+        self._md5 = hashlib.md5(data, usedforsecurity=False)
+
+    def update(self, data: bytes | bytearray | memoryview) -> None:
+        self._sha256.update(data)
+        self._md5.update(data)
+
+    def sha256_digest(self) -> bytes:
+        return self._sha256.digest()
+
+    @property
+    def sha256(self) -> str:
+        return self._sha256.hexdigest()
+
+    @property
+    def md5(self) -> str:
+        return self._md5.hexdigest()
+
+
+def digests_of(read: Callable[[int], bytes], chunk_size: int = READ_CHUNK) -> ContentDigests:
+    """Digests of everything ``read`` gives until it gives b""."""
+    digests = ContentDigests()
+    while chunk := read(chunk_size):
+        digests.update(chunk)
+    return digests
+
+
 class StagedBlob(abc.ABC):
     """A blob being received: appended to from any byte stream, hashed on the way, invisible
     until committed. It also speaks the little of the file protocol Werkzeug's multipart
@@ -64,6 +96,11 @@ class StagedBlob(abc.ABC):
     @abc.abstractmethod
     def sha256(self) -> str:
         """Hex SHA-256 of every byte appended so far."""
+
+    @property
+    @abc.abstractmethod
+    def md5(self) -> str:
+        """Hex MD5 of every byte appended so far (computed in the same pass as the SHA-256)."""
 
     @abc.abstractmethod
     def write(self, data: bytes) -> int:
@@ -108,12 +145,16 @@ class HashedStagedBlob(StagedBlob):
 
     def __init__(self, budget: UploadBudget):
         self._budget = budget
-        self._hash = hashlib.sha256()
+        self._hash: ContentDigests | None = ContentDigests()
         self.size = 0
 
     @property
     def sha256(self) -> str:
-        return self._hash.hexdigest()
+        return self._hash.sha256
+
+    @property
+    def md5(self) -> str:
+        return self._hash.md5
 
     def receive(self, data: bytes) -> None:
         self._budget.spend(len(data))
@@ -268,11 +309,12 @@ class BlobStorage(abc.ABC):
 
     def sha256_of(self, user_id: str, key: str) -> str:
         """Hash a committed blob's bytes as they are now (reads all of them)."""
-        digest = hashlib.sha256()
+        return self.digests_of(user_id, key).sha256
+
+    def digests_of(self, user_id: str, key: str) -> ContentDigests:
+        """Every digest of a committed blob's bytes as they are now (reads all of them once)."""
         with self.open(user_id, key) as blob:
-            while chunk := blob.file.read(READ_CHUNK):
-                digest.update(chunk)
-        return digest.hexdigest()
+            return digests_of(blob.file.read)
 
     @abc.abstractmethod
     def remove_entry(self, entry: StoredEntry) -> None:

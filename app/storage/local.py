@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import ctypes
 import errno
-import hashlib
 import logging
 import os
 import re
@@ -23,7 +22,7 @@ import uuid
 from typing import BinaryIO, Iterator, Mapping
 
 from ..offload import fsync
-from .base import (READ_CHUNK, STAGING_MAX_AGE_S, Anomaly, BlobStorage, LocalFile, StagedBlob, StorageUnavailable,
+from .base import (READ_CHUNK, STAGING_MAX_AGE_S, Anomaly, BlobStorage, ContentDigests, LocalFile, StagedBlob, StorageUnavailable,
                    StoredEntry, UploadBudget)
 
 log = logging.getLogger(__name__)
@@ -94,7 +93,7 @@ class LocalStagedBlob(StagedBlob):
         self.name = f"{STAGING_PREFIX}{self.staging_id}"
         self.path = os.path.join(directory, self.name)
         # None: bytes already on disk are not hashed yet (a resumed staging); see sha256.
-        self._hash = None if staging_id is not None else hashlib.sha256()
+        self._hash = None if staging_id is not None else ContentDigests()
         self.size = 0
         try:
             self._file = self._open_staging(resuming=staging_id is not None, keep_only=keep_only)
@@ -132,19 +131,26 @@ class LocalStagedBlob(StagedBlob):
             raise
         return file
 
-    @property
-    def sha256(self) -> str:
+    def _digests(self) -> ContentDigests:
         if self._hash is None:  # resumed: hash every byte staged so far, once
             self._file.flush()
-            digest, fd, offset = hashlib.sha256(), self._file.fileno(), 0
+            digests, fd, offset = ContentDigests(), self._file.fileno(), 0
             while offset < self.size:
                 chunk = os.pread(fd, min(READ_CHUNK, self.size - offset), offset)
                 if not chunk:
                     raise OSError(f"{self.name}: shorter than the {self.size} bytes staged")
-                digest.update(chunk)
+                digests.update(chunk)
                 offset += len(chunk)
-            self._hash = digest
-        return self._hash.hexdigest()
+            self._hash = digests
+        return self._hash
+
+    @property
+    def sha256(self) -> str:
+        return self._digests().sha256
+
+    @property
+    def md5(self) -> str:
+        return self._digests().md5
 
     def write(self, data: bytes) -> int:
         self._budget.spend(len(data))

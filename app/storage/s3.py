@@ -47,7 +47,7 @@ from typing import Iterator, Mapping
 from config import S3_REQUIRED, ConfigError
 
 from ..errors import AppError, ErrorCode
-from .base import (STAGING_MAX_AGE_S, Anomaly, BlobStorage, ByteStream, HashedStagedBlob, SeekableReader, StagedBlob,
+from .base import (STAGING_MAX_AGE_S, Anomaly, BlobStorage, ByteStream, ContentDigests, HashedStagedBlob, digests_of, SeekableReader, StagedBlob,
                    StorageUnavailable, StoredEntry, UploadBudget)
 from .encrypted import DataKeyStore, record_name
 from .local import _SAFE_PART, STAGING_PREFIX, _check_part
@@ -120,7 +120,7 @@ class S3StagedBlob(HashedStagedBlob):
         self.resumable = False
         self._manifest_at: int | None = None
         self._completed = False  # a resumed upload completed to hash it (see sha256)
-        self._digest: str | None = None
+        self._digest: ContentDigests | None = None
         # A part failed: bytes counted in ``size`` are not all stored, so nothing may say they are.
         self._broken = False
 
@@ -257,27 +257,31 @@ class S3StagedBlob(HashedStagedBlob):
         else:
             super().receive(data)
 
-    @property
-    def sha256(self) -> str:
+    def _digests(self) -> ContentDigests:
         """For a resumed staging: complete the upload under its own key and hash it from there
         (once); :meth:`discard` removes it if it is not committed after all."""
         if self._hash is not None:
-            return self._hash.hexdigest()
+            return self._hash
         if self._digest is None and self._upload_id is None:  # no part yet: the tail is all of it
-            self._digest = hashlib.sha256(self._buffer).hexdigest()
+            self._digest = ContentDigests(self._buffer)
         elif self._digest is None:
             self.finish(self.key)
             self._completed = True
-            digest = hashlib.sha256()
             with _unavailable_on_failure("read an upload back"):
                 body = self.storage.client.get_object(Bucket=self.storage.bucket, Key=self.key)["Body"]
                 try:
-                    while chunk := body.read(PART_SIZE):
-                        digest.update(chunk)
+                    self._digest = digests_of(body.read, PART_SIZE)
                 finally:
                     body.close()
-            self._digest = digest.hexdigest()
         return self._digest
+
+    @property
+    def sha256(self) -> str:
+        return self._digests().sha256
+
+    @property
+    def md5(self) -> str:
+        return self._digests().md5
 
     def finish(self, key: str) -> None:
         """Store everything under ``key`` (this blob's own unless the owner changed): the last
@@ -289,7 +293,7 @@ class S3StagedBlob(HashedStagedBlob):
             self._drop_manifests()
             return
         if self._upload_id is None:
-            checksum = (base64.b64encode(self._hash.digest()).decode() if self._hash is not None
+            checksum = (base64.b64encode(self._hash.sha256_digest()).decode() if self._hash is not None
                         else _sha256_b64(self._buffer))
             with _unavailable_on_failure("store an object"):
                 client.put_object(Bucket=bucket, Key=key, Body=bytes(self._buffer), ChecksumAlgorithm="SHA256",

@@ -1,0 +1,201 @@
+"""WebDAV at /dav/<username>/ (class 1 and 2), for file managers (Windows Explorer, Finder, GNOME
+Files, davfs2) and sync tools (rclone): wsgidav's protocol engine over our own provider
+(provider.py), mounted in front of the Flask app under the same Gunicorn workers.
+
+This middleware owns what is ours around wsgidav: HTTP Basic authentication (auth.py; no
+cookie is read, so a browser cannot drive /dav with its session), the token scope (a ``read``
+token may only look), cross-site refusal, another user's drive answering 404, downloads served
+as the API serves them (sendfile, Range, validators), and the headers every answer carries.
+"""
+from __future__ import annotations
+
+import logging
+from urllib.parse import urlsplit
+
+from flask import Flask, g, request
+from wsgidav import util
+from wsgidav.error_printer import ErrorPrinter
+from wsgidav.request_resolver import RequestResolver
+from wsgidav.wsgidav_app import WsgiDAVApp
+
+from ..drive.names import name_key
+from ..drive.tree import Tree
+from ..errors import AppError, too_large_message
+from ..http import send_attachment
+from ..security import STRICT_CSP, assign_request_id, scope_allows
+from ..services import services
+from .auth import DavAuthenticator, DavThrottled, DavUnauthorized, VerifiedPasswords
+from .locks import DatabaseLockManager, DatabaseLockStorage
+from .provider import DavRequest, DriveProvider, FileResource
+
+MOUNT = "/dav"
+REALM = "Cloud drive"
+log = logging.getLogger(__name__)
+# Bodies of methods other than PUT (PROPFIND, PROPPATCH, LOCK: XML) are read into memory whole.
+_XML_METHODS = frozenset(("PROPFIND", "PROPPATCH", "LOCK", "UNLOCK", "MKCOL", "COPY", "MOVE", "DELETE", "OPTIONS"))
+
+
+def mount_dav(app: Flask) -> None:
+    """Put /dav in front of the app's WSGI callable (inside ProxyFix, added after this)."""
+    app.wsgi_app = DavMount(app, app.wsgi_app)
+
+
+def _answer(start_response, status: str, message: str, headers: list[tuple[str, str]] = ()) -> list[bytes]:
+    body = (message + "\n").encode()
+    start_response(status, [("Content-Type", "text/plain; charset=utf-8"), ("Content-Length", str(len(body))),
+                            *headers])
+    return [body]
+
+
+class DavMount:
+    def __init__(self, app: Flask, next_app):
+        self.app = app
+        self.next_app = next_app
+        found = services_of(app)
+        self.authenticator = DavAuthenticator(
+            found.auth, found.tokens,
+            VerifiedPasswords(app.config["SECRET_KEY"].encode(), app.config["WEBDAV_AUTH_CACHE_SECONDS"]))
+        self.provider = DriveProvider()
+        locks = DatabaseLockManager(DatabaseLockStorage(found.dav_locks), Tree(found.drive.items))
+        self.dav = WsgiDAVApp({
+            "provider_mapping": {"/": self.provider},
+            "mount_path": MOUNT,
+            "middleware_stack": [ErrorPrinter, RequestResolver],
+            "lock_storage": None,  # ours, set below (LockManager subclass over the database)
+            "property_manager": None,  # dead properties live on the items (provider.py)
+            "block_size": 1024 * 1024,
+            "verbose": 1,
+            "logging": {"enable": False},
+            "add_header_MS_Author_Via": True,
+            "suppress_version_info": True,
+            "dir_browser": {"enable": False},
+        })
+        self.dav.lock_manager = locks
+        self.provider.set_lock_manager(locks)
+
+    def __call__(self, environ, start_response):
+        path = environ.get("PATH_INFO", "")
+        if path != MOUNT and not path.startswith(MOUNT + "/"):
+            return self.next_app(environ, start_response)
+        context = self.app.request_context(environ)
+        context.push()
+        try:
+            assign_request_id()
+            result = self._serve(environ, self._with_headers(environ, start_response))
+        except BaseException:
+            context.pop()
+            raise
+        if isinstance(result, _Streamed):
+            return result.closing(context.pop)
+        context.pop()  # a file response (or a short answer) needs no context to be sent
+        return result
+
+    def _with_headers(self, environ, start_response):
+        def start(status: str, headers: list, exc_info=None):
+            names = {name.lower() for name, _ in headers}
+            for name, value in (("X-Content-Type-Options", "nosniff"), ("X-Frame-Options", "DENY"),
+                                ("Referrer-Policy", "same-origin"), ("Content-Security-Policy", STRICT_CSP),
+                                ("Cache-Control", "no-store")):
+                if name.lower() not in names:
+                    headers.append((name, value))
+            headers.append(("X-Request-ID", g.request_id))
+            if environ.get("drive.dav.mtime_accepted"):
+                headers.append(("X-OC-Mtime", "accepted"))
+            if environ.get("drive.dav.created") and status.startswith("204"):
+                status = "201 Created"  # a MOVE or COPY that made its destination
+            return start_response(status, headers, exc_info)
+        return start
+
+    def _serve(self, environ, start_response):
+        method = environ.get("REQUEST_METHOD", "GET").upper()
+        refusal = self._cross_site_refusal(environ)
+        if refusal:
+            return _answer(start_response, "403 Forbidden", refusal)
+        if "#" in environ.get("RAW_URI", environ.get("REQUEST_URI", "")):
+            # A fragment is the client's business; a server that drops it would act on another resource.
+            return _answer(start_response, "400 Bad Request", "A request URI cannot contain a fragment ('#').")
+        try:
+            user = self.authenticator.user_of(environ.get("HTTP_AUTHORIZATION"))
+        except DavUnauthorized:
+            return _answer(start_response, "401 Unauthorized",
+                           "Log in with your username and an API token (or your password).",
+                           [("WWW-Authenticate", f'Basic realm="{REALM}", charset="UTF-8"')])
+        except DavThrottled:
+            return _answer(start_response, "429 Too Many Requests", "Too many failed logins; wait a minute.",
+                           [("Retry-After", "60")])
+        if not scope_allows(user.scope, method):
+            return _answer(start_response, "403 Forbidden",
+                           "This token can only read; create a read-write token to change things.")
+        if method in _XML_METHODS:
+            limit = self.app.config.get("MAX_FORM_MEMORY_SIZE")
+            declared = environ.get("CONTENT_LENGTH") or "0"
+            if limit and declared.isdigit() and int(declared) > limit:
+                return _answer(start_response, "413 Request Entity Too Large", too_large_message(limit, upload=False))
+        environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + MOUNT
+        environ["PATH_INFO"] = environ["PATH_INFO"][len(MOUNT):] or "/"
+        environ["wsgidav.auth.user_name"] = user.username
+        environ["wsgidav.auth.realm"] = REALM
+        environ["drive.dav"] = DavRequest(user, services(), self.app.config.get("MAX_CONTENT_LENGTH"))
+        environ["wsgidav.provider"] = self.provider  # wsgidav sets these too; our GET path runs before it
+        environ["wsgidav.config"] = self.dav.config
+        path = util.normalize_path(util.re_encode_wsgi(environ["PATH_INFO"]))
+        first = path.strip("/").split("/")[0]
+        if first and name_key(first) != name_key(user.username):
+            return _answer(start_response, "404 Not Found", "Not found.")
+        if method in ("GET", "HEAD"):
+            resource = self.provider.get_resource_inst(path, environ)
+            if isinstance(resource, FileResource):
+                return self._send_file(resource, environ, start_response)
+        return _Streamed(self.dav(environ, start_response))
+
+    @staticmethod
+    def _cross_site_refusal(environ) -> str | None:
+        """Only clients that are not browsers (or our own pages) may use /dav: a browser that
+        holds Basic credentials for it must not be driven by another site."""
+        if environ.get("HTTP_SEC_FETCH_SITE", "same-origin") not in ("same-origin", "none"):
+            return "Cross-site requests are not allowed."
+        origin = environ.get("HTTP_ORIGIN")
+        if origin and (origin == "null" or urlsplit(origin).netloc.lower() != request.host.lower()):
+            return "Cross-site requests are not allowed."
+        return None
+
+    @staticmethod
+    def _send_file(resource: FileResource, environ, start_response):
+        """GET and HEAD of a file as the API's download: sendfile for local files, Range,
+        If-None-Match / If-Modified-Since, the content hash as ETag."""
+        try:
+            response = send_attachment(services().drive.download(resource.item))
+        except AppError as error:
+            return _answer(start_response, f"{error.status} {error.code.value}", error.message)
+        return response(environ, start_response)
+
+
+class _Streamed:
+    """wsgidav's answer: a generator that runs provider code as it is iterated, so the Flask
+    context stays until the server closes it."""
+
+    def __init__(self, iterable):
+        self.iterable = iterable
+        self._on_close = None
+
+    def closing(self, on_close) -> _Streamed:
+        self._on_close = on_close
+        return self
+
+    def __iter__(self):
+        return iter(self.iterable)
+
+    def close(self) -> None:
+        try:
+            close = getattr(self.iterable, "close", None)
+            if close is not None:
+                close()
+        finally:
+            if self._on_close is not None:
+                self._on_close()
+
+
+def services_of(app: Flask):
+    from ..services import EXTENSION_KEY
+    return app.extensions[EXTENSION_KEY]
+
