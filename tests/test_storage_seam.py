@@ -91,7 +91,7 @@ def test_an_upload_resumed_chunk_by_chunk_hashes_each_byte_once(storage, monkeyp
         def hexdigest(self):
             return self._digest.hexdigest()
 
-    monkeypatch.setattr("app.storage.local.hashlib.sha256", CountingSha256)
+    monkeypatch.setattr("app.storage.base.hashlib.sha256", CountingSha256)
     staging_id = storage.stage(ALICE, UploadBudget(None)).keep()
     acknowledged = 0
     for piece in chunks(BODY, 1000):  # 40 requests of 1,000 bytes, each in a "new process"
@@ -102,6 +102,7 @@ def test_an_upload_resumed_chunk_by_chunk_hashes_each_byte_once(storage, monkeyp
     last = storage.resume_at(ALICE, staging_id, acknowledged, UploadBudget(None))
     assert last.size == len(BODY)
     assert last.sha256 == real_sha256(BODY).hexdigest()
+    assert last.md5 == hashlib.md5(BODY).hexdigest()  # in the same pass
     assert sum(hashed) == len(BODY)  # was 40 times more: every resume re-read what came before
     assert stored_bytes(storage, storage.commit(last, ALICE)) == BODY
 

@@ -77,18 +77,10 @@ class DavMount:
         path = environ.get("PATH_INFO", "")
         if path != MOUNT and not path.startswith(MOUNT + "/"):
             return self.next_app(environ, start_response)
-        context = self.app.request_context(environ)
-        context.push()
-        try:
+        environ = dict(environ)  # wsgidav rewrites SCRIPT_NAME and PATH_INFO: the server's access log keeps /dav/...
+        with self.app.request_context(environ):
             assign_request_id()
-            result = self._serve(environ, self._with_headers(environ, start_response))
-        except BaseException:
-            context.pop()
-            raise
-        if isinstance(result, _Streamed):
-            return result.closing(context.pop)
-        context.pop()  # a file response (or a short answer) needs no context to be sent
-        return result
+            return self._serve(environ, self._with_headers(environ, start_response))
 
     def _with_headers(self, environ, start_response):
         def start(status: str, headers: list, exc_info=None):
@@ -146,7 +138,15 @@ class DavMount:
             resource = self.provider.get_resource_inst(path, environ)
             if isinstance(resource, FileResource):
                 return self._send_file(resource, environ, start_response)
-        return _Streamed(self.dav(environ, start_response))
+        # wsgidav's answer is a generator that runs provider code as it is iterated: run it here,
+        # in the request's context (its answers are small XML; file bodies never come this way).
+        answer = self.dav(environ, start_response)
+        try:
+            return [b"".join(answer)]
+        finally:
+            close = getattr(answer, "close", None)
+            if close is not None:
+                close()
 
     @staticmethod
     def _cross_site_refusal(environ) -> str | None:
@@ -168,31 +168,6 @@ class DavMount:
         except AppError as error:
             return _answer(start_response, f"{error.status} {error.code.value}", error.message)
         return response(environ, start_response)
-
-
-class _Streamed:
-    """wsgidav's answer: a generator that runs provider code as it is iterated, so the Flask
-    context stays until the server closes it."""
-
-    def __init__(self, iterable):
-        self.iterable = iterable
-        self._on_close = None
-
-    def closing(self, on_close) -> _Streamed:
-        self._on_close = on_close
-        return self
-
-    def __iter__(self):
-        return iter(self.iterable)
-
-    def close(self) -> None:
-        try:
-            close = getattr(self.iterable, "close", None)
-            if close is not None:
-                close()
-        finally:
-            if self._on_close is not None:
-                self._on_close()
 
 
 def services_of(app: Flask):
