@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 # The MongoDB wire server of the tests (secantusdb), kept out of the app's venv.
 VENV_SECANTUS := .venv-secantus
 
-.PHONY: run test test-fast install install-dev bench clean purge-trash browser repair fuzz nginx node-clients
+.PHONY: run test test-fast install install-dev bench clean purge-trash browser repair fuzz nginx node-clients dav-clients
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -45,13 +45,21 @@ SQLITE_SUITE := tests/test_files.py tests/test_folders.py tests/test_trash_versi
 
 ## test: run the whole test suite (unit tests on mongomock, end-to-end on Gunicorn, browser tests in
 ## Chromium, the MongoDB tests on a secantusdb wire server from .venv-secantus/)
-test: install-dev browser nginx node-clients $(VENV_SECANTUS)/.installed
+test: install-dev browser nginx node-clients dav-clients $(VENV_SECANTUS)/.installed
 	$(BIN)/python -m pytest
 	DRIVE_TEST_DB=sqlite $(BIN)/python -m pytest -q -m "not e2e" $(SQLITE_SUITE)
 
 ## test-fast: the in-process tests only (no Gunicorn, no browser, no fuzzer, no load run): the inner loop
 test-fast: install-dev
 	$(BIN)/python -m pytest -q -m "not e2e" --ignore=tests/test_fuzz_api.py --ignore=tests/test_load.py
+
+## dav-clients: Debian's WebDAV clients for tests/test_dav_clients.py: litmus (the compliance
+## suite), rclone and cadaver (installed with apt-get when run as root)
+dav-clients:
+	@if command -v litmus >/dev/null 2>&1 && command -v rclone >/dev/null 2>&1 && command -v cadaver >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq litmus rclone cadaver >/dev/null; \
+	else echo "note: litmus, rclone or cadaver is missing and this is not root: the WebDAV client tests will be skipped"; fi
 
 ## nginx: Debian's nginx, the download reference of `make bench` and the load balancer of
 ## tests/test_two_nodes.py (installed with apt-get when run as root)

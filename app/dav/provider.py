@@ -23,7 +23,7 @@ from datetime import datetime, timezone
 from typing import Iterator
 
 from wsgidav import util, xml_tools
-from wsgidav.dav_error import HTTP_BAD_REQUEST, HTTP_CONFLICT, HTTP_FORBIDDEN, DAVError
+from wsgidav.dav_error import HTTP_BAD_REQUEST, HTTP_CONFLICT, HTTP_FORBIDDEN, HTTP_METHOD_NOT_ALLOWED, DAVError
 from wsgidav.dav_provider import DAVCollection, DAVNonCollection, DAVProvider
 from wsgidav.util import etree
 
@@ -305,8 +305,15 @@ class FolderResource(_Resource, DAVCollection):
 
     def create_collection(self, name):
         name = self._checked_name(name)
-        with dav_errors():
-            self.req.services.drive.create_folder(self.req.owner_id, name, parent=self.folder_arg, on_conflict="fail")
+        try:
+            with dav_errors():
+                self.req.services.drive.create_folder(self.req.owner_id, name, parent=self.folder_arg,
+                                                      on_conflict="fail")
+        except DAVError as error:
+            if isinstance(error.__cause__, AppError) and error.__cause__.code == ErrorCode.NAME_CONFLICT:
+                # A parallel MKCOL made it first: as if it had been there (RFC 4918 9.3.1).
+                raise DAVError(HTTP_METHOD_NOT_ALLOWED, "Something by that name is there already.") from None
+            raise
         self.req.changed()
 
 
