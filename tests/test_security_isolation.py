@@ -4,7 +4,8 @@ The main test walks ``app.url_map``: every rule that takes an id is called by a 
 (with a session cookie, then with a read-write API token) with the first user's real ids,
 and must answer 404, never 403 or 2xx; the first user's data (and the second's) must be
 exactly as before. A new route taking an id this file does not know fails the test until
-a resource for it is added to ``owned_ids``.
+a resource for it is added to ``owned_ids``. WebDAV takes paths, not ids: every method on
+user 1's /dav paths (any case, real and missing) is a 404 for user 2, with a password or a token.
 """
 from __future__ import annotations
 
@@ -321,6 +322,64 @@ def test_another_users_ids_in_bodies_and_query_strings_are_404(world, mode):
     found = client.get("/api/search?q=.txt&limit=200", headers=headers).get_json()["items"]
     assert {i["name"] for i in found} == {"bob.txt"}
     assert (snapshot(app, alice), snapshot(app, bob)) == before
+
+
+# -- WebDAV: /dav/<username>/ takes paths, not ids ---------------------------------------------------
+
+DAV_METHODS = ["GET", "HEAD", "OPTIONS", "PUT", "DELETE", "MKCOL", "PROPFIND", "PROPPATCH", "LOCK", "UNLOCK",
+               "COPY", "MOVE"]
+LOCK_BODY = ('<?xml version="1.0"?><d:lockinfo xmlns:d="DAV:"><d:lockscope><d:exclusive/></d:lockscope>'
+             '<d:locktype><d:write/></d:locktype></d:lockinfo>')
+PROPPATCH_BODY = ('<?xml version="1.0"?><d:propertyupdate xmlns:d="DAV:" xmlns:z="urn:x"><d:set><d:prop>'
+                  '<z:pwned>yes</z:pwned></d:prop></d:set></d:propertyupdate>')
+
+
+def basic_auth(username, secret):
+    return {"Authorization": "Basic " + base64.b64encode(f"{username}:{secret}".encode()).decode()}
+
+
+def dav_paths(alice: Person) -> list[str]:
+    """User 1's drive by every name a WebDAV client could use: real paths in any case, missing
+    ones, and the top of the drive."""
+    return ["/dav/alice", "/dav/alice/", "/dav/ALICE/", "/dav/alice/report.txt", "/dav/Alice/REPORT.TXT",
+            "/dav/alice/Projects/", "/dav/alice/Projects/Sub/inner.txt", "/dav/alice/old.txt",
+            "/dav/alice/nothing-here.txt", "/dav/alice/Projects/new-folder"]
+
+
+@pytest.mark.parametrize("mode", ["password", "token"])
+def test_another_users_webdav_drive_is_404_for_every_method_and_changes_nothing(world, mode):
+    app, alice, bob = world
+    before = snapshot(app, alice), snapshot(app, bob)
+    client = app.test_client()
+    headers = basic_auth("bob", PASSWORD if mode == "password" else bob.token_secret)
+    failures = []
+    for path in dav_paths(alice):
+        for method in DAV_METHODS:
+            extra = {"Depth": "1", "Destination": "http://localhost/dav/bob/taken.txt", "Overwrite": "T",
+                     "Lock-Token": "<opaquelocktoken:0x1>"}
+            body = {"PUT": b"pwned", "LOCK": LOCK_BODY, "PROPPATCH": PROPPATCH_BODY}.get(method)
+            response = closed(client.open(path, method=method, headers={**headers, **extra}, data=body))
+            if response.status_code != 404 or b"alice" in response.get_data() and method != "OPTIONS":
+                failures.append(f"{method} {path}: {response.status_code}")
+    # From bob's own drive into alice's: the destination is not his.
+    for method in ("COPY", "MOVE"):
+        for destination in ("/dav/alice/planted.txt", "/dav/alice/report.txt", "/dav/alice/Projects/x.txt"):
+            response = closed(client.open("/dav/bob/bob.txt", method=method,
+                                          headers={**headers, "Destination": f"http://localhost{destination}"}))
+            if 200 <= response.status_code < 300:
+                failures.append(f"{method} /dav/bob/bob.txt -> {destination}: {response.status_code}")
+    listing = closed(client.open("/dav/", method="PROPFIND", headers={**headers, "Depth": "1"}))
+    assert listing.status_code == 207 and b"alice" not in listing.get_data()
+    assert not failures, "another user's WebDAV paths answer:\n" + "\n".join(failures)
+    assert (snapshot(app, alice), snapshot(app, bob)) == before
+
+
+def test_a_logged_in_browser_cookie_opens_no_webdav_path(world):
+    """The session cookie is never read under /dav: alice's own browser gets a 401 there."""
+    app, alice, _bob = world
+    for method in DAV_METHODS:
+        response = closed(alice.client.open("/dav/alice/report.txt", method=method, data=b"x" if method == "PUT" else None))
+        assert response.status_code == 401, method
 
 
 # -- public links: /s/<token> takes a link token, not an owned id ---------------------------------
