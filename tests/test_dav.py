@@ -298,6 +298,12 @@ def test_dead_properties_move_and_copy_with_the_item(client, alice):
         assert props["{urn:example}colour"] == "blue"
 
 
+@pytest.mark.parametrize("depth", [{"Depth": "infinity"}, {}])
+def test_a_listing_of_the_whole_drive_at_once_is_refused(client, alice, depth):
+    response = dav(client, "PROPFIND", "/dav/alice/", {**alice, **depth})
+    assert response.status_code == 403 and b"propfind-finite-depth" in response.data
+
+
 def test_the_first_segment_is_refused_writes(client, alice):
     assert dav(client, "DELETE", "/dav/alice/", alice).status_code == 403
     assert dav(client, "PUT", "/dav/loose.txt", alice, data=b"x").status_code in (403, 404, 405, 409)

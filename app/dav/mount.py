@@ -63,7 +63,9 @@ class DavMount:
             "middleware_stack": [ErrorPrinter, RequestResolver],
             "lock_storage": None,  # ours, set below (LockManager subclass over the database)
             "property_manager": None,  # dead properties live on the items (provider.py)
-            "block_size": 1024 * 1024,
+            # A PUT body is read in pieces this large: Gunicorn assembles a read from 1 KiB pieces
+            # of its own, and 1 MiB reads made WebDAV uploads run at half the API's speed (bench/webdav.py).
+            "block_size": 256 * 1024,
             "verbose": 1,
             "logging": {"enable": False},
             "add_header_MS_Author_Via": True,
@@ -134,6 +136,12 @@ class DavMount:
         first = path.strip("/").split("/")[0]
         if first and name_key(first) != name_key(user.username):
             return _answer(start_response, "404 Not Found", "Not found.")
+        if method == "PROPFIND" and environ.get("HTTP_DEPTH", "infinity").strip().lower() == "infinity":
+            # A whole drive in one answer (RFC 4918 9.1: absent means infinity) is refused, as RFC allows.
+            body = b'<?xml version="1.0" encoding="utf-8"?>\n<D:error xmlns:D="DAV:"><D:propfind-finite-depth/></D:error>'
+            start_response("403 Forbidden", [("Content-Type", "application/xml; charset=utf-8"),
+                                             ("Content-Length", str(len(body)))])
+            return [body]
         if method in ("GET", "HEAD"):
             resource = self.provider.get_resource_inst(path, environ)
             if isinstance(resource, FileResource):
