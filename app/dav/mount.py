@@ -63,8 +63,8 @@ class DavMount:
             "middleware_stack": [ErrorPrinter, RequestResolver],
             "lock_storage": None,  # ours, set below (LockManager subclass over the database)
             "property_manager": None,  # dead properties live on the items (provider.py)
-            # A PUT body is read in pieces this large: Gunicorn assembles a read from 1 KiB pieces
-            # of its own, and 1 MiB reads made WebDAV uploads run at half the API's speed (bench/webdav.py).
+            # A PUT body is read in pieces this large: Gunicorn assembles a large read in a buffer
+            # of its own and copies it out again; 1 MiB reads ran at half the API's speed (bench/webdav.py).
             "block_size": 256 * 1024,
             "verbose": 1,
             "logging": {"enable": False},
