@@ -13,6 +13,7 @@ unhinted plans would call most of our queries scans that mongod would not.
 """
 from __future__ import annotations
 
+import base64
 import json
 
 import pymongo.collection
@@ -99,7 +100,28 @@ def story(client, second_client) -> None:
     assert client.delete(f"/api/files/{files[4]['id']}?permanent=true").status_code in (200, 204)
     assert client.delete("/api/trash").status_code in (200, 204)
     assert client.get("/api/me/usage").status_code == 200
+    webdav_story(second_client)
     assert client.post("/api/logout").status_code in (200, 204)
+
+
+def webdav_story(client) -> None:
+    """What a WebDAV client does: list, write, lock, set a property, move, copy, delete."""
+    basic = {"Authorization": "Basic " + base64.b64encode(b"alice:correct horse").decode()}
+    lock = ('<?xml version="1.0"?><d:lockinfo xmlns:d="DAV:"><d:lockscope><d:exclusive/></d:lockscope>'
+            '<d:locktype><d:write/></d:locktype></d:lockinfo>')
+    prop = ('<?xml version="1.0"?><d:propertyupdate xmlns:d="DAV:" xmlns:z="urn:z"><d:set><d:prop><z:a>1</z:a>'
+            '</d:prop></d:set></d:propertyupdate>')
+    steps = [("PROPFIND", "/dav/alice/Reports/", {"Depth": "1"}, None), ("MKCOL", "/dav/alice/dav", {}, None),
+             ("PUT", "/dav/alice/dav/a.txt", {}, b"a"), ("PUT", "/dav/alice/dav/A.txt", {}, b"b"),
+             ("PUT", "/dav/alice/locked.txt", {}, b"l"), ("LOCK", "/dav/alice/LOCKED.txt", {"Depth": "0"}, lock),
+             ("PUT", "/dav/alice/dav/b.txt", {}, b"b"), ("PROPPATCH", "/dav/alice/dav", {}, prop),
+             ("PROPFIND", "/dav/alice/dav/", {"Depth": "1"}, None),
+             ("MOVE", "/dav/alice/dav", {"Destination": "http://localhost/dav/alice/dav2"}, None),
+             ("COPY", "/dav/alice/dav2", {"Destination": "http://localhost/dav/alice/dav3"}, None),
+             ("DELETE", "/dav/alice/dav3", {}, None), ("GET", "/dav/alice/dav2/a.txt", {}, None)]
+    for method, path, headers, body in steps:
+        with client.open(path, method=method, headers={**basic, **headers}, data=body) as response:
+            assert response.status_code < 300, (method, path, response.status_code, response.data[:300])
 
 
 def leading_index(indexes: dict, query: dict) -> tuple[str, int] | None:

@@ -245,3 +245,48 @@ def test_versions_are_taken_once(repos):
     repos.versions.insert(third)
     assert not repos.versions.take_settled(file["_id"], 1, ObjectId()), "only the exact content"
     assert repos.versions.take_first(file["_id"])["_id"] == third["_id"]
+
+
+# -- what WebDAV needs of the drive's repositories ------------------------------------------------
+
+def test_live_children_lists_a_whole_folder_folders_first_by_name(repos):
+    top = add(repos, FOLDER, "Top")
+    for name in ("b.txt", "A.txt", "c.txt"):
+        a_file(repos, name, top["_id"])
+    add(repos, FOLDER, "zeta", top["_id"])
+    gone = a_file(repos, "gone.txt", top["_id"])
+    repos.items.update(OWNER, gone["_id"], {"trashed_at": utcnow(), "trash_root": True, "slot": trash_slot(gone["_id"])})
+    a_file(repos, "other owner.txt", top["_id"], owner=OTHER)
+    assert names(repos.items.live_children(OWNER, top["_id"])) == ["zeta", "A.txt", "b.txt", "c.txt"]
+    assert names(repos.items.live_children(OWNER, None)) == ["Top"]
+
+
+def test_dead_properties_are_set_one_at_a_time_and_travel_with_the_item(repos):
+    item = a_file(repos, "p.txt")
+    assert repos.items.set_dead_property(OWNER, item["_id"], "6161", "<a>1</a>")
+    assert repos.items.set_dead_property(OWNER, item["_id"], "6262", "<b>2</b>")
+    assert repos.items.set_dead_property(OWNER, item["_id"], "6161", "<a>3</a>")
+    assert repos.items.get(OWNER, item["_id"])["dav_props"] == {"6161": "<a>3</a>", "6262": "<b>2</b>"}
+    assert repos.items.set_dead_property(OWNER, item["_id"], "6161", None)
+    assert repos.items.get(OWNER, item["_id"])["dav_props"] == {"6262": "<b>2</b>"}
+    assert not repos.items.set_dead_property(OTHER, item["_id"], "6363", "<c/>")  # not theirs
+    assert names(repos.items.live_children(OWNER, None)) == ["p.txt"]
+    assert repos.items.live_children(OWNER, None)[0]["dav_props"] == {"6262": "<b>2</b>"}
+
+
+def test_blob_md5s_are_kept_found_in_one_call_and_filled_once(repos):
+    first = {"_id": ObjectId(), "owner_id": OWNER, "sha256": "1" * 64, "md5": "m1", "size": 1, "storage_key": "k1",
+             "refs": 1, "created_at": utcnow()}
+    older = {"_id": ObjectId(), "owner_id": OWNER, "sha256": "2" * 64, "size": 2, "storage_key": "k2", "refs": 1,
+             "created_at": utcnow()}
+    theirs = {**older, "_id": ObjectId(), "owner_id": OTHER, "storage_key": "k3"}
+    for blob in (first, older, theirs):
+        assert repos.blobs.insert(blob)
+    assert repos.blobs.md5s(OWNER, [first["_id"], older["_id"], theirs["_id"]]) == {first["_id"]: "m1"}
+    assert {b["_id"] for b in repos.blobs.without_md5(None, 10)} == {older["_id"], theirs["_id"]}
+    repos.blobs.set_md5(older["_id"], "m2")
+    repos.blobs.set_md5(older["_id"], "not this")  # an MD5 is never changed once there
+    repos.blobs.set_md5(first["_id"], "nor this")
+    assert repos.blobs.md5s(OWNER, [first["_id"], older["_id"]]) == {first["_id"]: "m1", older["_id"]: "m2"}
+    assert [b["_id"] for b in repos.blobs.without_md5(None, 10)] == [theirs["_id"]]
+    assert repos.blobs.without_md5(theirs["_id"], 10) == []
