@@ -37,6 +37,7 @@ from ..services import Services
 OWNCLOUD_NS = "http://owncloud.org/ns"
 CHECKSUMS = "{%s}checksums" % OWNCLOUD_NS
 _PROTECTED = (CHECKSUMS,)
+NO_MD5 = ""  # looked up: the content has no MD5 yet (stored before the drive kept them)
 
 
 class DavRequest:
@@ -271,7 +272,7 @@ class FolderResource(_Resource, DAVCollection):
                 path = util.join_uri(self.path, child["name"])
                 req.items[_path_key(path)] = child
                 self._children.append(self.provider.resource_for(path, self.environ, child,
-                                                                 md5s.get(child.get("blob_id"))))
+                                                                 md5s.get(child.get("blob_id"), NO_MD5)))
         return self._children
 
     def get_member_names(self):
@@ -384,8 +385,8 @@ class FileResource(_Resource, DAVNonCollection):
     def _md5(self) -> str | None:
         if self.md5 is None and self.item:
             self.md5 = self.req.services.drive.blobs.blobs.md5s(self.req.owner_id, [self.item["blob_id"]]).get(
-                self.item["blob_id"])
-        return self.md5
+                self.item["blob_id"], NO_MD5)
+        return self.md5 or None
 
     def get_content(self):
         with dav_errors():
@@ -472,6 +473,8 @@ class DriveProvider(DAVProvider):
         return False
 
     def resource_for(self, path: str, environ: dict, item: dict, md5: str | None = None):
+        """The resource of an item; ``md5``: its content's MD5 when already looked up (NO_MD5:
+        looked up, there is none yet), None to look it up if asked."""
         if item["type"] == FOLDER:
             return FolderResource(path, environ, item)
         return FileResource(path, environ, item, None, md5)
