@@ -10,6 +10,7 @@ as the API serves them (sendfile, Range, validators), and the headers every answ
 from __future__ import annotations
 
 import logging
+from http import HTTPStatus
 from urllib.parse import urlsplit
 
 from flask import Flask, g, request
@@ -174,7 +175,7 @@ class DavMount:
         try:
             response = send_attachment(services().drive.download(resource.item))
         except AppError as error:
-            return _answer(start_response, f"{error.status} {error.code.value}", error.message)
+            return _answer(start_response, f"{error.status} {HTTPStatus(error.status).phrase}", error.message)
         return response(environ, start_response)
 
 
