@@ -92,15 +92,19 @@ class StagedBlob(abc.ABC):
     staging_id: str  # names the staged bytes for BlobStorage.resume
     size: int
 
-    @property
     @abc.abstractmethod
-    def sha256(self) -> str:
-        """Hex SHA-256 of every byte appended so far."""
+    def digests(self) -> ContentDigests:
+        """The digests of every byte appended so far (one pass over them)."""
 
     @property
-    @abc.abstractmethod
+    def sha256(self) -> str:
+        """Hex SHA-256 of every byte appended so far."""
+        return self.digests().sha256
+
+    @property
     def md5(self) -> str:
         """Hex MD5 of every byte appended so far (computed in the same pass as the SHA-256)."""
+        return self.digests().md5
 
     @abc.abstractmethod
     def write(self, data: bytes) -> int:
@@ -148,13 +152,8 @@ class HashedStagedBlob(StagedBlob):
         self._hash: ContentDigests | None = ContentDigests()
         self.size = 0
 
-    @property
-    def sha256(self) -> str:
-        return self._hash.sha256
-
-    @property
-    def md5(self) -> str:
-        return self._hash.md5
+    def digests(self) -> ContentDigests:
+        return self._hash
 
     def receive(self, data: bytes) -> None:
         self._budget.spend(len(data))

@@ -48,7 +48,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from ..offload import fsync
-from .base import (STAGING_MAX_AGE_S, Anomaly, BlobStorage, ByteStream, ContentDigests, HashedStagedBlob, OpenedBlob,
+from .base import (STAGING_MAX_AGE_S, Anomaly, BlobStorage, ByteStream, HashedStagedBlob, OpenedBlob,
                    SeekableReader, StagedBlob, StorageUnavailable, StoredEntry, UploadBudget)
 
 log = logging.getLogger(__name__)
@@ -550,10 +550,6 @@ class EncryptedBlobStorage(BlobStorage):
             return super().sha256_of(user_id, key)
         except ContentTampered:
             return ""
-
-    def digests_of(self, user_id: str, key: str) -> ContentDigests:
-        """The plaintext's digests (ContentTampered when a segment fails its check)."""
-        return super().digests_of(user_id, key)
 
     def remove_entry(self, entry: StoredEntry) -> None:
         self.inner.remove_entry(entry)

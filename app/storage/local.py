@@ -131,7 +131,7 @@ class LocalStagedBlob(StagedBlob):
             raise
         return file
 
-    def _digests(self) -> ContentDigests:
+    def digests(self) -> ContentDigests:
         if self._hash is None:  # resumed: hash every byte staged so far, once
             self._file.flush()
             digests, fd, offset = ContentDigests(), self._file.fileno(), 0
@@ -143,14 +143,6 @@ class LocalStagedBlob(StagedBlob):
                 offset += len(chunk)
             self._hash = digests
         return self._hash
-
-    @property
-    def sha256(self) -> str:
-        return self._digests().sha256
-
-    @property
-    def md5(self) -> str:
-        return self._digests().md5
 
     def write(self, data: bytes) -> int:
         self._budget.spend(len(data))

@@ -257,7 +257,7 @@ class S3StagedBlob(HashedStagedBlob):
         else:
             super().receive(data)
 
-    def _digests(self) -> ContentDigests:
+    def digests(self) -> ContentDigests:
         """For a resumed staging: complete the upload under its own key and hash it from there
         (once); :meth:`discard` removes it if it is not committed after all."""
         if self._hash is not None:
@@ -274,14 +274,6 @@ class S3StagedBlob(HashedStagedBlob):
                 finally:
                     body.close()
         return self._digest
-
-    @property
-    def sha256(self) -> str:
-        return self._digests().sha256
-
-    @property
-    def md5(self) -> str:
-        return self._digests().md5
 
     def finish(self, key: str) -> None:
         """Store everything under ``key`` (this blob's own unless the owner changed): the last
