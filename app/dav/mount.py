@@ -9,7 +9,6 @@ as the API serves them (sendfile, Range, validators), and the headers every answ
 """
 from __future__ import annotations
 
-import logging
 from http import HTTPStatus
 from urllib.parse import urlsplit
 
@@ -24,14 +23,13 @@ from ..drive.tree import Tree
 from ..errors import AppError, too_large_message
 from ..http import send_attachment
 from ..security import STRICT_CSP, assign_request_id, scope_allows
-from ..services import services
+from ..services import EXTENSION_KEY, services
 from .auth import DavAuthenticator, DavThrottled, DavUnauthorized, VerifiedPasswords
 from .locks import DatabaseLockManager, DatabaseLockStorage
 from .provider import DavRequest, DriveProvider, FileResource
 
 MOUNT = "/dav"
 REALM = "Cloud drive"
-log = logging.getLogger(__name__)
 # Bodies of methods other than PUT (PROPFIND, PROPPATCH, LOCK: XML) are read into memory whole.
 _XML_METHODS = frozenset(("PROPFIND", "PROPPATCH", "LOCK", "UNLOCK", "MKCOL", "COPY", "MOVE", "DELETE", "OPTIONS"))
 
@@ -52,7 +50,7 @@ class DavMount:
     def __init__(self, app: Flask, next_app):
         self.app = app
         self.next_app = next_app
-        found = services_of(app)
+        found = app.extensions[EXTENSION_KEY]
         self.authenticator = DavAuthenticator(
             found.auth, found.tokens,
             VerifiedPasswords(app.config["SECRET_KEY"].encode(), app.config["WEBDAV_AUTH_CACHE_SECONDS"]))
@@ -177,9 +175,3 @@ class DavMount:
         except AppError as error:
             return _answer(start_response, f"{error.status} {HTTPStatus(error.status).phrase}", error.message)
         return response(environ, start_response)
-
-
-def services_of(app: Flask):
-    from ..services import EXTENSION_KEY
-    return app.extensions[EXTENSION_KEY]
-

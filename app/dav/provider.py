@@ -151,8 +151,11 @@ class _Resource:
                                                               property_key(name), text):
             raise DAVError(404)
         props = dict(self.item.get("dav_props") or {})
-        props.pop(property_key(name), None) if text is None else props.__setitem__(property_key(name), text)
-        self.item = {**self.item, "dav_props": props}
+        if text is None:
+            props.pop(property_key(name), None)
+        else:
+            props[property_key(name)] = text
+        self.item = {**self.item, "dav_props": props}  # what a PROPFIND later in this request sees
 
     def remove_all_properties(self, *, recursive):
         """The item goes to the trash with its properties (a restore brings them back)."""
