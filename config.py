@@ -9,6 +9,7 @@ import base64
 import binascii
 import os
 import re
+from datetime import timedelta
 from typing import Any, Mapping
 
 GIB = 1024**3
@@ -65,6 +66,15 @@ def _bool(environ: Mapping[str, str], name: str, default: bool) -> bool:
     if raw is None or raw.strip() == "":
         return default
     return raw.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _choice(environ: Mapping[str, str], name: str, default: str, allowed: tuple[str, ...]) -> str:
+    raw = (environ.get(name) or "").strip().lower()
+    if not raw:
+        return default
+    if raw not in allowed:
+        raise ConfigError(f"{name} must be one of {', '.join(allowed)}, got {environ[name]!r}")
+    return raw
 
 
 def _refuse_removed_engine(environ: Mapping[str, str]) -> None:
@@ -191,6 +201,13 @@ class Config:
     SESSION_COOKIE_SAMESITE = "Lax"
     SESSION_COOKIE_SECURE = False
     SESSION_LIFETIME_DAYS = 14
+    # A login without "remember me" lasts this long on the server (its cookie ends with the browser).
+    SESSION_UNREMEMBERED_HOURS = 12
+    # Who may register: open (anyone), invite (with an administrator's invitation), closed.
+    REGISTRATION = "open"
+    # The first administrator, made (or promoted) at start-up for unattended installs.
+    ADMIN_USERNAME: str | None = None
+    ADMIN_PASSWORD: str | None = None
     REMEMBER_COOKIE_HTTPONLY = True
     REMEMBER_COOKIE_SAMESITE = "Lax"
 
@@ -217,7 +234,7 @@ class Config:
         settings = {k: getattr(cls, k) for k in dir(cls) if k.isupper()}
         strings = ("SECRET_KEY", "INSTANCE_PATH", "MONGO_URI", "MONGO_DB_NAME", "EMBEDDED_DB_PATH",
                    "UPLOAD_FOLDER", "LOGIN_RATE_LIMIT", "LOGIN_IP_RATE_LIMIT", "SHARE_PASSWORD_RATE_LIMIT",
-                   "REGISTER_RATE_LIMIT",
+                   "REGISTER_RATE_LIMIT", "ADMIN_USERNAME", "ADMIN_PASSWORD",
                    "RATELIMIT_STORAGE_URI", "LOG_LEVEL")
         for name in strings:
             if environ.get(name):
@@ -231,13 +248,16 @@ class Config:
         for name in ("MAX_CONTENT_LENGTH", "USER_QUOTA_BYTES"):
             settings[name] = _size(environ, name, settings[name])
         for name in ("MONGO_TIMEOUT_MS", "SESSION_LIFETIME_DAYS", "TRUST_PROXY_HOPS", "PAGE_SIZE_MAX",
-                     "MAX_VERSIONS_PER_FILE", "TRASH_RETENTION_DAYS", "TUS_EXPIRY_HOURS", "WEBDAV_AUTH_CACHE_SECONDS"):
+                     "MAX_VERSIONS_PER_FILE", "TRASH_RETENTION_DAYS", "TUS_EXPIRY_HOURS", "WEBDAV_AUTH_CACHE_SECONDS",
+                     "SESSION_UNREMEMBERED_HOURS"):
             settings[name] = _int(environ, name, settings[name])
         settings["SESSION_COOKIE_SECURE"] = _bool(
             environ, "SESSION_COOKIE_SECURE", settings["SESSION_COOKIE_SECURE"])
         settings["REMEMBER_COOKIE_SECURE"] = settings["SESSION_COOKIE_SECURE"]
         settings["API_DOCS_ENABLED"] = _bool(environ, "API_DOCS_ENABLED", settings["API_DOCS_ENABLED"])
         settings["WEBDAV_ENABLED"] = _bool(environ, "WEBDAV_ENABLED", settings["WEBDAV_ENABLED"])
+        settings["REGISTRATION"] = _choice(environ, "REGISTRATION", settings["REGISTRATION"], ("open", "invite", "closed"))
+        settings["PERMANENT_SESSION_LIFETIME"] = timedelta(days=settings["SESSION_LIFETIME_DAYS"])
         # Several Gunicorn workers against MongoDB must share login counters.
         if settings["MONGO_URI"] and not environ.get("RATELIMIT_STORAGE_URI"):
             settings["RATELIMIT_STORAGE_URI"] = settings["MONGO_URI"]
@@ -262,6 +282,9 @@ class DevelopmentConfig(Config):
 class ProductionConfig(Config):
     ENV_NAME = "production"
     SECRET_KEY_REQUIRED = True
+    # A server on a network should not give storage to whoever finds it: administrators
+    # invite people (REGISTRATION=open to allow anyone, closed to add accounts by hand only).
+    REGISTRATION = "invite"
     SESSION_COOKIE_SECURE = True
     # A third-party front-end on the drive's own origin is attack surface a server for end
     # users does not need; operators who want the docs there set API_DOCS_ENABLED=1.
@@ -306,7 +329,8 @@ APP_VARIABLES = (
     "ENCRYPTION_KEY", "ENCRYPTION_KEY_FILE", "ENCRYPTION_SERVE_PLAINTEXT",
     "MAX_CONTENT_LENGTH", "USER_QUOTA_BYTES", "MAX_VERSIONS_PER_FILE", "TRASH_RETENTION_DAYS", "PAGE_SIZE_MAX",
     "TUS_EXPIRY_HOURS", "WEBDAV_ENABLED", "WEBDAV_AUTH_CACHE_SECONDS",
-    "SESSION_LIFETIME_DAYS", "SESSION_COOKIE_SECURE",
+    "SESSION_LIFETIME_DAYS", "SESSION_COOKIE_SECURE", "SESSION_UNREMEMBERED_HOURS", "REGISTRATION",
+    "ADMIN_USERNAME", "ADMIN_PASSWORD",
     "LOGIN_RATE_LIMIT", "LOGIN_IP_RATE_LIMIT", "SHARE_PASSWORD_RATE_LIMIT", "REGISTER_RATE_LIMIT",
     "RATELIMIT_STORAGE_URI",
 )

@@ -52,6 +52,9 @@ def register_extensions(app: Flask) -> None:
     database = init_database(app)
     services = init_services(app, database)
     services.storage.sweep_staging()
+    made = services.admin.first_admin(app.config.get("ADMIN_USERNAME"), app.config.get("ADMIN_PASSWORD"))
+    if made:
+        app.logger.warning("%s (ADMIN_USERNAME)", made)
     login_manager.init_app(app)
     login_manager.session_protection = "strong"
 
@@ -64,6 +67,7 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
+    from .admin.routes import bp as admin_bp
     from .auth.routes import bp as auth_bp
     from .auth.token_routes import bp as tokens_bp
     from .compat.routes import bp as compat_bp
@@ -78,5 +82,5 @@ def register_blueprints(app: Flask) -> None:
     from .web.routes import bp as web_bp
 
     for blueprint in (auth_bp, tokens_bp, files_bp, folders_bp, trash_bp, search_bp, shares_bp, public_bp,
-                      system_bp, compat_bp, web_bp, uploads_bp):
+                      system_bp, compat_bp, web_bp, uploads_bp, admin_bp):
         app.register_blueprint(blueprint)

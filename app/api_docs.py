@@ -38,6 +38,8 @@ TAGS = [{"name": name, "description": description} for name, description in (
     ("sharing", "Links that work without an account."),
     ("public links", "What a link's holder can do."),
     ("tokens", "Personal access tokens for scripts."),
+    ("account", "Your password and your login sessions."),
+    ("Administration", "Users, quotas, invitations (administrators only; 404 for anyone else)."),
     ("system", "Health."),
     ("compatibility", "The seed's API-key routes, kept for existing clients."),
     ("web", "The web app's page."),
@@ -46,19 +48,21 @@ TAGS = [{"name": name, "description": description} for name, description in (
 # The tag of a blueprint's routes, unless a route names its own.
 BLUEPRINT_TAGS = {"auth": "auth", "tokens": "tokens", "files": "files", "folders": "folders", "trash": "trash",
                   "search": "search", "shares": "sharing", "public": "public links", "system": "system",
-                  "compat": "compatibility", "web": "web"}
+                  "compat": "compatibility", "web": "web", "admin": "Administration"}
 
 PATH_IDS = {
     "file_id": "A file id", "folder_id": "A folder id, or `root`", "item_id": "A file or folder id",
     "version_id": "A version id", "share_id": "A share link's id", "token_id": "A token id",
     "token": "The link's token", "filename": "A file name in the root folder",
+    "user_id": "A user's id", "invite_id": "An invitation's id", "session_id": "One of your sessions' ids",
 }
 
 INFO_DESCRIPTION = (
     "A self-hosted, multi-user file service. Log in with `POST /api/login` (here, with "
     "*Try it out*); the session cookie is then sent with every call from this page. "
     "Scripts can use a personal access token instead (*Authorize* → bearerAuth). "
-    "Every error is JSON: `{\"error\": {\"code\", \"message\"}}`.")
+    "Every error is JSON: `{\"error\": {\"code\", \"message\"}}`. Each user's drive is also "
+    "a WebDAV share at `/dav/<username>/` (HTTP Basic with an API token; see the README).")
 
 SECURITY_SCHEMES = {
     "cookieAuth": {"type": "apiKey", "in": "cookie", "name": "session", "description": "Set by POST /api/login."},

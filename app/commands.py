@@ -8,6 +8,7 @@ import click
 from flask import Flask
 from pymongo.errors import ConnectionFailure
 
+from .errors import AppError
 from .services import embedded_path, services
 
 
@@ -73,6 +74,27 @@ def register_commands(app: Flask) -> None:
             sealed += line.endswith(": sealed")
             click.echo(line)
         click.echo(f"{sealed} blob(s) sealed; everything stored is now encrypted unless listed above")
+
+    @app.cli.command("create-admin")
+    @click.argument("username")
+    @click.option("--password-stdin", is_flag=True, help="Read the password from standard input (for scripts).")
+    def create_admin(username: str, password_stdin: bool) -> None:
+        """Make USERNAME an administrator: create the account (asks for its password, or reads
+        it with --password-stdin), or promote an existing one (a password given replaces its own;
+        an empty answer keeps it)."""
+        admin = services().admin
+        exists = admin.users.get_by_username(username) is not None
+        if password_stdin:
+            password = sys.stdin.readline().rstrip("\r\n")
+        else:
+            prompt = "New password (empty: keep the current one)" if exists else "Password"
+            password = click.prompt(prompt, hide_input=True, confirmation_prompt=True, default="" if exists else None,
+                                    show_default=False)
+        try:
+            user, created = admin.make_admin(username, password or None)
+        except AppError as error:
+            raise click.ClickException(error.message) from None
+        click.echo(f"{'created' if created else 'promoted'} administrator {user['username']}")
 
     @app.cli.command("fill-digests")
     def fill_digests() -> None:

@@ -60,6 +60,10 @@ class ErrorCode(StrEnum):
     CROSS_SITE_REQUEST = "cross_site_request", 403, "Cross-site requests are not allowed."
     INSUFFICIENT_SCOPE = "insufficient_scope", 403, "This token can only read; create a read-write token to change things."
     SESSION_REQUIRED = "session_required", 403, "Log in with a password to manage tokens."
+    ACCOUNT_DISABLED = "account_disabled", 403, "This account is disabled; ask an administrator."
+    REGISTRATION_CLOSED = "registration_closed", 403, "Registration is closed on this server; ask an administrator for an account."
+    INVITE_REQUIRED = "invite_required", 403, "Registration needs an invitation on this server; ask an administrator for one."
+    INVITE_INVALID = "invite_invalid", 403, "This invitation does not exist, was used already or has expired."
     NOT_FOUND = "not_found", 404, "The requested resource was not found."
     FILE_NOT_FOUND = "file_not_found", 404, "No such file."
     FOLDER_NOT_FOUND = "folder_not_found", 404, "No such folder."
@@ -68,6 +72,9 @@ class ErrorCode(StrEnum):
     SHARE_NOT_FOUND = "share_not_found", 404, "This link does not exist or no longer works."
     TOKEN_NOT_FOUND = "token_not_found", 404, "No such token."
     UPLOAD_NOT_FOUND = "upload_not_found", 404, "No such upload (finished long ago, cancelled or expired)."
+    USER_NOT_FOUND = "user_not_found", 404, "No such user."
+    SESSION_NOT_FOUND = "session_not_found", 404, "No such session."
+    INVITE_NOT_FOUND = "invite_not_found", 404, "No such invitation."
     METHOD_NOT_ALLOWED = "method_not_allowed", 405, "The method is not allowed for the requested URL."
     NOT_ACCEPTABLE = "not_acceptable", 406, "No representation the client accepts."
     CONFLICT = "conflict", 409, "The request conflicts with the current state."
@@ -133,6 +140,16 @@ NOT_FOUND = _documented("NotFound", "no such thing for this user (other users' i
 CONFLICT = _documented("Conflict", "a sibling already has that name, or a folder would move into its own "
                        "subtree.", E.NAME_CONFLICT, E.MOVE_INTO_DESCENDANT)
 USERNAME_TAKEN = _documented("UsernameTaken", "the username exists (in any letter case).", E.USERNAME_TAKEN)
+REGISTRATION_REFUSED = _documented("RegistrationRefused", "this server does not let this request register "
+                                   "(REGISTRATION=closed, or invite without a valid invitation).",
+                                   E.REGISTRATION_CLOSED, E.INVITE_REQUIRED, E.INVITE_INVALID)
+ACCOUNT_DISABLED = _documented("AccountDisabled", "the password is right but an administrator disabled the "
+                               "account.", E.ACCOUNT_DISABLED)
+WRONG_CURRENT_PASSWORD = _documented("WrongCurrentPassword", "the current password is wrong.", E.WRONG_PASSWORD)
+USER_NOT_FOUND = _documented("UserNotFound", "no such user (and for anyone but an administrator, no such "
+                             "route).", E.USER_NOT_FOUND, E.NOT_FOUND)
+SESSION_NOT_FOUND = _documented("SessionNotFound", "no such session of yours.", E.SESSION_NOT_FOUND)
+INVITE_NOT_FOUND = _documented("InviteNotFound", "no such invitation.", E.INVITE_NOT_FOUND, E.NOT_FOUND)
 TOO_LARGE = _documented("TooLarge", "the request exceeds MAX_CONTENT_LENGTH.", E.PAYLOAD_TOO_LARGE)
 PREVIEW_UNAVAILABLE = _documented("PreviewUnavailable", "this type is only downloaded.", E.PREVIEW_UNAVAILABLE)
 TOO_MANY_REQUESTS = _documented("TooManyRequests", "wait for `Retry-After` seconds.", E.TOO_MANY_REQUESTS)

@@ -9,7 +9,8 @@ from dataclasses import dataclass
 from flask import Flask, current_app, request
 from pymongo.errors import ConnectionFailure
 
-from .auth.repo import SessionsRepository, TokensRepository, UsersRepository
+from .auth.repo import SessionsRepository, TokensRepository, UsersRepository, invites_repository
+from .admin.service import AdminService
 from .auth.service import AuthService
 from .auth.tokens import TokenService
 from .dav.repo import DavLocksRepository, dav_locks_repository
@@ -44,6 +45,7 @@ class Services:
     repair: RepairService
     uploads: UploadsService
     dav_locks: DavLocksRepository
+    admin: AdminService
 
 
 def init_services(app: Flask, database: Database) -> Services:
@@ -51,27 +53,46 @@ def init_services(app: Flask, database: Database) -> Services:
     users, sessions, tokens, items, blobs_repo, versions_repo, shares = repositories_for(database)
     uploads = uploads_repository(database)
     dav_locks = dav_locks_repository(database)
-    ensure_indexes(app, (users, sessions, tokens, items, blobs_repo, versions_repo, shares, uploads, dav_locks))
+    invites = invites_repository(database)
+    ensure_indexes(app, (users, sessions, tokens, items, blobs_repo, versions_repo, shares, uploads, dav_locks,
+                         invites))
     if database.kind == "sqlite":
         from .migrate_store import migrate
         for line in migrate(database, embedded_path(app), config["MONGO_DB_NAME"]).lines()[:50]:
             log.info("store migration: %s", line)
     storage = storage_from_config(config)
-    blobs = BlobStore(blobs_repo, storage, config["USER_QUOTA_BYTES"])
+    default_quota = config["USER_QUOTA_BYTES"]
+
+    def quota_of(owner_id: str) -> int | None:
+        """The user's own quota when an administrator set one, else USER_QUOTA_BYTES."""
+        user = users.get(owner_id)
+        own = user.get("quota_bytes") if user else None
+        return default_quota if own is None else own
+
+    def owner_active(owner_id: str) -> bool:
+        user = users.get(owner_id)
+        return user is not None and not user.get("disabled")
+
+    blobs = BlobStore(blobs_repo, storage, quota_of)
     versions = VersionsService(items, versions_repo, blobs, config["MAX_VERSIONS_PER_FILE"])
     drive = DriveService(items, blobs, versions)
+    auth = AuthService(users, sessions, config["SESSION_LIFETIME_DAYS"], config.get("PASSWORD_HASH_METHOD"),
+                       invites=invites, registration=config["REGISTRATION"],
+                       unremembered_hours=config["SESSION_UNREMEMBERED_HOURS"])
+    token_service = TokenService(tokens, users)
     services = Services(
-        auth=AuthService(users, sessions, config["SESSION_LIFETIME_DAYS"], config.get("PASSWORD_HASH_METHOD")),
-        tokens=TokenService(tokens, users),
+        auth=auth,
+        tokens=token_service,
         drive=drive,
         versions=versions,
         trash=TrashService(items, blobs, versions, config["TRASH_RETENTION_DAYS"]),
-        search=SearchService(items, blobs_repo, config["USER_QUOTA_BYTES"]),
-        shares=ShareService(shares, items, config.get("PASSWORD_HASH_METHOD")),
+        search=SearchService(items, blobs_repo, quota_of),
+        shares=ShareService(shares, items, config.get("PASSWORD_HASH_METHOD"), owner_active),
         storage=storage,
         repair=RepairService(items, blobs_repo, versions_repo, storage, uploads=uploads),
         uploads=UploadsService(uploads, blobs, drive, config["MAX_CONTENT_LENGTH"], config["TUS_EXPIRY_HOURS"]),
         dav_locks=dav_locks,
+        admin=AdminService(auth, token_service, users, sessions, invites, blobs_repo, default_quota),
     )
     app.extensions[EXTENSION_KEY] = services
     return services

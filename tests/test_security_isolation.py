@@ -120,7 +120,12 @@ def build_alice(app) -> Person:
     folder_share, folder_token = make_share(c, projects)
     token_id, alice.token_secret = make_token(c)
     upload_id = start_upload(c, "half.bin", b"alice half")
-    alice.ids = {"upload": upload_id,
+    # alice administers the server: her user id, an invitation and her session are ids too.
+    app.extensions["drive_services"].auth.users.update(alice.id, {"role": "admin"})
+    invite = c.post("/api/admin/invites", json={"note": "for a friend"})
+    assert invite.status_code == 201, invite.get_json()
+    session_id = c.get("/api/me/sessions").get_json()["sessions"][0]["id"]
+    alice.ids = {"upload": upload_id, "invite": invite.get_json()["invite"]["id"], "session": session_id,
         "report": report, "inner": inner, "old": old, "projects": projects, "sub": sub, "binned": binned,
         "versions": versions, "file_share": file_share, "folder_share": folder_share, "token": token_id,
     }
@@ -139,7 +144,8 @@ def build_bob(app) -> Person:
     assert c.delete(f"/api/files/{trashed}").status_code == 204
     share_id, _ = make_share(c, bob_file)
     token_id, bob.token_secret = make_token(c)
-    bob.ids = {"upload": start_upload(c, "bob-half.bin", b"bob half"),"folder": folder, "file": bob_file, "version": version, "trashed": trashed, "share": share_id,
+    bob.ids = {"session": c.get("/api/me/sessions").get_json()["sessions"][0]["id"],
+               "upload": start_upload(c, "bob-half.bin", b"bob half"), "folder": folder, "file": bob_file, "version": version, "trashed": trashed, "share": share_id,
                "token": token_id}
     return bob
 
@@ -157,6 +163,9 @@ def owned_ids(alice: Person) -> dict[str, list[str]]:
         "share_id": [a["file_share"], a["folder_share"]],
         "token_id": [a["token"]],
         "upload_id": [a["upload"]],
+        "user_id": [alice.id],
+        "invite_id": [a["invite"]],
+        "session_id": [a["session"]],
         # The seed-compatible routes address the caller's root files by name and API key.
         "filename": ["report.txt"],
     }
@@ -166,7 +175,8 @@ def own_ids(bob: Person) -> dict[str, str]:
     """User 2's own resource for each variable, to mix with user 1's in multi-id routes."""
     b = bob.ids
     return {"file_id": b["file"], "folder_id": b["folder"], "version_id": b["version"], "item_id": b["trashed"],
-            "share_id": b["share"], "token_id": b["token"], "filename": "bob.txt", "upload_id": b["upload"]}
+            "share_id": b["share"], "token_id": b["token"], "filename": "bob.txt", "upload_id": b["upload"],
+            "user_id": bob.id, "invite_id": str(ObjectId()), "session_id": b["session"]}
 
 
 @pytest.fixture

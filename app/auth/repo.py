@@ -4,9 +4,10 @@ from __future__ import annotations
 from datetime import datetime
 
 import random
+import re
 
 from bson import ObjectId
-from pymongo import ASCENDING
+from pymongo import ASCENDING, DESCENDING, ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
 from ..errors import AppError, Conflict, ErrorCode
@@ -36,6 +37,20 @@ class UsersRepository:
     def get_by_username(self, username: str) -> dict | None:
         return self._users.find_one({"username_lower": username.lower()})
 
+    def update(self, user_id: str, changes: dict) -> dict | None:
+        """Set fields (role, disabled, quota_bytes, password_hash, last_seen_at); the user after,
+        or None when there is no such user."""
+        oid = parse_object_id(user_id)
+        if oid is None:
+            return None
+        return self._users.find_one_and_update({"_id": oid}, {"$set": changes}, return_document=ReturnDocument.AFTER)
+
+    def page(self, text: str | None, page: int, limit: int) -> tuple[list[dict], int]:
+        """Users by username, those whose username contains ``text`` (any case) when given."""
+        query = {"username_lower": {"$regex": re.escape(text.lower())}} if text else {}
+        found = self._users.find(query, sort=[("username_lower", ASCENDING)], skip=(page - 1) * limit, limit=limit)
+        return list(found), self._users.count_documents(query)
+
 
 class SessionsRepository:
     """Server-side login sessions: the cookie names one, logout deletes it."""
@@ -44,13 +59,15 @@ class SessionsRepository:
         self._sessions = database.collection("sessions")
 
     def ensure_indexes(self) -> None:
-        self._sessions.create_index([("user_id", ASCENDING)], name="sessions_by_user")
+        self._sessions.create_index([("user_id", ASCENDING), ("created_at", DESCENDING)], name="sessions_of_user")
         self._sessions.create_index([("expires_at", ASCENDING)], expireAfterSeconds=0,
                                     name="sessions_expire")
 
-    def create(self, token_hash: str, user_id: str, created_at: datetime, expires_at: datetime) -> None:
-        self._sessions.insert_one({"_id": token_hash, "user_id": user_id,
-                                   "created_at": created_at, "expires_at": expires_at})
+    def create(self, token_hash: str, user_id: str, created_at: datetime, expires_at: datetime,
+               address: str | None = None, user_agent: str | None = None) -> None:
+        self._sessions.insert_one({"_id": token_hash, "user_id": user_id, "created_at": created_at,
+                                   "expires_at": expires_at, "last_used_at": created_at, "address": address,
+                                   "user_agent": user_agent})
 
     def get(self, token_hash: str) -> dict | None:
         return self._sessions.find_one({"_id": token_hash})
@@ -58,8 +75,23 @@ class SessionsRepository:
     def delete(self, token_hash: str) -> None:
         self._sessions.delete_one({"_id": token_hash})
 
-    def delete_for_user(self, user_id: str) -> None:
-        self._sessions.delete_many({"user_id": user_id})
+    def delete_for_user(self, user_id: str, keep: str | None = None) -> int:
+        """End every session of the user (but ``keep``, the caller's own, when given)."""
+        query: dict = {"user_id": user_id}
+        if keep is not None:
+            query["_id"] = {"$ne": keep}
+        return self._sessions.delete_many(query).deleted_count
+
+    def for_user(self, user_id: str, now: datetime) -> list[dict]:
+        """The user's live sessions, newest first."""
+        return list(self._sessions.find({"user_id": user_id, "expires_at": {"$gt": now}},
+                                        sort=[("created_at", DESCENDING), ("_id", ASCENDING)]))
+
+    def delete_owned(self, user_id: str, token_hash: str) -> bool:
+        return self._sessions.delete_one({"_id": token_hash, "user_id": user_id}).deleted_count == 1
+
+    def touch(self, token_hash: str, when: datetime) -> None:
+        self._sessions.update_one({"_id": token_hash}, {"$set": {"last_used_at": when}})
 
 
 class TokensRepository:
@@ -111,3 +143,40 @@ class TokensRepository:
 
     def touch(self, token_id, when: datetime) -> None:
         self._tokens.update_one({"_id": token_id}, {"$set": {"last_used_at": when}})
+
+    def delete_for_owner(self, owner_id: str) -> int:
+        return self._tokens.delete_many({"owner_id": owner_id}).deleted_count
+
+
+class InvitesRepository:
+    """Single-use, expiring invitations to register (REGISTRATION=invite); only a SHA-256 of
+    each invitation's secret is stored."""
+
+    def __init__(self, database):
+        self._invites = database.collection("invites")
+
+    def ensure_indexes(self) -> None:
+        self._invites.create_index([("secret_hash", ASCENDING)], unique=True, name="invite_secret")
+        self._invites.create_index([("expires_at", ASCENDING)], expireAfterSeconds=0, name="invites_expire")
+
+    def insert(self, invite: dict) -> None:
+        self._invites.insert_one(invite)
+
+    def take(self, secret_hash: str, now: datetime) -> dict | None:
+        """Use an invitation: it is removed in the same step, so only one registration gets it."""
+        return self._invites.find_one_and_delete({"secret_hash": secret_hash, "expires_at": {"$gt": now}})
+
+    def live(self, now: datetime) -> list[dict]:
+        return list(self._invites.find({"expires_at": {"$gt": now}}, sort=[("created_at", ASCENDING),
+                                                                          ("_id", ASCENDING)]))
+
+    def delete(self, invite_id: str) -> bool:
+        oid = parse_object_id(invite_id)
+        return bool(oid) and self._invites.delete_one({"_id": oid}).deleted_count == 1
+
+
+def invites_repository(database):
+    if database.kind == "sqlite":
+        from .sqlite_repo import SQLiteInvitesRepository
+        return SQLiteInvitesRepository(database)
+    return InvitesRepository(database)

@@ -5,12 +5,14 @@ from flask import Blueprint, current_app, request, session
 from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_user, logout_user
 
-from ..contract import arguments, authenticated, response
-from ..errors import BAD_CREDENTIALS, TOO_MANY_REQUESTS, USERNAME_TAKEN
+from ..contract import arguments, authenticated, document, response, session_only
+from ..errors import (ACCOUNT_DISABLED, BAD_CREDENTIALS, REGISTRATION_REFUSED, SESSION_NOT_FOUND, TOO_MANY_REQUESTS,
+                      USERNAME_TAKEN, WRONG_CURRENT_PASSWORD)
 from ..extensions import limiter, login_manager
 from ..security import bearer_secret
 from ..services import services
-from .schemas import CredentialsSchema, LoginSchema, MeSchema, UserSchema
+from .schemas import (LoginSchema, MeSchema, PasswordChangeSchema, RegistrationSchema, SessionListSchema,
+                      UserSchema)
 from .throttle import login_attempt_key, login_ip_key
 
 bp = Blueprint("auth", __name__, url_prefix="/api")
@@ -40,35 +42,43 @@ def _login_attempt_key() -> str:
 
 @bp.post("/register")
 @limiter.limit(lambda: current_app.config["REGISTER_RATE_LIMIT"], key_func=lambda: f"register:{get_remote_address()}")
-@arguments(CredentialsSchema)
-@response(UserSchema, 201, "The new user.", errors=(USERNAME_TAKEN, TOO_MANY_REQUESTS))
+@arguments(RegistrationSchema)
+@response(UserSchema, 201, "The new user.", errors=(USERNAME_TAKEN, REGISTRATION_REFUSED, TOO_MANY_REQUESTS))
 def register(body: dict):
     """Create an account.
 
     Usernames are 3-32 characters of letters, digits, `.`, `_` and `-`, unique regardless of
     case. Passwords are 8-1024 characters. Does not log in. Limited per client address
     (default 20 per hour; 429 with `Retry-After`), since each costs a password hash.
+    `REGISTRATION` decides who may: `open` anyone; `invite` whoever sends an unused, unexpired
+    invitation from an administrator as `invite` (it is used up); `closed` nobody (403).
     """
-    return services().auth.register(body["username"], body["password"])
+    return services().auth.register(body["username"], body["password"], invite=body["invite"])
 
 
 @bp.post("/login")
 @limiter.limit(lambda: current_app.config["LOGIN_IP_RATE_LIMIT"], key_func=login_ip_key)
 @limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"], key_func=_login_attempt_key)
 @arguments(LoginSchema, "json_or_form")
-@response(UserSchema, description="Logged in; the body is the user.", errors=(BAD_CREDENTIALS, TOO_MANY_REQUESTS))
+@response(UserSchema, description="Logged in; the body is the user.",
+          errors=(BAD_CREDENTIALS, ACCOUNT_DISABLED, TOO_MANY_REQUESTS))
 def login(body: dict):
     """Log in and receive the session cookie.
 
-    Accepts JSON or form fields. Sets a new `session` cookie (HttpOnly, SameSite=Lax). An
-    unknown user and a wrong password give the same 401. Attempts are limited per client
-    address and username (default 10 per minute) and per address (default 60 per minute);
-    beyond that the answer is 429 with `Retry-After`.
+    Accepts JSON or form fields. Sets a new `session` cookie (HttpOnly, SameSite=Lax). With
+    `remember` (the default) the cookie's Max-Age and the server-side session both last
+    `SESSION_LIFETIME_DAYS`; with `remember=false` the cookie ends with the browser and the
+    session after `SESSION_UNREMEMBERED_HOURS`. An unknown user and a wrong password give the
+    same 401; a disabled account gives 403 once the password is right. Attempts are limited
+    per client address and username (default 10 per minute) and per address (default 60 per
+    minute); beyond that the answer is 429 with `Retry-After`.
     """
     auth = services().auth
     user = auth.authenticate(body["username"], body["password"])
     session.clear()  # a fresh session on every login (no fixation)
-    login_user(auth.start_session(user))
+    session.permanent = body["remember"]
+    login_user(auth.start_session(user, remember=body["remember"], address=get_remote_address(),
+                                  user_agent=request.headers.get("User-Agent")))
     return user
 
 
@@ -94,3 +104,48 @@ def logout():
 def me():
     """The logged-in user, with storage usage (as in /api/me/usage)."""
     return {**current_user.doc, **services().search.usage(current_user.id)}
+
+
+# -- account self-service --------------------------------------------------------------------------
+
+@bp.post("/me/password")
+@document(tags=["account"])
+@session_only
+@arguments(PasswordChangeSchema)
+@response(None, 204, "Changed.", errors=(WRONG_CURRENT_PASSWORD,))
+def change_password(body: dict):
+    """Change your password: send the current one. Every other session ends at once (a cookie
+    someone copied stops working); this one stays. With `revoke_tokens`, every API token is
+    revoked too. WebDAV clients logged in with the old password must log in again."""
+    services().auth.change_password(current_user, body["current_password"], body["new_password"],
+                                    body["revoke_tokens"], services().tokens)
+
+
+@bp.get("/me/sessions")
+@document(tags=["account"])
+@session_only
+@response(SessionListSchema, description="Your sessions, newest first.")
+def list_sessions():
+    """Your live login sessions: when each began and was last used, from which address and
+    browser, and which one is this request's."""
+    return {"sessions": services().auth.list_sessions(current_user)}
+
+
+@bp.delete("/me/sessions/<session_id>")
+@document(tags=["account"])
+@session_only
+@response(None, 204, "Ended.", errors=(SESSION_NOT_FOUND,))
+def end_session(session_id: str):
+    """End one of your sessions (its cookie stops working at once)."""
+    services().auth.end_session_by_id(current_user, session_id)
+
+
+@bp.delete("/me/sessions")
+@document(tags=["account"])
+@session_only
+@response(None, 204, "Every session ended, this one included.")
+def end_all_sessions():
+    """Log out everywhere: every session of yours ends, this one included."""
+    services().auth.end_all_sessions(current_user.id)
+    logout_user()
+    session.clear()

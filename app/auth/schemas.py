@@ -29,9 +29,19 @@ class CredentialsSchema(ApiSchema):
                            maxLength=PASSWORD_MAX, example="password123")
 
 
+class RegistrationSchema(CredentialsSchema):
+    """With REGISTRATION=invite, the invitation an administrator made (``cdi_...``)."""
+
+    invite = fields.String(load_default=None, metadata={"example": "cdi_Xq3...",
+                                                        "description": "needed when REGISTRATION=invite"})
+
+
 class LoginSchema(ApiSchema):
     username = _credential(CREDENTIALS_MESSAGE, ErrorCode.INVALID_CREDENTIALS_FORMAT, example="john")
     password = _credential(CREDENTIALS_MESSAGE, ErrorCode.INVALID_CREDENTIALS_FORMAT, example="password123")
+    remember = fields.Boolean(load_default=True, metadata={
+        "description": "true (default): the session and its cookie last SESSION_LIFETIME_DAYS; false: the "
+                       "cookie ends with the browser and the session after SESSION_UNREMEMBERED_HOURS"})
 
 
 class UserSchema(ApiSchema):
@@ -40,6 +50,7 @@ class UserSchema(ApiSchema):
     id = Id(attribute="_id", required=True)
     username = fields.String(required=True)
     created_at = Timestamp(required=True)
+    role = fields.String(dump_default="user", metadata={"enum": ["user", "admin"]})
 
 
 MeSchema = UserSchema.from_dict(dict(UsageSchema._declared_fields), name="Me")
@@ -73,3 +84,25 @@ class TokenCreatedSchema(ApiSchema):
 
 class TokenListSchema(ApiSchema):
     tokens = fields.List(fields.Nested(ApiTokenSchema), required=True)
+
+
+class PasswordChangeSchema(ApiSchema):
+    current_password = fields.String(required=True, metadata={"error_code": ErrorCode.INVALID_INPUT})
+    new_password = _credential(PASSWORD_MESSAGE, ErrorCode.INVALID_PASSWORD, minLength=PASSWORD_MIN,
+                               maxLength=PASSWORD_MAX)
+    revoke_tokens = fields.Boolean(load_default=False, metadata={
+        "description": "also revoke every API token (scripts, WebDAV clients)"})
+
+
+class SessionSchema(ApiSchema):
+    id = fields.String(attribute="_id", required=True, metadata={"description": "names the session (not its cookie)"})
+    created_at = Timestamp(required=True)
+    last_used_at = Timestamp(allow_none=True, dump_default=None)
+    expires_at = Timestamp(required=True)
+    address = fields.String(allow_none=True, dump_default=None)
+    user_agent = fields.String(allow_none=True, dump_default=None)
+    current = fields.Boolean(required=True, metadata={"description": "the session of this request"})
+
+
+class SessionListSchema(ApiSchema):
+    sessions = fields.List(fields.Nested(SessionSchema), required=True)

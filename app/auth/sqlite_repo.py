@@ -16,12 +16,24 @@ from ..errors import Conflict, ErrorCode
 from ..ids import parse_object_id
 from ..sqlite_db import oid
 from ..sqlite_db import when as time_text
-from ..sqlite_tables import SQLiteRepository, Table
+from ..sqlite_tables import Migration, SQLiteRepository, Table
 from ..timeutil import utcnow
 
-USERS = Table("users", ("_id", "username", "username_lower", "password_hash", "created_at"),
-              ids=("_id",), times=("created_at",))
-SESSIONS = Table("sessions", ("_id", "user_id", "created_at", "expires_at"), times=("created_at", "expires_at"))
+USERS = Table("users", ("_id", "username", "username_lower", "password_hash", "created_at", "role", "disabled",
+                        "quota_bytes", "last_seen_at"),
+              ids=("_id",), times=("created_at", "last_seen_at"))
+SESSIONS = Table("sessions", ("_id", "user_id", "created_at", "expires_at", "last_used_at", "address", "user_agent"),
+                 times=("created_at", "expires_at", "last_used_at"))
+
+
+def _user(row) -> dict | None:
+    user = USERS.doc(row)
+    if user is not None:
+        user["disabled"] = bool(user.get("disabled"))
+        for field in ("role", "quota_bytes", "last_seen_at"):
+            if user.get(field) is None:
+                user.pop(field, None)  # as in MongoDB: absent until set
+    return user
 TOKENS = Table("api_tokens", ("_id", "owner_id", "name", "scope", "secret_hash", "prefix", "created_at",
                               "expires_at", "last_used_at"),
                ids=("_id",), times=("created_at", "expires_at", "last_used_at"))
@@ -37,6 +49,12 @@ class SQLiteUsersRepository(SQLiteRepository):
                 password_hash TEXT NOT NULL,
                 created_at TEXT NOT NULL);
             CREATE UNIQUE INDEX IF NOT EXISTS username_unique ON users (username_lower)"""
+    SCHEMA_NAME = "users"
+    # Version 1: administration (issue 15): a role, a disabled flag, a quota of one's own, last activity.
+    MIGRATIONS = (Migration(1, "ALTER TABLE users ADD COLUMN role TEXT; "
+                               "ALTER TABLE users ADD COLUMN disabled INTEGER NOT NULL DEFAULT 0; "
+                               "ALTER TABLE users ADD COLUMN quota_bytes INTEGER; "
+                               "ALTER TABLE users ADD COLUMN last_seen_at TEXT"),)
 
     def create(self, username: str, password_hash: str, created_at: datetime) -> dict:
         doc = {"_id": ObjectId(), "username": username, "username_lower": username.lower(),
@@ -49,10 +67,28 @@ class SQLiteUsersRepository(SQLiteRepository):
 
     def get(self, user_id: str) -> dict | None:
         user_oid = parse_object_id(user_id)
-        return USERS.doc(self._db.read_one("SELECT * FROM users WHERE id = ?", (oid(user_oid),))) if user_oid else None
+        return _user(self._db.read_one("SELECT * FROM users WHERE id = ?", (oid(user_oid),))) if user_oid else None
 
     def get_by_username(self, username: str) -> dict | None:
-        return USERS.doc(self._db.read_one("SELECT * FROM users WHERE username_lower = ?", (username.lower(),)))
+        return _user(self._db.read_one("SELECT * FROM users WHERE username_lower = ?", (username.lower(),)))
+
+    def update(self, user_id: str, changes: dict) -> dict | None:
+        user_oid = parse_object_id(user_id)
+        if user_oid is None:
+            return None
+        changes = {k: int(v) if k == "disabled" else v for k, v in changes.items()}
+        assignments, params = USERS.assignments(changes)
+        return _user(self._db.returning(f"UPDATE users SET {assignments} WHERE id = :id RETURNING *",
+                                        {**params, "id": oid(user_oid)}))
+
+    def page(self, text: str | None, page: int, limit: int) -> tuple[list[dict], int]:
+        where, params = "", ()
+        if text:
+            where, params = " WHERE instr(username_lower, ?) > 0", (text.lower(),)
+        rows = self._db.read(f"SELECT * FROM users{where} ORDER BY username_lower LIMIT ? OFFSET ?",
+                             (*params, limit, (page - 1) * limit))
+        total = self._db.read_one(f"SELECT count(*) FROM users{where}", params)[0]
+        return [_user(row) for row in rows], total
 
 
 class SQLiteSessionsRepository(SQLiteRepository):
@@ -66,12 +102,19 @@ class SQLiteSessionsRepository(SQLiteRepository):
                 expires_at TEXT NOT NULL);
             CREATE INDEX IF NOT EXISTS sessions_by_user ON sessions (user_id);
             CREATE INDEX IF NOT EXISTS sessions_expire ON sessions (expires_at)"""
+    SCHEMA_NAME = "sessions"
+    # Version 1: what a user sees of each session (issue 15): last use, address, user agent.
+    MIGRATIONS = (Migration(1, "ALTER TABLE sessions ADD COLUMN last_used_at TEXT; "
+                               "ALTER TABLE sessions ADD COLUMN address TEXT; "
+                               "ALTER TABLE sessions ADD COLUMN user_agent TEXT"),)
 
-    def create(self, token_hash: str, user_id: str, created_at: datetime, expires_at: datetime) -> None:
+    def create(self, token_hash: str, user_id: str, created_at: datetime, expires_at: datetime,
+               address: str | None = None, user_agent: str | None = None) -> None:
         with self._db.transaction() as conn:
             SESSIONS.purge_expired(conn, utcnow())
-            SESSIONS.insert(conn, {"_id": token_hash, "user_id": user_id,
-                                   "created_at": created_at, "expires_at": expires_at})
+            SESSIONS.insert(conn, {"_id": token_hash, "user_id": user_id, "created_at": created_at,
+                                   "expires_at": expires_at, "last_used_at": created_at, "address": address,
+                                   "user_agent": user_agent})
 
     def get(self, token_hash: str) -> dict | None:
         return SESSIONS.doc(self._db.read_one("SELECT * FROM sessions WHERE id = ? AND expires_at > ?",
@@ -80,8 +123,18 @@ class SQLiteSessionsRepository(SQLiteRepository):
     def delete(self, token_hash: str) -> None:
         self._db.write("DELETE FROM sessions WHERE id = ?", (token_hash,))
 
-    def delete_for_user(self, user_id: str) -> None:
-        self._db.write("DELETE FROM sessions WHERE user_id = ?", (user_id,))
+    def delete_for_user(self, user_id: str, keep: str | None = None) -> int:
+        return self._db.write("DELETE FROM sessions WHERE user_id = ? AND id IS NOT ?", (user_id, keep)).rowcount
+
+    def for_user(self, user_id: str, now: datetime) -> list[dict]:
+        return SESSIONS.docs(self._db.read("SELECT * FROM sessions WHERE user_id = ? AND expires_at > ? "
+                                           "ORDER BY created_at DESC, id", (user_id, time_text(now))))
+
+    def delete_owned(self, user_id: str, token_hash: str) -> bool:
+        return self._db.write("DELETE FROM sessions WHERE id = ? AND user_id = ?", (token_hash, user_id)).rowcount == 1
+
+    def touch(self, token_hash: str, when: datetime) -> None:
+        self._db.write("UPDATE sessions SET last_used_at = ? WHERE id = ?", (time_text(when), token_hash))
 
 
 class SQLiteTokensRepository(SQLiteRepository):
@@ -128,3 +181,42 @@ class SQLiteTokensRepository(SQLiteRepository):
 
     def touch(self, token_id, when: datetime) -> None:
         self._db.write("UPDATE api_tokens SET last_used_at = ? WHERE id = ?", (time_text(when), oid(token_id)))
+
+    def delete_for_owner(self, owner_id: str) -> int:
+        return self._db.write("DELETE FROM api_tokens WHERE owner_id = ?", (owner_id,)).rowcount
+
+
+INVITES = Table("invites", ("_id", "secret_hash", "created_by", "created_at", "expires_at", "note"),
+                ids=("_id",), times=("created_at", "expires_at"))
+
+
+class SQLiteInvitesRepository(SQLiteRepository):
+    """Single-use invitations to register; each use removes one row in one statement."""
+
+    SCHEMA = """
+            CREATE TABLE IF NOT EXISTS invites (
+                id TEXT PRIMARY KEY,
+                secret_hash TEXT NOT NULL,
+                created_by TEXT NOT NULL,
+                created_at TEXT NOT NULL,
+                expires_at TEXT NOT NULL,
+                note TEXT);
+            CREATE UNIQUE INDEX IF NOT EXISTS invite_secret ON invites (secret_hash);
+            CREATE INDEX IF NOT EXISTS invites_expire ON invites (expires_at)"""
+
+    def insert(self, invite: dict) -> None:
+        with self._db.transaction() as conn:
+            INVITES.purge_expired(conn, utcnow())
+            INVITES.insert(conn, invite)
+
+    def take(self, secret_hash: str, now: datetime) -> dict | None:
+        return INVITES.doc(self._db.returning("DELETE FROM invites WHERE secret_hash = ? AND expires_at > ? RETURNING *",
+                                              (secret_hash, time_text(now))))
+
+    def live(self, now: datetime) -> list[dict]:
+        return INVITES.docs(self._db.read("SELECT * FROM invites WHERE expires_at > ? ORDER BY created_at, id",
+                                          (time_text(now),)))
+
+    def delete(self, invite_id: str) -> bool:
+        invite_oid = parse_object_id(invite_id)
+        return bool(invite_oid) and self._db.write("DELETE FROM invites WHERE id = ?", (oid(invite_oid),)).rowcount == 1

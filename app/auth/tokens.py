@@ -17,6 +17,7 @@ from ..errors import ErrorCode, InvalidInput, NotFound
 from ..timeutil import as_utc, utcnow
 from .models import SCOPE_READ, SCOPE_READ_WRITE, User
 from .repo import TokensRepository, UsersRepository
+from .service import note_activity
 
 log = logging.getLogger(__name__)
 
@@ -67,9 +68,13 @@ class TokenService:
         if token.get("expires_at") and as_utc(token["expires_at"]) <= now:
             return None
         user = self.users.get(token["owner_id"])
-        if user is None:
+        if user is None or user.get("disabled"):  # a disabled account's tokens stop at once
             return None
         last = token.get("last_used_at")
         if last is None or now - as_utc(last) >= LAST_USED_RESOLUTION:
             self.tokens.touch(token["_id"], now)
+        note_activity(self.users, user, now)
         return User(user, token=token)
+
+    def revoke_all(self, owner_id: str) -> int:
+        return self.tokens.delete_for_owner(owner_id)

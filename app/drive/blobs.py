@@ -13,7 +13,7 @@ import logging
 import time
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Iterable, Iterator
+from typing import Callable, Iterable, Iterator
 
 from bson import ObjectId
 
@@ -63,10 +63,13 @@ class Download:
 
 
 class BlobStore:
-    def __init__(self, blobs: BlobsRepository, storage: BlobStorage, quota_bytes: int | None = None):
+    def __init__(self, blobs: BlobsRepository, storage: BlobStorage,
+                 quota_bytes: int | None | Callable[[str], int | None] = None):
+        """``quota_bytes``: every user's quota (0 or None: unlimited), or a function giving a
+        user's (an administrator may set one per user)."""
         self.blobs = blobs
         self.storage = storage
-        self.quota_bytes = quota_bytes
+        self.quota_of = quota_bytes if callable(quota_bytes) else (lambda _owner_id: quota_bytes)
 
     def adopt(self, owner_id: str, staged: StagedBlob) -> dict:
         """One reference to a blob holding the staged bytes: an existing one with the same
@@ -77,8 +80,9 @@ class BlobStore:
             self._note_md5(existing, staged)
             staged.discard()
             return existing
-        if not self.blobs.charge(owner_id, staged.size, self.quota_bytes):
-            raise quota_exceeded(self.quota_bytes, self.blobs.used_bytes(owner_id))
+        quota = self.quota_of(owner_id)
+        if not self.blobs.charge(owner_id, staged.size, quota):
+            raise quota_exceeded(quota, self.blobs.used_bytes(owner_id))
         key, charged = None, True
         try:
             key = self.storage.commit(staged, owner_id)
@@ -183,8 +187,9 @@ class BlobStore:
     def reserve(self, owner_id: str, size: int) -> None:
         """Hold ``size`` bytes of the owner's quota for an upload still arriving (507 when they
         do not fit): counted as used until :meth:`release_reservation`."""
-        if not self.blobs.charge(owner_id, size, self.quota_bytes):
-            raise quota_exceeded(self.quota_bytes, self.blobs.used_bytes(owner_id))
+        quota = self.quota_of(owner_id)
+        if not self.blobs.charge(owner_id, size, quota):
+            raise quota_exceeded(quota, self.blobs.used_bytes(owner_id))
 
     def release_reservation(self, owner_id: str, size: int) -> None:
         if size:
@@ -195,21 +200,22 @@ class BlobStore:
         up; while bytes stream, the free space plus the largest content the user already has
         (only content the user already has can be stored for free). The exact check is
         :meth:`check_quota`, once the bytes are hashed."""
-        if not self.quota_bytes:
+        quota = self.quota_of(owner_id)
+        if not quota:
             return UploadBudget(None)
         used = self.blobs.used_bytes(owner_id)
-        if used >= self.quota_bytes:
-            raise quota_exceeded(self.quota_bytes, used)
-        return UploadBudget(self.quota_bytes - used + self.blobs.largest_size(owner_id),
-                            refusal=quota_exceeded(self.quota_bytes, used))
+        if used >= quota:
+            raise quota_exceeded(quota, used)
+        return UploadBudget(quota - used + self.blobs.largest_size(owner_id), refusal=quota_exceeded(quota, used))
 
     def check_quota(self, owner_id: str, staged: Iterable[StagedBlob]) -> None:
         """507 unless the content among ``staged`` the owner does not have yet fits the quota."""
-        if not self.quota_bytes:
+        quota = self.quota_of(owner_id)
+        if not quota:
             return
         staged = list(staged)
         known = self.blobs.known_contents(owner_id, [s.sha256 for s in staged])
         new_content = {s.sha256: s.size for s in staged if s.sha256 not in known}
         used = self.blobs.used_bytes(owner_id)
-        if used + sum(new_content.values()) > self.quota_bytes:
-            raise quota_exceeded(self.quota_bytes, used)
+        if used + sum(new_content.values()) > quota:
+            raise quota_exceeded(quota, used)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Callable
 
 from .names import name_key
 from .repo import BlobsRepository, ItemsRepository
@@ -9,11 +10,11 @@ from .tree import Tree
 
 
 class SearchService:
-    def __init__(self, items: ItemsRepository, blobs: BlobsRepository, quota_bytes: int):
+    def __init__(self, items: ItemsRepository, blobs: BlobsRepository, quota_of: Callable[[str], int | None]):
         self.items = items
         self.tree = Tree(items)
         self.blobs = blobs
-        self.quota_bytes = quota_bytes
+        self.quota_of = quota_of
 
     def search(self, owner_id: str, text: str = "", kind: str | None = None, content_type: str | None = None,
                min_size: int | None = None, max_size: int | None = None,
@@ -33,7 +34,7 @@ class SearchService:
         return {
             "used_bytes": self.blobs.used_bytes(owner_id),
             "trash_bytes": trash_bytes,
-            "quota_bytes": self.quota_bytes,
+            "quota_bytes": self.quota_of(owner_id) or 0,
             "file_count": file_count,
             "folder_count": folder_count,
             "trashed_file_count": trashed_files,

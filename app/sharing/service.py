@@ -10,6 +10,8 @@ them all.
 """
 from __future__ import annotations
 
+from typing import Callable
+
 import hmac
 import logging
 import secrets
@@ -62,11 +64,14 @@ def share_state(share: dict, item_live: bool, now: datetime | None = None) -> st
 
 
 class ShareService:
-    def __init__(self, shares: SharesRepository, items: ItemsRepository, password_method: str | None = None):
+    def __init__(self, shares: SharesRepository, items: ItemsRepository, password_method: str | None = None,
+                 owner_active: Callable[[str], bool] = lambda _owner_id: True):
         self.shares = shares
         self.items = items
         self.password_method = password_method
         self.tree = Tree(items)
+        # Whether an owner's links may answer (a disabled account's links stop at once).
+        self.owner_active = owner_active
 
     # -- owner -------------------------------------------------------------------------------
 
@@ -157,6 +162,8 @@ class ShareService:
         digest = secret_digest(token)
         share = self.shares.by_token_hash(digest)
         if share is None or not hmac.compare_digest(share["token_hash"], digest):
+            raise share_not_found()
+        if not self.owner_active(share["owner_id"]):
             raise share_not_found()
         item = self.items.get(share["owner_id"], share["item_id"], live=True)
         state = share_state(share, item is not None)

@@ -1,0 +1,78 @@
+"""The administration routes' contract."""
+from __future__ import annotations
+
+from marshmallow import fields
+
+from ..auth.schemas import PASSWORD_MESSAGE, USERNAME_MESSAGE, _credential
+from ..auth.service import PASSWORD_MAX, PASSWORD_MIN, USERNAME_PATTERN
+from ..contract import ApiSchema, Id, Timestamp, text
+from ..errors import ErrorCode
+from ..schemas import PageQuery, page_of
+from .service import INVITE_HOURS_MAX, ROLES
+
+
+class AdminUserSchema(ApiSchema):
+    """A user as administrators see them: the account, usage and quota; never their files."""
+
+    id = Id(attribute="_id", required=True)
+    username = fields.String(required=True)
+    role = fields.String(required=True, metadata={"enum": list(ROLES)})
+    disabled = fields.Boolean(required=True)
+    created_at = Timestamp(required=True)
+    last_seen_at = Timestamp(allow_none=True, dump_default=None,
+                             metadata={"description": "last request with a session or token (to the minute)"})
+    used_bytes = fields.Integer(required=True)
+    quota_bytes = fields.Integer(required=True, metadata={"description": "0 means unlimited"})
+    own_quota = fields.Boolean(required=True, metadata={"description": "false: USER_QUOTA_BYTES applies"})
+
+
+AdminUserPageSchema = page_of(AdminUserSchema, "users", "AdminUserPage")
+
+
+class UserQuery(PageQuery):
+    q = text(load_default=None, metadata={"description": "only usernames containing this (any case)"})
+
+
+class AdminUserCreateSchema(ApiSchema):
+    username = _credential(USERNAME_MESSAGE, ErrorCode.INVALID_USERNAME, pattern=f"^{USERNAME_PATTERN.pattern}$")
+    password = _credential(PASSWORD_MESSAGE, ErrorCode.INVALID_PASSWORD, minLength=PASSWORD_MIN,
+                           maxLength=PASSWORD_MAX)
+    role = fields.String(load_default="user", metadata={"enum": list(ROLES)})
+    quota_bytes = fields.Integer(load_default=None, allow_none=True, strict=True,
+                                 metadata={"description": "null: USER_QUOTA_BYTES; 0: unlimited"})
+
+
+class AdminUserUpdateSchema(ApiSchema):
+    quota_bytes = fields.Integer(allow_none=True, strict=True,
+                                 metadata={"description": "bytes; 0: unlimited; null: back to USER_QUOTA_BYTES"})
+    disabled = fields.Boolean(metadata={
+        "description": "true: their sessions end, their tokens and share links stop answering at once"})
+    role = fields.String(metadata={"enum": list(ROLES)})
+
+
+class PasswordResetSchema(ApiSchema):
+    password = _credential(PASSWORD_MESSAGE, ErrorCode.INVALID_PASSWORD, minLength=PASSWORD_MIN,
+                           maxLength=PASSWORD_MAX)
+
+
+class InviteSchema(ApiSchema):
+    id = Id(attribute="_id", required=True)
+    created_at = Timestamp(required=True)
+    expires_at = Timestamp(required=True)
+    note = fields.String(allow_none=True, dump_default=None)
+
+
+class InviteCreateSchema(ApiSchema):
+    hours = fields.Integer(load_default=72, strict=True,
+                           metadata={"minimum": 1, "maximum": INVITE_HOURS_MAX, "description": "valid this long"})
+    note = fields.String(load_default=None, allow_none=True, metadata={"maxLength": 200})
+
+
+class InviteCreatedSchema(ApiSchema):
+    invite = fields.Nested(InviteSchema, required=True)
+    secret = fields.String(required=True, metadata={"description": "shown once: give it to the person"})
+    url = fields.String(required=True, metadata={"description": "the web app's sign-up page with the invitation"})
+
+
+class InviteListSchema(ApiSchema):
+    invites = fields.List(fields.Nested(InviteSchema), required=True)
