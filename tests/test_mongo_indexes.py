@@ -100,8 +100,25 @@ def story(client, second_client) -> None:
     assert client.delete(f"/api/files/{files[4]['id']}?permanent=true").status_code in (200, 204)
     assert client.delete("/api/trash").status_code in (200, 204)
     assert client.get("/api/me/usage").status_code == 200
+    account_story(client)
     webdav_story(second_client)
     assert client.post("/api/logout").status_code in (200, 204)
+
+
+def account_story(client) -> None:
+    """Sessions, a password change, and what an administrator does."""
+    assert client.get("/api/me/sessions").status_code == 200
+    assert client.post("/api/me/password", json={"current_password": "correct horse",
+                                                 "new_password": "correct horse"}).status_code == 204
+    me = client.get("/api/me").get_json()
+    client.application.extensions["drive_services"].auth.users.update(me["id"], {"role": "admin"})
+    assert client.get("/api/admin/users?q=ali").status_code == 200
+    made = client.post("/api/admin/users", json={"username": "bobby", "password": "pass word 1"}).get_json()
+    assert client.patch(f"/api/admin/users/{made['id']}", json={"quota_bytes": 10, "disabled": True}).status_code == 200
+    assert client.post(f"/api/admin/users/{made['id']}/password", json={"password": "pass word 2"}).status_code == 204
+    invite = client.post("/api/admin/invites", json={}).get_json()
+    assert client.get("/api/admin/invites").status_code == 200
+    assert client.delete(f"/api/admin/invites/{invite['invite']['id']}").status_code == 204
 
 
 def webdav_story(client) -> None:

@@ -65,7 +65,7 @@ def get_user(user_id: str):
 @admin_only
 @arguments(AdminUserUpdateSchema)
 @response(AdminUserSchema, description="The user after the change.", errors=(USER_NOT_FOUND, CONFLICT))
-def update_user(user_id: str, body: dict):
+def update_user(body: dict, user_id: str):
     """Set a quota of the user's own (`null`: back to USER_QUOTA_BYTES; `0`: unlimited),
     disable or enable the account, or change its role. Disabling ends the user's sessions and
     stops their tokens, WebDAV logins and share links at once; enabling brings tokens and links
@@ -77,7 +77,7 @@ def update_user(user_id: str, body: dict):
 @admin_only
 @arguments(PasswordResetSchema)
 @response(None, 204, "Reset.", errors=(USER_NOT_FOUND,))
-def reset_password(user_id: str, body: dict):
+def reset_password(body: dict, user_id: str):
     """Give the user a new password (tell it to them); every session of theirs ends."""
     services().admin.reset_password(current_user.id, user_id, body["password"])
 

@@ -1,0 +1,341 @@
+"""Running the drive for a team (issue 15): administrators, registration policies and
+invitations, per-user quotas, disabled accounts, password changes and resets, login sessions.
+
+User stories through the API: an admin disables a user in the middle of their session (cookie,
+token, WebDAV and share link all stop at once); invite-only registration; a password change
+kills a stolen cookie. Every admin route is a 404 for anyone who is not an administrator.
+"""
+from __future__ import annotations
+
+import base64
+import re
+import threading
+from datetime import datetime, timedelta
+
+import mongomock
+import pytest
+from bson import ObjectId
+
+from app import create_app
+from app.db import close_database
+from app.digests import secret_digest
+from app.timeutil import utcnow
+from config import TestingConfig
+from tests.conftest import TEST_DB, AuthActions, upload
+
+PASSWORD = "correct horse"
+
+
+def make_app(tmp_path, **settings):
+    config = TestingConfig.load({})
+    config.update(UPLOAD_FOLDER=str(tmp_path / "uploads"), INSTANCE_PATH=str(tmp_path / "instance"), **settings)
+    if TEST_DB == "sqlite" or settings.get("EMBEDDED_DB_PATH"):
+        config.setdefault("EMBEDDED_DB_PATH", str(tmp_path / "data"))
+    else:
+        config["MONGO_CLIENT_FACTORY"] = lambda: mongomock.MongoClient(tz_aware=True)
+    return create_app(config)
+
+
+def promote(app, user_id: str) -> None:
+    app.extensions["drive_services"].auth.users.update(user_id, {"role": "admin"})
+
+
+@pytest.fixture
+def admin(app):
+    client = app.test_client()
+    me = AuthActions(client).signup("root", PASSWORD)
+    promote(app, me["id"])
+    return client
+
+
+@pytest.fixture
+def bob(app):
+    client = app.test_client()
+    client.user = AuthActions(client).signup("bob", PASSWORD)
+    return client
+
+
+def basic(username, secret):
+    return {"Authorization": "Basic " + base64.b64encode(f"{username}:{secret}".encode()).decode()}
+
+
+def code(response) -> str:
+    return (response.get_json(silent=True) or {}).get("error", {}).get("code", "")
+
+
+# -- who may administer ------------------------------------------------------------------------------
+
+def admin_rules(app):
+    for rule in app.url_map.iter_rules():
+        if rule.rule.startswith("/api/admin/"):
+            for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+                yield rule, method
+
+
+def test_every_admin_route_is_a_404_for_a_user_and_a_401_for_nobody(app, admin, bob):
+    rules = list(admin_rules(app))
+    assert len(rules) >= 8
+    anonymous = app.test_client()
+    secret = bob.post("/api/tokens", json={"name": "t", "scope": "read-write"}).get_json()["secret"]
+    for rule, method in rules:
+        url = rule.build({name: "0" * 24 for name in rule.arguments}, append_unknown=False)[1]
+        body = {"username": "mallory", "password": "pass word 1", "disabled": True, "hours": 1}
+        for client, headers in ((bob, {}), (app.test_client(), {"Authorization": f"Bearer {secret}"})):
+            response = client.open(url, method=method, json=body, headers=headers)
+            assert response.status_code == 404 and code(response) == "not_found", (method, url, response.get_json())
+        assert anonymous.open(url, method=method, json=body).status_code == 401
+    assert bob.get("/api/me").get_json()["role"] == "user"
+    listed = admin.get("/api/admin/users").get_json()
+    assert [u["username"] for u in listed["users"]] == ["bob", "root"]  # mallory was never made
+
+
+def test_create_admin_command_creates_and_promotes(app, bob):
+    runner = app.test_cli_runner()
+    made = runner.invoke(args=["create-admin", "ops", "--password-stdin"], input="ops password 1\n")
+    assert made.exit_code == 0 and "created administrator ops" in made.output, made.output
+    client = app.test_client()
+    assert AuthActions(client).login("ops", "ops password 1").get_json()["role"] == "admin"
+    assert client.get("/api/admin/users").status_code == 200
+    promoted = runner.invoke(args=["create-admin", "bob", "--password-stdin"], input="\n")
+    assert promoted.exit_code == 0 and "promoted" in promoted.output
+    assert bob.get("/api/admin/users").status_code == 200  # the same session, an administrator now
+    assert AuthActions(app.test_client()).login("bob", PASSWORD).status_code == 200  # password kept
+    short = runner.invoke(args=["create-admin", "newbie", "--password-stdin"], input="short\n")
+    assert short.exit_code != 0 and "8 to 1024" in short.output
+
+
+def test_the_first_admin_comes_from_the_environment_once(tmp_path):
+    first = make_app(tmp_path, EMBEDDED_DB_PATH=str(tmp_path / "data"), ADMIN_USERNAME="chief",
+                     ADMIN_PASSWORD="chief password")
+    client = first.test_client()
+    assert AuthActions(client).login("chief", "chief password").get_json()["role"] == "admin"
+    close_database(first)
+    again = make_app(tmp_path, EMBEDDED_DB_PATH=str(tmp_path / "data"), ADMIN_USERNAME="chief",
+                     ADMIN_PASSWORD="another password")  # a later start changes nothing
+    assert AuthActions(again.test_client()).login("chief", "chief password").status_code == 200
+    assert AuthActions(again.test_client()).login("chief", "another password").status_code == 401
+    close_database(again)
+
+
+# -- users: list, create, quota --------------------------------------------------------------------------
+
+def test_admins_list_users_with_usage_quota_and_activity_but_never_files(app, admin, bob):
+    assert upload(bob, ("secret.txt", b"x" * 1234)).status_code == 201
+    for i in range(3):
+        AuthActions(app.test_client()).register(f"user{i}", PASSWORD)
+    page = admin.get("/api/admin/users?limit=2&page=1").get_json()
+    assert page["total"] == 5 and page["pages"] == 3 and len(page["users"]) == 2
+    found = admin.get("/api/admin/users?q=BO").get_json()["users"]
+    assert [u["username"] for u in found] == ["bob"]
+    row = found[0]
+    assert row["used_bytes"] == 1234 and row["quota_bytes"] == app.config["USER_QUOTA_BYTES"]
+    assert row["own_quota"] is False and row["disabled"] is False and row["role"] == "user"
+    assert row["last_seen_at"] is not None
+    assert "secret.txt" not in admin.get(f"/api/admin/users/{row['id']}").get_data(as_text=True)
+    assert "password_hash" not in str(row)
+
+
+def test_an_admin_creates_accounts_even_when_registration_is_closed(tmp_path):
+    app = make_app(tmp_path, REGISTRATION="closed")
+    refused = AuthActions(app.test_client()).register("walkin", PASSWORD)
+    assert refused.status_code == 403 and code(refused) == "registration_closed"
+    root = app.test_client()
+    app.test_cli_runner().invoke(args=["create-admin", "root", "--password-stdin"], input=PASSWORD + "\n")
+    AuthActions(root).login("root", PASSWORD)
+    made = root.post("/api/admin/users", json={"username": "carol", "password": PASSWORD, "quota_bytes": 5000})
+    assert made.status_code == 201 and made.get_json()["quota_bytes"] == 5000 and made.get_json()["own_quota"]
+    again = root.post("/api/admin/users", json={"username": "CAROL", "password": PASSWORD})
+    assert again.status_code == 409 and code(again) == "username_taken"
+    assert AuthActions(app.test_client()).login("carol", PASSWORD).status_code == 200
+    close_database(app)
+
+
+def test_a_quota_of_their_own_replaces_the_default(app, admin, bob):
+    user_id = bob.user["id"]
+    set_quota = admin.patch(f"/api/admin/users/{user_id}", json={"quota_bytes": 1000})
+    assert set_quota.status_code == 200 and set_quota.get_json()["quota_bytes"] == 1000
+    refused = upload(bob, ("big.bin", b"b" * 2000))
+    assert refused.status_code == 507 and "1000 B" in refused.get_json()["error"]["message"]
+    assert bob.get("/api/me/usage").get_json()["quota_bytes"] == 1000
+    assert upload(bob, ("small.bin", b"s" * 900)).status_code == 201
+    assert admin.patch(f"/api/admin/users/{user_id}", json={"quota_bytes": 0}).get_json()["quota_bytes"] == 0
+    assert upload(bob, ("big.bin", b"b" * 2000)).status_code == 201  # 0: unlimited
+    back = admin.patch(f"/api/admin/users/{user_id}", json={"quota_bytes": None}).get_json()
+    assert back["quota_bytes"] == app.config["USER_QUOTA_BYTES"] and back["own_quota"] is False
+    for bad in (-1, "lots", 1.5, True):
+        assert admin.patch(f"/api/admin/users/{user_id}", json={"quota_bytes": bad}).status_code == 400
+
+
+# -- disabling, mid-session ------------------------------------------------------------------------------
+
+def test_a_disabled_user_is_out_at_once_everywhere_and_back_when_enabled(app, admin, bob):
+    assert upload(bob, ("shared.txt", b"shared")).status_code == 201
+    file_id = bob.get("/api/files").get_json()["files"][0]["id"]
+    link = bob.post("/api/shares", json={"item_id": file_id}).get_json()["token"]
+    secret = bob.post("/api/tokens", json={"name": "t", "scope": "read-write"}).get_json()["secret"]
+    bearer = {"Authorization": f"Bearer {secret}"}
+    visitor = app.test_client()
+    assert visitor.get(f"/s/{link}").status_code == 200
+    assert bob.get("/api/files").status_code == 200
+
+    disabled = admin.patch(f"/api/admin/users/{bob.user['id']}", json={"disabled": True})
+    assert disabled.status_code == 200 and disabled.get_json()["disabled"] is True
+    assert bob.get("/api/files").status_code == 401  # the open session, mid-use
+    assert app.test_client().get("/api/files", headers=bearer).status_code == 401
+    dav = app.test_client().open("/dav/bob/", method="PROPFIND", headers={**basic("bob", secret), "Depth": "0"})
+    assert dav.status_code == 401
+    assert app.test_client().get(f"/s/{link}").status_code == 404
+    login = AuthActions(app.test_client()).login("bob", PASSWORD)
+    assert login.status_code == 403 and code(login) == "account_disabled"
+    wrong = AuthActions(app.test_client()).login("bob", "wrong password")
+    assert wrong.status_code == 401  # a wrong password still says nothing about the account
+
+    assert admin.patch(f"/api/admin/users/{bob.user['id']}", json={"disabled": False}).status_code == 200
+    assert app.test_client().get("/api/files", headers=bearer).status_code == 200
+    assert app.test_client().get(f"/s/{link}").status_code == 200
+    assert bob.get("/api/files").status_code == 401  # that session ended for good
+    assert AuthActions(app.test_client()).login("bob", PASSWORD).status_code == 200
+
+
+def test_an_admin_cannot_lock_themselves_out(app, admin):
+    me = admin.get("/api/me").get_json()
+    for change in ({"disabled": True}, {"role": "user"}):
+        response = admin.patch(f"/api/admin/users/{me['id']}", json=change)
+        assert response.status_code == 409, change
+    assert admin.get("/api/admin/users").status_code == 200
+
+
+def test_a_password_reset_ends_the_users_sessions(app, admin, bob):
+    reset = admin.post(f"/api/admin/users/{bob.user['id']}/password", json={"password": "brand new pass"})
+    assert reset.status_code == 204
+    assert bob.get("/api/files").status_code == 401
+    assert AuthActions(app.test_client()).login("bob", PASSWORD).status_code == 401
+    assert AuthActions(app.test_client()).login("bob", "brand new pass").status_code == 200
+    missing = admin.post("/api/admin/users/" + "0" * 24 + "/password", json={"password": "brand new pass"})
+    assert missing.status_code == 404 and code(missing) == "user_not_found"
+
+
+# -- registration by invitation --------------------------------------------------------------------------
+
+def test_invite_only_registration(tmp_path):
+    app = make_app(tmp_path, REGISTRATION="invite")
+    root = app.test_client()
+    app.test_cli_runner().invoke(args=["create-admin", "root", "--password-stdin"], input=PASSWORD + "\n")
+    AuthActions(root).login("root", PASSWORD)
+    anyone = AuthActions(app.test_client())
+    refused = anyone.register("dave", PASSWORD)
+    assert refused.status_code == 403 and code(refused) == "invite_required"
+
+    made = root.post("/api/admin/invites", json={"hours": 24, "note": "dave"}).get_json()
+    assert made["secret"].startswith("cdi_") and made["secret"] in made["url"]
+    assert [i["note"] for i in root.get("/api/admin/invites").get_json()["invites"]] == ["dave"]
+    assert made["secret"] not in root.get("/api/admin/invites").get_data(as_text=True)
+    root_name = anyone.client.post("/api/register", json={"username": "ROOT", "password": PASSWORD,
+                                                          "invite": made["secret"]})
+    assert root_name.status_code == 409  # a taken name does not use the invitation up
+    welcomed = anyone.client.post("/api/register", json={"username": "dave", "password": PASSWORD,
+                                                         "invite": made["secret"]})
+    assert welcomed.status_code == 201
+    reused = anyone.client.post("/api/register", json={"username": "eve", "password": PASSWORD,
+                                                       "invite": made["secret"]})
+    assert reused.status_code == 403 and code(reused) == "invite_invalid"
+    assert root.get("/api/admin/invites").get_json()["invites"] == []
+
+    withdrawn = root.post("/api/admin/invites", json={}).get_json()
+    assert root.delete(f"/api/admin/invites/{withdrawn['invite']['id']}").status_code == 204
+    assert root.delete(f"/api/admin/invites/{withdrawn['invite']['id']}").status_code == 404
+    late = anyone.client.post("/api/register", json={"username": "eve", "password": PASSWORD,
+                                                     "invite": withdrawn["secret"]})
+    assert late.status_code == 403 and code(late) == "invite_invalid"
+    with app.app_context():
+        services = app.extensions["drive_services"]
+        services.auth.invites.insert({"_id": ObjectId(), "secret_hash": secret_digest("cdi_old"),
+                                      "created_by": "x", "created_at": utcnow() - timedelta(days=2),
+                                      "expires_at": utcnow() - timedelta(days=1), "note": None})
+    expired = anyone.client.post("/api/register", json={"username": "eve", "password": PASSWORD, "invite": "cdi_old"})
+    assert expired.status_code == 403 and code(expired) == "invite_invalid"
+    close_database(app)
+
+
+@pytest.mark.skipif(TEST_DB != "sqlite", reason="threads share the SQLite engine (mongomock is not thread-safe)")
+def test_one_invitation_registers_one_account_under_parallel_use(tmp_path):
+    app = make_app(tmp_path, REGISTRATION="invite", REGISTER_RATE_LIMIT="1000 per hour")
+    app.test_cli_runner().invoke(args=["create-admin", "root", "--password-stdin"], input=PASSWORD + "\n")
+    root = app.test_client()
+    AuthActions(root).login("root", PASSWORD)
+    secret = root.post("/api/admin/invites", json={}).get_json()["secret"]
+    answers, barrier = [], threading.Barrier(12)
+
+    def register(i):
+        client = app.test_client()
+        barrier.wait()
+        answers.append(client.post("/api/register", json={"username": f"racer{i}", "password": PASSWORD,
+                                                          "invite": secret}).status_code)
+    threads = [threading.Thread(target=register, args=(i,)) for i in range(12)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(answers) == [201] + [403] * 11
+    close_database(app)
+
+
+# -- self-service: password, sessions, remember me -------------------------------------------------------
+
+def test_a_password_change_kills_a_stolen_cookie_and_keeps_this_session(app, bob):
+    thief = app.test_client()
+    thief.set_cookie("session", bob.get_cookie("session").value)
+    assert thief.get("/api/files").status_code == 200  # the copied cookie works until...
+    laptop = app.test_client()
+    AuthActions(laptop).login("bob", PASSWORD)
+    secret = bob.post("/api/tokens", json={"name": "dav", "scope": "read-write"}).get_json()["secret"]
+    wrong = bob.post("/api/me/password", json={"current_password": "nope nope", "new_password": "new password 1"})
+    assert wrong.status_code == 401 and code(wrong) == "wrong_password"
+    changed = bob.post("/api/me/password", json={"current_password": PASSWORD, "new_password": "new password 1"})
+    assert changed.status_code == 204
+    assert laptop.get("/api/files").status_code == 401
+    assert bob.get("/api/files").status_code == 200  # the session that changed it stays
+    assert thief.get("/api/files").status_code == 200  # (a copy of *this* cookie is this session)
+    assert app.test_client().get("/api/files", headers={"Authorization": f"Bearer {secret}"}).status_code == 200
+    old = app.test_client().open("/dav/bob/", method="PROPFIND", headers={**basic("bob", PASSWORD), "Depth": "0"})
+    assert old.status_code == 401
+    new = app.test_client().open("/dav/bob/", method="PROPFIND", headers={**basic("bob", "new password 1"),
+                                                                          "Depth": "0"})
+    assert new.status_code == 207
+    revoked = bob.post("/api/me/password", json={"current_password": "new password 1",
+                                                 "new_password": "newer password 2", "revoke_tokens": True})
+    assert revoked.status_code == 204
+    assert app.test_client().get("/api/files", headers={"Authorization": f"Bearer {secret}"}).status_code == 401
+
+
+def test_sessions_are_listed_and_ended_one_or_all(app, bob):
+    phone = app.test_client()
+    phone.post("/api/login", json={"username": "bob", "password": PASSWORD}, headers={"User-Agent": "Phone/1.0"})
+    sessions = bob.get("/api/me/sessions").get_json()["sessions"]
+    assert len(sessions) == 2 and sum(s["current"] for s in sessions) == 1
+    other = next(s for s in sessions if not s["current"])
+    assert other["user_agent"] == "Phone/1.0" and other["address"] == "127.0.0.1" and other["last_used_at"]
+    token = bob.post("/api/tokens", json={"name": "t", "scope": "read-write"}).get_json()["secret"]
+    assert app.test_client().get("/api/me/sessions", headers={"Authorization": f"Bearer {token}"}).status_code == 403
+    assert bob.delete(f"/api/me/sessions/{other['id']}").status_code == 204
+    assert phone.get("/api/files").status_code == 401
+    assert bob.delete(f"/api/me/sessions/{other['id']}").status_code == 404
+    AuthActions(phone).login("bob", PASSWORD)
+    assert bob.delete("/api/me/sessions").status_code == 204  # log out everywhere
+    assert phone.get("/api/files").status_code == 401 and bob.get("/api/files").status_code == 401
+
+
+def test_remember_me_decides_the_cookie_and_the_session_lifetime(app, bob):
+    remembered = app.test_client().post("/api/login", json={"username": "bob", "password": PASSWORD})
+    cookie = remembered.headers["Set-Cookie"]
+    assert re.search(r"Expires=", cookie), cookie
+    days = app.config["SESSION_LIFETIME_DAYS"]
+    forgetful = app.test_client()
+    answer = forgetful.post("/api/login", json={"username": "bob", "password": PASSWORD, "remember": False})
+    assert answer.status_code == 200 and "Expires=" not in answer.headers["Set-Cookie"]
+    listed = {s["current"]: s for s in forgetful.get("/api/me/sessions").get_json()["sessions"] if s["current"]}
+    expires = datetime.fromisoformat(listed[True]["expires_at"].replace("Z", "+00:00"))
+    assert expires - utcnow() < timedelta(hours=app.config["SESSION_UNREMEMBERED_HOURS"] + 1) < timedelta(days=days)
+    form = app.test_client().post("/api/login", data={"username": "bob", "password": PASSWORD, "remember": "false"})
+    assert form.status_code == 200 and "Expires=" not in form.headers["Set-Cookie"]
+
