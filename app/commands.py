@@ -96,6 +96,21 @@ def register_commands(app: Flask) -> None:
             raise click.ClickException(error.message) from None
         click.echo(f"{'created' if created else 'promoted'} administrator {user['username']}")
 
+    @app.cli.command("delete-user")
+    @click.argument("username")
+    @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+    def delete_user(username: str, yes: bool) -> None:
+        """Delete USERNAME with everything it owns (files and their bytes, links, tokens,
+        sessions, uploads), or finish a deletion that was interrupted. No undo."""
+        found = services()
+        user = found.auth.users.get_by_username(username)
+        if user is None:
+            raise click.ClickException(f"no user {username}")
+        if not yes:
+            click.confirm(f"Delete {user['username']} and all their files for good?", abort=True)
+        report = found.deletion.delete(str(user["_id"]))
+        click.echo(f"deleted {user['username']}: {report.line()}")
+
     @app.cli.command("fill-digests")
     def fill_digests() -> None:
         """Compute the MD5 of content stored before the drive kept one (WebDAV clients such as

@@ -10,6 +10,7 @@ from flask import Flask, current_app, request
 from pymongo.errors import ConnectionFailure
 
 from .auth.repo import SessionsRepository, TokensRepository, UsersRepository, invites_repository
+from .admin.deletion import AccountDeletion
 from .admin.service import AdminService
 from .auth.service import AuthService
 from .auth.tokens import TokenService
@@ -46,6 +47,7 @@ class Services:
     uploads: UploadsService
     dav_locks: DavLocksRepository
     admin: AdminService
+    deletion: "AccountDeletion | None" = None
 
 
 def init_services(app: Flask, database: Database) -> Services:
@@ -94,6 +96,7 @@ def init_services(app: Flask, database: Database) -> Services:
         dav_locks=dav_locks,
         admin=AdminService(auth, token_service, users, sessions, invites, blobs_repo, default_quota),
     )
+    services.deletion = AccountDeletion(services)
     app.extensions[EXTENSION_KEY] = services
     return services
 

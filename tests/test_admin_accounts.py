@@ -339,3 +339,115 @@ def test_remember_me_decides_the_cookie_and_the_session_lifetime(app, bob):
     form = app.test_client().post("/api/login", data={"username": "bob", "password": PASSWORD, "remember": "false"})
     assert form.status_code == 200 and "Expires=" not in form.headers["Set-Cookie"]
 
+
+
+# -- deleting an account with everything in it -----------------------------------------------------------
+
+def every_record_mentioning(app, needles: list[str]) -> list[str]:
+    """Every stored record (any collection or table) in which one of ``needles`` appears."""
+    database = app.extensions["drive_db"]
+    found = []
+    if database.kind == "sqlite":
+        import sqlite3
+        conn = sqlite3.connect(database.path)
+        try:
+            tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+            for table in tables:
+                if table.startswith(("item_names", "sqlite_")) or table == "schema_versions":
+                    continue
+                for row in conn.execute(f"SELECT * FROM {table}"):
+                    text = repr(row)
+                    found += [f"{table}: {text[:200]}" for needle in needles if needle in text]
+        finally:
+            conn.close()
+    else:
+        db = database._db
+        for name in db.list_collection_names():
+            for doc in db[name].find({}):
+                text = repr(doc)
+                found += [f"{name}: {text[:200]}" for needle in needles if needle in text]
+    return found
+
+
+def stored_files_of(app, user_id: str) -> list[str]:
+    import os
+    root = os.path.join(app.config["UPLOAD_FOLDER"], user_id)
+    return [os.path.join(d, f) for d, _, files in os.walk(root) for f in files]
+
+
+def fill_an_account(app, client, username: str) -> None:
+    """Files in folders, versions, a trashed folder, a link (opened), a token, an unfinished
+    tus upload, a WebDAV lock and a dead property."""
+    folder = client.post("/api/folders", json={"name": "Docs"}).get_json()["id"]
+    for i in range(3):
+        assert upload(client, (f"f{i}.txt", f"{username} {i}".encode()), query=f"?folder_id={folder}").status_code == 201
+    assert upload(client, ("f0.txt", b"v2"), query=f"?folder_id={folder}&on_conflict=replace").status_code == 201
+    binned = client.post("/api/folders", json={"name": "Binned"}).get_json()["id"]
+    assert upload(client, ("b.txt", b"binned " + username.encode()), query=f"?folder_id={binned}").status_code == 201
+    assert client.delete(f"/api/folders/{binned}").status_code == 204
+    file_id = client.get("/api/files").get_json()["files"][0]["id"]
+    link = client.post("/api/shares", json={"item_id": file_id}).get_json()["token"]
+    with app.test_client().get(f"/s/{link}/download") as downloaded:
+        assert downloaded.status_code == 200 and downloaded.get_data()
+    secret = client.post("/api/tokens", json={"name": "dav", "scope": "read-write"}).get_json()["secret"]
+    meta = "filename " + base64.b64encode(b"half.bin").decode()
+    started = client.post("/api/tus/", headers={"Tus-Resumable": "1.0.0", "Upload-Length": "20",
+                                                "Upload-Metadata": meta},
+                          data=b"0123456789", content_type="application/offset+octet-stream")
+    assert started.status_code == 201
+    dav = basic(username, secret)
+    assert app.test_client().put(f"/dav/{username}/Docs/dav.txt", data=b"dav", headers=dav).status_code == 201
+    lock = ('<?xml version="1.0"?><d:lockinfo xmlns:d="DAV:"><d:lockscope><d:exclusive/></d:lockscope>'
+            '<d:locktype><d:write/></d:locktype></d:lockinfo>')
+    assert app.test_client().open(f"/dav/{username}/Docs/dav.txt", method="LOCK", data=lock,
+                                  headers={**dav, "Depth": "0"}).status_code == 200
+    prop = ('<?xml version="1.0"?><d:propertyupdate xmlns:d="DAV:" xmlns:z="urn:z"><d:set><d:prop><z:a>1</z:a>'
+            '</d:prop></d:set></d:propertyupdate>')
+    assert app.test_client().open(f"/dav/{username}/Docs", method="PROPPATCH", data=prop, headers=dav).status_code == 207
+
+
+def test_deleting_my_account_leaves_no_record_and_no_byte_of_mine(app, bob):
+    carol = app.test_client()
+    carol_id = AuthActions(carol).signup("carol", PASSWORD)["id"]
+    fill_an_account(app, bob, "bob")
+    fill_an_account(app, carol, "carol")
+    bob_id = bob.user["id"]
+    assert every_record_mentioning(app, [bob_id]) and stored_files_of(app, bob_id)
+    carol_before = (carol.get("/api/search?limit=200").get_json(), carol.get("/api/me/usage").get_json(),
+                    stored_files_of(app, carol_id))
+
+    wrong = bob.delete("/api/me", json={"password": "not it at all"})
+    assert wrong.status_code == 401 and bob.get("/api/files").status_code == 200
+    assert bob.delete("/api/me", json={"password": PASSWORD}).status_code == 204
+
+    assert every_record_mentioning(app, [bob_id, "/bob/"]) == []
+    assert stored_files_of(app, bob_id) == []
+    assert AuthActions(app.test_client()).login("bob", PASSWORD).status_code == 401
+    assert bob.get("/api/files").status_code == 401
+    assert (carol.get("/api/search?limit=200").get_json(), carol.get("/api/me/usage").get_json(),
+            stored_files_of(app, carol_id)) == carol_before
+    assert AuthActions(app.test_client()).register("bob", PASSWORD).status_code == 201  # the name is free again
+
+
+def test_an_admin_deletes_a_user_after_confirming_and_it_can_be_finished_later(app, admin, bob):
+    fill_an_account(app, bob, "bob")
+    bob_id = bob.user["id"]
+    unconfirmed = admin.delete(f"/api/admin/users/{bob_id}", json={"confirm": "someone else"})
+    assert unconfirmed.status_code == 400 and bob.get("/api/files").status_code == 200
+    me = admin.get("/api/me").get_json()["id"]
+    assert admin.delete(f"/api/admin/users/{me}", json={"confirm": "root"}).status_code == 409
+
+    services = app.extensions["drive_services"]
+    real_empty = services.trash.empty
+    services.trash.empty = lambda owner_id: (_ for _ in ()).throw(RuntimeError("power cut"))
+    with pytest.raises(RuntimeError):
+        with app.app_context():
+            services.deletion.delete(bob_id)
+    services.trash.empty = real_empty
+    assert bob.get("/api/files").status_code == 401  # interrupted: the account is already out
+    assert AuthActions(app.test_client()).login("bob", PASSWORD).status_code == 403
+    finished = app.test_cli_runner().invoke(args=["delete-user", "bob", "--yes"])
+    assert finished.exit_code == 0 and "deleted bob" in finished.output, finished.output
+    assert every_record_mentioning(app, [bob_id, "/bob/"]) == [] and stored_files_of(app, bob_id) == []
+    gone = admin.delete(f"/api/admin/users/{bob_id}", json={"confirm": "bob"})
+    assert gone.status_code == 404 and code(gone) == "user_not_found"

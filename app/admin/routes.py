@@ -13,7 +13,8 @@ from ..errors import CONFLICT, INVITE_NOT_FOUND, UNAUTHORIZED, USER_NOT_FOUND, E
 from ..schemas import paged
 from ..services import services
 from .schemas import (AdminUserCreateSchema, AdminUserPageSchema, AdminUserSchema, AdminUserUpdateSchema,
-                      InviteCreatedSchema, InviteCreateSchema, InviteListSchema, PasswordResetSchema, UserQuery)
+                      InviteCreatedSchema, InviteCreateSchema, InviteListSchema, PasswordResetSchema, UserDeleteSchema,
+                      UserQuery)
 
 bp = Blueprint("admin", __name__, url_prefix="/api/admin")
 TAGS = ["Administration"]
@@ -71,6 +72,18 @@ def update_user(body: dict, user_id: str):
     stops their tokens, WebDAV logins and share links at once; enabling brings tokens and links
     back. You cannot disable or demote yourself (409)."""
     return services().admin.update_user(current_user.id, user_id, body)
+
+
+@bp.delete("/users/<user_id>")
+@admin_only
+@arguments(UserDeleteSchema)
+@response(None, 204, "Deleted, with everything the account owned.", errors=(USER_NOT_FOUND, CONFLICT))
+def delete_user(body: dict, user_id: str):
+    """Delete an account with all its data: files, folders, versions and their bytes, links,
+    tokens, sessions, unfinished uploads, WebDAV locks, then the account. Send its username as
+    `confirm`. If it is interrupted, the account stays disabled; run it again (or
+    `flask delete-user`) to finish. Your own account: `DELETE /api/me`."""
+    services().admin.delete_user(current_user.id, user_id, body["confirm"], services().deletion)
 
 
 @bp.post("/users/<user_id>/password")

@@ -76,3 +76,8 @@ class InviteCreatedSchema(ApiSchema):
 
 class InviteListSchema(ApiSchema):
     invites = fields.List(fields.Nested(InviteSchema), required=True)
+
+
+class UserDeleteSchema(ApiSchema):
+    confirm = fields.String(required=True, metadata={"description": "the account's username, to confirm",
+                                                     "error_code": ErrorCode.INVALID_INPUT})

@@ -79,6 +79,18 @@ class AdminService:
         log.info("admin changed user admin_id=%s user_id=%s fields=%s", admin_id, user_id, sorted(update))
         return self.describe(user)
 
+    def delete_user(self, admin_id: str, user_id: str, confirm, deletion) -> None:
+        """Delete the account and everything it owns; ``confirm`` must be its username."""
+        user = self.users.get(user_id)
+        if user is None:
+            raise user_not_found()
+        if user_id == admin_id:
+            raise Conflict("Delete your own account with DELETE /api/me.", code=ErrorCode.CONFLICT)
+        if not isinstance(confirm, str) or confirm.lower() != user["username"].lower():
+            raise InvalidInput("To delete this account, send its username as 'confirm'.", code=ErrorCode.INVALID_INPUT)
+        report = deletion.delete(user_id)
+        log.info("admin deleted user admin_id=%s user_id=%s %s", admin_id, user_id, report.line())
+
     def reset_password(self, admin_id: str, user_id: str, password) -> None:
         self.auth.set_password(user_id, password)
         log.info("admin reset password admin_id=%s user_id=%s", admin_id, user_id)

@@ -45,6 +45,10 @@ class UsersRepository:
             return None
         return self._users.find_one_and_update({"_id": oid}, {"$set": changes}, return_document=ReturnDocument.AFTER)
 
+    def delete(self, user_id: str) -> bool:
+        oid = parse_object_id(user_id)
+        return bool(oid) and self._users.delete_one({"_id": oid}).deleted_count == 1
+
     def page(self, text: str | None, page: int, limit: int) -> tuple[list[dict], int]:
         """Users by username, those whose username contains ``text`` (any case) when given."""
         query = {"username_lower": {"$regex": re.escape(text.lower())}} if text else {}

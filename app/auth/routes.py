@@ -11,7 +11,7 @@ from ..errors import (ACCOUNT_DISABLED, BAD_CREDENTIALS, REGISTRATION_REFUSED, S
 from ..extensions import limiter, login_manager
 from ..security import bearer_secret
 from ..services import services
-from .schemas import (LoginSchema, MeSchema, PasswordChangeSchema, RegistrationSchema, SessionListSchema,
+from .schemas import (AccountDeleteSchema, LoginSchema, MeSchema, PasswordChangeSchema, RegistrationSchema, SessionListSchema,
                       UserSchema)
 from .throttle import login_attempt_key, login_ip_key
 
@@ -147,5 +147,19 @@ def end_session(session_id: str):
 def end_all_sessions():
     """Log out everywhere: every session of yours ends, this one included."""
     services().auth.end_all_sessions(current_user.id)
+    logout_user()
+    session.clear()
+
+
+@bp.delete("/me")
+@document(tags=["account"])
+@session_only
+@arguments(AccountDeleteSchema)
+@response(None, 204, "Your account and everything in it are gone.", errors=(WRONG_CURRENT_PASSWORD,))
+def delete_account(body: dict):
+    """Delete your account with all your data: files, folders, versions and their bytes,
+    share links, tokens, sessions, unfinished uploads. Send your password. There is no undo."""
+    services().auth.check_password(current_user.doc, body["password"])
+    services().deletion.delete(current_user.id)
     logout_user()
     session.clear()

@@ -106,3 +106,8 @@ class SessionSchema(ApiSchema):
 
 class SessionListSchema(ApiSchema):
     sessions = fields.List(fields.Nested(SessionSchema), required=True)
+
+
+class AccountDeleteSchema(ApiSchema):
+    password = fields.String(required=True, metadata={"description": "your password, to confirm",
+                                                      "error_code": ErrorCode.INVALID_INPUT})

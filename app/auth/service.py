@@ -169,10 +169,14 @@ class AuthService:
 
     # -- self-service ----------------------------------------------------------------------------
 
+    def check_password(self, user: dict, password) -> None:
+        """401 wrong_password unless ``password`` is the user's (a confirmation)."""
+        if not isinstance(password, str) or not check_password_hash(user["password_hash"], password):
+            raise Unauthorized("The current password is wrong.", code=ErrorCode.WRONG_PASSWORD)
+
     def change_password(self, user: User, current, new, revoke_tokens: bool, tokens) -> None:
         """Needs the current password; every other session ends (a stolen cookie with it)."""
-        if not isinstance(current, str) or not check_password_hash(user.doc["password_hash"], current):
-            raise Unauthorized("The current password is wrong.", code=ErrorCode.WRONG_PASSWORD)
+        self.check_password(user.doc, current)
         self.users.update(user.id, {"password_hash": self.hash_password(new)})
         keep = secret_digest(user.session_token) if user.session_token else None
         ended = self.sessions.delete_for_user(user.id, keep=keep)

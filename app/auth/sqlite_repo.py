@@ -81,6 +81,10 @@ class SQLiteUsersRepository(SQLiteRepository):
         return _user(self._db.returning(f"UPDATE users SET {assignments} WHERE id = :id RETURNING *",
                                         {**params, "id": oid(user_oid)}))
 
+    def delete(self, user_id: str) -> bool:
+        user_oid = parse_object_id(user_id)
+        return bool(user_oid) and self._db.write("DELETE FROM users WHERE id = ?", (oid(user_oid),)).rowcount == 1
+
     def page(self, text: str | None, page: int, limit: int) -> tuple[list[dict], int]:
         where, params = "", ()
         if text:

@@ -419,6 +419,14 @@ class BlobsRepository:
         """The owner's blob record for this content, whatever its count."""
         return self._blobs.find_one({"owner_id": owner_id, "sha256": sha256})
 
+    def of_owner(self, owner_id: str) -> list[dict]:
+        """Every blob record of the owner (an account's deletion removes what is left)."""
+        return list(self._blobs.find({"owner_id": owner_id}))
+
+    def forget_owner(self, owner_id: str) -> None:
+        """The owner's usage counter goes (with the account)."""
+        self._usage.delete_one({"_id": owner_id})
+
     # -- extra digests (MD5 for WebDAV sync clients), filled for content stored before them
 
     def set_md5(self, blob_id: ObjectId, md5: str) -> None:

@@ -512,6 +512,12 @@ class SQLiteBlobsRepository(SQLiteRepository):
     def content(self, owner_id: str, sha256: str) -> dict | None:
         return _blob(self._db.read_one("SELECT * FROM blobs WHERE owner_id = ? AND sha256 = ?", (owner_id, sha256)))
 
+    def of_owner(self, owner_id: str) -> list[dict]:
+        return [_blob(row) for row in self._db.read("SELECT * FROM blobs WHERE owner_id = ?", (owner_id,))]
+
+    def forget_owner(self, owner_id: str) -> None:
+        self._db.write("DELETE FROM usage WHERE owner_id = ?", (owner_id,))
+
     def set_md5(self, blob_id: ObjectId, md5: str) -> None:
         self._db.write("UPDATE blobs SET md5 = ? WHERE id = ? AND md5 IS NULL", (md5, oid(blob_id)))
 

@@ -37,6 +37,13 @@ class SharesRepository:
             query["item_id"] = item_id
         return list(self._shares.find(query, sort=[("created_at", -1), ("_id", -1)]))
 
+    def delete_for_owner(self, owner_id: str) -> int:
+        """Every link of the owner and the resume allowances of those links (an account's deletion)."""
+        ids = [s["_id"] for s in self._shares.find({"owner_id": owner_id}, {"_id": 1})]
+        if ids:
+            self._grants.delete_many({"share_id": {"$in": ids}})
+        return self._shares.delete_many({"owner_id": owner_id}).deleted_count
+
     def update(self, share_id, changes: dict) -> dict:
         """Apply ``changes`` and bump the link's epoch in the same atomic write, which ends every
         unlock and resume allowance given under the previous epoch."""

@@ -74,6 +74,12 @@ class SQLiteSharesRepository(SQLiteRepository):
         return SHARES.doc(self._db.read_one("SELECT * FROM shares WHERE id = ? AND owner_id = ?",
                                             (oid(share_oid), owner_id))) if share_oid else None
 
+    def delete_for_owner(self, owner_id: str) -> int:
+        with self._db.transaction() as conn:
+            conn.execute("DELETE FROM share_grants WHERE share_id IN (SELECT id FROM shares WHERE owner_id = ?)",
+                         (owner_id,))
+            return conn.execute("DELETE FROM shares WHERE owner_id = ?", (owner_id,)).rowcount
+
     def for_owner(self, owner_id: str, item_id=None) -> list[dict]:
         if item_id is None:
             rows = self._db.read("SELECT * FROM shares WHERE owner_id = ? ORDER BY created_at DESC, id DESC",
