@@ -103,6 +103,18 @@ class QueryBool(fields.Boolean):
         raise self.make_error("invalid", name=self.name)
 
 
+class StrictBool(fields.Boolean):
+    """true or false in JSON, nothing else ("0", 1 and "yes" are wrong types); in an HTML form,
+    where every value is text, "true"/"false" (and "on" for a checkbox)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and not request.is_json and value.lower() in ("true", "false", "on"):
+            return value.lower() != "false"
+        raise self.make_error("invalid")
+
+
 def text(**kwargs) -> fields.String:
     """A string field whose wrong type says so by name, as the rest of the API does."""
     return fields.String(error_messages={"invalid": "'{{name}}' must be a string."}, **kwargs)
@@ -140,9 +152,12 @@ def json_body(optional: bool = False) -> dict:
     if not isinstance(data, dict):
         raise InvalidInput("The JSON body must be an object.", code=ErrorCode.MALFORMED_JSON)
     try:  # JSON may escape a lone surrogate ("\ud800"), which no database or header can encode
-        json.dumps(data, ensure_ascii=False).encode("utf-8")
+        json.dumps(data, ensure_ascii=False, allow_nan=False).encode("utf-8")
     except UnicodeEncodeError:
         raise InvalidInput("The JSON body has text that is not valid Unicode.",
+                           code=ErrorCode.MALFORMED_JSON) from None
+    except ValueError:  # NaN and Infinity are not JSON (RFC 8259), though Python's parser takes them
+        raise InvalidInput("The request body is not valid JSON (NaN and Infinity are not numbers in JSON).",
                            code=ErrorCode.MALFORMED_JSON) from None
     return data
 

@@ -7,6 +7,7 @@ import os
 import re
 import secrets
 import uuid
+from datetime import datetime, timezone
 from urllib.parse import urlsplit
 
 from typing import Callable, TypeVar
@@ -172,6 +173,10 @@ def add_security_headers(response):
     return response
 
 
+# The session key of a login made with "remember me" (app.auth.routes.login).
+REMEMBERED_KEY = "remembered"
+
+
 class TokenAwareSessionInterface(SecureCookieSessionInterface):
     """A request with ``Authorization: Bearer`` is stateless: it sees an empty session and its
     response never sets, refreshes or deletes the session cookie, whatever the view does. So a
@@ -186,6 +191,14 @@ class TokenAwareSessionInterface(SecureCookieSessionInterface):
     def save_session(self, app: Flask, session, response) -> None:
         if bearer_secret() is None:
             super().save_session(app, session, response)
+
+    def get_expiration_time(self, app: Flask, session):
+        """A remembered login's cookie lasts as long as its server-side session
+        (SESSION_LIFETIME_DAYS). Not through ``session.permanent``: Flask-Login's strong
+        protection does not drop a permanent session seen from another browser."""
+        if session.get(REMEMBERED_KEY):
+            return datetime.now(timezone.utc) + app.permanent_session_lifetime
+        return super().get_expiration_time(app, session)
 
 
 def register_request_hooks(app: Flask) -> None:

@@ -74,7 +74,8 @@ def hostile_files(app, client, auth):
                       "file_token": link["token"], "share_id": link["share"]["id"]})
     folder_link = client.post("/api/shares", json={"item_id": web}).get_json()["token"]
     key = client.post("/api/tokens", json={"name": "seed", "scope": "read"}).get_json()["secret"]
-    return {"files": files, "web": web, "folder_token": folder_link, "key": key}
+    return {"files": files, "web": web, "folder_token": folder_link, "key": key,
+            "user_id": client.get("/api/me").get_json()["id"]}
 
 
 @pytest.mark.parametrize("name, declared, kind", UPLOADS)
@@ -112,6 +113,8 @@ def argument_values(rule, entry, world) -> dict | None:
             values[name] = entry["share_id"]
         elif name in ("item_id", "token_id"):
             return None  # no GET route takes these today; a new one gets a value in this function
+        elif name == "user_id":
+            values[name] = world["user_id"]  # an account as JSON (administrators only), never bytes
         else:
             raise AssertionError(f"GET {rule.rule} takes <{name}>, which this walk cannot fill")
     return values
@@ -121,7 +124,7 @@ def test_no_get_route_serves_user_bytes_as_something_a_browser_would_run(app, cl
     world = hostile_files
     rules = [r for r in app.url_map.iter_rules() if "GET" in r.methods and r.endpoint not in STATIC_ENDPOINTS]
     unfilled = [r.rule for r in rules for n in r.arguments
-                if n not in ("token", "file_id", "version_id", "filename", "folder_id", "share_id")]
+                if n not in ("token", "file_id", "version_id", "filename", "folder_id", "share_id", "user_id")]
     assert not unfilled, f"GET routes take arguments the walk cannot fill: {unfilled}"
     failures, carried = [], set()
     for rule in sorted(rules, key=lambda r: r.rule):

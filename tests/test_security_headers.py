@@ -104,6 +104,18 @@ def build_world(client, username: str) -> dict:
     w["doomed_token"], _ = make_token(client)
     _, w["secret"] = make_token(client)
     w["upload"], w["doomed_upload"] = (tus_create(client, f"{name}.bin", 6) for name in ("resumed", "cancelled"))
+    # The user administers the server: other accounts to change and delete, an invitation, a session.
+    me = client.get("/api/me").get_json()["id"]
+    client.application.extensions["drive_services"].auth.users.update(me, {"role": "admin"})
+    for key in ("member", "doomed_user"):
+        made = client.post("/api/register", json={"username": f"{username}-{key}", "password": PASSWORD})
+        assert made.status_code == 201, made.get_json()
+        w[key] = made.get_json()["id"]
+    w["invite"] = client.post("/api/admin/invites", json={}).get_json()["invite"]["id"]
+    elsewhere = client.application.test_client()
+    AuthActions(elsewhere).login(username, PASSWORD)
+    w["other_session"] = next(s["id"] for s in client.get("/api/me/sessions").get_json()["sessions"]
+                              if not s["current"])
     return w
 
 
@@ -159,7 +171,19 @@ def story(app, w: dict, username: str) -> list[tuple[str, str, dict]]:
         ("DELETE", f"/api/tokens/{w['doomed_token']}", {}),
         ("POST", f"/api/trash/{w['restorable']}/restore", {}), ("DELETE", f"/api/trash/{w['forgettable']}", {}),
         ("DELETE", "/api/trash", {}),
+        ("GET", "/api/admin/users", {}), ("GET", f"/api/admin/users/{w['member']}", {}),
+        ("POST", "/api/admin/users", {"json": {"username": f"{username}-made", "password": PASSWORD}}),
+        ("PATCH", f"/api/admin/users/{w['member']}", {"json": {"quota_bytes": 1000}}),
+        ("POST", f"/api/admin/users/{w['member']}/password", {"json": {"password": "another password"}}),
+        ("DELETE", f"/api/admin/users/{w['doomed_user']}", {"json": {"confirm": f"{username}-doomed_user"}}),
+        ("POST", "/api/admin/invites", {"json": {"note": "a friend"}}), ("GET", "/api/admin/invites", {}),
+        ("DELETE", f"/api/admin/invites/{w['invite']}", {}),
+        ("GET", "/api/me/sessions", {}), ("DELETE", f"/api/me/sessions/{w['other_session']}", {}),
+        ("POST", "/api/me/password", {"json": {"current_password": PASSWORD, "new_password": PASSWORD}}),
+        ("DELETE", "/api/me/sessions", {}),
         ("POST", "/api/register", {"json": {"username": f"{username}-2", "password": PASSWORD}}),
+        ("POST", "/api/login", {"json": {"username": f"{username}-2", "password": PASSWORD}}),
+        ("DELETE", "/api/me", {"json": {"password": PASSWORD}}),
         ("POST", "/api/login", {"json": {"username": username, "password": PASSWORD}}),
         ("POST", "/api/logout", {}),
     ]
@@ -215,8 +239,9 @@ def test_a_bearer_request_never_touches_a_cookie(app, client):
         headers = {**kwargs.pop("headers", {}), **token}
         response = fetch(app, client, method, url, headers=headers, **kwargs)
         assert "Set-Cookie" not in response.headers, (method, url, response.headers["Set-Cookie"])
-        if url.startswith("/api/tokens"):
-            assert response.status_code == 403  # tokens are managed with a password session
+        if url.startswith(("/api/tokens", "/api/me/sessions", "/api/me/password")) or (method, url) == ("DELETE",
+                                                                                                     "/api/me"):
+            assert response.status_code == 403  # credentials are managed with a password session
         else:
             assert response.status_code < 400, (method, url, response.status_code, response.get_data()[:200])
     assert client.get("/api/me").status_code == 200

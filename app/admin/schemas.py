@@ -1,14 +1,14 @@
 """The administration routes' contract."""
 from __future__ import annotations
 
-from marshmallow import fields
+from marshmallow import fields, validate
 
 from ..auth.schemas import PASSWORD_MESSAGE, USERNAME_MESSAGE, _credential
 from ..auth.service import PASSWORD_MAX, PASSWORD_MIN, USERNAME_PATTERN
-from ..contract import ApiSchema, Id, Timestamp, text
+from ..contract import ApiSchema, Id, StrictBool, Timestamp, text
 from ..errors import ErrorCode
 from ..schemas import PageQuery, page_of
-from .service import INVITE_HOURS_MAX, ROLES
+from .service import INVITE_HOURS_MAX, QUOTA_MAX, ROLES
 
 
 class AdminUserSchema(ApiSchema):
@@ -38,14 +38,14 @@ class AdminUserCreateSchema(ApiSchema):
     password = _credential(PASSWORD_MESSAGE, ErrorCode.INVALID_PASSWORD, minLength=PASSWORD_MIN,
                            maxLength=PASSWORD_MAX)
     role = fields.String(load_default="user", metadata={"enum": list(ROLES)})
-    quota_bytes = fields.Integer(load_default=None, allow_none=True, strict=True,
+    quota_bytes = fields.Integer(load_default=None, allow_none=True, strict=True, validate=validate.Range(0, QUOTA_MAX),
                                  metadata={"description": "null: USER_QUOTA_BYTES; 0: unlimited"})
 
 
 class AdminUserUpdateSchema(ApiSchema):
-    quota_bytes = fields.Integer(allow_none=True, strict=True,
+    quota_bytes = fields.Integer(allow_none=True, strict=True, validate=validate.Range(0, QUOTA_MAX),
                                  metadata={"description": "bytes; 0: unlimited; null: back to USER_QUOTA_BYTES"})
-    disabled = fields.Boolean(metadata={
+    disabled = StrictBool(metadata={
         "description": "true: their sessions end, their tokens and share links stop answering at once"})
     role = fields.String(metadata={"enum": list(ROLES)})
 
@@ -63,9 +63,10 @@ class InviteSchema(ApiSchema):
 
 
 class InviteCreateSchema(ApiSchema):
-    hours = fields.Integer(load_default=72, strict=True,
+    hours = fields.Integer(load_default=72, strict=True, validate=validate.Range(1, INVITE_HOURS_MAX),
                            metadata={"minimum": 1, "maximum": INVITE_HOURS_MAX, "description": "valid this long"})
-    note = fields.String(load_default=None, allow_none=True, metadata={"maxLength": 200})
+    note = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=200),
+                         metadata={"maxLength": 200})
 
 
 class InviteCreatedSchema(ApiSchema):

@@ -14,6 +14,7 @@ from ..timeutil import utcnow
 log = logging.getLogger(__name__)
 ROLES = ("user", ROLE_ADMIN)
 INVITE_HOURS_MAX = 24 * 30
+QUOTA_MAX = 2**60  # an exbibyte: beyond any disk, within every database's integers
 
 
 def user_not_found() -> NotFound:
@@ -150,7 +151,7 @@ class AdminService:
 
     @staticmethod
     def _quota(quota) -> int:
-        if isinstance(quota, bool) or not isinstance(quota, int) or quota < 0:
+        if isinstance(quota, bool) or not isinstance(quota, int) or not 0 <= quota <= QUOTA_MAX:
             raise InvalidInput("quota_bytes must be a whole number of bytes (0: unlimited) or null.",
                                code=ErrorCode.INVALID_INPUT)
         return quota

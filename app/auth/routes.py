@@ -9,7 +9,7 @@ from ..contract import arguments, authenticated, document, response, session_onl
 from ..errors import (ACCOUNT_DISABLED, BAD_CREDENTIALS, REGISTRATION_REFUSED, SESSION_NOT_FOUND, TOO_MANY_REQUESTS,
                       USERNAME_TAKEN, WRONG_CURRENT_PASSWORD)
 from ..extensions import limiter, login_manager
-from ..security import bearer_secret
+from ..security import REMEMBERED_KEY, bearer_secret
 from ..services import services
 from .schemas import (AccountDeleteSchema, LoginSchema, MeSchema, PasswordChangeSchema, RegistrationSchema, SessionListSchema,
                       UserSchema)
@@ -76,7 +76,8 @@ def login(body: dict):
     auth = services().auth
     user = auth.authenticate(body["username"], body["password"])
     session.clear()  # a fresh session on every login (no fixation)
-    session.permanent = body["remember"]
+    if body["remember"]:
+        session[REMEMBERED_KEY] = True  # the cookie lasts as long as the session (app.security)
     login_user(auth.start_session(user, remember=body["remember"], address=get_remote_address(),
                                   user_agent=request.headers.get("User-Agent")))
     return user

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from marshmallow import fields
 
-from ..contract import ApiSchema, Id, Timestamp
+from ..contract import ApiSchema, Id, StrictBool, Timestamp
 from ..drive.schemas import UsageSchema
 from ..errors import ErrorCode
 from .service import PASSWORD_MAX, PASSWORD_MIN, USERNAME_PATTERN
@@ -39,7 +39,7 @@ class RegistrationSchema(CredentialsSchema):
 class LoginSchema(ApiSchema):
     username = _credential(CREDENTIALS_MESSAGE, ErrorCode.INVALID_CREDENTIALS_FORMAT, example="john")
     password = _credential(CREDENTIALS_MESSAGE, ErrorCode.INVALID_CREDENTIALS_FORMAT, example="password123")
-    remember = fields.Boolean(load_default=True, metadata={
+    remember = StrictBool(load_default=True, metadata={
         "description": "true (default): the session and its cookie last SESSION_LIFETIME_DAYS; false: the "
                        "cookie ends with the browser and the session after SESSION_UNREMEMBERED_HOURS"})
 
@@ -90,7 +90,7 @@ class PasswordChangeSchema(ApiSchema):
     current_password = fields.String(required=True, metadata={"error_code": ErrorCode.INVALID_INPUT})
     new_password = _credential(PASSWORD_MESSAGE, ErrorCode.INVALID_PASSWORD, minLength=PASSWORD_MIN,
                                maxLength=PASSWORD_MAX)
-    revoke_tokens = fields.Boolean(load_default=False, metadata={
+    revoke_tokens = StrictBool(load_default=False, metadata={
         "description": "also revoke every API token (scripts, WebDAV clients)"})
 
 
