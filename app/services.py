@@ -11,6 +11,7 @@ from pymongo.errors import ConnectionFailure
 
 from .auth.repo import SessionsRepository, TokensRepository, UsersRepository, invites_repository
 from .admin.deletion import AccountDeletion
+from .admin.export import AccountExport
 from .admin.service import AdminService
 from .auth.service import AuthService
 from .auth.tokens import TokenService
@@ -48,6 +49,7 @@ class Services:
     dav_locks: DavLocksRepository
     admin: AdminService
     deletion: "AccountDeletion | None" = None
+    export: "AccountExport | None" = None
 
 
 def init_services(app: Flask, database: Database) -> Services:
@@ -97,6 +99,7 @@ def init_services(app: Flask, database: Database) -> Services:
         admin=AdminService(auth, token_service, users, sessions, invites, blobs_repo, default_quota),
     )
     services.deletion = AccountDeletion(services)
+    services.export = AccountExport(services)
     app.extensions[EXTENSION_KEY] = services
     return services
 

@@ -8,6 +8,9 @@ kills a stolen cookie. Every admin route is a 404 for anyone who is not an admin
 from __future__ import annotations
 
 import base64
+import hashlib
+import io
+import json
 import re
 import threading
 from datetime import datetime, timedelta
@@ -451,3 +454,29 @@ def test_an_admin_deletes_a_user_after_confirming_and_it_can_be_finished_later(a
     assert every_record_mentioning(app, [bob_id, "/bob/"]) == [] and stored_files_of(app, bob_id) == []
     gone = admin.delete(f"/api/admin/users/{bob_id}", json={"confirm": "bob"})
     assert gone.status_code == 404 and code(gone) == "user_not_found"
+
+
+def test_my_export_round_trips_my_files_and_metadata(app, bob):
+    fill_an_account(app, bob, "bob")
+    assert upload(bob, ("con.txt", b"a Windows device name")).status_code == 201
+    response = bob.get("/api/me/export")
+    assert response.status_code == 200 and response.mimetype == "application/zip"
+    assert "attachment" in response.headers["Content-Disposition"]
+    import zipfile
+    archive = zipfile.ZipFile(io.BytesIO(response.get_data()))
+    response.close()
+    names = archive.namelist()
+    meta = json.loads(archive.read("metadata.json"))
+    files = {i["path"]: i for i in meta["items"] if i["type"] == "file"}
+    assert set(files) == {"/Docs/f0.txt", "/Docs/f1.txt", "/Docs/f2.txt", "/Docs/dav.txt", "/con.txt"}
+    for item in files.values():
+        data = archive.read(item["archive_path"])
+        assert hashlib.sha256(data).hexdigest() == item["sha256"] and len(data) == item["size"]
+    assert archive.read("drive/Docs/f0.txt") == b"v2" and "drive/_con.txt" in names
+    assert [v["size"] for v in files["/Docs/f0.txt"]["versions"]] == [len(b"bob 0")]
+    assert [t["name"] for t in meta["trash"]] == ["Binned"] and meta["account"]["username"] == "bob"
+    assert len(meta["shares"]) == 1 and "token" not in json.dumps(meta["shares"])
+    carol = app.test_client()
+    AuthActions(carol).signup("carol", PASSWORD)
+    with carol.get("/api/me/export") as theirs:
+        assert b"bob" not in theirs.get_data() and b"Docs" not in theirs.get_data()

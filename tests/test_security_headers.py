@@ -178,6 +178,7 @@ def story(app, w: dict, username: str) -> list[tuple[str, str, dict]]:
         ("DELETE", f"/api/admin/users/{w['doomed_user']}", {"json": {"confirm": f"{username}-doomed_user"}}),
         ("POST", "/api/admin/invites", {"json": {"note": "a friend"}}), ("GET", "/api/admin/invites", {}),
         ("DELETE", f"/api/admin/invites/{w['invite']}", {}),
+        ("GET", "/api/me/export", {}),
         ("GET", "/api/me/sessions", {}), ("DELETE", f"/api/me/sessions/{w['other_session']}", {}),
         ("POST", "/api/me/password", {"json": {"current_password": PASSWORD, "new_password": PASSWORD}}),
         ("DELETE", "/api/me/sessions", {}),

@@ -1,7 +1,7 @@
 """Account routes: register, log in, log out, who am I."""
 from __future__ import annotations
 
-from flask import Blueprint, current_app, request, session
+from flask import Blueprint, current_app, request, session, stream_with_context
 from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_user, logout_user
 
@@ -9,6 +9,8 @@ from ..contract import arguments, authenticated, document, response, session_onl
 from ..errors import (ACCOUNT_DISABLED, BAD_CREDENTIALS, REGISTRATION_REFUSED, SESSION_NOT_FOUND, TOO_MANY_REQUESTS,
                       USERNAME_TAKEN, WRONG_CURRENT_PASSWORD)
 from ..extensions import limiter, login_manager
+from ..drive.names import content_disposition
+from ..http import DOWNLOAD_CSP
 from ..security import REMEMBERED_KEY, bearer_secret
 from ..services import services
 from .schemas import (AccountDeleteSchema, LoginSchema, MeSchema, PasswordChangeSchema, RegistrationSchema, SessionListSchema,
@@ -164,3 +166,20 @@ def delete_account(body: dict):
     services().deletion.delete(current_user.id)
     logout_user()
     session.clear()
+
+
+@bp.get("/me/export")
+@document(tags=["account"], responses_raw={"200": {"description": "The ZIP.", "content": {
+    "application/zip": {"schema": {"type": "string", "format": "binary"}}}}})
+@authenticated
+def export_account():
+    """Everything of yours in one ZIP, streamed as it is built: every file in its folder tree
+    under `drive/` (names made safe on Windows, macOS and Linux) and `metadata.json` (each
+    item's path, size, SHA-256, times and versions, your stars, share links without their
+    secrets, and what is in the trash)."""
+    response = current_app.response_class(stream_with_context(services().export.stream(current_user.doc)),
+                                          mimetype="application/zip")
+    response.headers["Content-Disposition"] = content_disposition(f"{current_user.username}-export.zip")
+    response.headers["Content-Security-Policy"] = DOWNLOAD_CSP
+    response.headers["Cache-Control"] = "private, no-store"
+    return response

@@ -89,9 +89,10 @@ def _zip_time(moment: datetime) -> tuple:
     return max(moment.timetuple()[:6], (1980, 1, 1, 0, 0, 0))
 
 
-def stream_zip(members: Iterable[tuple[str, datetime, Download | None]]) -> Iterator[bytes]:
-    """Yield a ZIP of ``(name, modified, content)`` members; a None content is a directory.
-    Each content is opened only when its turn comes, and closed after."""
+def stream_zip(members: Iterable[tuple[str, datetime, Download | bytes | None]]) -> Iterator[bytes]:
+    """Yield a ZIP of ``(name, modified, content)`` members; a None content is a directory,
+    bytes are written as they are. Each stored content is opened only when its turn comes,
+    and closed after."""
     sink = _Sink()
     with zipfile.ZipFile(sink, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as archive:
         for name, modified, content in members:
@@ -99,6 +100,9 @@ def stream_zip(members: Iterable[tuple[str, datetime, Download | None]]) -> Iter
             if content is None:
                 info.external_attr = 0o40755 << 16 | 0x10
                 archive.writestr(info, b"")
+            elif isinstance(content, bytes):
+                info.external_attr = 0o644 << 16
+                archive.writestr(info, content)
             else:
                 info.external_attr = 0o644 << 16
                 with content.open() as source, archive.open(info, "w", force_zip64=True) as target:
