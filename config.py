@@ -203,6 +203,8 @@ class Config:
     SESSION_LIFETIME_DAYS = 14
     # A login without "remember me" lasts this long on the server (its cookie ends with the browser).
     SESSION_UNREMEMBERED_HOURS = 12
+    # Creating an API token needs a login (password, and code with two-factor login) this recent.
+    TOKEN_CREATION_LOGIN_MINUTES = 15
     # Who may register: open (anyone), invite (with an administrator's invitation), closed.
     REGISTRATION = "open"
     # The first administrator, made (or promoted) at start-up for unattended installs.
@@ -249,7 +251,7 @@ class Config:
             settings[name] = _size(environ, name, settings[name])
         for name in ("MONGO_TIMEOUT_MS", "SESSION_LIFETIME_DAYS", "TRUST_PROXY_HOPS", "PAGE_SIZE_MAX",
                      "MAX_VERSIONS_PER_FILE", "TRASH_RETENTION_DAYS", "TUS_EXPIRY_HOURS", "WEBDAV_AUTH_CACHE_SECONDS",
-                     "SESSION_UNREMEMBERED_HOURS"):
+                     "SESSION_UNREMEMBERED_HOURS", "TOKEN_CREATION_LOGIN_MINUTES"):
             settings[name] = _int(environ, name, settings[name])
         settings["SESSION_COOKIE_SECURE"] = _bool(
             environ, "SESSION_COOKIE_SECURE", settings["SESSION_COOKIE_SECURE"])
@@ -330,6 +332,7 @@ APP_VARIABLES = (
     "MAX_CONTENT_LENGTH", "USER_QUOTA_BYTES", "MAX_VERSIONS_PER_FILE", "TRASH_RETENTION_DAYS", "PAGE_SIZE_MAX",
     "TUS_EXPIRY_HOURS", "WEBDAV_ENABLED", "WEBDAV_AUTH_CACHE_SECONDS",
     "SESSION_LIFETIME_DAYS", "SESSION_COOKIE_SECURE", "SESSION_UNREMEMBERED_HOURS", "REGISTRATION",
+    "TOKEN_CREATION_LOGIN_MINUTES",
     "ADMIN_USERNAME", "ADMIN_PASSWORD",
     "LOGIN_RATE_LIMIT", "LOGIN_IP_RATE_LIMIT", "SHARE_PASSWORD_RATE_LIMIT", "REGISTER_RATE_LIMIT",
     "RATELIMIT_STORAGE_URI",

@@ -56,11 +56,14 @@ class ErrorCode(StrEnum):
     INVALID_API_KEY = "invalid_api_key", 401, "Send a valid API key as 'key' (create one with POST /api/tokens)."
     PASSWORD_REQUIRED = "password_required", 401, "This link needs its password: POST /s/<token>/unlock."
     WRONG_PASSWORD = "wrong_password", 401, "Wrong password."
+    TWO_FACTOR_REQUIRED = "two_factor_required", 401, "Now the code from your authenticator app: POST /api/login/2fa."
+    INVALID_CODE = "invalid_code", 401, "The code is wrong, too old, or was used already."
     FORBIDDEN = "forbidden", 403, "This is not allowed."
     CROSS_SITE_REQUEST = "cross_site_request", 403, "Cross-site requests are not allowed."
     INSUFFICIENT_SCOPE = "insufficient_scope", 403, "This token can only read; create a read-write token to change things."
     SESSION_REQUIRED = "session_required", 403, "Log in with a password to manage tokens."
     ACCOUNT_DISABLED = "account_disabled", 403, "This account is disabled; ask an administrator."
+    REAUTHENTICATION_REQUIRED = "reauthentication_required", 403, "Log in again (within the last 15 minutes) to create a token."
     REGISTRATION_CLOSED = "registration_closed", 403, "Registration is closed on this server; ask an administrator for an account."
     INVITE_REQUIRED = "invite_required", 403, "Registration needs an invitation on this server; ask an administrator for one."
     INVITE_INVALID = "invite_invalid", 403, "This invitation does not exist, was used already or has expired."
@@ -128,7 +131,6 @@ BAD_REQUEST = _documented("BadRequest", "invalid input; `code` says what is wron
                           E.INVALID_CONTENT_TYPE, E.INVALID_INPUT, E.INVALID_NAME, E.INVALID_QUERY, E.MISSING_FILE)
 UNAUTHORIZED = _documented("Unauthorized", "not logged in (no session cookie or Bearer token, or one that no "
                            "longer works).", E.UNAUTHORIZED)
-BAD_CREDENTIALS = _documented("BadCredentials", "wrong username or password.", E.INVALID_CREDENTIALS)
 BAD_API_KEY = _documented("BadApiKey", "no `key`, or not a valid API token.", E.INVALID_API_KEY)
 LINK_LOCKED = _documented("LinkLocked", "the link has a password: unlock it first.", E.PASSWORD_REQUIRED)
 WRONG_LINK_PASSWORD = _documented("WrongLinkPassword", "the password is wrong.", E.WRONG_PASSWORD)
@@ -146,6 +148,14 @@ REGISTRATION_REFUSED = _documented("RegistrationRefused", "this server does not 
 ACCOUNT_DISABLED = _documented("AccountDisabled", "the password is right but an administrator disabled the "
                                "account.", E.ACCOUNT_DISABLED)
 WRONG_CURRENT_PASSWORD = _documented("WrongCurrentPassword", "the current password is wrong.", E.WRONG_PASSWORD)
+LOGIN_REFUSED = _documented("LoginRefused", "wrong username or password (`invalid_credentials`); or the password "
+                            "was right and the account has two-factor login (`two_factor_required`): send the code "
+                            "to POST /api/login/2fa.", E.INVALID_CREDENTIALS, E.TWO_FACTOR_REQUIRED)
+WRONG_CODE = _documented("WrongCode", "the code is wrong, too old or used already (or no login is waiting for "
+                         "one).", E.INVALID_CODE, E.UNAUTHORIZED)
+REAUTHENTICATION_REQUIRED = _documented("ReauthenticationRequired", "the session's login is older than "
+                                        "TOKEN_CREATION_LOGIN_MINUTES.", E.REAUTHENTICATION_REQUIRED,
+                                        E.SESSION_REQUIRED, E.INSUFFICIENT_SCOPE, E.CROSS_SITE_REQUEST)
 USER_NOT_FOUND = _documented("UserNotFound", "no such user (and for anyone but an administrator, no such "
                              "route).", E.USER_NOT_FOUND, E.NOT_FOUND)
 SESSION_NOT_FOUND = _documented("SessionNotFound", "no such session of yours.", E.SESSION_NOT_FOUND)

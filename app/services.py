@@ -15,6 +15,7 @@ from .admin.export import AccountExport
 from .admin.service import AdminService
 from .auth.service import AuthService
 from .auth.tokens import TokenService
+from .auth.two_factor import TwoFactorService
 from .dav.repo import DavLocksRepository, dav_locks_repository
 from .db import Database
 from .drive.blobs import BlobStore
@@ -50,6 +51,7 @@ class Services:
     admin: AdminService
     deletion: "AccountDeletion | None" = None
     export: "AccountExport | None" = None
+    two_factor: "TwoFactorService | None" = None
 
 
 def init_services(app: Flask, database: Database) -> Services:
@@ -100,6 +102,7 @@ def init_services(app: Flask, database: Database) -> Services:
     )
     services.deletion = AccountDeletion(services)
     services.export = AccountExport(services)
+    services.two_factor = TwoFactorService(users)
     app.extensions[EXTENSION_KEY] = services
     return services
 

@@ -419,6 +419,21 @@ def test_an_owners_tokens_are_revoked_together(repos):
     assert repos.tokens.for_owner(owner) == [] and len(repos.tokens.for_owner(other)) == 1
 
 
+def test_a_totp_step_and_a_recovery_code_are_used_once(repos):
+    uid = str(repos.users.create("alice", "h", utcnow())["_id"])
+    repos.users.update(uid, {"totp_secret": "S", "totp_enabled": True, "recovery_hashes": ["r1", "r2"]})
+    assert repos.users.use_totp_step(uid, 100) and not repos.users.use_totp_step(uid, 100)
+    assert not repos.users.use_totp_step(uid, 99) and repos.users.use_totp_step(uid, 101)
+    assert repos.users.use_recovery_code(uid, "r1") and not repos.users.use_recovery_code(uid, "r1")
+    assert not repos.users.use_recovery_code(uid, "nope")
+    user = repos.users.get(uid)
+    assert user["recovery_hashes"] == ["r2"] and user["totp_enabled"] is True and user["totp_last_step"] == 101
+    repos.users.update(uid, {"totp_enabled": False, "totp_secret": None, "recovery_hashes": None})
+    user = repos.users.get(uid)
+    assert not user["totp_enabled"] and not user.get("totp_secret") and not user.get("recovery_hashes")
+    assert not repos.users.use_recovery_code(uid, "r2")
+
+
 def test_users_are_paged_by_name_and_found_by_part_of_it(repos):
     """(An administrator's list walks the username index in order: not a lookup by key.)"""
     for name in ("carol", "Alice", "bob", "alicia"):

@@ -49,6 +49,19 @@ class UsersRepository:
         oid = parse_object_id(user_id)
         return bool(oid) and self._users.delete_one({"_id": oid}).deleted_count == 1
 
+    def use_totp_step(self, user_id: str, step: int) -> bool:
+        """Record that the code of time step ``step`` was used: only if no code of this or a
+        later step was (so a code works once, even by two requests at the same moment)."""
+        oid = parse_object_id(user_id)
+        query = {"_id": oid, "$or": [{"totp_last_step": None}, {"totp_last_step": {"$lt": step}}]}
+        return bool(oid) and self._users.update_one(query, {"$set": {"totp_last_step": step}}).matched_count == 1
+
+    def use_recovery_code(self, user_id: str, code_hash: str) -> bool:
+        """Use up one recovery code (its hash): once, even by two requests at the same moment."""
+        oid = parse_object_id(user_id)
+        return bool(oid) and self._users.update_one(
+            {"_id": oid, "recovery_hashes": code_hash}, {"$pull": {"recovery_hashes": code_hash}}).modified_count == 1
+
     def page(self, text: str | None, page: int, limit: int) -> tuple[list[dict], int]:
         """Users by username, those whose username contains ``text`` (any case) when given."""
         query = {"username_lower": {"$regex": re.escape(text.lower())}} if text else {}

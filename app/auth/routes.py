@@ -1,23 +1,30 @@
 """Account routes: register, log in, log out, who am I."""
 from __future__ import annotations
 
+import time
+
 from flask import Blueprint, current_app, request, session, stream_with_context
 from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_user, logout_user
 
 from ..contract import arguments, authenticated, document, response, session_only
-from ..errors import (ACCOUNT_DISABLED, BAD_CREDENTIALS, REGISTRATION_REFUSED, SESSION_NOT_FOUND, TOO_MANY_REQUESTS,
-                      USERNAME_TAKEN, WRONG_CURRENT_PASSWORD)
+from ..errors import (ACCOUNT_DISABLED, LOGIN_REFUSED, REGISTRATION_REFUSED, SESSION_NOT_FOUND, TOO_MANY_REQUESTS,
+                      USERNAME_TAKEN, WRONG_CODE, WRONG_CURRENT_PASSWORD, AppError, ErrorCode,
+                      Unauthorized)
 from ..extensions import limiter, login_manager
 from ..drive.names import content_disposition
 from ..http import DOWNLOAD_CSP
 from ..security import REMEMBERED_KEY, bearer_secret
 from ..services import services
-from .schemas import (AccountDeleteSchema, LoginSchema, MeSchema, PasswordChangeSchema, RegistrationSchema, SessionListSchema,
+from .schemas import (AccountDeleteSchema, CodeSchema, LoginSchema, RecoveryCodesSchema, TwoFactorOffSchema,
+                      TwoFactorSetupSchema, MeSchema, PasswordChangeSchema, RegistrationSchema, SessionListSchema,
                       UserSchema)
-from .throttle import login_attempt_key, login_ip_key
+from .throttle import count_failed_login, login_allowed, login_attempt_key, login_ip_key
+from .two_factor import wrong_code
 
 bp = Blueprint("auth", __name__, url_prefix="/api")
+PENDING_KEY = "pending_2fa"  # a login waiting for its second factor (in the signed session cookie)
+PENDING_S = 300
 
 
 @login_manager.user_loader
@@ -63,7 +70,7 @@ def register(body: dict):
 @limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"], key_func=_login_attempt_key)
 @arguments(LoginSchema, "json_or_form")
 @response(UserSchema, description="Logged in; the body is the user.",
-          errors=(BAD_CREDENTIALS, ACCOUNT_DISABLED, TOO_MANY_REQUESTS))
+          errors=(LOGIN_REFUSED, ACCOUNT_DISABLED, TOO_MANY_REQUESTS))
 def login(body: dict):
     """Log in and receive the session cookie.
 
@@ -71,18 +78,58 @@ def login(body: dict):
     `remember` (the default) the cookie's Max-Age and the server-side session both last
     `SESSION_LIFETIME_DAYS`; with `remember=false` the cookie ends with the browser and the
     session after `SESSION_UNREMEMBERED_HOURS`. An unknown user and a wrong password give the
-    same 401; a disabled account gives 403 once the password is right. Attempts are limited
+    same 401; a disabled account gives 403 once the password is right. With two-factor login on,
+    a right password answers 401 `two_factor_required`: send the code to POST /api/login/2fa
+    (same browser, within 5 minutes); until then nothing is logged in. Attempts are limited
     per client address and username (default 10 per minute) and per address (default 60 per
     minute); beyond that the answer is 429 with `Retry-After`.
     """
     auth = services().auth
     user = auth.authenticate(body["username"], body["password"])
     session.clear()  # a fresh session on every login (no fixation)
-    if body["remember"]:
+    if user.get("totp_enabled"):
+        # Half a login: remembered in the signed cookie for a few minutes, and worth nothing
+        # until POST /api/login/2fa gives the second factor.
+        session[PENDING_KEY] = {"user_id": str(user["_id"]), "until": time.time() + PENDING_S,
+                                "remember": body["remember"]}
+        raise Unauthorized("Now the code from your authenticator app (or a recovery code): POST /api/login/2fa.",
+                           code=ErrorCode.TWO_FACTOR_REQUIRED)
+    return _logged_in(user, body["remember"])
+
+
+def _logged_in(user: dict, remember: bool) -> dict:
+    session.clear()
+    if remember:
         session[REMEMBERED_KEY] = True  # the cookie lasts as long as the session (app.security)
-    login_user(auth.start_session(user, remember=body["remember"], address=get_remote_address(),
-                                  user_agent=request.headers.get("User-Agent")))
+    login_user(services().auth.start_session(user, remember=remember, address=get_remote_address(),
+                                             user_agent=request.headers.get("User-Agent")))
     return user
+
+
+@bp.post("/login/2fa")
+@arguments(CodeSchema)
+@response(UserSchema, description="Logged in; the body is the user.", errors=(WRONG_CODE, TOO_MANY_REQUESTS))
+def login_second_factor(body: dict):
+    """The second step of a login with two-factor login on: the six-digit code of the
+    authenticator app, or one of the recovery codes (each works once). Only after a right
+    password (POST /api/login answered 401 `two_factor_required`), within 5 minutes, in the same
+    browser. Wrong codes count against the login throttle, as wrong passwords do."""
+    pending = session.get(PENDING_KEY)
+    if not isinstance(pending, dict) or pending.get("until", 0) < time.time():
+        session.pop(PENDING_KEY, None)
+        raise Unauthorized("Log in with your password first (POST /api/login); a waiting login lasts 5 minutes.",
+                           code=ErrorCode.UNAUTHORIZED)
+    found = services()
+    user = found.auth.users.get(pending["user_id"])
+    if user is None or user.get("disabled") or not user.get("totp_enabled"):
+        session.pop(PENDING_KEY, None)
+        raise Unauthorized("Log in with your password first (POST /api/login).", code=ErrorCode.UNAUTHORIZED)
+    if not login_allowed(user["username"]):
+        raise AppError("Too many attempts; wait before trying again.", code=ErrorCode.TOO_MANY_REQUESTS)
+    if not found.two_factor.verify(user, body["code"]):
+        count_failed_login(user["username"])
+        raise wrong_code()
+    return _logged_in(user, bool(pending.get("remember", True)))
 
 
 @bp.post("/logout")
@@ -183,3 +230,36 @@ def export_account():
     response.headers["Content-Security-Policy"] = DOWNLOAD_CSP
     response.headers["Cache-Control"] = "private, no-store"
     return response
+
+
+@bp.post("/me/2fa/setup")
+@document(tags=["account"])
+@session_only
+@response(TwoFactorSetupSchema, description="The secret, its otpauth URI and QR code; not in force yet.")
+def setup_two_factor():
+    """Start turning on two-factor login: scan the QR code (or type the secret) into an
+    authenticator app, then send its first code to POST /api/me/2fa/enable."""
+    return services().two_factor.setup(current_user.doc)
+
+
+@bp.post("/me/2fa/enable")
+@document(tags=["account"])
+@session_only
+@arguments(CodeSchema)
+@response(RecoveryCodesSchema, description="On; the ten recovery codes, shown only now.", errors=(WRONG_CODE,))
+def enable_two_factor(body: dict):
+    """Turn two-factor login on with a first code from the app. Keep the recovery codes: each
+    logs in once without the app. From now on your password alone no longer works anywhere:
+    logging in asks for a code, and WebDAV and scripts need an API token."""
+    return {"recovery_codes": services().two_factor.enable(current_user.doc, body["code"])}
+
+
+@bp.post("/me/2fa/disable")
+@document(tags=["account"])
+@session_only
+@arguments(TwoFactorOffSchema)
+@response(None, 204, "Off.", errors=(WRONG_CURRENT_PASSWORD, WRONG_CODE))
+def disable_two_factor(body: dict):
+    """Turn two-factor login off: your password and a code (or a recovery code)."""
+    services().auth.check_password(current_user.doc, body["password"])
+    services().two_factor.disable(current_user.doc, body["code"])

@@ -1,7 +1,7 @@
 """The account and token routes' contract."""
 from __future__ import annotations
 
-from marshmallow import fields
+from marshmallow import fields, validate
 
 from ..contract import ApiSchema, Id, StrictBool, Timestamp
 from ..drive.schemas import UsageSchema
@@ -51,6 +51,8 @@ class UserSchema(ApiSchema):
     username = fields.String(required=True)
     created_at = Timestamp(required=True)
     role = fields.String(dump_default="user", metadata={"enum": ["user", "admin"]})
+    two_factor = fields.Boolean(attribute="totp_enabled", dump_default=False,
+                                metadata={"description": "two-factor login is on"})
 
 
 MeSchema = UserSchema.from_dict(dict(UsageSchema._declared_fields), name="Me")
@@ -111,3 +113,23 @@ class SessionListSchema(ApiSchema):
 class AccountDeleteSchema(ApiSchema):
     password = fields.String(required=True, metadata={"description": "your password, to confirm",
                                                       "error_code": ErrorCode.INVALID_INPUT})
+
+
+class CodeSchema(ApiSchema):
+    code = fields.String(required=True, validate=validate.Length(max=40), metadata={
+        "example": "123456", "description": "six digits from the app, or a recovery code (xxxx-xxxx-xxxx-xxxx)",
+        "error_code": ErrorCode.INVALID_INPUT})
+
+
+class TwoFactorOffSchema(CodeSchema):
+    password = fields.String(required=True, metadata={"error_code": ErrorCode.INVALID_INPUT})
+
+
+class TwoFactorSetupSchema(ApiSchema):
+    secret = fields.String(required=True, metadata={"description": "base32, for typing into the app"})
+    otpauth_uri = fields.String(required=True)
+    qr_svg = fields.String(required=True, metadata={"description": "the URI as a QR code, an SVG document"})
+
+
+class RecoveryCodesSchema(ApiSchema):
+    recovery_codes = fields.List(fields.String(), required=True)

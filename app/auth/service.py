@@ -191,6 +191,14 @@ class AuthService:
         self.sessions.delete_for_user(user_id)
         return user
 
+    def require_recent_login(self, user: User, minutes: int) -> None:
+        """403 reauthentication_required unless this session's login (password, and code when
+        two-factor login is on) happened within ``minutes``: creating a credential needs it."""
+        record = self.sessions.get(secret_digest(user.session_token)) if user.session_token else None
+        if record is None or utcnow() - as_utc(record["created_at"]) > timedelta(minutes=minutes):
+            raise Forbidden(f"Log in again to do this: it needs a login within the last {minutes} minutes.",
+                            code=ErrorCode.REAUTHENTICATION_REQUIRED)
+
     def list_sessions(self, user: User) -> list[dict]:
         current = secret_digest(user.session_token) if user.session_token else None
         return [{**s, "current": s["_id"] == current} for s in self.sessions.for_user(user.id, utcnow())]

@@ -7,6 +7,7 @@ lookup never returns an expired session, and each new session removes a batch of
 """
 from __future__ import annotations
 
+import json
 from datetime import datetime
 
 from bson import ObjectId
@@ -20,7 +21,8 @@ from ..sqlite_tables import Migration, SQLiteRepository, Table
 from ..timeutil import utcnow
 
 USERS = Table("users", ("_id", "username", "username_lower", "password_hash", "created_at", "role", "disabled",
-                        "quota_bytes", "last_seen_at"),
+                        "quota_bytes", "last_seen_at", "totp_secret", "totp_pending", "totp_enabled",
+                        "totp_last_step", "recovery_hashes"),
               ids=("_id",), times=("created_at", "last_seen_at"))
 SESSIONS = Table("sessions", ("_id", "user_id", "created_at", "expires_at", "last_used_at", "address", "user_agent"),
                  times=("created_at", "expires_at", "last_used_at"))
@@ -30,7 +32,11 @@ def _user(row) -> dict | None:
     user = USERS.doc(row)
     if user is not None:
         user["disabled"] = bool(user.get("disabled"))
-        for field in ("role", "quota_bytes", "last_seen_at"):
+        user["totp_enabled"] = bool(user.get("totp_enabled"))
+        if user.get("recovery_hashes") is not None:
+            user["recovery_hashes"] = json.loads(user["recovery_hashes"])
+        for field in ("role", "quota_bytes", "last_seen_at", "totp_secret", "totp_pending", "totp_last_step",
+                      "recovery_hashes"):
             if user.get(field) is None:
                 user.pop(field, None)  # as in MongoDB: absent until set
     return user
@@ -51,10 +57,17 @@ class SQLiteUsersRepository(SQLiteRepository):
             CREATE UNIQUE INDEX IF NOT EXISTS username_unique ON users (username_lower)"""
     SCHEMA_NAME = "users"
     # Version 1: administration (issue 15): a role, a disabled flag, a quota of one's own, last activity.
+    # Version 2: two-factor login: the TOTP secret (and one being set up), the last time step
+    # used, the hashes of unused recovery codes (a JSON list).
     MIGRATIONS = (Migration(1, "ALTER TABLE users ADD COLUMN role TEXT; "
                                "ALTER TABLE users ADD COLUMN disabled INTEGER NOT NULL DEFAULT 0; "
                                "ALTER TABLE users ADD COLUMN quota_bytes INTEGER; "
-                               "ALTER TABLE users ADD COLUMN last_seen_at TEXT"),)
+                               "ALTER TABLE users ADD COLUMN last_seen_at TEXT"),
+                  Migration(2, "ALTER TABLE users ADD COLUMN totp_secret TEXT; "
+                               "ALTER TABLE users ADD COLUMN totp_pending TEXT; "
+                               "ALTER TABLE users ADD COLUMN totp_enabled INTEGER NOT NULL DEFAULT 0; "
+                               "ALTER TABLE users ADD COLUMN totp_last_step INTEGER; "
+                               "ALTER TABLE users ADD COLUMN recovery_hashes TEXT"))
 
     def create(self, username: str, password_hash: str, created_at: datetime) -> dict:
         doc = {"_id": ObjectId(), "username": username, "username_lower": username.lower(),
@@ -76,7 +89,8 @@ class SQLiteUsersRepository(SQLiteRepository):
         user_oid = parse_object_id(user_id)
         if user_oid is None:
             return None
-        changes = {k: int(v) if k == "disabled" else v for k, v in changes.items()}
+        changes = {k: int(v) if k in ("disabled", "totp_enabled") else
+                   (None if v is None else json.dumps(v)) if k == "recovery_hashes" else v for k, v in changes.items()}
         assignments, params = USERS.assignments(changes)
         return _user(self._db.returning(f"UPDATE users SET {assignments} WHERE id = :id RETURNING *",
                                         {**params, "id": oid(user_oid)}))
@@ -84,6 +98,25 @@ class SQLiteUsersRepository(SQLiteRepository):
     def delete(self, user_id: str) -> bool:
         user_oid = parse_object_id(user_id)
         return bool(user_oid) and self._db.write("DELETE FROM users WHERE id = ?", (oid(user_oid),)).rowcount == 1
+
+    def use_totp_step(self, user_id: str, step: int) -> bool:
+        user_oid = parse_object_id(user_id)
+        return bool(user_oid) and self._db.write(
+            "UPDATE users SET totp_last_step = ? WHERE id = ? AND (totp_last_step IS NULL OR totp_last_step < ?)",
+            (step, oid(user_oid), step)).rowcount == 1
+
+    def use_recovery_code(self, user_id: str, code_hash: str) -> bool:
+        user_oid = parse_object_id(user_id)
+        if not user_oid:
+            return False
+        with self._db.transaction() as conn:  # read and write in one write transaction
+            row = conn.execute("SELECT recovery_hashes FROM users WHERE id = ?", (oid(user_oid),)).fetchone()
+            hashes = json.loads(row[0]) if row and row[0] else []
+            if code_hash not in hashes:
+                return False
+            hashes.remove(code_hash)
+            conn.execute("UPDATE users SET recovery_hashes = ? WHERE id = ?", (json.dumps(hashes), oid(user_oid)))
+            return True
 
     def page(self, text: str | None, page: int, limit: int) -> tuple[list[dict], int]:
         where, params = "", ()

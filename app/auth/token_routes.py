@@ -1,11 +1,11 @@
 """Personal access tokens: create (secret shown once), list, revoke. Session only."""
 from __future__ import annotations
 
-from flask import Blueprint
+from flask import Blueprint, current_app
 from flask_login import current_user
 
 from ..contract import arguments, response, session_only
-from ..errors import NOT_FOUND
+from ..errors import NOT_FOUND, REAUTHENTICATION_REQUIRED
 from ..services import services
 from .schemas import TokenCreatedSchema, TokenCreateSchema, TokenListSchema
 
@@ -15,14 +15,17 @@ bp = Blueprint("tokens", __name__, url_prefix="/api")
 @bp.post("/tokens")
 @session_only
 @arguments(TokenCreateSchema)
-@response(TokenCreatedSchema, 201, "The token, with its secret.")
+@response(TokenCreatedSchema, 201, "The token, with its secret.", errors=(REAUTHENTICATION_REQUIRED,))
 def create_token(body: dict):
     """Create a personal access token for scripts; the secret is shown only in this answer.
 
     Use it as `Authorization: Bearer <secret>` on any API route. `read` tokens can only
     read (writes answer 403 `insufficient_scope`); `read-write` tokens can do anything the
-    user can, except manage tokens. Requests with a token need no Origin check.
+    user can, except manage tokens. Requests with a token need no Origin check. Creating one
+    needs a login (password, and code with two-factor login) within the last
+    `TOKEN_CREATION_LOGIN_MINUTES` (15): else 403 `reauthentication_required`.
     """
+    services().auth.require_recent_login(current_user, current_app.config["TOKEN_CREATION_LOGIN_MINUTES"])
     token, secret = services().tokens.create(current_user.id, body["name"], body["scope"], body["expires_at"])
     return {"token": token, "secret": secret}
 

@@ -109,6 +109,8 @@ class DavAuthenticator:
 
     def _password_user(self, username: str, password: str) -> User | None:
         doc = self.auth.users.get_by_username(username)
+        if doc is not None and doc.get("totp_enabled"):
+            return None  # with two-factor login on, a password alone opens nothing: use an API token
         if doc is not None and self.verified.knows(doc, password):
             return User(doc)
         try:
