@@ -6,6 +6,7 @@ import hashlib
 import os
 import re
 import shutil
+import time
 
 import pytest
 
@@ -432,3 +433,54 @@ def test_an_upload_cut_by_a_reload_continues_when_the_file_is_picked_again(page,
     assert patched == list(range(patched[0], len(data), 16 * 1024 * 1024)), patched
     [stored] = api_children(page, server.base_url, "root").values()
     assert stored["sha256"] == hashlib.sha256(data).hexdigest()
+
+
+def test_an_invitation_then_a_two_factor_login_in_the_browser(page, new_server):
+    """REGISTRATION=invite with the first administrator from the environment: the invitation's
+    link opens the sign-up form that uses it; then, with two-factor login turned on, logging in
+    asks for the authenticator's code after the password."""
+    import pyotp
+    import requests
+    server = new_server(REGISTRATION="invite", ADMIN_USERNAME="root", ADMIN_PASSWORD="root password 1")
+    server.start()
+    try:
+        admin = requests.Session()
+        assert admin.post(server.url("/api/login"), json={"username": "root", "password": "root password 1"},
+                          timeout=30).status_code == 200
+        invite = admin.post(server.url("/api/admin/invites"), json={"note": "ivy"}, timeout=30).json()
+        page.goto(server.base_url + "/#/register")
+        page.fill("#auth-username", "walkin")
+        page.fill("#auth-password", "password123")
+        page.get_by_role("button", name="Create account").click()
+        page.wait_for_selector(".form-error:has-text('invitation')")
+
+        page.goto(invite["url"].replace("http://localhost/", server.base_url + "/"))
+        page.wait_for_selector(".auth-note:has-text('invited')")
+        page.fill("#auth-username", "ivy")
+        page.fill("#auth-password", "password123")
+        page.get_by_role("button", name="Create account").click()
+        page.wait_for_selector(".topbar")
+
+        ivy = requests.Session()
+        assert ivy.post(server.url("/api/login"), json={"username": "ivy", "password": "password123"},
+                        timeout=30).status_code == 200
+        totp = pyotp.TOTP(ivy.post(server.url("/api/me/2fa/setup"), timeout=30).json()["secret"])
+        now = time.time()
+        if now % 30 > 24:
+            time.sleep(30 - now % 30 + 0.1)
+            now = time.time()
+        assert ivy.post(server.url("/api/me/2fa/enable"), json={"code": totp.at(now - 30)},
+                        timeout=30).status_code == 200
+        page.get_by_role("button", name="Log out").click()
+        page.wait_for_selector(".auth-form")
+        page.fill("#auth-username", "ivy")
+        page.fill("#auth-password", "password123")
+        page.get_by_role("button", name="Log in").click()
+        page.wait_for_selector("#auth-code")
+        shot(page, "30-two-factor-code")
+        page.fill("#auth-code", totp.at(now))
+        page.get_by_role("button", name="Verify").click()
+        page.wait_for_selector(".topbar")
+        assert page.locator(".username").inner_text() == "ivy"
+    finally:
+        server.kill()

@@ -103,7 +103,7 @@ def create_invite(body: dict):
     """An invitation to register (REGISTRATION=invite): single use, valid `hours` (72 by
     default). Give the person the `url` (or the secret, sent as `invite` to POST /api/register)."""
     invite, secret = services().admin.create_invite(current_user.id, body["hours"], body["note"])
-    return {"invite": invite, "secret": secret, "url": f"{request.host_url}#register?invite={secret}"}
+    return {"invite": invite, "secret": secret, "url": f"{request.host_url}#/register?invite={secret}"}
 
 
 @bp.get("/invites")

@@ -6,9 +6,11 @@ import { go, state } from "./state.js";
 
 export async function route() {
   const hash = location.hash || "#/folder/root";
-  if (hash === "#/login" || hash === "#/register") {
+  const [authPath, authQuery] = hash.split("?");
+  if (authPath === "#/login" || authPath === "#/register") {
     if (state.user) { go("#/folder/root"); return; }
-    renderAuth(hash.slice(2));
+    // An administrator's invitation arrives as #/register?invite=<secret>.
+    renderAuth(authPath.slice(2), new URLSearchParams(authQuery || "").get("invite"));
     return;
   }
   if (!state.user) {

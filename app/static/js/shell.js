@@ -8,7 +8,7 @@ import { go, state } from "./state.js";
 import { filesFromDrop, openPanel, startUploads } from "./uploads.js";
 import { $ } from "./ui.js";
 
-export function renderAuth(mode) {
+export function renderAuth(mode, invite) {
   const app = $("#app");
   app.replaceChildren($("#tpl-auth").content.cloneNode(true));
   const form = $(".auth-form", app);
@@ -19,21 +19,39 @@ export function renderAuth(mode) {
   switcher.textContent = isLogin ? "No account yet? Create one" : "Have an account? Log in";
   switcher.href = isLogin ? "#/register" : "#/login";
   $("#auth-password", form).autocomplete = isLogin ? "current-password" : "new-password";
+  $(".remember-row", form).hidden = !isLogin;
+  if (!isLogin && invite) $(".auth-note", form).textContent = "You were invited: choose a username and a password.";
   $("#auth-username", form).focus();
+  let waitingForCode = false; // the password was right; two-factor login wants the code now
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     const username = $("#auth-username", form).value.trim();
     const password = $("#auth-password", form).value;
+    const remember = $("#auth-remember", form).checked;
     const error = $(".form-error", form);
     error.textContent = "";
     const button = $(".auth-submit", form);
     button.disabled = true;
     try {
-      if (!isLogin) await api("POST", "/api/register", { username, password });
-      state.user = await api("POST", "/api/login", { username, password });
+      if (waitingForCode) {
+        state.user = await api("POST", "/api/login/2fa", { code: $("#auth-code", form).value.trim() });
+      } else {
+        if (!isLogin) await api("POST", "/api/register", invite ? { username, password, invite } : { username, password });
+        state.user = await api("POST", "/api/login", { username, password, remember });
+      }
       go("#/folder/root");
     } catch (err) {
-      error.textContent = err.message;
+      if (err.code === "two_factor_required") {
+        waitingForCode = true;
+        $(".code-row", form).hidden = false;
+        $("#auth-username", form).disabled = true;
+        $("#auth-password", form).disabled = true;
+        $(".auth-submit", form).textContent = "Verify";
+        $("#auth-code", form).focus();
+        $(".auth-note", form).textContent = "Enter the 6-digit code from your authenticator app, or a recovery code.";
+      } else {
+        error.textContent = err.message;
+      }
     } finally {
       button.disabled = false;
     }
