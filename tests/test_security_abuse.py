@@ -134,7 +134,7 @@ def future():
 # Valid values for required fields (and for the base of each probe), by field name.
 VALID = {"name": "ok name", "username": "alice", "password": PASSWORD, "scope": "read", "parent_id": "root",
          "on_conflict": "rename", "label": "a label", "expires_at": None, "max_downloads": 5,
-         "confirm": "alice", "current_password": PASSWORD, "new_password": PASSWORD}
+         "confirm": "alice", "current_password": PASSWORD, "new_password": PASSWORD, "code": "123456"}
 
 
 def matches_type(value, schema: dict) -> bool:

@@ -14,11 +14,13 @@ every preview the server still gives is sandboxed.
 from __future__ import annotations
 
 import base64
+import time
 import json
 import mimetypes
 import os
 import re
 
+import pyotp
 import pytest
 import requests
 from pymongo.errors import ServerSelectionTimeoutError
@@ -116,6 +118,7 @@ def build_world(client, username: str) -> dict:
     AuthActions(elsewhere).login(username, PASSWORD)
     w["other_session"] = next(s["id"] for s in client.get("/api/me/sessions").get_json()["sessions"]
                               if not s["current"])
+    w["totp"] = pyotp.TOTP(client.post("/api/me/2fa/setup").get_json()["secret"])  # turned on by the story
     return w
 
 
@@ -186,6 +189,20 @@ def story(app, w: dict, username: str) -> list[tuple[str, str, dict]]:
         ("POST", "/api/login", {"json": {"username": f"{username}-2", "password": PASSWORD}}),
         ("DELETE", "/api/me", {"json": {"password": PASSWORD}}),
         ("POST", "/api/login", {"json": {"username": username, "password": PASSWORD}}),
+    ]
+    # Two-factor login, last: on, a login in two steps, off, and a new setup.
+    now = time.time()
+    if now % 30 > 25:
+        time.sleep(30 - now % 30 + 0.1)
+        now = time.time()
+    totp = w["totp"]
+    calls += [
+        ("POST", "/api/me/2fa/enable", {"json": {"code": totp.at(now - 30)}}),
+        ("POST", "/api/logout", {}),
+        ("POST", "/api/login", {"json": {"username": username, "password": PASSWORD}, "expect": 401}),
+        ("POST", "/api/login/2fa", {"json": {"code": totp.at(now)}}),
+        ("POST", "/api/me/2fa/disable", {"json": {"password": PASSWORD, "code": totp.at(now + 30)}}),
+        ("POST", "/api/me/2fa/setup", {}),
         ("POST", "/api/logout", {}),
     ]
     # First the pages and documents without arguments (the web app, the API docs), last static files.
@@ -225,8 +242,10 @@ def test_every_route_answers_with_the_three_headers(app, client):
     assert fetch(app, client, "GET", url, headers={"If-None-Match": etag}).status_code == 304
     assert fetch(app, client, "HEAD", url).status_code == 200
     for method, url, kwargs in story(app, world, "alice"):
+        expected = kwargs.pop("expect", None)  # a step whose right answer is an error (a login's first half)
         response = fetch(app, client, method, url, **kwargs)
-        assert response.status_code < 400, (method, url, response.status_code, response.get_data()[:200])
+        assert response.status_code < 400 if expected is None else response.status_code == expected, (
+            method, url, response.status_code, response.get_data()[:200])
 
 
 def test_a_bearer_request_never_touches_a_cookie(app, client):
@@ -237,12 +256,15 @@ def test_a_bearer_request_never_touches_a_cookie(app, client):
     client.set_cookie("remember_token", "left over from somewhere")
     token = bearer(world["secret"])
     for method, url, kwargs in story(app, world, "bob"):
+        kwargs.pop("expect", None)
         headers = {**kwargs.pop("headers", {}), **token}
         response = fetch(app, client, method, url, headers=headers, **kwargs)
         assert "Set-Cookie" not in response.headers, (method, url, response.headers["Set-Cookie"])
-        if url.startswith(("/api/tokens", "/api/me/sessions", "/api/me/password")) or (method, url) == ("DELETE",
-                                                                                                     "/api/me"):
+        if url.startswith(("/api/tokens", "/api/me/sessions", "/api/me/password", "/api/me/2fa")) or \
+                (method, url) == ("DELETE", "/api/me"):
             assert response.status_code == 403  # credentials are managed with a password session
+        elif url == "/api/login/2fa":
+            assert response.status_code == 401  # no login waits for a code in a stateless request
         else:
             assert response.status_code < 400, (method, url, response.status_code, response.get_data()[:200])
     assert client.get("/api/me").status_code == 200
