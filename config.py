@@ -205,6 +205,10 @@ class Config:
     SESSION_UNREMEMBERED_HOURS = 12
     # Creating an API token needs a login (password, and code with two-factor login) this recent.
     TOKEN_CREATION_LOGIN_MINUTES = 15
+    # The audit log (app/audit): written in batches this often (0: each event at once), kept this long.
+    AUDIT_ENABLED = True
+    AUDIT_FLUSH_SECONDS = 1.0
+    AUDIT_RETENTION_DAYS = 90
     # Who may register: open (anyone), invite (with an administrator's invitation), closed.
     REGISTRATION = "open"
     # The first administrator, made (or promoted) at start-up for unattended installs.
@@ -251,13 +255,19 @@ class Config:
             settings[name] = _size(environ, name, settings[name])
         for name in ("MONGO_TIMEOUT_MS", "SESSION_LIFETIME_DAYS", "TRUST_PROXY_HOPS", "PAGE_SIZE_MAX",
                      "MAX_VERSIONS_PER_FILE", "TRASH_RETENTION_DAYS", "TUS_EXPIRY_HOURS", "WEBDAV_AUTH_CACHE_SECONDS",
-                     "SESSION_UNREMEMBERED_HOURS", "TOKEN_CREATION_LOGIN_MINUTES"):
+                     "SESSION_UNREMEMBERED_HOURS", "TOKEN_CREATION_LOGIN_MINUTES", "AUDIT_RETENTION_DAYS"):
             settings[name] = _int(environ, name, settings[name])
         settings["SESSION_COOKIE_SECURE"] = _bool(
             environ, "SESSION_COOKIE_SECURE", settings["SESSION_COOKIE_SECURE"])
         settings["REMEMBER_COOKIE_SECURE"] = settings["SESSION_COOKIE_SECURE"]
         settings["API_DOCS_ENABLED"] = _bool(environ, "API_DOCS_ENABLED", settings["API_DOCS_ENABLED"])
         settings["WEBDAV_ENABLED"] = _bool(environ, "WEBDAV_ENABLED", settings["WEBDAV_ENABLED"])
+        settings["AUDIT_ENABLED"] = _bool(environ, "AUDIT_ENABLED", settings["AUDIT_ENABLED"])
+        if environ.get("AUDIT_FLUSH_SECONDS", "").strip():
+            try:
+                settings["AUDIT_FLUSH_SECONDS"] = float(environ["AUDIT_FLUSH_SECONDS"])
+            except ValueError:
+                raise ConfigError(f"AUDIT_FLUSH_SECONDS must be a number of seconds, got {environ['AUDIT_FLUSH_SECONDS']!r}") from None
         settings["REGISTRATION"] = _choice(environ, "REGISTRATION", settings["REGISTRATION"], ("open", "invite", "closed"))
         settings["PERMANENT_SESSION_LIFETIME"] = timedelta(days=settings["SESSION_LIFETIME_DAYS"])
         # Several Gunicorn workers against MongoDB must share login counters.
@@ -299,7 +309,8 @@ class TestingConfig(Config):
     SECRET_KEY = "test-secret-key-not-for-production"
     USER_QUOTA_BYTES = 10 * 1024 * 1024
     MAX_CONTENT_LENGTH = 5 * 1024 * 1024
-    PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"  # ~1 ms, not scrypt's ~100 ms; other profiles: werkzeug's default
+    PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"
+    AUDIT_FLUSH_SECONDS = 0.0  # each event written at once: tests read the log right after  # ~1 ms, not scrypt's ~100 ms; other profiles: werkzeug's default
 
 
 PROFILES = {
@@ -332,7 +343,7 @@ APP_VARIABLES = (
     "MAX_CONTENT_LENGTH", "USER_QUOTA_BYTES", "MAX_VERSIONS_PER_FILE", "TRASH_RETENTION_DAYS", "PAGE_SIZE_MAX",
     "TUS_EXPIRY_HOURS", "WEBDAV_ENABLED", "WEBDAV_AUTH_CACHE_SECONDS",
     "SESSION_LIFETIME_DAYS", "SESSION_COOKIE_SECURE", "SESSION_UNREMEMBERED_HOURS", "REGISTRATION",
-    "TOKEN_CREATION_LOGIN_MINUTES",
+    "TOKEN_CREATION_LOGIN_MINUTES", "AUDIT_ENABLED", "AUDIT_FLUSH_SECONDS", "AUDIT_RETENTION_DAYS",
     "ADMIN_USERNAME", "ADMIN_PASSWORD",
     "LOGIN_RATE_LIMIT", "LOGIN_IP_RATE_LIMIT", "SHARE_PASSWORD_RATE_LIMIT", "REGISTER_RATE_LIMIT",
     "RATELIMIT_STORAGE_URI",

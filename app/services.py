@@ -13,6 +13,8 @@ from .auth.repo import SessionsRepository, TokensRepository, UsersRepository, in
 from .admin.deletion import AccountDeletion
 from .admin.export import AccountExport
 from .admin.service import AdminService
+from .audit.log import AuditLog
+from .audit.repo import events_repository
 from .auth.service import AuthService
 from .auth.tokens import TokenService
 from .auth.two_factor import TwoFactorService
@@ -52,6 +54,7 @@ class Services:
     deletion: "AccountDeletion | None" = None
     export: "AccountExport | None" = None
     two_factor: "TwoFactorService | None" = None
+    audit: "AuditLog | None" = None
 
 
 def init_services(app: Flask, database: Database) -> Services:
@@ -60,8 +63,9 @@ def init_services(app: Flask, database: Database) -> Services:
     uploads = uploads_repository(database)
     dav_locks = dav_locks_repository(database)
     invites = invites_repository(database)
+    events = events_repository(database)
     ensure_indexes(app, (users, sessions, tokens, items, blobs_repo, versions_repo, shares, uploads, dav_locks,
-                         invites))
+                         invites, events))
     if database.kind == "sqlite":
         from .migrate_store import migrate
         for line in migrate(database, embedded_path(app), config["MONGO_DB_NAME"]).lines()[:50]:
@@ -103,6 +107,8 @@ def init_services(app: Flask, database: Database) -> Services:
     services.deletion = AccountDeletion(services)
     services.export = AccountExport(services)
     services.two_factor = TwoFactorService(users)
+    services.audit = AuditLog(events, os.path.join(app.instance_path, "audit"), config["AUDIT_FLUSH_SECONDS"],
+                              enabled=config["AUDIT_ENABLED"])
     app.extensions[EXTENSION_KEY] = services
     return services
 

@@ -11,6 +11,7 @@ from ..auth.service import is_admin
 from ..contract import USER_SECURITY, arguments, document, response
 from ..errors import CONFLICT, INVITE_NOT_FOUND, UNAUTHORIZED, USER_NOT_FOUND, ErrorCode, NotFound
 from ..schemas import paged
+from ..audit.record import audit
 from ..services import services
 from .schemas import (AdminUserCreateSchema, AdminUserPageSchema, AdminUserSchema, AdminUserUpdateSchema,
                       InviteCreatedSchema, InviteCreateSchema, InviteListSchema, PasswordResetSchema, UserDeleteSchema,
@@ -50,8 +51,10 @@ def list_users(query: dict):
 def create_user(body: dict):
     """Create an account (whatever REGISTRATION says), optionally an administrator or with a
     quota of its own."""
-    return services().admin.create_user(current_user.id, body["username"], body["password"], body["role"],
+    user = services().admin.create_user(current_user.id, body["username"], body["password"], body["role"],
                                         body["quota_bytes"])
+    audit("admin_user_created", target_id=user["_id"], role=body["role"])
+    return user
 
 
 @bp.get("/users/<user_id>")
@@ -71,7 +74,10 @@ def update_user(body: dict, user_id: str):
     disable or enable the account, or change its role. Disabling ends the user's sessions and
     stops their tokens, WebDAV logins and share links at once; enabling brings tokens and links
     back. You cannot disable or demote yourself (409)."""
-    return services().admin.update_user(current_user.id, user_id, body)
+    user = services().admin.update_user(current_user.id, user_id, body)
+    audit("admin_user_changed", target_id=user_id, **{k: body[k] for k in ("quota_bytes", "disabled", "role")
+                                                      if k in body})
+    return user
 
 
 @bp.delete("/users/<user_id>")
@@ -84,6 +90,7 @@ def delete_user(body: dict, user_id: str):
     `confirm`. If it is interrupted, the account stays disabled; run it again (or
     `flask delete-user`) to finish. Your own account: `DELETE /api/me`."""
     services().admin.delete_user(current_user.id, user_id, body["confirm"], services().deletion)
+    audit("admin_user_deleted", target_id=user_id)
 
 
 @bp.post("/users/<user_id>/password")
@@ -93,6 +100,7 @@ def delete_user(body: dict, user_id: str):
 def reset_password(body: dict, user_id: str):
     """Give the user a new password (tell it to them); every session of theirs ends."""
     services().admin.reset_password(current_user.id, user_id, body["password"])
+    audit("admin_password_reset", target_id=user_id)
 
 
 @bp.post("/invites")
@@ -103,6 +111,7 @@ def create_invite(body: dict):
     """An invitation to register (REGISTRATION=invite): single use, valid `hours` (72 by
     default). Give the person the `url` (or the secret, sent as `invite` to POST /api/register)."""
     invite, secret = services().admin.create_invite(current_user.id, body["hours"], body["note"])
+    audit("admin_invite_created", target_id=invite["_id"])
     return {"invite": invite, "secret": secret, "url": f"{request.host_url}#/register?invite={secret}"}
 
 
@@ -120,3 +129,4 @@ def list_invites():
 def delete_invite(invite_id: str):
     """Withdraw an invitation: it can no longer be used."""
     services().admin.delete_invite(current_user.id, invite_id)
+    audit("admin_invite_deleted", target_id=invite_id)

@@ -19,6 +19,7 @@ from ..services import services
 from .schemas import (AccountDeleteSchema, CodeSchema, LoginSchema, RecoveryCodesSchema, TwoFactorOffSchema,
                       TwoFactorSetupSchema, MeSchema, PasswordChangeSchema, RegistrationSchema, SessionListSchema,
                       UserSchema)
+from ..audit.record import audit
 from .throttle import count_failed_login, login_allowed, login_attempt_key, login_ip_key
 from .two_factor import wrong_code
 
@@ -62,7 +63,9 @@ def register(body: dict):
     `REGISTRATION` decides who may: `open` anyone; `invite` whoever sends an unused, unexpired
     invitation from an administrator as `invite` (it is used up); `closed` nobody (403).
     """
-    return services().auth.register(body["username"], body["password"], invite=body["invite"])
+    user = services().auth.register(body["username"], body["password"], invite=body["invite"])
+    audit("registered", actor_id=str(user["_id"]), owner_id=str(user["_id"]), invited=bool(body["invite"]))
+    return user
 
 
 @bp.post("/login")
@@ -85,24 +88,33 @@ def login(body: dict):
     minute); beyond that the answer is 429 with `Retry-After`.
     """
     auth = services().auth
-    user = auth.authenticate(body["username"], body["password"])
+    try:
+        user = auth.authenticate(body["username"], body["password"])
+    except AppError as error:
+        known = auth.users.get_by_username(body["username"]) if isinstance(body["username"], str) else None
+        if known is not None:  # attempts on an account are its owner's business; unknown names are not kept
+            audit("login_failed", actor_id=None, owner_id=str(known["_id"]), reason=error.code.value)
+        raise
     session.clear()  # a fresh session on every login (no fixation)
     if user.get("totp_enabled"):
         # Half a login: remembered in the signed cookie for a few minutes, and worth nothing
         # until POST /api/login/2fa gives the second factor.
         session[PENDING_KEY] = {"user_id": str(user["_id"]), "until": time.time() + PENDING_S,
                                 "remember": body["remember"]}
+        audit("login_password_ok", actor_id=str(user["_id"]), owner_id=str(user["_id"]))
         raise Unauthorized("Now the code from your authenticator app (or a recovery code): POST /api/login/2fa.",
                            code=ErrorCode.TWO_FACTOR_REQUIRED)
     return _logged_in(user, body["remember"])
 
 
-def _logged_in(user: dict, remember: bool) -> dict:
+def _logged_in(user: dict, remember: bool, second_factor: bool = False) -> dict:
     session.clear()
     if remember:
         session[REMEMBERED_KEY] = True  # the cookie lasts as long as the session (app.security)
     login_user(services().auth.start_session(user, remember=remember, address=get_remote_address(),
                                              user_agent=request.headers.get("User-Agent")))
+    audit("login", actor_id=str(user["_id"]), owner_id=str(user["_id"]), second_factor=second_factor,
+          user_agent=(request.headers.get("User-Agent") or "")[:200])
     return user
 
 
@@ -128,8 +140,9 @@ def login_second_factor(body: dict):
         raise AppError("Too many attempts; wait before trying again.", code=ErrorCode.TOO_MANY_REQUESTS)
     if not found.two_factor.verify(user, body["code"]):
         count_failed_login(user["username"])
+        audit("login_code_failed", actor_id=None, owner_id=str(user["_id"]))
         raise wrong_code()
-    return _logged_in(user, bool(pending.get("remember", True)))
+    return _logged_in(user, bool(pending.get("remember", True)), second_factor=True)
 
 
 @bp.post("/logout")
@@ -144,6 +157,7 @@ def logout():
         return  # Flask-Login's logout_user would clear a remember cookie sent along
     if current_user.is_authenticated:
         services().auth.end_session(current_user)
+        audit("logout", owner_id=current_user.id)
     logout_user()
     session.clear()
 
@@ -169,6 +183,7 @@ def change_password(body: dict):
     revoked too. WebDAV clients logged in with the old password must log in again."""
     services().auth.change_password(current_user, body["current_password"], body["new_password"],
                                     body["revoke_tokens"], services().tokens)
+    audit("password_changed", owner_id=current_user.id, tokens_revoked=body["revoke_tokens"])
 
 
 @bp.get("/me/sessions")
@@ -188,6 +203,7 @@ def list_sessions():
 def end_session(session_id: str):
     """End one of your sessions (its cookie stops working at once)."""
     services().auth.end_session_by_id(current_user, session_id)
+    audit("session_ended", owner_id=current_user.id)
 
 
 @bp.delete("/me/sessions")
@@ -197,6 +213,7 @@ def end_session(session_id: str):
 def end_all_sessions():
     """Log out everywhere: every session of yours ends, this one included."""
     services().auth.end_all_sessions(current_user.id)
+    audit("sessions_ended", owner_id=current_user.id)
     logout_user()
     session.clear()
 
@@ -210,7 +227,9 @@ def delete_account(body: dict):
     """Delete your account with all your data: files, folders, versions and their bytes,
     share links, tokens, sessions, unfinished uploads. Send your password. There is no undo."""
     services().auth.check_password(current_user.doc, body["password"])
-    services().deletion.delete(current_user.id)
+    user_id = current_user.id
+    services().deletion.delete(user_id)
+    audit("account_deleted", actor_id=user_id, by="self")  # the id only: no name is kept
     logout_user()
     session.clear()
 
@@ -224,6 +243,7 @@ def export_account():
     under `drive/` (names made safe on Windows, macOS and Linux) and `metadata.json` (each
     item's path, size, SHA-256, times and versions, your stars, share links without their
     secrets, and what is in the trash)."""
+    audit("exported", owner_id=current_user.id)
     response = current_app.response_class(stream_with_context(services().export.stream(current_user.doc)),
                                           mimetype="application/zip")
     response.headers["Content-Disposition"] = content_disposition(f"{current_user.username}-export.zip")
@@ -251,7 +271,9 @@ def enable_two_factor(body: dict):
     """Turn two-factor login on with a first code from the app. Keep the recovery codes: each
     logs in once without the app. From now on your password alone no longer works anywhere:
     logging in asks for a code, and WebDAV and scripts need an API token."""
-    return {"recovery_codes": services().two_factor.enable(current_user.doc, body["code"])}
+    codes = services().two_factor.enable(current_user.doc, body["code"])
+    audit("two_factor_enabled", owner_id=current_user.id)
+    return {"recovery_codes": codes}
 
 
 @bp.post("/me/2fa/disable")
@@ -263,3 +285,4 @@ def disable_two_factor(body: dict):
     """Turn two-factor login off: your password and a code (or a recovery code)."""
     services().auth.check_password(current_user.doc, body["password"])
     services().two_factor.disable(current_user.doc, body["code"])
+    audit("two_factor_disabled", owner_id=current_user.id)

@@ -4,6 +4,7 @@ from __future__ import annotations
 from flask import Blueprint, current_app
 from flask_login import current_user
 
+from ..audit.record import audit
 from ..contract import arguments, response, session_only
 from ..errors import NOT_FOUND, REAUTHENTICATION_REQUIRED
 from ..services import services
@@ -27,6 +28,7 @@ def create_token(body: dict):
     """
     services().auth.require_recent_login(current_user, current_app.config["TOKEN_CREATION_LOGIN_MINUTES"])
     token, secret = services().tokens.create(current_user.id, body["name"], body["scope"], body["expires_at"])
+    audit("token_created", owner_id=current_user.id, target_id=token["_id"], scope=body["scope"])
     return {"token": token, "secret": secret}
 
 
@@ -44,3 +46,4 @@ def list_tokens():
 def revoke_token(token_id: str):
     """Revoke a token: it stops working at once."""
     services().tokens.revoke(current_user.id, token_id)
+    audit("token_revoked", owner_id=current_user.id, target_id=token_id)

@@ -174,4 +174,6 @@ class DavMount:
             response = send_attachment(services().drive.download(resource.item))
         except AppError as error:
             return _answer(start_response, f"{error.status} {HTTPStatus(error.status).phrase}", error.message)
+        if environ["REQUEST_METHOD"] == "GET":
+            resource.req.audit("file_downloaded", target_id=resource.item["_id"], status=response.status_code)
         return response(environ, start_response)

@@ -32,6 +32,7 @@ from ..drive.names import name_key, validate_display_name
 from ..drive.repo import FILE, FOLDER
 from ..drive.versions import modified_time
 from ..errors import AppError, ErrorCode, InvalidInput, too_large_message
+from ..audit.record import audit
 from ..services import Services
 
 OWNCLOUD_NS = "http://owncloud.org/ns"
@@ -55,6 +56,10 @@ class DavRequest:
     def changed(self) -> None:
         self.items.clear()
         self._usage = None
+
+    def audit(self, action: str, **fields) -> None:
+        """An event of this WebDAV request (its user; marked as WebDAV)."""
+        audit(action, actor_id=self.owner_id, owner_id=self.owner_id, via="webdav", **fields)
 
     def usage(self) -> dict:
         if self._usage is None:
@@ -183,6 +188,7 @@ class _Resource:
         self._check_unlocked()
         with dav_errors():
             self.req.services.trash.trash(self.req.owner_id, str(self.item_id), self._kind())
+        self.req.audit("trashed", target_id=self.item_id, kind=self._kind())
         self._forget_locks()
         self.req.changed()
         return True
@@ -431,6 +437,7 @@ class FileResource(_Resource, DAVNonCollection):
                     modified_at=mtime)
             self.md5 = None
             self.environ["drive.dav.mtime_accepted"] = mtime is not None
+            req.audit("file_uploaded", target_id=self.item["_id"], size=self.item["size"])
             req.changed()
         finally:
             staged.discard()  # safe after the commit; removes the bytes of a refused or cut-off body

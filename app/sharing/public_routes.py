@@ -20,6 +20,7 @@ from ..http import DOWNLOAD_CSP, send_download
 from ..drive.repo import FILE
 from ..drive.names import content_disposition
 from ..schemas import paged
+from ..audit.record import audit
 from ..services import services
 from .archive import stream_zip
 from .schemas import (PublicEntrySchema, PublicFolderQuery, PublicPageSchema, PublicShareSchema, UnlockSchema,
@@ -132,6 +133,7 @@ def share_info(token: str):
     shares = services().shares
     shared = shares.resolve(token)
     unlocked = _is_unlocked(shared)
+    _audit_link("link_opened", shared)
     if not _wants_html():
         return public_share(shared.share, shared.item, unlocked)
     context = {"token": token, "share": _SHARE.dump(public_share(shared.share, shared.item, unlocked)),
@@ -165,9 +167,15 @@ def unlock(body: dict, token: str):
             return redirect(url_for("public.share_info", token=token, error="wrong_password"), code=303)
         raise Unauthorized("Wrong password.", code=ErrorCode.WRONG_PASSWORD)
     _remember(UNLOCKED_KEY, _unlock_mark(shared))
+    _audit_link("link_unlocked", shared)
     if from_form:
         return redirect(url_for("public.share_info", token=token), code=303)
     return public_share(shared.share, shared.item, True)
+
+
+def _audit_link(action: str, shared: SharedItem, **fields) -> None:
+    """What someone did with a link: its owner sees it (who: the address; no account needed)."""
+    audit(action, actor_id=None, owner_id=shared.share["owner_id"], share_id=shared.share["_id"], **fields)
 
 
 def _send_shared_file(token: str, file_id: str | None = None):
@@ -186,6 +194,7 @@ def _send_shared_file(token: str, file_id: str | None = None):
         raise
     if grant is not None:
         _remember(GRANTS_KEY, grant)
+    _audit_link("link_downloaded", shared, target_id=file["_id"], status=response.status_code)
     return response
 
 
@@ -250,6 +259,7 @@ def download_zip(query: dict, token: str):
     entries = shares.archive_entries(shared, folder)
     if request.method != "HEAD":
         shares.count_download(shared)
+        _audit_link("link_downloaded", shared, target_id=folder["_id"], zip=True)
     members = [(name, item["updated_at"], drive.download(item) if item["type"] == FILE else None)
                for name, item in entries]
     response = current_app.response_class(stream_with_context(stream_zip(members)), mimetype="application/zip")

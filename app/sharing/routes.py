@@ -6,6 +6,7 @@ from flask_login import current_user
 
 from ..contract import arguments, authenticated, response
 from ..errors import NOT_FOUND
+from ..audit.record import audit
 from ..services import services
 from .schemas import (ShareCreatedSchema, ShareCreateSchema, ShareListQuery, ShareListSchema, ShareSchema,
                       ShareSettingsSchema, owned)
@@ -26,6 +27,8 @@ def create_share(body: dict):
     folder, download single files from it or all of it as a ZIP.
     """
     share, token = services().shares.create(current_user.id, **body)
+    audit("share_created", owner_id=current_user.id, share_id=share["_id"], target_id=share["item_id"],
+          password=body.get("password") is not None)
     return {"share": owned(share, "active"), "url": url_for("public.share_info", token=token, _external=True),
             "token": token}
 
@@ -57,7 +60,9 @@ def update_share(body: dict, share_id: str):
     Every PATCH (even one that changes nothing) ends earlier unlocks and resume allowances:
     browsers that gave the password must give it again.
     """
-    return owned(*services().shares.update(current_user.id, share_id, **body))
+    updated = owned(*services().shares.update(current_user.id, share_id, **body))
+    audit("share_changed", owner_id=current_user.id, share_id=share_id, fields=sorted(body))
+    return updated
 
 
 @bp.delete("/shares/<share_id>")
@@ -66,3 +71,4 @@ def update_share(body: dict, share_id: str):
 def revoke_share(share_id: str):
     """Revoke a link: it stops working at once, for good (restoring the item does not revive it)."""
     services().shares.revoke(current_user.id, share_id)
+    audit("share_revoked", owner_id=current_user.id, share_id=share_id)

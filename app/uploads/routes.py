@@ -11,6 +11,7 @@ from ..contract import authenticated, document, response
 from ..errors import (BAD_REQUEST, CHECKSUM_MISMATCH, FORBIDDEN, INSUFFICIENT_STORAGE, OFFSET_CONFLICT,
                       RESUMABLE_UNAVAILABLE, TOO_LARGE, TUS_VERSION, UNSUPPORTED_MEDIA, UPLOAD_LOCKED,
                       UPLOAD_NOT_FOUND)
+from ..audit.record import audit
 from ..services import services
 from . import protocol
 from .schemas import APPENDED, CHUNK_BODY, CREATED, CREATION_HEADERS, PATCH_HEADERS, TUS_RESUMABLE, UploadListSchema
@@ -75,6 +76,9 @@ def append(upload_id: str):
     protocol.require_version()
     upload = uploads.append(current_user.id, upload_id, protocol.upload_offset(), protocol.chunk_body(required=True),
                             protocol.checksum())
+    if upload.get("file_id") is not None:  # this request finished it
+        audit("file_uploaded", owner_id=current_user.id, target_id=upload["file_id"], size=upload["size"],
+              resumable=True)
     return protocol.progress(upload)
 
 

@@ -11,6 +11,7 @@ from ...errors import (CONFLICT, INSUFFICIENT_STORAGE, NOT_FOUND, PREVIEW_UNAVAI
 from ...http import send_download, send_preview
 from ...request import stage_uploads_into
 from ...schemas import paged
+from ...audit.record import audit
 from ...services import services
 from ..schemas import (UPLOAD_CONFLICT, FileListSchema, FilePageSchema, FilesQuery, ItemSchema, UploadQuery,
                        VersionListSchema)
@@ -73,7 +74,10 @@ def upload(query: dict):
     relative = query["relative_path"] or request.form.get("relative_path")
     if relative:  # checked whole before a folder is made; the folders stay if the upload fails
         folder_id = drive.folder_path(current_user.id, folder_id, folder_names(relative, "relative_path"))
-    return {"files": drive.store_uploads(current_user.id, parts, folder_id, on_conflict)}
+    stored = drive.store_uploads(current_user.id, parts, folder_id, on_conflict)
+    for file in stored:
+        audit("file_uploaded", owner_id=current_user.id, target_id=file["_id"], size=file["size"])
+    return {"files": stored}
 
 
 def _modification_times(from_query: str | None, from_form: list[str], count: int) -> list:
@@ -107,7 +111,9 @@ def download(file_id: str):
     Always an attachment, with the UTF-8 name in `filename*` and an ASCII fallback.
     Supports `Range` (206), `If-None-Match` / `If-Modified-Since` (304) and `If-Range`.
     """
-    return send_download(services().drive.open_download(current_user.id, file_id))
+    response = send_download(services().drive.open_download(current_user.id, file_id))
+    audit("file_downloaded", owner_id=current_user.id, target_id=file_id, status=response.status_code)
+    return response
 
 
 @bp.get("/files/<file_id>/preview")

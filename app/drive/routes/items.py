@@ -7,6 +7,7 @@ from flask_login import current_user
 
 from ...contract import arguments, authenticated, response
 from ...errors import CONFLICT, NOT_FOUND
+from ...audit.record import audit
 from ...services import services
 from ..schemas import DeleteQuery, ItemSchema, ItemUpdateSchema
 
@@ -52,6 +53,8 @@ def add_item_routes(bp: Blueprint, kind: str, prefix: str) -> None:
             services().trash.delete_forever(current_user.id, ids[id_name], kind, must_be_trashed=False)
         else:
             services().trash.trash(current_user.id, ids[id_name], kind)
+        audit("deleted_for_good" if query["permanent"] else "trashed", owner_id=current_user.id,
+              target_id=ids[id_name], kind=kind)
 
     @arguments(ItemUpdateSchema, "optional_json")
     @response(ItemSchema, 201, f"The new {kind}.", errors=(NOT_FOUND, CONFLICT))

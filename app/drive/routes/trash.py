@@ -7,6 +7,7 @@ from flask_login import current_user
 from ...contract import arguments, authenticated, response
 from ...errors import NOT_FOUND
 from ...schemas import PageQuery, paged
+from ...audit.record import audit
 from ...services import services
 from ..schemas import DeletedCountSchema, ItemPageSchema, RestoredSchema
 
@@ -37,6 +38,7 @@ def restore(item_id: str):
     restored_to_root`). A name now taken gets ` (1)` (`note: renamed`).
     """
     item, note = services().trash.restore(current_user.id, item_id)
+    audit("restored", owner_id=current_user.id, target_id=item_id)
     return {"item": item, "note": note}
 
 
@@ -46,6 +48,7 @@ def restore(item_id: str):
 def delete_forever(item_id: str):
     """Delete a trashed item for good (with everything trashed with it)."""
     services().trash.delete_forever(current_user.id, item_id)
+    audit("deleted_for_good", owner_id=current_user.id, target_id=item_id)
 
 
 @bp.delete("/trash")
@@ -53,4 +56,6 @@ def delete_forever(item_id: str):
 @response(DeletedCountSchema, description="How many trashed items were deleted.")
 def empty_trash():
     """Empty the trash: every trashed item is deleted for good."""
-    return {"deleted": services().trash.empty(current_user.id)}
+    deleted = services().trash.empty(current_user.id)
+    audit("trash_emptied", owner_id=current_user.id, count=deleted)
+    return {"deleted": deleted}
