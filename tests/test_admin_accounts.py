@@ -180,6 +180,8 @@ def test_a_disabled_user_is_out_at_once_everywhere_and_back_when_enabled(app, ad
     visitor = app.test_client()
     assert visitor.get(f"/s/{link}").status_code == 200
     assert bob.get("/api/files").status_code == 200
+    warm = app.test_client().open("/dav/bob/", method="PROPFIND", headers={**basic("bob", PASSWORD), "Depth": "0"})
+    assert warm.status_code == 207  # WebDAV now remembers this password for a minute
 
     disabled = admin.patch(f"/api/admin/users/{bob.user['id']}", json={"disabled": True})
     assert disabled.status_code == 200 and disabled.get_json()["disabled"] is True
@@ -187,6 +189,9 @@ def test_a_disabled_user_is_out_at_once_everywhere_and_back_when_enabled(app, ad
     assert app.test_client().get("/api/files", headers=bearer).status_code == 401
     dav = app.test_client().open("/dav/bob/", method="PROPFIND", headers={**basic("bob", secret), "Depth": "0"})
     assert dav.status_code == 401
+    remembered = app.test_client().open("/dav/bob/", method="PROPFIND",  # a password WebDAV checked a moment ago
+                                        headers={**basic("bob", PASSWORD), "Depth": "0"})
+    assert remembered.status_code == 401
     assert app.test_client().get(f"/s/{link}").status_code == 404
     login = AuthActions(app.test_client()).login("bob", PASSWORD)
     assert login.status_code == 403 and code(login) == "account_disabled"

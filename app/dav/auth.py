@@ -109,14 +109,15 @@ class DavAuthenticator:
 
     def _password_user(self, username: str, password: str) -> User | None:
         doc = self.auth.users.get_by_username(username)
-        if doc is not None and doc.get("totp_enabled"):
-            return None  # with two-factor login on, a password alone opens nothing: use an API token
+        if doc is not None and (doc.get("totp_enabled") or doc.get("disabled")):
+            return None  # two-factor login on (a password alone opens nothing: use a token), or disabled
         if doc is not None and self.verified.knows(doc, password):
             return User(doc)
         try:
             doc = self.auth.authenticate(username, password)
         except AppError as error:
-            if error.code in (ErrorCode.INVALID_CREDENTIALS, ErrorCode.INVALID_CREDENTIALS_FORMAT):
+            if error.code in (ErrorCode.INVALID_CREDENTIALS, ErrorCode.INVALID_CREDENTIALS_FORMAT,
+                              ErrorCode.ACCOUNT_DISABLED):
                 return None
             raise
         self.verified.remember(doc, password)
