@@ -219,6 +219,8 @@ class Config:
 
     LOGIN_RATE_LIMIT = "10 per minute"
     LOGIN_IP_RATE_LIMIT = "60 per minute"
+    # Wrong two-factor codes per account, whatever the address (a password thief with many addresses).
+    TWO_FACTOR_RATE_LIMIT = "20 per hour"
     SHARE_PASSWORD_RATE_LIMIT = "10 per minute"
     REGISTER_RATE_LIMIT = "20 per hour"
     # Unset: MONGO_URI when set, else a SQLite file beside the embedded database (shared by
@@ -240,7 +242,7 @@ class Config:
         settings = {k: getattr(cls, k) for k in dir(cls) if k.isupper()}
         strings = ("SECRET_KEY", "INSTANCE_PATH", "MONGO_URI", "MONGO_DB_NAME", "EMBEDDED_DB_PATH",
                    "UPLOAD_FOLDER", "LOGIN_RATE_LIMIT", "LOGIN_IP_RATE_LIMIT", "SHARE_PASSWORD_RATE_LIMIT",
-                   "REGISTER_RATE_LIMIT", "ADMIN_USERNAME", "ADMIN_PASSWORD",
+                   "REGISTER_RATE_LIMIT", "ADMIN_USERNAME", "ADMIN_PASSWORD", "TWO_FACTOR_RATE_LIMIT",
                    "RATELIMIT_STORAGE_URI", "LOG_LEVEL")
         for name in strings:
             if environ.get(name):
@@ -346,7 +348,7 @@ APP_VARIABLES = (
     "TOKEN_CREATION_LOGIN_MINUTES", "AUDIT_ENABLED", "AUDIT_FLUSH_SECONDS", "AUDIT_RETENTION_DAYS",
     "ADMIN_USERNAME", "ADMIN_PASSWORD",
     "LOGIN_RATE_LIMIT", "LOGIN_IP_RATE_LIMIT", "SHARE_PASSWORD_RATE_LIMIT", "REGISTER_RATE_LIMIT",
-    "RATELIMIT_STORAGE_URI",
+    "TWO_FACTOR_RATE_LIMIT", "RATELIMIT_STORAGE_URI",
 )
 GUNICORN_VARIABLES = ("BIND", "WEB_CONCURRENCY", "GUNICORN_WORKER_CLASS", "GUNICORN_THREADS",
                       "GUNICORN_WORKER_CONNECTIONS", "GUNICORN_TIMEOUT", "GUNICORN_CMD_ARGS")

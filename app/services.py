@@ -20,6 +20,7 @@ from .auth.tokens import TokenService
 from .auth.two_factor import TwoFactorService
 from .dav.repo import DavLocksRepository, dav_locks_repository
 from .db import Database
+from .errors import ErrorCode, Forbidden
 from .drive.blobs import BlobStore
 from .drive.repo import BlobsRepository, ItemsRepository, VersionsRepository
 from .drive.search import SearchService
@@ -74,9 +75,14 @@ def init_services(app: Flask, database: Database) -> Services:
     default_quota = config["USER_QUOTA_BYTES"]
 
     def quota_of(owner_id: str) -> int | None:
-        """The user's own quota when an administrator set one, else USER_QUOTA_BYTES."""
+        """The user's own quota when an administrator set one, else USER_QUOTA_BYTES. An
+        account that is gone or disabled (its deletion may be under way) stores nothing more:
+        an upload that was already streaming is refused here, before its bytes are kept."""
         user = users.get(owner_id)
-        own = user.get("quota_bytes") if user else None
+        if user is None or user.get("disabled"):
+            raise Forbidden("This account is disabled; nothing more can be stored in it.",
+                            code=ErrorCode.ACCOUNT_DISABLED)
+        own = user.get("quota_bytes")
         return default_quota if own is None else own
 
     def owner_active(owner_id: str) -> bool:

@@ -428,3 +428,75 @@ def test_webdav_can_be_turned_off(tmp_path):
     assert response.status_code in (404, 405)
     assert re.search(rb"error", response.data)
     close_database(app)
+
+
+# -- found in review: the shared root, overwrites, spellings, bounds ---------------------------------
+
+LOCK_ALL = ('<?xml version="1.0"?><d:lockinfo xmlns:d="DAV:"><d:lockscope><d:exclusive/></d:lockscope>'
+            '<d:locktype><d:write/></d:locktype></d:lockinfo>')
+
+
+def test_nobody_writes_locks_or_moves_at_the_shared_root(app, client, alice, make_client):
+    AuthActions(make_client()).signup("bob", PASSWORD)
+    for method in ("LOCK", "PUT", "DELETE", "MKCOL", "PROPPATCH", "MOVE", "COPY"):
+        headers = {**alice, "Depth": "infinity", "Destination": "http://localhost/dav/alice/x"}
+        response = dav(client, method, "/dav/", headers, data=LOCK_ALL if method == "LOCK" else None)
+        assert response.status_code == 403, method
+    bob = basic("bob", PASSWORD)
+    assert dav(app.test_client(), "PUT", "/dav/bob/free.txt", bob, data=b"not blocked").status_code == 201
+    assert dav(client, "PUT", "/dav/alice/a.txt", alice, data=b"a").status_code == 201
+    for target in ("http://localhost/dav/", "/dav/", "http://localhost/dav"):
+        moved = dav(client, "MOVE", "/dav/alice/a.txt", {**alice, "Destination": target})
+        # 502 for a destination outside /dav/ (RFC 4918 9.9.4: "on another server"), never a 500
+        assert 400 <= moved.status_code < 500 or moved.status_code == 502, (target, moved.status_code)
+    assert list(api_files(client)) == ["a.txt"]
+
+
+def test_an_overwrite_never_trashes_what_holds_the_source(client, alice):
+    assert dav(client, "MKCOL", "/dav/alice/A", alice).status_code == 201
+    assert dav(client, "MKCOL", "/dav/alice/A/B", alice).status_code == 201
+    assert dav(client, "PUT", "/dav/alice/A/B/f.txt", alice, data=b"kept").status_code == 201
+    for source, destination in (("/dav/alice/A/B", "http://localhost/dav/alice/A"),
+                                ("/dav/alice/a/B/f.txt", "http://localhost/dav/alice/A"),
+                                ("/dav/alice/A", "http://localhost/dav/alice/a/b")):
+        for method in ("MOVE", "COPY"):
+            response = dav(client, method, source, {**alice, "Destination": destination})
+            assert response.status_code in (403, 409), (method, source, destination, response.status_code)
+    assert client.get("/api/trash").get_json()["items"] == []
+    assert content(client, f"/api/files/{api_files(client)['f.txt']['id']}") == b"kept"
+
+
+def test_a_lock_holds_for_every_spelling_of_the_name(client, alice):
+    import unicodedata
+    from urllib.parse import quote
+    assert dav(client, "PUT", "/dav/alice/%C3%89t%C3%A9.txt", alice, data=b"summer").status_code == 201
+    assert dav(client, "LOCK", "/dav/alice/%C3%89t%C3%A9.txt", {**alice, "Depth": "0"}, data=LOCK_ALL).status_code == 200
+    for spelling in ("été.txt", "ÉTÉ.TXT", unicodedata.normalize("NFD", "été.txt")):
+        path = "/dav/alice/" + quote(spelling)
+        assert dav(client, "PUT", path, alice, data=b"winter").status_code == 423, spelling
+        assert dav(client, "DELETE", path, alice).status_code == 423, spelling
+        assert dav(client, "LOCK", path, {**alice, "Depth": "0"}, data=LOCK_ALL).status_code == 423, spelling
+
+
+def test_dead_properties_are_bounded(client, alice):
+    assert dav(client, "PUT", "/dav/alice/p.txt", alice, data=b"p").status_code == 201
+    huge = ('<?xml version="1.0"?><d:propertyupdate xmlns:d="DAV:" xmlns:z="urn:z"><d:set><d:prop><z:big>'
+            + "x" * 20_000 + '</z:big></d:prop></d:set></d:propertyupdate>')
+    answer = dav(client, "PROPPATCH", "/dav/alice/p.txt", alice, data=huge)
+    assert answer.status_code == 207 and b"507" in answer.data
+    assert "{urn:z}big" not in propfind(client, "/dav/alice/p.txt", alice, depth="0")["/dav/alice/p.txt"]
+
+
+def test_an_upload_still_streaming_when_the_account_is_disabled_is_refused(app, client, alice):
+    services = app.extensions["drive_services"]
+    me = client.get("/api/me").get_json()["id"]
+
+    class DisablingBody(io.BytesIO):
+        def read(self, size=-1):
+            services.auth.users.update(me, {"disabled": True})  # an administrator, mid-upload
+            return super().read(size)
+    response = client.put("/dav/alice/late.bin", headers=alice, input_stream=DisablingBody(b"late bytes"),
+                          environ_overrides={"CONTENT_LENGTH": "10"})
+    assert response.status_code == 403
+    services.auth.users.update(me, {"disabled": False})
+    assert api_files(client) == {} and stored_files(app) == 0

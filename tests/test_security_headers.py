@@ -118,7 +118,7 @@ def build_world(client, username: str) -> dict:
     AuthActions(elsewhere).login(username, PASSWORD)
     w["other_session"] = next(s["id"] for s in client.get("/api/me/sessions").get_json()["sessions"]
                               if not s["current"])
-    w["totp"] = pyotp.TOTP(client.post("/api/me/2fa/setup").get_json()["secret"])  # turned on by the story
+    w["totp"] = pyotp.TOTP(client.post("/api/me/2fa/setup", json={"password": PASSWORD}).get_json()["secret"])
     return w
 
 
@@ -203,7 +203,7 @@ def story(app, w: dict, username: str) -> list[tuple[str, str, dict]]:
         ("POST", "/api/login", {"json": {"username": username, "password": PASSWORD}, "expect": 401}),
         ("POST", "/api/login/2fa", {"json": {"code": totp.at(now)}}),
         ("POST", "/api/me/2fa/disable", {"json": {"password": PASSWORD, "code": totp.at(now + 30)}}),
-        ("POST", "/api/me/2fa/setup", {}),
+        ("POST", "/api/me/2fa/setup", {"json": {"password": PASSWORD}}),
         ("POST", "/api/logout", {}),
     ]
     # First the pages and documents without arguments (the web app, the API docs), last static files.

@@ -34,7 +34,8 @@ def enrolled(app, client):
     """alice with two-factor login on; her TOTP, recovery codes, and a time her enabling code
     came from one step before."""
     AuthActions(client).signup("alice", PASSWORD)
-    setup = client.post("/api/me/2fa/setup")
+    assert client.post("/api/me/2fa/setup", json={"password": "not it"}).status_code == 401
+    setup = client.post("/api/me/2fa/setup", json={"password": PASSWORD})
     assert setup.status_code == 200
     body = setup.get_json()
     assert body["qr_svg"].startswith("<svg") and "otpauth://totp/" in body["otpauth_uri"]
@@ -149,5 +150,26 @@ def test_turning_it_off_needs_the_password_and_a_code(app, client, enrolled):
     assert client.get("/api/me").get_json()["two_factor"] is False
     plain = AuthActions(app.test_client()).login("alice", PASSWORD)
     assert plain.status_code == 200
-    again = client.post("/api/me/2fa/setup")
+    again = client.post("/api/me/2fa/setup", json={"password": PASSWORD})
     assert again.status_code == 200 and again.get_json()["secret"] != totp.secret  # a new secret each time
+
+
+def test_deleting_the_account_with_two_factor_on_takes_a_code(client, enrolled):
+    totp, _codes, now = enrolled
+    refused = client.delete("/api/me", json={"password": PASSWORD})
+    assert refused.status_code == 401 and code(refused) == "invalid_code"
+    assert client.get("/api/files").status_code == 200
+    assert client.delete("/api/me", json={"password": PASSWORD, "code": totp.at(now)}).status_code == 204
+
+
+def test_wrong_codes_are_limited_per_account_from_any_address(app, enrolled):
+    totp, _codes, now = enrolled
+    app.config.update(TWO_FACTOR_RATE_LIMIT="3 per hour", LOGIN_RATE_LIMIT="1000 per minute",
+                      LOGIN_IP_RATE_LIMIT="1000 per minute")
+    answers = []
+    for i in range(5):  # a new address and a new waiting login each time
+        browser = app.test_client()
+        headers = {"X-Forwarded-For": f"10.0.0.{i}"}
+        browser.post("/api/login", json={"username": "alice", "password": PASSWORD}, headers=headers)
+        answers.append(browser.post("/api/login/2fa", json={"code": "00000x"}, headers=headers).status_code)
+    assert answers[:3] == [401, 401, 401] and answers[3:] == [429, 429]

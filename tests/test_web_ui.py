@@ -464,7 +464,8 @@ def test_an_invitation_then_a_two_factor_login_in_the_browser(page, new_server):
         ivy = requests.Session()
         assert ivy.post(server.url("/api/login"), json={"username": "ivy", "password": "password123"},
                         timeout=30).status_code == 200
-        totp = pyotp.TOTP(ivy.post(server.url("/api/me/2fa/setup"), timeout=30).json()["secret"])
+        totp = pyotp.TOTP(ivy.post(server.url("/api/me/2fa/setup"), json={"password": "password123"},
+                                   timeout=30).json()["secret"])
         now = time.time()
         if now % 30 > 24:
             time.sleep(30 - now % 30 + 0.1)

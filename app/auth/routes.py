@@ -16,11 +16,11 @@ from ..drive.names import content_disposition
 from ..http import DOWNLOAD_CSP
 from ..security import REMEMBERED_KEY, bearer_secret
 from ..services import services
-from .schemas import (AccountDeleteSchema, CodeSchema, LoginSchema, RecoveryCodesSchema, TwoFactorOffSchema,
+from .schemas import (AccountDeleteSchema, CodeSchema, LoginSchema, PasswordConfirmSchema, RecoveryCodesSchema, TwoFactorOffSchema,
                       TwoFactorSetupSchema, MeSchema, PasswordChangeSchema, RegistrationSchema, SessionListSchema,
                       UserSchema)
 from ..audit.record import audit
-from .throttle import count_failed_login, login_allowed, login_attempt_key, login_ip_key
+from .throttle import code_attempts_allowed, count_failed_code, count_failed_login, login_allowed, login_attempt_key, login_ip_key
 from .two_factor import wrong_code
 
 bp = Blueprint("auth", __name__, url_prefix="/api")
@@ -136,10 +136,11 @@ def login_second_factor(body: dict):
     if user is None or user.get("disabled") or not user.get("totp_enabled"):
         session.pop(PENDING_KEY, None)
         raise Unauthorized("Log in with your password first (POST /api/login).", code=ErrorCode.UNAUTHORIZED)
-    if not login_allowed(user["username"]):
+    if not login_allowed(user["username"]) or not code_attempts_allowed(str(user["_id"])):
         raise AppError("Too many attempts; wait before trying again.", code=ErrorCode.TOO_MANY_REQUESTS)
     if not found.two_factor.verify(user, body["code"]):
         count_failed_login(user["username"])
+        count_failed_code(str(user["_id"]))
         audit("login_code_failed", actor_id=None, owner_id=str(user["_id"]))
         raise wrong_code()
     return _logged_in(user, bool(pending.get("remember", True)), second_factor=True)
@@ -225,8 +226,11 @@ def end_all_sessions():
 @response(None, 204, "Your account and everything in it are gone.", errors=(WRONG_CURRENT_PASSWORD,))
 def delete_account(body: dict):
     """Delete your account with all your data: files, folders, versions and their bytes,
-    share links, tokens, sessions, unfinished uploads. Send your password. There is no undo."""
+    share links, tokens, sessions, unfinished uploads. Send your password (and, with
+    two-factor login on, a code as `code`). There is no undo."""
     services().auth.check_password(current_user.doc, body["password"])
+    if current_user.doc.get("totp_enabled") and not services().two_factor.verify(current_user.doc, body["code"] or ""):
+        raise wrong_code()
     user_id = current_user.id
     services().deletion.delete(user_id)
     audit("account_deleted", actor_id=user_id, by="self")  # the id only: no name is kept
@@ -255,10 +259,14 @@ def export_account():
 @bp.post("/me/2fa/setup")
 @document(tags=["account"])
 @session_only
-@response(TwoFactorSetupSchema, description="The secret, its otpauth URI and QR code; not in force yet.")
-def setup_two_factor():
-    """Start turning on two-factor login: scan the QR code (or type the secret) into an
-    authenticator app, then send its first code to POST /api/me/2fa/enable."""
+@arguments(PasswordConfirmSchema)
+@response(TwoFactorSetupSchema, description="The secret, its otpauth URI and QR code; not in force yet.",
+          errors=(WRONG_CURRENT_PASSWORD,))
+def setup_two_factor(body: dict):
+    """Start turning on two-factor login (your password confirms it is you, not someone with
+    your cookie): scan the QR code (or type the secret) into an authenticator app, then send
+    its first code to POST /api/me/2fa/enable."""
+    services().auth.check_password(current_user.doc, body["password"])
     return services().two_factor.setup(current_user.doc)
 
 

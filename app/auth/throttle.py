@@ -35,6 +35,23 @@ def login_allowed(username: str) -> bool:
     return all(limiter.limiter.test(item, key, LOGIN_SCOPE) for item, key in _counters(username))
 
 
+def _code_counters(user_id: str) -> list[tuple[RateLimitItem, str]]:
+    """Wrong second-factor codes per account, from any address (TWO_FACTOR_RATE_LIMIT)."""
+    return [(item, f"login-code:{user_id}") for item in parse_many(current_app.config["TWO_FACTOR_RATE_LIMIT"])]
+
+
+def code_attempts_allowed(user_id: str) -> bool:
+    if not limiter.enabled:
+        return True
+    return all(limiter.limiter.test(item, key, LOGIN_SCOPE) for item, key in _code_counters(user_id))
+
+
+def count_failed_code(user_id: str) -> None:
+    if limiter.enabled:
+        for item, key in _code_counters(user_id):
+            limiter.limiter.hit(item, key, LOGIN_SCOPE)
+
+
 def count_failed_login(username: str) -> None:
     if limiter.enabled:
         for item, key in _counters(username):

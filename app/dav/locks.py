@@ -10,6 +10,7 @@ lock on one resource.
 from __future__ import annotations
 
 import time
+from urllib.parse import unquote
 
 from wsgidav.lock_man.lock_manager import LockManager, generate_lock_token, normalize_lock_root, validate_lock
 
@@ -21,8 +22,9 @@ LOCK_TIME_OUT_MAX = 4 * 604800
 
 
 def path_key(path: str) -> str:
-    """``/Alice/Notes.txt`` → ``/alice/notes.txt``: each segment as names are compared."""
-    return "/".join(name_key(segment) for segment in normalize_lock_root(path).split("/"))
+    """``/Alice/Notes.txt`` (or ``/alice/%C3%89t%C3%A9.txt``, as a reference URL spells it) →
+    ``/alice/notes.txt``: each segment decoded, then compared as names are (NFC, case-folded)."""
+    return "/".join(name_key(unquote(segment)) for segment in normalize_lock_root(path).split("/"))
 
 
 def _seen_from(path: str, root: str) -> str:

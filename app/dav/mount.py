@@ -135,6 +135,10 @@ class DavMount:
         first = path.strip("/").split("/")[0]
         if first and name_key(first) != name_key(user.username):
             return _answer(start_response, "404 Not Found", "Not found.")
+        if not first and method not in ("PROPFIND", "OPTIONS", "GET", "HEAD"):
+            # /dav/ itself belongs to no one: nothing is written, locked or moved there (a lock on
+            # it would cover every user's drive).
+            return _answer(start_response, "403 Forbidden", "Work inside your drive: /dav/<username>/.")
         if method == "PROPFIND" and environ.get("HTTP_DEPTH", "infinity").strip().lower() == "infinity":
             # A whole drive in one answer (RFC 4918 9.1: absent means infinity) is refused, as RFC allows.
             body = b'<?xml version="1.0" encoding="utf-8"?>\n<D:error xmlns:D="DAV:"><D:propfind-finite-depth/></D:error>'

@@ -38,6 +38,9 @@ from ..services import Services
 OWNCLOUD_NS = "http://owncloud.org/ns"
 CHECKSUMS = "{%s}checksums" % OWNCLOUD_NS
 _PROTECTED = (CHECKSUMS,)
+# Dead properties are metadata, not a second file store: bounded per item.
+DEAD_PROPERTY_MAX = 16 * 1024
+DEAD_PROPERTIES_MAX = 100
 NO_MD5 = ""  # looked up: the content has no MD5 yet (stored before the drive kept them)
 
 
@@ -149,9 +152,15 @@ class _Resource:
             return super().set_property_value(name, value, dry_run=dry_run)  # refused: live or protected
         if not self.item:
             raise DAVError(HTTP_FORBIDDEN, "The top folder of a drive keeps no properties.")
+        text = None if value is None else etree.tostring(value).decode("utf-8")
+        if text is not None:
+            props = self.item.get("dav_props") or {}
+            if len(text.encode("utf-8")) > DEAD_PROPERTY_MAX or (
+                    property_key(name) not in props and len(props) >= DEAD_PROPERTIES_MAX):
+                raise DAVError(507, f"At most {DEAD_PROPERTIES_MAX} properties of {DEAD_PROPERTY_MAX // 1024} KiB "
+                                    "each on one item.")
         if dry_run:
             return
-        text = None if value is None else etree.tostring(value).decode("utf-8")
         if not self.req.services.drive.items.set_dead_property(self.req.owner_id, self.item_id,
                                                               property_key(name), text):
             raise DAVError(404)
@@ -205,8 +214,16 @@ class _Resource:
         return parent, name, self.provider.get_resource_inst(dest_path, self.environ)
 
     def _clear_destination(self, existing: _Resource | None) -> None:
-        """Overwrite: T (wsgidav refused F already): what is at the destination goes to the trash."""
+        """Overwrite: T (wsgidav refused F already): what is at the destination goes to the trash,
+        unless it holds the source or is inside it (409: nothing is changed)."""
         if existing is not None:
+            if not existing.item:
+                raise DAVError(HTTP_FORBIDDEN, "The top folder of a drive cannot be overwritten.")
+            tree = self.req.services.drive.tree
+            above_source = {a["_id"] for a in tree.ancestors(self.req.owner_id, self.item["parent_id"])}
+            above_existing = {a["_id"] for a in tree.ancestors(self.req.owner_id, existing.item["parent_id"])}
+            if existing.item_id in above_source or self.item_id in above_existing:
+                raise DAVError(HTTP_CONFLICT, "The destination holds the source, or is inside it.")
             with dav_errors():
                 self.req.services.trash.trash(self.req.owner_id, str(existing.item_id), existing._kind())
             existing._forget_locks()
@@ -489,7 +506,9 @@ class DriveProvider(DAVProvider):
             return FolderResource(path, environ, item)
         return FileResource(path, environ, item, None, md5)
 
-    def get_resource_inst(self, path: str, environ: dict):
+    def get_resource_inst(self, path: str | None, environ: dict):
+        if path is None:  # the parent of the root (wsgidav asks)
+            return None
         req = request_of(environ)
         segments = path.strip("/").split("/") if path.strip("/") else []
         if not segments:
