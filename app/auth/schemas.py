@@ -110,16 +110,14 @@ class SessionListSchema(ApiSchema):
     sessions = fields.List(fields.Nested(SessionSchema), required=True)
 
 
-class AccountDeleteSchema(ApiSchema):
-    password = fields.String(required=True, metadata={"description": "your password, to confirm",
-                                                      "error_code": ErrorCode.INVALID_INPUT})
-    code = fields.String(load_default=None, validate=validate.Length(max=40), metadata={
-        "description": "with two-factor login on: a code from the app, or a recovery code"})
-
-
 class PasswordConfirmSchema(ApiSchema):
     password = fields.String(required=True, metadata={"description": "your password, to confirm",
                                                       "error_code": ErrorCode.INVALID_INPUT})
+
+
+class AccountDeleteSchema(PasswordConfirmSchema):
+    code = fields.String(load_default=None, validate=validate.Length(max=40), metadata={
+        "description": "with two-factor login on: a code from the app, or a recovery code"})
 
 
 class CodeSchema(ApiSchema):
