@@ -158,6 +158,10 @@ REAUTHENTICATION_REQUIRED = _documented("ReauthenticationRequired", "the session
                                         E.SESSION_REQUIRED, E.INSUFFICIENT_SCOPE, E.CROSS_SITE_REQUEST)
 USER_NOT_FOUND = _documented("UserNotFound", "no such user (and for anyone but an administrator, no such "
                              "route).", E.USER_NOT_FOUND, E.NOT_FOUND)
+TWO_FACTOR_STATE = _documented("TwoFactorState", "two-factor login is already on (setup, enable) or is not on "
+                               "(disable), or enable came before setup.", E.CONFLICT)
+ADMIN_ONLY = _documented("AdminOnly", "you are not an administrator: for you this route does not exist.",
+                         E.NOT_FOUND)
 SESSION_NOT_FOUND = _documented("SessionNotFound", "no such session of yours.", E.SESSION_NOT_FOUND)
 INVITE_NOT_FOUND = _documented("InviteNotFound", "no such invitation.", E.INVITE_NOT_FOUND, E.NOT_FOUND)
 TOO_LARGE = _documented("TooLarge", "the request exceeds MAX_CONTENT_LENGTH.", E.PAYLOAD_TOO_LARGE)

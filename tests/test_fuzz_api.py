@@ -11,7 +11,9 @@ query parameters and bodies are, part of the time, replaced by these things' (re
 if an earlier request deleted, moved to the trash, revoked or locked them), so that
 operations also run on real data, not only into 404s and 401s.
 
-``POST /api/logout`` ends the fuzzer's own session; the next request then logs in again.
+``POST /api/logout`` (and ``DELETE /api/me/sessions``) ends the fuzzer's own session; the next
+request then logs in again. ``DELETE /api/me`` never gets the real password (it would delete the
+fuzzer's account and world; tests/test_admin_accounts.py deletes accounts).
 Each login happens from a new client address (a WSGI environ value, nothing leaves the
 process): the login throttle counts per address, and the fuzzed logins with random
 credentials would otherwise lock the fuzzer out of its own account.
@@ -166,7 +168,14 @@ class World:
             case.headers["Authorization"] = f"Bearer {self.known['api_key']}"
 
     def after(self, case, response) -> None:
-        if case.operation.path == "/api/logout" and self.auth == "cookie":
+        path, method = case.operation.path, case.operation.method.upper()
+        if method == "DELETE" and path == "/api/me/sessions" and response.status_code == 204:
+            # Log out everywhere: the world's own session ended too; it logs in again (from an
+            # address of its own each time: the login throttle counts per address).
+            self.client.environ_base["REMOTE_ADDR"] = next(self.addresses)
+            self._check(self.client.post("/api/login", json={"username": USERNAME, "password": PASSWORD}), 200)
+            self.log_in()
+        elif self.auth == "cookie" and path == "/api/logout":
             self.log_in()  # the fuzzer just ended its own session
 
     # -- the things it acts on ---------------------------------------------------------------
@@ -296,6 +305,9 @@ class World:
             if isinstance(container, dict):
                 for name, value in container.items():
                     if isinstance(value, str) and value.startswith(KNOWN):
+                        if (case.method.upper(), case.operation.path, value) == ("DELETE", "/api/me",
+                                                                                 KNOWN + "account_password"):
+                            value = KNOWN + "share_password"  # see the module's docstring
                         value = self.known.get(value[len(KNOWN):], "missing")
                         # Generated path parameters are percent-encoded already.
                         container[name] = quote(value, safe="") if in_path else value

@@ -9,7 +9,7 @@ from flask_login import current_user, login_required
 
 from ..auth.service import is_admin
 from ..contract import USER_SECURITY, arguments, document, response
-from ..errors import CONFLICT, INVITE_NOT_FOUND, UNAUTHORIZED, USER_NOT_FOUND, ErrorCode, NotFound
+from ..errors import ADMIN_ONLY, CONFLICT, INVITE_NOT_FOUND, UNAUTHORIZED, USER_NOT_FOUND, ErrorCode, NotFound
 from ..schemas import paged
 from ..audit.record import audit
 from ..services import services
@@ -29,7 +29,7 @@ def admin_only(view):
             raise NotFound("The requested resource was not found.", code=ErrorCode.NOT_FOUND)
         return view(*args, **kwargs)
     guarded = login_required(wrapper)
-    document(tags=TAGS, security=USER_SECURITY, errors=(UNAUTHORIZED,))(guarded)
+    document(tags=TAGS, security=USER_SECURITY, errors=(UNAUTHORIZED, ADMIN_ONLY))(guarded)
     return guarded
 
 

@@ -9,7 +9,7 @@ from flask_login import current_user, login_user, logout_user
 
 from ..contract import arguments, authenticated, document, response, session_only
 from ..errors import (ACCOUNT_DISABLED, LOGIN_REFUSED, REGISTRATION_REFUSED, SESSION_NOT_FOUND, TOO_MANY_REQUESTS,
-                      USERNAME_TAKEN, WRONG_CODE, WRONG_CURRENT_PASSWORD, AppError, ErrorCode,
+                      TWO_FACTOR_STATE, USERNAME_TAKEN, WRONG_CODE, WRONG_CURRENT_PASSWORD, AppError, ErrorCode,
                       Unauthorized)
 from ..extensions import limiter, login_manager
 from ..drive.names import content_disposition
@@ -261,7 +261,7 @@ def export_account():
 @session_only
 @arguments(PasswordConfirmSchema)
 @response(TwoFactorSetupSchema, description="The secret, its otpauth URI and QR code; not in force yet.",
-          errors=(WRONG_CURRENT_PASSWORD,))
+          errors=(WRONG_CURRENT_PASSWORD, TWO_FACTOR_STATE))
 def setup_two_factor(body: dict):
     """Start turning on two-factor login (your password confirms it is you, not someone with
     your cookie): scan the QR code (or type the secret) into an authenticator app, then send
@@ -274,7 +274,8 @@ def setup_two_factor(body: dict):
 @document(tags=["account"])
 @session_only
 @arguments(CodeSchema)
-@response(RecoveryCodesSchema, description="On; the ten recovery codes, shown only now.", errors=(WRONG_CODE,))
+@response(RecoveryCodesSchema, description="On; the ten recovery codes, shown only now.",
+          errors=(WRONG_CODE, TWO_FACTOR_STATE))
 def enable_two_factor(body: dict):
     """Turn two-factor login on with a first code from the app. Keep the recovery codes: each
     logs in once without the app. From now on your password alone no longer works anywhere:
@@ -288,7 +289,7 @@ def enable_two_factor(body: dict):
 @document(tags=["account"])
 @session_only
 @arguments(TwoFactorOffSchema)
-@response(None, 204, "Off.", errors=(WRONG_CURRENT_PASSWORD, WRONG_CODE))
+@response(None, 204, "Off.", errors=(WRONG_CURRENT_PASSWORD, WRONG_CODE, TWO_FACTOR_STATE))
 def disable_two_factor(body: dict):
     """Turn two-factor login off: your password and a code (or a recovery code)."""
     services().auth.check_password(current_user.doc, body["password"])
