@@ -59,3 +59,12 @@ def test_a_lock_seen_from_another_case_is_written_in_the_asker_s_case(locks):
     below = storage.get_lock_list("/ALICE", include_root=False, include_children=True, token_only=True)
     assert below == [made["token"]]
     assert storage.get(made["token"])["root"] == "/alice/Docs/Notes.txt"
+
+
+def test_clear_removes_every_lock(locks):
+    storage = DatabaseLockStorage(locks)
+    for path in ("/alice/a.txt", "/bob/b.txt"):
+        storage.create(path, {"type": "write", "scope": "exclusive", "depth": "0", "owner": b"<o/>",
+                              "timeout": 60, "principal": "x"})
+    storage.clear()
+    assert storage.get_lock_list("/", include_root=True, include_children=True, token_only=True) == []

@@ -61,7 +61,9 @@ class DatabaseLockStorage:
         self.repository.delete_expired(time.time())
 
     def clear(self) -> None:
-        raise NotImplementedError("locks are only removed one by one (or when they expire)")
+        """Remove every lock (wsgidav's storage interface; used by maintenance, not by requests)."""
+        for record in self.repository.at("/") + self.repository.below("/"):
+            self.repository.delete(record["_id"])
 
     @staticmethod
     def _public(record: dict, root: str | None = None) -> dict:
