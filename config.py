@@ -152,6 +152,19 @@ def read_key_file(path: str, name: str) -> bytes:
         raise ConfigError(f"{name} cannot be read: {exc.strerror} ({path})") from None
 
 
+def _mail_settings(environ: Mapping[str, str], settings: dict[str, Any]) -> None:
+    settings["SMTP_SECURITY"] = _choice(environ, "SMTP_SECURITY", settings["SMTP_SECURITY"], ("starttls", "ssl", "none"))
+    if settings["PUBLIC_URL"]:
+        url = settings["PUBLIC_URL"].rstrip("/")
+        if not url.startswith(("https://", "http://")) or any(c in url for c in "#?\\ \"<>"):
+            raise ConfigError(f"PUBLIC_URL must be an http(s) address such as https://drive.example.com, got {url!r}")
+        settings["PUBLIC_URL"] = url
+    if settings["SMTP_HOST"]:
+        for name in ("SMTP_FROM", "PUBLIC_URL"):
+            if not settings[name]:
+                raise ConfigError(f"{name} must be set when SMTP_HOST is (see the README's email settings)")
+
+
 class Config:
     """Defaults safe for a laptop; every value can be overridden from the environment."""
 
@@ -214,6 +227,21 @@ class Config:
     # The first administrator, made (or promoted) at start-up for unattended installs.
     ADMIN_USERNAME: str | None = None
     ADMIN_PASSWORD: str | None = None
+    # Email (app/mail): unset SMTP_HOST sends none, and an administrator resets forgotten passwords.
+    SMTP_HOST: str | None = None
+    SMTP_PORT = 587
+    SMTP_SECURITY = "starttls"  # starttls, ssl (implicit TLS, usually port 465) or none (a local relay)
+    SMTP_USERNAME: str | None = None
+    SMTP_PASSWORD: str | None = None
+    SMTP_FROM: str | None = None  # required with SMTP_HOST, e.g. "Drive <drive@example.com>"
+    SMTP_TIMEOUT_SECONDS = 10
+    # The address people reach the drive at, e.g. https://drive.example.com: links in emails are
+    # made from it (never from a request's Host header, which a client chooses). Required with SMTP_HOST.
+    PUBLIC_URL: str | None = None
+    PASSWORD_RESET_MINUTES = 60
+    EMAIL_VERIFY_HOURS = 48
+    # Emails one client address, one recipient address or one account can cause (each limit on its own).
+    EMAIL_RATE_LIMIT = "5 per hour"
     REMEMBER_COOKIE_HTTPONLY = True
     REMEMBER_COOKIE_SAMESITE = "Lax"
 
@@ -243,7 +271,8 @@ class Config:
         strings = ("SECRET_KEY", "INSTANCE_PATH", "MONGO_URI", "MONGO_DB_NAME", "EMBEDDED_DB_PATH",
                    "UPLOAD_FOLDER", "LOGIN_RATE_LIMIT", "LOGIN_IP_RATE_LIMIT", "SHARE_PASSWORD_RATE_LIMIT",
                    "REGISTER_RATE_LIMIT", "ADMIN_USERNAME", "ADMIN_PASSWORD", "TWO_FACTOR_RATE_LIMIT",
-                   "RATELIMIT_STORAGE_URI", "LOG_LEVEL")
+                   "RATELIMIT_STORAGE_URI", "LOG_LEVEL", "SMTP_HOST", "SMTP_USERNAME", "SMTP_PASSWORD",
+                   "SMTP_FROM", "PUBLIC_URL", "EMAIL_RATE_LIMIT")
         for name in strings:
             if environ.get(name):
                 settings[name] = environ[name]
@@ -257,7 +286,8 @@ class Config:
             settings[name] = _size(environ, name, settings[name])
         for name in ("MONGO_TIMEOUT_MS", "SESSION_LIFETIME_DAYS", "TRUST_PROXY_HOPS", "PAGE_SIZE_MAX",
                      "MAX_VERSIONS_PER_FILE", "TRASH_RETENTION_DAYS", "TUS_EXPIRY_HOURS", "WEBDAV_AUTH_CACHE_SECONDS",
-                     "SESSION_UNREMEMBERED_HOURS", "TOKEN_CREATION_LOGIN_MINUTES", "AUDIT_RETENTION_DAYS"):
+                     "SESSION_UNREMEMBERED_HOURS", "TOKEN_CREATION_LOGIN_MINUTES", "AUDIT_RETENTION_DAYS",
+                     "SMTP_PORT", "SMTP_TIMEOUT_SECONDS", "PASSWORD_RESET_MINUTES", "EMAIL_VERIFY_HOURS"):
             settings[name] = _int(environ, name, settings[name])
         settings["SESSION_COOKIE_SECURE"] = _bool(
             environ, "SESSION_COOKIE_SECURE", settings["SESSION_COOKIE_SECURE"])
@@ -271,6 +301,7 @@ class Config:
             except ValueError:
                 raise ConfigError(f"AUDIT_FLUSH_SECONDS must be a number of seconds, got {environ['AUDIT_FLUSH_SECONDS']!r}") from None
         settings["REGISTRATION"] = _choice(environ, "REGISTRATION", settings["REGISTRATION"], ("open", "invite", "closed"))
+        _mail_settings(environ, settings)
         settings["PERMANENT_SESSION_LIFETIME"] = timedelta(days=settings["SESSION_LIFETIME_DAYS"])
         # Several Gunicorn workers against MongoDB must share login counters.
         if settings["MONGO_URI"] and not environ.get("RATELIMIT_STORAGE_URI"):
@@ -311,8 +342,8 @@ class TestingConfig(Config):
     SECRET_KEY = "test-secret-key-not-for-production"
     USER_QUOTA_BYTES = 10 * 1024 * 1024
     MAX_CONTENT_LENGTH = 5 * 1024 * 1024
-    PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"
-    AUDIT_FLUSH_SECONDS = 0.0  # each event written at once: tests read the log right after  # ~1 ms, not scrypt's ~100 ms; other profiles: werkzeug's default
+    PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"  # ~1 ms, not scrypt's ~100 ms; other profiles: werkzeug's default
+    AUDIT_FLUSH_SECONDS = 0.0  # each event written at once: tests read the log right after
 
 
 PROFILES = {
@@ -346,7 +377,9 @@ APP_VARIABLES = (
     "TUS_EXPIRY_HOURS", "WEBDAV_ENABLED", "WEBDAV_AUTH_CACHE_SECONDS",
     "SESSION_LIFETIME_DAYS", "SESSION_COOKIE_SECURE", "SESSION_UNREMEMBERED_HOURS", "REGISTRATION",
     "TOKEN_CREATION_LOGIN_MINUTES", "AUDIT_ENABLED", "AUDIT_FLUSH_SECONDS", "AUDIT_RETENTION_DAYS",
-    "ADMIN_USERNAME", "ADMIN_PASSWORD",
+    "ADMIN_USERNAME", "ADMIN_PASSWORD", "SMTP_HOST", "SMTP_PORT", "SMTP_SECURITY", "SMTP_USERNAME",
+    "SMTP_PASSWORD", "SMTP_FROM", "SMTP_TIMEOUT_SECONDS", "PUBLIC_URL", "PASSWORD_RESET_MINUTES",
+    "EMAIL_VERIFY_HOURS", "EMAIL_RATE_LIMIT",
     "LOGIN_RATE_LIMIT", "LOGIN_IP_RATE_LIMIT", "SHARE_PASSWORD_RATE_LIMIT", "REGISTER_RATE_LIMIT",
     "TWO_FACTOR_RATE_LIMIT", "RATELIMIT_STORAGE_URI",
 )

@@ -69,6 +69,7 @@ def register_extensions(app: Flask) -> None:
 def register_blueprints(app: Flask) -> None:
     from .admin.routes import bp as admin_bp
     from .audit.routes import bp as audit_bp
+    from .auth.email_routes import bp as email_bp
     from .auth.routes import bp as auth_bp
     from .auth.token_routes import bp as tokens_bp
     from .compat.routes import bp as compat_bp
@@ -83,5 +84,5 @@ def register_blueprints(app: Flask) -> None:
     from .web.routes import bp as web_bp
 
     for blueprint in (auth_bp, tokens_bp, files_bp, folders_bp, trash_bp, search_bp, shares_bp, public_bp,
-                      system_bp, compat_bp, web_bp, uploads_bp, admin_bp, audit_bp):
+                      system_bp, compat_bp, web_bp, uploads_bp, admin_bp, audit_bp, email_bp):
         app.register_blueprint(blueprint)

@@ -51,6 +51,8 @@ class ErrorCode(StrEnum):
     EMPTY_FILE_PART = "empty_file_part", 400, "A 'file' part is empty: choose a file to upload."
     UNEXPECTED_FILE = "unexpected_file", 400, "File parts are only accepted by upload endpoints."
     INVALID_QUERY = "invalid_query", 400, "'limit' must be an integer."
+    INVALID_EMAIL = "invalid_email", 400, "That is not an email address."
+    INVALID_LINK = "invalid_link", 400, "This link does not work: it was used already, has expired or was replaced."
     UNAUTHORIZED = "unauthorized", 401, "Log in first: POST /api/login."
     INVALID_CREDENTIALS = "invalid_credentials", 401, "Invalid username or password."
     INVALID_API_KEY = "invalid_api_key", 401, "Send a valid API key as 'key' (create one with POST /api/tokens)."
@@ -82,6 +84,8 @@ class ErrorCode(StrEnum):
     NOT_ACCEPTABLE = "not_acceptable", 406, "No representation the client accepts."
     CONFLICT = "conflict", 409, "The request conflicts with the current state."
     USERNAME_TAKEN = "username_taken", 409, "That username is already taken."
+    EMAIL_TAKEN = "email_taken", 409, "Another account uses this email address."
+    EMAIL_UNAVAILABLE = "email_unavailable", 409, "This server does not send email; ask an administrator."
     NAME_CONFLICT = "name_conflict", 409, "An item named 'report.pdf' already exists in this folder."
     MOVE_INTO_DESCENDANT = "move_into_descendant", 409, "A folder cannot be moved into itself or one of its subfolders."
     OFFSET_MISMATCH = "offset_mismatch", 409, "Upload-Offset is 0 but the upload has 1048576 bytes: resume from there."
@@ -164,6 +168,13 @@ ADMIN_ONLY = _documented("AdminOnly", "you are not an administrator: for you thi
                          E.NOT_FOUND)
 SESSION_NOT_FOUND = _documented("SessionNotFound", "no such session of yours.", E.SESSION_NOT_FOUND)
 INVITE_NOT_FOUND = _documented("InviteNotFound", "no such invitation.", E.INVITE_NOT_FOUND, E.NOT_FOUND)
+EMAIL_UNAVAILABLE = _documented("EmailUnavailable", "this server sends no email (SMTP_HOST is not set): an "
+                                "administrator resets passwords.", E.EMAIL_UNAVAILABLE)
+INVALID_EMAIL = _documented("InvalidEmail", "not an email address (at most 254 characters, one `@`).",
+                            E.INVALID_EMAIL)
+INVALID_LINK = _documented("InvalidLink", "the emailed link was used already, has expired, or a newer one "
+                           "replaced it.", E.INVALID_LINK)
+EMAIL_TAKEN = _documented("EmailTaken", "another account verified this address first.", E.EMAIL_TAKEN)
 TOO_LARGE = _documented("TooLarge", "the request exceeds MAX_CONTENT_LENGTH.", E.PAYLOAD_TOO_LARGE)
 PREVIEW_UNAVAILABLE = _documented("PreviewUnavailable", "this type is only downloaded.", E.PREVIEW_UNAVAILABLE)
 TOO_MANY_REQUESTS = _documented("TooManyRequests", "wait for `Retry-After` seconds.", E.TOO_MANY_REQUESTS)

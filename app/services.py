@@ -9,7 +9,9 @@ from dataclasses import dataclass
 from flask import Flask, current_app, request
 from pymongo.errors import ConnectionFailure
 
-from .auth.repo import SessionsRepository, TokensRepository, UsersRepository, invites_repository
+from .auth.recovery import AccountRecovery
+from .auth.repo import SessionsRepository, TokensRepository, UsersRepository, email_links_repository, invites_repository
+from .mail.mailer import Mailer
 from .admin.deletion import AccountDeletion
 from .admin.export import AccountExport
 from .admin.service import AdminService
@@ -56,6 +58,7 @@ class Services:
     export: "AccountExport | None" = None
     two_factor: "TwoFactorService | None" = None
     audit: "AuditLog | None" = None
+    recovery: "AccountRecovery | None" = None
 
 
 def init_services(app: Flask, database: Database) -> Services:
@@ -64,9 +67,10 @@ def init_services(app: Flask, database: Database) -> Services:
     uploads = uploads_repository(database)
     dav_locks = dav_locks_repository(database)
     invites = invites_repository(database)
+    email_links = email_links_repository(database)
     events = events_repository(database)
     ensure_indexes(app, (users, sessions, tokens, items, blobs_repo, versions_repo, shares, uploads, dav_locks,
-                         invites, events))
+                         invites, events, email_links))
     if database.kind == "sqlite":
         from .migrate_store import migrate
         for line in migrate(database, embedded_path(app), config["MONGO_DB_NAME"]).lines()[:50]:
@@ -96,6 +100,8 @@ def init_services(app: Flask, database: Database) -> Services:
                        invites=invites, registration=config["REGISTRATION"],
                        unremembered_hours=config["SESSION_UNREMEMBERED_HOURS"])
     token_service = TokenService(tokens, users)
+    recovery = AccountRecovery(users, sessions, email_links, auth, Mailer.from_config(config),
+                               config["PASSWORD_RESET_MINUTES"], config["EMAIL_VERIFY_HOURS"])
     services = Services(
         auth=auth,
         tokens=token_service,
@@ -108,7 +114,8 @@ def init_services(app: Flask, database: Database) -> Services:
         repair=RepairService(items, blobs_repo, versions_repo, storage, uploads=uploads),
         uploads=UploadsService(uploads, blobs, drive, config["MAX_CONTENT_LENGTH"], config["TUS_EXPIRY_HOURS"]),
         dav_locks=dav_locks,
-        admin=AdminService(auth, token_service, users, sessions, invites, blobs_repo, default_quota),
+        admin=AdminService(auth, token_service, users, sessions, invites, blobs_repo, default_quota, recovery),
+        recovery=recovery,
     )
     services.deletion = AccountDeletion(services)
     services.export = AccountExport(services)

@@ -18,15 +18,21 @@ TEST_DB = os.environ.get("DRIVE_TEST_DB", "mongomock")
 mongo_only = pytest.mark.skipif(TEST_DB != "mongomock", reason="reaches into MongoDB collections directly")
 
 
+def make_app(tmp_path, **settings):
+    """An app on the test database (mongomock, or SQLite with DRIVE_TEST_DB=sqlite or when
+    ``EMBEDDED_DB_PATH`` is given) with these settings over TestingConfig's."""
+    config = TestingConfig.load({})
+    config.update(UPLOAD_FOLDER=str(tmp_path / "uploads"), INSTANCE_PATH=str(tmp_path / "instance"), **settings)
+    if TEST_DB == "sqlite" or settings.get("EMBEDDED_DB_PATH"):
+        config.setdefault("EMBEDDED_DB_PATH", str(tmp_path / "data"))
+    else:
+        config["MONGO_CLIENT_FACTORY"] = lambda: mongomock.MongoClient(tz_aware=True)
+    return create_app(config)
+
+
 @pytest.fixture
 def app(tmp_path):
-    settings = TestingConfig.load({})
-    settings.update(UPLOAD_FOLDER=str(tmp_path / "uploads"), INSTANCE_PATH=str(tmp_path / "instance"))
-    if TEST_DB == "sqlite":
-        settings.update(EMBEDDED_DB_PATH=str(tmp_path / "data"))
-    else:
-        settings.update(MONGO_CLIENT_FACTORY=lambda: mongomock.MongoClient(tz_aware=True))
-    application = create_app(settings)
+    application = make_app(tmp_path)
     yield application
     close_database(application)
 

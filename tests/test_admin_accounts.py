@@ -24,19 +24,9 @@ from app.db import close_database
 from app.digests import secret_digest
 from app.timeutil import utcnow
 from config import TestingConfig
-from tests.conftest import TEST_DB, AuthActions, upload
+from tests.conftest import TEST_DB, AuthActions, make_app, upload
 
 PASSWORD = "correct horse"
-
-
-def make_app(tmp_path, **settings):
-    config = TestingConfig.load({})
-    config.update(UPLOAD_FOLDER=str(tmp_path / "uploads"), INSTANCE_PATH=str(tmp_path / "instance"), **settings)
-    if TEST_DB == "sqlite" or settings.get("EMBEDDED_DB_PATH"):
-        config.setdefault("EMBEDDED_DB_PATH", str(tmp_path / "data"))
-    else:
-        config["MONGO_CLIENT_FACTORY"] = lambda: mongomock.MongoClient(tz_aware=True)
-    return create_app(config)
 
 
 def promote(app, user_id: str) -> None:

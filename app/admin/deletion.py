@@ -50,6 +50,7 @@ class AccountDeletion:
         users.update(user_id, {"disabled": True})
         report.sessions = found.auth.sessions.delete_for_user(user_id)
         report.tokens = found.tokens.revoke_all(user_id)
+        found.recovery.links.delete_for_user(user_id)  # reset and verification links
         report.links = found.shares.shares.delete_for_owner(user_id)
         uploads = found.uploads.uploads
         for upload in uploads.for_owner(user_id, states=(ACTIVE, COMPLETING, COMPLETED)):

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import functools
 
-from flask import Blueprint, request
+from flask import Blueprint, current_app, request
 from flask_login import current_user, login_required
 
 from ..auth.service import is_admin
 from ..contract import USER_SECURITY, arguments, document, response
-from ..errors import ADMIN_ONLY, CONFLICT, INVITE_NOT_FOUND, UNAUTHORIZED, USER_NOT_FOUND, ErrorCode, NotFound
+from ..errors import (ADMIN_ONLY, CONFLICT, EMAIL_TAKEN, EMAIL_UNAVAILABLE, INVALID_EMAIL, INVITE_NOT_FOUND, UNAUTHORIZED,
+                      USER_NOT_FOUND, ErrorCode, NotFound)
 from ..schemas import paged
 from ..audit.record import audit
 from ..services import services
@@ -68,15 +69,17 @@ def get_user(user_id: str):
 @bp.patch("/users/<user_id>")
 @admin_only
 @arguments(AdminUserUpdateSchema)
-@response(AdminUserSchema, description="The user after the change.", errors=(USER_NOT_FOUND, CONFLICT))
+@response(AdminUserSchema, description="The user after the change.",
+          errors=(USER_NOT_FOUND, CONFLICT, EMAIL_TAKEN, INVALID_EMAIL))
 def update_user(body: dict, user_id: str):
     """Set a quota of the user's own (`null`: back to USER_QUOTA_BYTES; `0`: unlimited),
-    disable or enable the account, or change its role. Disabling ends the user's sessions and
+    disable or enable the account, change its role, or set its email address (taken as
+    verified: password reset links go there; `null` removes it). Disabling ends the user's sessions and
     stops their tokens, WebDAV logins and share links at once; enabling brings tokens and links
     back. You cannot disable or demote yourself (409)."""
     user = services().admin.update_user(current_user.id, user_id, body)
     audit("admin_user_changed", target_id=user_id, **{k: body[k] for k in ("quota_bytes", "disabled", "role")
-                                                      if k in body})
+                                                      if k in body}, email_changed="email" in body)
     return user
 
 
@@ -106,13 +109,17 @@ def reset_password(body: dict, user_id: str):
 @bp.post("/invites")
 @admin_only
 @arguments(InviteCreateSchema)
-@response(InviteCreatedSchema, 201, "The invitation, with its secret (shown once).")
+@response(InviteCreatedSchema, 201, "The invitation, with its secret (shown once).",
+          errors=(EMAIL_UNAVAILABLE, INVALID_EMAIL))
 def create_invite(body: dict):
     """An invitation to register (REGISTRATION=invite): single use, valid `hours` (72 by
-    default). Give the person the `url` (or the secret, sent as `invite` to POST /api/register)."""
-    invite, secret = services().admin.create_invite(current_user.id, body["hours"], body["note"])
-    audit("admin_invite_created", target_id=invite["_id"])
-    return {"invite": invite, "secret": secret, "url": f"{request.host_url}#/register?invite={secret}"}
+    default). Give the person the `url` (or the secret, sent as `invite` to POST /api/register),
+    or send `email` and the server mails them the link (needs SMTP_HOST; 409 without it)."""
+    invite, secret = services().admin.create_invite(current_user.doc, body["hours"], body["note"], body["email"])
+    audit("admin_invite_created", target_id=invite["_id"], emailed=body["email"] is not None)
+    base = current_app.config.get("PUBLIC_URL") or request.host_url.rstrip("/")
+    return {"invite": invite, "secret": secret, "url": f"{base}/#/register?invite={secret}",
+            "emailed": body["email"] is not None}
 
 
 @bp.get("/invites")

@@ -24,6 +24,7 @@ class AdminUserSchema(ApiSchema):
     used_bytes = fields.Integer(required=True)
     quota_bytes = fields.Integer(required=True, metadata={"description": "0 means unlimited"})
     own_quota = fields.Boolean(required=True, metadata={"description": "false: USER_QUOTA_BYTES applies"})
+    email = fields.String(allow_none=True, dump_default=None, metadata={"description": "verified address"})
 
 
 AdminUserPageSchema = page_of(AdminUserSchema, "users", "AdminUserPage")
@@ -48,6 +49,9 @@ class AdminUserUpdateSchema(ApiSchema):
     disabled = StrictBool(metadata={
         "description": "true: their sessions end, their tokens and share links stop answering at once"})
     role = fields.String(metadata={"enum": list(ROLES)})
+    email = fields.Raw(allow_none=True, metadata={
+        "type": "string", "nullable": True, "error_code": ErrorCode.INVALID_EMAIL,
+        "description": "set the account's address as verified (the user is trusted to own it); null removes it"})
 
 
 class PasswordResetSchema(ApiSchema):
@@ -67,12 +71,16 @@ class InviteCreateSchema(ApiSchema):
                            metadata={"minimum": 1, "maximum": INVITE_HOURS_MAX, "description": "valid this long"})
     note = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=200),
                          metadata={"maxLength": 200})
+    email = fields.Raw(load_default=None, allow_none=True, metadata={
+        "type": "string", "nullable": True, "error_code": ErrorCode.INVALID_EMAIL,
+        "description": "email the invitation to this address (needs SMTP_HOST)"})
 
 
 class InviteCreatedSchema(ApiSchema):
     invite = fields.Nested(InviteSchema, required=True)
     secret = fields.String(required=True, metadata={"description": "shown once: give it to the person"})
     url = fields.String(required=True, metadata={"description": "the web app's sign-up page with the invitation"})
+    emailed = fields.Boolean(required=True, metadata={"description": "the invitation was sent to `email`"})
 
 
 class InviteListSchema(ApiSchema):

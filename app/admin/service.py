@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+from ..auth.recovery import AccountRecovery
 from ..auth.repo import InvitesRepository, SessionsRepository, UsersRepository
 from ..auth.service import ROLE_ADMIN, AuthService
 from ..auth.tokens import TokenService
@@ -24,7 +25,7 @@ def user_not_found() -> NotFound:
 class AdminService:
     def __init__(self, auth: AuthService, tokens: TokenService, users: UsersRepository,
                  sessions: SessionsRepository, invites: InvitesRepository, blobs: BlobsRepository,
-                 default_quota: int | None):
+                 default_quota: int | None, recovery: AccountRecovery):
         self.auth = auth
         self.tokens = tokens
         self.users = users
@@ -32,6 +33,7 @@ class AdminService:
         self.invites = invites
         self.blobs = blobs
         self.default_quota = default_quota
+        self.recovery = recovery
 
     def describe(self, user: dict) -> dict:
         """A user as administrators see them: the account, its usage and quota, never files."""
@@ -59,7 +61,8 @@ class AdminService:
         return self.describe(user)
 
     def update_user(self, admin_id: str, user_id: str, changes: dict) -> dict:
-        """Set ``quota_bytes`` (None: back to USER_QUOTA_BYTES), ``disabled``, ``role``. An
+        """Set ``quota_bytes`` (None: back to USER_QUOTA_BYTES), ``disabled``, ``role``, ``email``
+        (taken as verified; None removes it). An
         administrator cannot disable or demote themselves (someone must be left to undo it).
         Disabling ends the user's sessions; their tokens and links stop answering at once."""
         if self.users.get(user_id) is None:
@@ -74,6 +77,8 @@ class AdminService:
         if user_id == admin_id and (update.get("disabled") or update.get("role", ROLE_ADMIN) != ROLE_ADMIN):
             raise Conflict("You cannot disable or demote your own account; another administrator can.",
                            code=ErrorCode.CONFLICT)
+        if "email" in changes:  # first: a 409 email_taken leaves everything else as it was
+            self.recovery.set_email_by_admin(user_id, changes["email"])
         user = self.users.update(user_id, update) if update else self.users.get(user_id)
         if update.get("disabled"):
             self.sessions.delete_for_user(user_id)
@@ -96,10 +101,17 @@ class AdminService:
         self.auth.set_password(user_id, password)
         log.info("admin reset password admin_id=%s user_id=%s", admin_id, user_id)
 
-    def create_invite(self, admin_id: str, hours: int, note: str | None) -> tuple[dict, str]:
+    def create_invite(self, admin: dict, hours: int, note: str | None, email=None) -> tuple[dict, str]:
+        """An invitation; with ``email``, also sent there (409 email_unavailable without SMTP,
+        checked before anything is made)."""
         if not isinstance(hours, int) or not 1 <= hours <= INVITE_HOURS_MAX:
             raise InvalidInput(f"hours must be 1 to {INVITE_HOURS_MAX}.", code=ErrorCode.INVALID_INPUT)
-        return self.auth.create_invite(admin_id, hours, note)
+        if email is not None:
+            email = self.recovery.check_can_send(email)
+        invite, secret = self.auth.create_invite(str(admin["_id"]), hours, note)
+        if email is not None:
+            self.recovery.send_invite(email, secret, invite["expires_at"], admin["username"])
+        return invite, secret
 
     def list_invites(self) -> list[dict]:
         return self.invites.live(utcnow())

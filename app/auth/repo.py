@@ -20,6 +20,9 @@ class UsersRepository:
 
     def ensure_indexes(self) -> None:
         self._users.create_index([("username_lower", ASCENDING)], unique=True, name="username_unique")
+        # A verified address belongs to one account (it is how a forgotten password is reset).
+        self._users.create_index([("email_lower", ASCENDING)], unique=True, name="email_unique",
+                                 partialFilterExpression={"email_lower": {"$exists": True}})
 
     def create(self, username: str, password_hash: str, created_at: datetime) -> dict:
         doc = {"_id": ObjectId(), "username": username, "username_lower": username.lower(),
@@ -36,6 +39,22 @@ class UsersRepository:
 
     def get_by_username(self, username: str) -> dict | None:
         return self._users.find_one({"username_lower": username.lower()})
+
+    def get_by_email(self, email: str) -> dict | None:
+        return self._users.find_one({"email_lower": email.lower()})
+
+    def set_email(self, user_id: str, email: str | None) -> dict | None:
+        """Set (or, with None, remove) the account's verified address; 409 email_taken when
+        another account has it (the unique index decides, also between parallel requests)."""
+        oid = parse_object_id(user_id)
+        if oid is None:
+            return None
+        change = ({"$set": {"email": email, "email_lower": email.lower()}} if email is not None
+                  else {"$unset": {"email": "", "email_lower": ""}})
+        try:
+            return self._users.find_one_and_update({"_id": oid}, change, return_document=ReturnDocument.AFTER)
+        except DuplicateKeyError as exc:
+            raise Conflict("Another account uses this email address.", code=ErrorCode.EMAIL_TAKEN) from exc
 
     def update(self, user_id: str, changes: dict) -> dict | None:
         """Set fields (role, disabled, quota_bytes, password_hash, last_seen_at); the user after,
@@ -190,6 +209,38 @@ class InvitesRepository:
     def delete(self, invite_id: str) -> bool:
         oid = parse_object_id(invite_id)
         return bool(oid) and self._invites.delete_one({"_id": oid}).deleted_count == 1
+
+
+class EmailLinksRepository:
+    """Single-use, expiring links sent by email (a password reset, an address to verify); only
+    a SHA-256 of each link's secret is stored."""
+
+    def __init__(self, database):
+        self._links = database.collection("email_links")
+
+    def ensure_indexes(self) -> None:
+        self._links.create_index([("secret_hash", ASCENDING)], unique=True, name="email_link_secret")
+        self._links.create_index([("user_id", ASCENDING), ("purpose", ASCENDING)], name="email_links_of_user")
+        self._links.create_index([("expires_at", ASCENDING)], expireAfterSeconds=0, name="email_links_expire")
+
+    def insert(self, link: dict) -> None:
+        self._links.insert_one(link)
+
+    def take(self, secret_hash: str, purpose: str, now: datetime) -> dict | None:
+        """Use a link: removed in the same step, so it works once even for two requests at once."""
+        return self._links.find_one_and_delete({"secret_hash": secret_hash, "purpose": purpose,
+                                                "expires_at": {"$gt": now}})
+
+    def delete_for_user(self, user_id: str, purpose: str | None = None) -> int:
+        query = {"user_id": user_id} if purpose is None else {"user_id": user_id, "purpose": purpose}
+        return self._links.delete_many(query).deleted_count
+
+
+def email_links_repository(database):
+    if database.kind == "sqlite":
+        from .sqlite_repo import SQLiteEmailLinksRepository
+        return SQLiteEmailLinksRepository(database)
+    return EmailLinksRepository(database)
 
 
 def invites_repository(database):

@@ -53,6 +53,8 @@ class UserSchema(ApiSchema):
     role = fields.String(dump_default="user", metadata={"enum": ["user", "admin"]})
     two_factor = fields.Boolean(attribute="totp_enabled", dump_default=False,
                                 metadata={"description": "two-factor login is on"})
+    email = fields.String(allow_none=True, dump_default=None,
+                          metadata={"description": "the verified address reset links go to (null: none)"})
 
 
 MeSchema = UserSchema.from_dict(dict(UsageSchema._declared_fields), name="Me")
@@ -138,3 +140,34 @@ class TwoFactorSetupSchema(ApiSchema):
 
 class RecoveryCodesSchema(ApiSchema):
     recovery_codes = fields.List(fields.String(), required=True)
+
+
+def _email_field(**metadata) -> fields.Raw:
+    """An email address; the service checks it (invalid_email)."""
+    return fields.Raw(required=True, error_messages={"required": "Send an email address as 'email'."},
+                      metadata={"type": "string", "maxLength": 254, "example": "john@example.com",
+                                "error_code": ErrorCode.INVALID_EMAIL, **metadata})
+
+
+class PasswordForgotSchema(ApiSchema):
+    email = _email_field(description="the account's verified address")
+
+
+class PasswordResetLinkSchema(ApiSchema):
+    token = fields.String(required=True, validate=validate.Length(max=200), metadata={
+        "description": "the `token` of the emailed link (`cdm_...`)", "error_code": ErrorCode.INVALID_LINK})
+    new_password = _credential(PASSWORD_MESSAGE, ErrorCode.INVALID_PASSWORD, minLength=PASSWORD_MIN,
+                               maxLength=PASSWORD_MAX)
+
+
+class EmailLinkSchema(ApiSchema):
+    token = fields.String(required=True, validate=validate.Length(max=200), metadata={
+        "description": "the `token` of the emailed link (`cdm_...`)", "error_code": ErrorCode.INVALID_LINK})
+
+
+class EmailChangeSchema(PasswordConfirmSchema):
+    email = _email_field(description="the new address: a link is sent there, and it is used once opened")
+
+
+class AcceptedSchema(ApiSchema):
+    message = fields.String(required=True)

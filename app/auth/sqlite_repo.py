@@ -8,6 +8,7 @@ lookup never returns an expired session, and each new session removes a batch of
 from __future__ import annotations
 
 import json
+import sqlite3
 from datetime import datetime
 
 from bson import ObjectId
@@ -22,7 +23,7 @@ from ..timeutil import utcnow
 
 USERS = Table("users", ("_id", "username", "username_lower", "password_hash", "created_at", "role", "disabled",
                         "quota_bytes", "last_seen_at", "totp_secret", "totp_pending", "totp_enabled",
-                        "totp_last_step", "recovery_hashes"),
+                        "totp_last_step", "recovery_hashes", "email", "email_lower"),
               ids=("_id",), times=("created_at", "last_seen_at"))
 SESSIONS = Table("sessions", ("_id", "user_id", "created_at", "expires_at", "last_used_at", "address", "user_agent"),
                  times=("created_at", "expires_at", "last_used_at"))
@@ -36,7 +37,7 @@ def _user(row) -> dict | None:
         if user.get("recovery_hashes") is not None:
             user["recovery_hashes"] = json.loads(user["recovery_hashes"])
         for field in ("role", "quota_bytes", "last_seen_at", "totp_secret", "totp_pending", "totp_last_step",
-                      "recovery_hashes"):
+                      "recovery_hashes", "email", "email_lower"):
             if user.get(field) is None:
                 user.pop(field, None)  # as in MongoDB: absent until set
     return user
@@ -67,7 +68,12 @@ class SQLiteUsersRepository(SQLiteRepository):
                                "ALTER TABLE users ADD COLUMN totp_pending TEXT; "
                                "ALTER TABLE users ADD COLUMN totp_enabled INTEGER NOT NULL DEFAULT 0; "
                                "ALTER TABLE users ADD COLUMN totp_last_step INTEGER; "
-                               "ALTER TABLE users ADD COLUMN recovery_hashes TEXT"))
+                               "ALTER TABLE users ADD COLUMN recovery_hashes TEXT"),
+                  # Version 3: a verified email address, unique (case-insensitively) among accounts.
+                  Migration(3, "ALTER TABLE users ADD COLUMN email TEXT; "
+                               "ALTER TABLE users ADD COLUMN email_lower TEXT; "
+                               "CREATE UNIQUE INDEX IF NOT EXISTS email_unique ON users (email_lower) "
+                               "WHERE email_lower IS NOT NULL"))
 
     def create(self, username: str, password_hash: str, created_at: datetime) -> dict:
         doc = {"_id": ObjectId(), "username": username, "username_lower": username.lower(),
@@ -84,6 +90,19 @@ class SQLiteUsersRepository(SQLiteRepository):
 
     def get_by_username(self, username: str) -> dict | None:
         return _user(self._db.read_one("SELECT * FROM users WHERE username_lower = ?", (username.lower(),)))
+
+    def get_by_email(self, email: str) -> dict | None:
+        return _user(self._db.read_one("SELECT * FROM users WHERE email_lower = ?", (email.lower(),)))
+
+    def set_email(self, user_id: str, email: str | None) -> dict | None:
+        user_oid = parse_object_id(user_id)
+        if user_oid is None:
+            return None
+        try:
+            return _user(self._db.returning("UPDATE users SET email = ?, email_lower = ? WHERE id = ? RETURNING *",
+                                            (email, email.lower() if email is not None else None, oid(user_oid))))
+        except sqlite3.IntegrityError as exc:
+            raise Conflict("Another account uses this email address.", code=ErrorCode.EMAIL_TAKEN) from exc
 
     def update(self, user_id: str, changes: dict) -> dict | None:
         user_oid = parse_object_id(user_id)
@@ -257,3 +276,39 @@ class SQLiteInvitesRepository(SQLiteRepository):
     def delete(self, invite_id: str) -> bool:
         invite_oid = parse_object_id(invite_id)
         return bool(invite_oid) and self._db.write("DELETE FROM invites WHERE id = ?", (oid(invite_oid),)).rowcount == 1
+
+
+EMAIL_LINKS = Table("email_links", ("_id", "purpose", "secret_hash", "user_id", "email", "created_at", "expires_at"),
+                    ids=("_id",), times=("created_at", "expires_at"))
+
+
+class SQLiteEmailLinksRepository(SQLiteRepository):
+    """Single-use links sent by email; each use removes one row in one statement."""
+
+    SCHEMA = """
+            CREATE TABLE IF NOT EXISTS email_links (
+                id TEXT PRIMARY KEY,
+                purpose TEXT NOT NULL,
+                secret_hash TEXT NOT NULL,
+                user_id TEXT NOT NULL,
+                email TEXT,
+                created_at TEXT NOT NULL,
+                expires_at TEXT NOT NULL);
+            CREATE UNIQUE INDEX IF NOT EXISTS email_link_secret ON email_links (secret_hash);
+            CREATE INDEX IF NOT EXISTS email_links_of_user ON email_links (user_id, purpose);
+            CREATE INDEX IF NOT EXISTS email_links_expire ON email_links (expires_at)"""
+
+    def insert(self, link: dict) -> None:
+        with self._db.transaction() as conn:
+            EMAIL_LINKS.purge_expired(conn, utcnow())
+            EMAIL_LINKS.insert(conn, link)
+
+    def take(self, secret_hash: str, purpose: str, now: datetime) -> dict | None:
+        return EMAIL_LINKS.doc(self._db.returning(
+            "DELETE FROM email_links WHERE secret_hash = ? AND purpose = ? AND expires_at > ? RETURNING *",
+            (secret_hash, purpose, time_text(now))))
+
+    def delete_for_user(self, user_id: str, purpose: str | None = None) -> int:
+        if purpose is None:
+            return self._db.write("DELETE FROM email_links WHERE user_id = ?", (user_id,)).rowcount
+        return self._db.write("DELETE FROM email_links WHERE user_id = ? AND purpose = ?", (user_id, purpose)).rowcount
