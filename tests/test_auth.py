@@ -10,7 +10,7 @@ def test_register_returns_the_user_without_password_hash(auth):
     assert response.status_code == 201
     body = response.get_json()
     assert body["username"] == "john"
-    assert set(body) == {"id", "username", "created_at", "role", "two_factor"} and body["role"] == "user"
+    assert set(body) == {"id", "username", "created_at", "role", "two_factor", "email"} and body["role"] == "user"
     assert "password123" not in response.get_data(as_text=True)
 
 

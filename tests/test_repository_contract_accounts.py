@@ -474,6 +474,53 @@ def test_an_invitation_is_taken_once_and_only_while_it_is_valid(invites):
     assert invites.live(now) == [] and not invites.delete("not an id")
 
 
+def test_a_verified_address_belongs_to_one_user_and_can_be_let_go(repos):
+    alice = str(repos.users.create("alice", "h", utcnow())["_id"])
+    bob = str(repos.users.create("bob", "h", utcnow())["_id"])
+    assert repos.users.get_by_email("alice@example.org") is None
+    assert repos.users.set_email(alice, "Alice@Example.org")["email"] == "Alice@Example.org"
+    assert repos.users.get_by_email("ALICE@example.ORG")["username"] == "alice"
+    with pytest.raises(Conflict):
+        repos.users.set_email(bob, "alice@example.org")
+    assert repos.users.get(bob).get("email") is None
+    assert "email" not in repos.users.set_email(alice, None)  # absent, as before it was set
+    assert repos.users.set_email(bob, "alice@example.org")["email"] == "alice@example.org"
+    assert repos.users.set_email(alice, None) is not None and repos.users.set_email("not an id", None) is None
+
+
+@pytest.fixture(params=BACKENDS)
+def email_links(request, tmp_path):
+    from app.auth.repo import EmailLinksRepository
+    from app.auth.sqlite_repo import SQLiteEmailLinksRepository
+    from tests.repository_backends import indexed
+    yield from on_backend(request, tmp_path, EmailLinksRepository, indexed(SQLiteEmailLinksRepository))
+
+
+def test_an_emailed_link_works_once_for_its_purpose_while_it_is_valid(email_links):
+    now = utcnow()
+
+    def link(secret, purpose, user, expires):
+        email_links.insert({"_id": ObjectId(), "purpose": purpose, "secret_hash": secret_digest(secret),
+                            "user_id": user, "email": f"{secret}@example.org", "created_at": now,
+                            "expires_at": expires})
+    link("reset", "reset_password", OWNER, now + timedelta(hours=1))
+    link("verify", "verify_email", OWNER, now + timedelta(hours=1))
+    link("old", "reset_password", OWNER, now - timedelta(seconds=1))
+    link("other", "reset_password", OTHER, now + timedelta(hours=1))
+    assert email_links.take(secret_digest("reset"), "verify_email", now) is None  # not for another purpose
+    assert email_links.take(secret_digest("old"), "reset_password", now) is None
+    taken = email_links.take(secret_digest("reset"), "reset_password", now)
+    assert taken["email"] == "reset@example.org" and taken["user_id"] == OWNER
+    assert same_time(taken["expires_at"], now + timedelta(hours=1))
+    assert email_links.take(secret_digest("reset"), "reset_password", now) is None
+    link("reset2", "reset_password", OWNER, now + timedelta(hours=1))
+    assert email_links.delete_for_user(OWNER, "verify_email") == 1
+    assert email_links.take(secret_digest("verify"), "verify_email", now) is None
+    assert email_links.delete_for_user(OWNER) >= 1  # reset2 (and the expired one, if not swept yet)
+    assert email_links.take(secret_digest("reset2"), "reset_password", now) is None
+    assert email_links.take(secret_digest("other"), "reset_password", now)["user_id"] == OTHER
+
+
 # The one walk allowed: an administrator's list of users is every user, in username order (the
 # index's order), optionally those containing a text; it is paged, and no user request runs it.
 ADMIN_LISTING = ("SELECT * FROM users ORDER BY", "SELECT * FROM users WHERE instr(", "SELECT count(*) FROM users")

@@ -11,6 +11,7 @@ import time
 import pytest
 
 from tests.live_server import ENCRYPTED, REPO_ROOT
+from tests.smtp_server import smtp_inbox  # noqa: F401  (fixture: a local SMTP server)
 
 pytestmark = pytest.mark.e2e
 
@@ -483,5 +484,114 @@ def test_an_invitation_then_a_two_factor_login_in_the_browser(page, new_server):
         page.get_by_role("button", name="Verify").click()
         page.wait_for_selector(".topbar")
         assert page.locator(".username").inner_text() == "ivy"
+    finally:
+        server.kill()
+
+
+AXE = os.path.join(REPO_ROOT, "tests", "js", "node_modules", "axe-core", "axe.min.js")
+
+
+def serious_accessibility_problems(page) -> list[str]:
+    """axe-core's critical and serious findings on the page as it is now (axe-core comes from
+    npm with the other test clients: `make node-clients`)."""
+    if not os.path.exists(AXE):
+        if os.environ.get("REQUIRE_NODE"):
+            pytest.fail(f"axe-core is required here but {AXE} does not exist (make node-clients)")
+        return []
+    with open(AXE, encoding="utf-8") as fh:
+        page.evaluate(fh.read() + "\n;undefined")  # through DevTools: the page's CSP allows no inline script
+    found = page.evaluate("async () => (await axe.run(document, {resultTypes: ['violations']})).violations"
+                          ".filter(v => ['critical', 'serious'].includes(v.impact))"
+                          ".map(v => v.id + ': ' + v.nodes.map(n => n.target.join(' ')).join(', '))")
+    return found
+
+
+def test_account_and_administration_pages_in_the_browser(page, new_server, smtp_inbox):
+    """An administrator finds a user, gives them a quota and disables them; the user confirms an
+    email address from the emailed link, turns on two-factor login with the QR code, sees their
+    sessions and activity; then forgets their password and sets a new one from the emailed link.
+    axe-core finds nothing critical or serious on the account, activity and administration pages."""
+    import pyotp
+    import requests
+    from tests.smtp_server import link_token
+    server = new_server(ADMIN_USERNAME="root", ADMIN_PASSWORD="root password 1", SMTP_HOST="127.0.0.1",
+                        SMTP_PORT=smtp_inbox.port, SMTP_SECURITY="none", SMTP_FROM="drive@example.org",
+                        PUBLIC_URL="http://drive.example.org")
+    server.start()
+    try:
+        sign_up(page, server, "uma")
+        page.get_by_role("link", name="Account", exact=True).click()
+        page.wait_for_selector("h2:has-text('Where you are logged in')")
+        assert page.locator(".page-table tbody tr").count() == 1
+        assert serious_accessibility_problems(page) == []
+        page.get_by_label("New address").fill("uma@example.org")
+        page.locator(".card", has_text="Email address").get_by_label("Your password").fill("password123")
+        page.get_by_role("button", name="Send a confirmation link").click()
+        page.wait_for_selector(".form-done:has-text('on its way')")
+        token = link_token(smtp_inbox.wait_for("uma@example.org"), "verify-email")
+        page.goto(server.base_url + "/#/verify-email?token=" + token)
+        page.wait_for_selector("[role=status]:has-text('Confirmed: uma@example.org')")
+
+        page.goto(server.base_url + "/#/account")
+        page.wait_for_selector("text=Password reset links go to uma@example.org.")
+        two_factor = page.locator(".card", has_text="Two-factor login")
+        two_factor.get_by_label("Your password").fill("password123")
+        two_factor.get_by_role("button", name="Set up").click()
+        page.wait_for_selector("img.qr")
+        page.wait_for_function("document.querySelector('img.qr').complete")
+        assert page.evaluate("document.querySelector('img.qr').naturalWidth") > 0  # the QR code shows (CSP too)
+        totp = pyotp.TOTP(page.locator("code.secret").inner_text())
+        now = time.time()
+        if now % 30 > 24:
+            time.sleep(30 - now % 30 + 0.1)
+        two_factor.get_by_label("Code from your authenticator app").fill(totp.now())
+        two_factor.get_by_role("button", name="Turn on").click()
+        page.wait_for_selector("ul.codes li")
+        assert page.locator("ul.codes li").count() == 10
+        shot(page, "40-account-two-factor")
+        page.get_by_role("link", name="Activity", exact=True).click()
+        page.wait_for_selector("td:has-text('Two-factor login on')")
+        assert serious_accessibility_problems(page) == []
+
+        admin = page.context.browser.new_context(viewport={"width": 1280, "height": 800}).new_page()
+        admin.goto(server.base_url + "/#/login")
+        admin.fill("#auth-username", "root")
+        admin.fill("#auth-password", "root password 1")
+        admin.get_by_role("button", name="Log in").click()
+        admin.get_by_role("link", name="Administration").click()
+        admin.get_by_label("Find users").fill("um")
+        admin.get_by_role("button", name="Search").click()
+        admin.get_by_role("button", name="Manage uma").click()
+        admin.get_by_label("Quota").fill("1G")
+        admin.get_by_role("button", name="Save").click()
+        admin.wait_for_selector("text=Saved")
+        root = requests.Session()
+        root.post(server.url("/api/login"), json={"username": "root", "password": "root password 1"}, timeout=30)
+        uma = [u for u in root.get(server.url("/api/admin/users?q=uma"), timeout=30).json()["users"]]
+        assert uma[0]["quota_bytes"] == 2**30 and uma[0]["own_quota"] and uma[0]["email"] == "uma@example.org"
+        assert serious_accessibility_problems(admin) == []
+        shot(admin, "41-administration-user")
+        admin.get_by_role("button", name="Disable the account").click()
+        admin.wait_for_selector("button:has-text('Enable the account')")
+        page.reload()
+        page.wait_for_selector(".auth-form")  # uma's session ended at once
+        admin.get_by_role("button", name="Enable the account").click()
+        admin.wait_for_selector("button:has-text('Disable the account')")
+        admin.context.close()
+
+        page.get_by_role("link", name="Forgot your password?").click()
+        page.get_by_label("Email address").fill("uma@example.org")
+        page.get_by_role("button", name="Send the link").click()
+        page.wait_for_selector(".form-done:has-text('on its way')")
+        token = link_token(smtp_inbox.wait_for("uma@example.org", count=2), "reset")
+        page.goto(server.base_url + "/#/reset?token=" + token)
+        page.get_by_label("New password").fill("a brand new one")
+        page.get_by_role("button", name="Set the password").click()
+        page.wait_for_selector(".form-done:has-text('log in with the new password')")
+        page.get_by_role("link", name="Back to log in").click()
+        page.fill("#auth-username", "uma")
+        page.fill("#auth-password", "a brand new one")
+        page.get_by_role("button", name="Log in").click()
+        page.wait_for_selector("#auth-code")  # the reset did not turn two-factor login off
     finally:
         server.kill()

@@ -12,6 +12,7 @@ the step it used is recorded atomically, so a code seen by someone else cannot b
 from __future__ import annotations
 
 import hmac
+import io
 import logging
 import secrets
 import time
@@ -57,7 +58,9 @@ class TwoFactorService:
         secret = pyotp.random_base32()
         self.users.update(str(user["_id"]), {"totp_pending": secret})
         uri = pyotp.TOTP(secret).provisioning_uri(name=user["username"], issuer_name=ISSUER)
-        svg = segno.make(uri, error="m").svg_inline(scale=4, dark="#000", light="#fff")
+        out = io.BytesIO()  # a standalone SVG document (with its namespace: it also works as an <img>)
+        segno.make(uri, error="m").save(out, kind="svg", xmldecl=False, scale=4, dark="#000", light="#fff")
+        svg = out.getvalue().decode()
         return {"secret": secret, "otpauth_uri": uri, "qr_svg": svg}
 
     def enable(self, user: dict, code) -> list[str]:

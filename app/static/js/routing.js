@@ -1,8 +1,15 @@
 // The URL hash decides what the page shows: the sign-in form, or a view of the drive.
 import { api } from "./api.js";
+import { renderAccount, renderActivity } from "./account.js";
+import { renderAdmin } from "./admin.js";
 import { load, refreshUsage, renderBreadcrumbs, renderHeader } from "./listing.js";
+import { hidePage } from "./pages.js";
+import { renderForgot, renderReset, renderVerify } from "./recovery.js";
 import { ensureShell, renderAuth } from "./shell.js";
 import { go, state } from "./state.js";
+import { toast } from "./ui.js";
+
+const PAGES = { account: renderAccount, activity: renderActivity, admin: renderAdmin };
 
 export async function route() {
   const hash = location.hash || "#/folder/root";
@@ -13,11 +20,23 @@ export async function route() {
     renderAuth(authPath.slice(2), new URLSearchParams(authQuery || "").get("invite"));
     return;
   }
+  // Links from emails work logged in or not (the secret is in the fragment: never sent in a URL).
+  const token = new URLSearchParams(authQuery || "").get("token") || "";
+  if (authPath === "#/forgot") { renderForgot(); return; }
+  if (authPath === "#/reset") { renderReset(token); return; }
+  if (authPath === "#/verify-email") { renderVerify(token); return; }
   if (!state.user) {
     try { state.user = await api("GET", "/api/me"); } catch (err) { return; } // a 401 routes to #/login
   }
   ensureShell();
   const [, view, arg] = hash.split("/");
+  if (PAGES[view]) {
+    state.view = view;
+    renderHeader();
+    try { await PAGES[view](); } catch (err) { if (err.status !== 401) toast(err.message); } // a 401 went to #/login
+    return;
+  }
+  hidePage();
   state.view = ["starred", "trash", "search"].includes(view) ? view : "folder";
   state.folderId = state.view === "folder" ? (arg || "root") : "root";
   state.searchText = state.view === "search" ? decodeURIComponent(arg || "") : "";

@@ -20,6 +20,7 @@ export function renderAuth(mode, invite) {
   switcher.href = isLogin ? "#/register" : "#/login";
   $("#auth-password", form).autocomplete = isLogin ? "current-password" : "new-password";
   $(".remember-row", form).hidden = !isLogin;
+  $(".auth-forgot", form).hidden = !isLogin;
   if (!isLogin && invite) $(".auth-note", form).textContent = "You were invited: choose a username and a password.";
   $("#auth-username", form).focus();
   let waitingForCode = false; // the password was right; two-factor login wants the code now
@@ -63,6 +64,7 @@ export function ensureShell() {
   const app = $("#app");
   app.replaceChildren($("#tpl-shell").content.cloneNode(true));
   $(".username").textContent = state.user.username;
+  $(".admin-link").hidden = state.user.role !== "admin";
   $(".logout").addEventListener("click", async () => {
     try { await api("POST", "/api/logout"); } catch (err) { /* logged out either way */ }
     state.user = null;
