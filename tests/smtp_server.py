@@ -11,6 +11,8 @@ from email.message import EmailMessage
 import pytest
 from aiosmtpd.controller import Controller
 
+from app.mail.mailer import Mailer
+
 
 class Inbox:
     """Every message the server received, and a way to wait for the next one to an address."""
@@ -64,3 +66,27 @@ def smtp_inbox():
     controller.start()
     yield inbox
     controller.stop()
+
+
+class Outbox(Mailer):
+    """A mailer that keeps what it would send (for walks over every route, which need working
+    links but not a mail server); tests/test_email.py sends through real SMTP."""
+
+    def __init__(self):
+        super().__init__("outbox.invalid", 25, "none", None, None, "drive@example.org", 1, "https://drive.example.org")
+        self.sent: list[tuple[str, str, str]] = []
+
+    def send(self, to: str, subject: str, body: str) -> None:
+        self.sent.append((to, subject, body))
+
+    def last_link(self, route: str) -> str:
+        match = re.search(rf"#/{route}\?(?:token|invite)=([A-Za-z0-9_-]+)", self.sent[-1][2])
+        assert match, self.sent[-1]
+        return match.group(1)
+
+
+def capture_mail(app) -> Outbox:
+    """Make ``app`` send email into an Outbox (returned)."""
+    outbox = Outbox()
+    app.extensions["drive_services"].recovery.mailer = outbox
+    return outbox

@@ -134,7 +134,8 @@ def future():
 # Valid values for required fields (and for the base of each probe), by field name.
 VALID = {"name": "ok name", "username": "alice", "password": PASSWORD, "scope": "read", "parent_id": "root",
          "on_conflict": "rename", "label": "a label", "expires_at": None, "max_downloads": 5,
-         "confirm": "alice", "current_password": PASSWORD, "new_password": PASSWORD, "code": "123456"}
+         "confirm": "alice", "current_password": PASSWORD, "new_password": PASSWORD, "code": "123456",
+         "email": "alice@example.org", "token": "cdm_not-a-link"}
 
 
 def matches_type(value, schema: dict) -> bool:

@@ -27,6 +27,7 @@ from pymongo.errors import ServerSelectionTimeoutError
 
 from app.http import PREVIEW_TYPES
 from app.services import services
+from tests.smtp_server import capture_mail
 from tests.conftest import AuthActions, multipart_body, upload
 from tests.test_security_isolation import PASSWORD, bearer, closed, make_share, make_token, mkdir, put
 from tests.test_web_ui import browser, page, row, sign_up  # noqa: F401  (Chromium fixtures, helpers)
@@ -119,6 +120,14 @@ def build_world(client, username: str) -> dict:
     w["other_session"] = next(s["id"] for s in client.get("/api/me/sessions").get_json()["sessions"]
                               if not s["current"])
     w["totp"] = pyotp.TOTP(client.post("/api/me/2fa/setup", json={"password": PASSWORD}).get_json()["secret"])
+    # Emailed links for the member (a reset, then an address to confirm), caught in an outbox.
+    recovery = client.application.extensions["drive_services"].recovery
+    outbox = capture_mail(client.application)
+    member = recovery.users.set_email(w["member"], f"{username}-member@example.org")
+    recovery.request_reset(member["email"])
+    w["reset_link"] = outbox.last_link("reset")
+    recovery.request_email_change(member, f"{username}-member@example.net")
+    w["verify_link"] = outbox.last_link("verify-email")
     return w
 
 
@@ -185,7 +194,12 @@ def story(app, w: dict, username: str) -> list[tuple[str, str, dict]]:
         ("GET", "/api/admin/events?action=login", {}),
         ("GET", "/api/me/sessions", {}), ("DELETE", f"/api/me/sessions/{w['other_session']}", {}),
         ("POST", "/api/me/password", {"json": {"current_password": PASSWORD, "new_password": PASSWORD}}),
+        ("POST", "/api/me/email", {"json": {"email": f"{username}@example.org", "password": PASSWORD}}),
+        ("DELETE", "/api/me/email", {"json": {"password": PASSWORD}}),
         ("DELETE", "/api/me/sessions", {}),
+        ("POST", "/api/password/reset", {"json": {"token": w["reset_link"], "new_password": PASSWORD}}),
+        ("POST", "/api/email/verify", {"json": {"token": w["verify_link"]}}),
+        ("POST", "/api/password/forgot", {"json": {"email": f"{username}-member@example.net"}}),
         ("POST", "/api/register", {"json": {"username": f"{username}-2", "password": PASSWORD}}),
         ("POST", "/api/login", {"json": {"username": f"{username}-2", "password": PASSWORD}}),
         ("DELETE", "/api/me", {"json": {"password": PASSWORD}}),
@@ -261,7 +275,7 @@ def test_a_bearer_request_never_touches_a_cookie(app, client):
         headers = {**kwargs.pop("headers", {}), **token}
         response = fetch(app, client, method, url, headers=headers, **kwargs)
         assert "Set-Cookie" not in response.headers, (method, url, response.headers["Set-Cookie"])
-        if url.startswith(("/api/tokens", "/api/me/sessions", "/api/me/password", "/api/me/2fa")) or \
+        if url.startswith(("/api/tokens", "/api/me/sessions", "/api/me/password", "/api/me/2fa", "/api/me/email")) or \
                 (method, url) == ("DELETE", "/api/me"):
             assert response.status_code == 403  # credentials are managed with a password session
         elif url == "/api/login/2fa":

@@ -137,7 +137,8 @@ def test_download_try_it_out_fetches_the_whole_file(client):
 # The codes the app answers with, by status (app/errors.py and the services' raise sites).
 CODES_BY_STATUS = {
     400: {"bad_request", "invalid_input", "malformed_json", "invalid_name", "invalid_query", "missing_file",
-          "invalid_content_type", "empty_file_part", "too_many_files", "invalid_credentials_format"},
+          "invalid_content_type", "empty_file_part", "too_many_files", "invalid_credentials_format", "invalid_email",
+          "invalid_link"},
     401: {"unauthorized", "invalid_credentials", "invalid_api_key", "password_required", "wrong_password",
           "two_factor_required", "invalid_code"},
     403: {"forbidden", "insufficient_scope", "session_required", "cross_site_request", "account_disabled",
@@ -146,7 +147,8 @@ CODES_BY_STATUS = {
     404: {"not_found", "file_not_found", "folder_not_found", "item_not_found", "version_not_found",
           "share_not_found", "token_not_found", "upload_not_found", "user_not_found", "session_not_found",
           "invite_not_found"},
-    409: {"conflict", "name_conflict", "move_into_descendant", "username_taken", "offset_mismatch"},
+    409: {"conflict", "name_conflict", "move_into_descendant", "username_taken", "offset_mismatch", "email_taken",
+          "email_unavailable"},
     412: {"unsupported_tus_version"},
     423: {"upload_locked"},
     460: {"checksum_mismatch"},

@@ -21,6 +21,11 @@ def _email_rate_limit() -> str:
     return current_app.config["EMAIL_RATE_LIMIT"]
 
 
+def _accepted(response) -> bool:
+    """Only requests that were taken count against EMAIL_RATE_LIMIT (a typo costs nothing)."""
+    return response.status_code == 202
+
+
 def _recipient_key() -> str:
     body = request.get_json(silent=True)
     email = body.get("email") if isinstance(body, dict) else None
@@ -29,8 +34,8 @@ def _recipient_key() -> str:
 
 @bp.post("/password/forgot")
 @document(tags=TAGS)
-@limiter.limit(_email_rate_limit, key_func=lambda: f"mail-from:{get_remote_address()}")
-@limiter.limit(_email_rate_limit, key_func=_recipient_key)
+@limiter.limit(_email_rate_limit, key_func=lambda: f"mail-from:{get_remote_address()}", deduct_when=_accepted)
+@limiter.limit(_email_rate_limit, key_func=_recipient_key, deduct_when=_accepted)
 @arguments(PasswordForgotSchema)
 @response(AcceptedSchema, 202, "Taken; the same answer whether or not the address has an account.",
           errors=(INVALID_EMAIL, EMAIL_UNAVAILABLE, TOO_MANY_REQUESTS))
@@ -63,7 +68,8 @@ def reset_password(body: dict):
 @bp.post("/me/email")
 @document(tags=TAGS)
 @session_only
-@limiter.limit(_email_rate_limit, key_func=lambda: f"mail-user:{getattr(current_user, 'id', None)}")
+@limiter.limit(_email_rate_limit, key_func=lambda: f"mail-user:{getattr(current_user, 'id', None)}",
+               deduct_when=_accepted)
 @arguments(EmailChangeSchema)
 @response(AcceptedSchema, 202, "A link was sent to the address.",
           errors=(WRONG_CURRENT_PASSWORD, INVALID_EMAIL, EMAIL_UNAVAILABLE, TOO_MANY_REQUESTS))

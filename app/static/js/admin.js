@@ -16,6 +16,12 @@ export function parseSize(text) {
   return Math.round(parseFloat(match[1]) * 1024 ** " kmgt".indexOf((match[2] || " ").toLowerCase()));
 }
 
+// The other way round, as short as it is exact: 1073741824 is "1G".
+const sizeText = (bytes) => {
+  for (const [power, unit] of [[4, "T"], [3, "G"], [2, "M"], [1, "K"]]) if (bytes && bytes % 1024 ** power === 0) return `${bytes / 1024 ** power}${unit}`;
+  return String(bytes);
+};
+
 export async function renderAdmin() {
   const page = showPage("Administration");
   const search = field("Find users", { name: "q", type: "search", value: admin.q, placeholder: "part of a username" });
@@ -46,7 +52,7 @@ function manage(user) {
   const page = showPage(`User ${user.username}`);
   const back = el("button", { type: "button", text: "← All users", onclick: renderAdmin });
   const save = async (changes, message) => { Object.assign(user, await api("PATCH", `/api/admin/users/${user.id}`, changes)); toast(message); manage(user); };
-  const quota = field("Quota (e.g. 500M, 20G; 0: unlimited; empty: the server's default)", { name: "quota", value: user.own_quota ? String(user.quota_bytes) : "" });
+  const quota = field("Quota (e.g. 500M, 20G; 0: unlimited; empty: the server's default)", { name: "quota", value: user.own_quota ? sizeText(user.quota_bytes) : "" });
   const email = field("Email address (taken as verified)", { name: "email", type: "email", value: user.email || "" });
   const role = field("Role", { type: "select", name: "role", value: user.role, choices: [["user", "User"], ["admin", "Administrator"]] });
   const self = user.id === state.user.id;
