@@ -216,8 +216,12 @@ def test_share_dialog_and_the_public_page(page, server, tmp_path, browser):
     shot(public, "10-public-link")
     visitor.close()
 
-    page.locator("dialog .links li").get_by_role("button", name="Revoke").click()
-    page.locator("dialog .links li").wait_for(state="detached")
+    link = page.locator("dialog .links > li")
+    link.get_by_text("Who used it").click()  # the owner sees who unlocked the link, from where
+    link.locator(".link-events li", has_text="link unlocked").wait_for()
+    assert "127.0.0.1" in link.locator(".link-events li", has_text="link unlocked").first.inner_text()
+    link.get_by_role("button", name="Revoke").click()
+    page.locator("dialog .links > li").wait_for(state="detached")
 
 
 def test_names_are_never_rendered_as_html(page, server, tmp_path):

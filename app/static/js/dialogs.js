@@ -120,6 +120,22 @@ function describeLink(share) {
   return parts.join(" · ");
 }
 
+// Who opened, unlocked and downloaded a link, and when (loaded when opened).
+function linkActivity(share) {
+  const events = el("ul", { class: "link-events" });
+  const details = el("details", {}, el("summary", { text: "Who used it" }), events);
+  details.addEventListener("toggle", async () => {
+    if (!details.open) return;
+    try {
+      const data = await api("GET", `/api/shares/${share.id}/activity${query({ limit: 50 })}`);
+      events.replaceChildren(...(data.events.length ? data.events.map((e) => el("li", {
+        text: `${humanDate(e.at)} · ${e.action.replaceAll("_", " ")}${e.address ? " · from " + e.address : ""}` }))
+        : [el("li", { text: "Nobody yet." })]));
+    } catch (err) { events.replaceChildren(el("li", { text: err.message })); }
+  });
+  return details;
+}
+
 export async function shareDialog(item) {
   const list = el("ul", { class: "links", "aria-label": "Existing links" });
   const output = el("div", { class: "new-link" });
@@ -129,7 +145,7 @@ export async function shareDialog(item) {
       el("span", { text: describeLink(share) }),
       el("button", { type: "button", class: "danger", text: "Revoke", onclick: async () => {
         await api("DELETE", `/api/shares/${share.id}`); toast("Link revoked"); refresh();
-      } }))));
+      } }), linkActivity(share))));
   };
   const expires = el("input", { id: "share-expires", type: "datetime-local" });
   const password = el("input", { id: "share-password", type: "password", autocomplete: "new-password" });
