@@ -2,6 +2,7 @@
 ``flask --app wsgi purge-trash``, ``flask --app wsgi repair [--fix] [--verify]``."""
 from __future__ import annotations
 
+import os
 import sys
 
 import click
@@ -126,6 +127,63 @@ def register_commands(app: Flask) -> None:
             else:
                 filled += 1
         click.echo(f"{filled} blob(s) given an MD5; {missing} could not be read")
+
+    @app.cli.command("backup")
+    @click.argument("dest", type=click.Path(file_okay=False))
+    def backup_command(dest: str) -> None:
+        """Copy the installation (database, stored bytes, audit files) into DEST while the
+        service runs; run it again to resume, or later to copy only what is new."""
+        from .backup import BackupError, backup
+        from .db import get_db
+        if get_db().kind != "sqlite" or app.config["STORAGE_BACKEND"] != "local":
+            raise click.ClickException("flask backup copies the embedded database and local storage; with MongoDB "
+                                       "or S3 use their own tools (README, \"Backups\")")
+        try:
+            manifest = backup(get_db().path, app.config["UPLOAD_FOLDER"], os.path.join(app.instance_path, "audit"),
+                              dest, app.config.get("ENCRYPTION_KEY"), click.echo)
+        except BackupError as error:
+            raise click.ClickException(str(error)) from None
+        click.echo(f"backup done: {manifest['blobs']} blobs ({manifest['bytes'] / 2**20:.1f} MiB, "
+                   f"{manifest['copied']} copied now), {manifest['audit_files']} audit file(s)")
+        if manifest["missing"]:
+            click.echo(f"{len(manifest['missing'])} blob(s) deleted while the backup ran are not in it "
+                       "(their records are dropped on restore)")
+
+    @app.cli.command("restore")
+    @click.argument("src", type=click.Path(exists=True, file_okay=False))
+    def restore_command(src: str) -> None:
+        """Restore a backup made by `flask backup` into this empty installation (stop the
+        service first); run it again to resume."""
+        from .backup import BackupError, restore
+        from .db import close_database, get_db
+        database = get_db()
+        if database.kind != "sqlite" or app.config["STORAGE_BACKEND"] != "local":
+            raise click.ClickException("flask restore restores into the embedded database and local storage")
+        found = services()
+
+        def is_empty() -> bool:
+            return not found.auth.users.page(None, 1, 1)[1] and not found.repair.blobs.all_records()
+        path = database.path
+        try:
+            empty = is_empty()
+            close_database(app)
+            manifest = restore(src, path, app.config["UPLOAD_FOLDER"], os.path.join(app.instance_path, "audit"),
+                               app.config.get("ENCRYPTION_KEY"), lambda: empty, click.echo)
+        except BackupError as error:
+            raise click.ClickException(str(error)) from None
+        from . import create_app
+        restored = create_app(dict(app.config))  # opens the restored database (and migrates it if it is older)
+        with restored.app_context():
+            repair = services().repair
+            report = repair.scan()
+            if not report.clean:
+                for line in repair.fix(report):
+                    click.echo(f"repair: {line}")
+            left = repair.scan()
+        close_database(restored)
+        os.remove(manifest["marker"])
+        click.echo(f"restore done: {manifest['restored_blobs']} blobs, backup of {manifest['started_at']}"
+                   + ("" if left.clean else f"; repair still reports {left.problems} problem(s): run flask repair"))
 
     @app.cli.command("repair")
     @click.option("--fix", is_flag=True, help="Repair what is found (stop the service first).")
