@@ -62,16 +62,17 @@ dav-clients:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq litmus rclone cadaver >/dev/null; \
 	else echo "note: litmus, rclone or cadaver is missing and this is not root: the WebDAV client tests will be skipped"; fi
 
-## nginx: Debian's nginx, the download reference of `make bench` and the load balancer of
-## tests/test_two_nodes.py (installed with apt-get when run as root)
+## nginx: Debian's nginx (the download reference of `make bench`, the load balancer of
+## tests/test_two_nodes.py, the TLS front of tests/test_deployment.py), logrotate and openssl for
+## the deployment test (installed with apt-get when run as root)
 nginx:
-	@if command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ]; then :; \
+	@if command -v nginx >/dev/null 2>&1 && command -v logrotate >/dev/null 2>&1 && command -v openssl >/dev/null 2>&1; then :; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx >/dev/null; \
-	else echo "note: nginx is not installed and this is not root: bench/compare.py will stop and the two-node test will skip"; fi
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx logrotate openssl >/dev/null; \
+	else echo "note: nginx, logrotate or openssl is missing and this is not root: the deployment and two-node tests will fail or skip"; fi
 
-## node-clients: the JavaScript tus client (tus-js-client, pinned in tests/js/package-lock.json)
-## that tests/test_tus_js_live.py runs in Node; skipped with a note when node/npm are missing
+## node-clients: the JavaScript tus client (tus-js-client) and axe-core, pinned in tests/js/package-lock.json:
+## tests/test_tus_js_live.py runs the first in Node, tests/test_web_ui.py the second in Chromium
 node-clients:
 	@if command -v npm >/dev/null 2>&1 && command -v node >/dev/null 2>&1; then \
 		cd tests/js && npm ci --silent --no-audit --no-fund; \
