@@ -258,6 +258,10 @@ class Config:
     RATELIMIT_ENABLED = True
 
     TRUST_PROXY_HOPS = 0
+    # Prometheus metrics at /metrics (app/metrics): off unless asked; read with METRICS_TOKEN
+    # as a Bearer token, or without a token from the server itself only.
+    METRICS_ENABLED = False
+    METRICS_TOKEN: str | None = None
     LOG_LEVEL = "INFO"
     # /apidocs (Swagger UI) and /apispec.json; off in production (see ProductionConfig).
     API_DOCS_ENABLED = True
@@ -272,7 +276,7 @@ class Config:
                    "UPLOAD_FOLDER", "LOGIN_RATE_LIMIT", "LOGIN_IP_RATE_LIMIT", "SHARE_PASSWORD_RATE_LIMIT",
                    "REGISTER_RATE_LIMIT", "ADMIN_USERNAME", "ADMIN_PASSWORD", "TWO_FACTOR_RATE_LIMIT",
                    "RATELIMIT_STORAGE_URI", "LOG_LEVEL", "SMTP_HOST", "SMTP_USERNAME", "SMTP_PASSWORD",
-                   "SMTP_FROM", "PUBLIC_URL", "EMAIL_RATE_LIMIT")
+                   "SMTP_FROM", "PUBLIC_URL", "EMAIL_RATE_LIMIT", "METRICS_TOKEN")
         for name in strings:
             if environ.get(name):
                 settings[name] = environ[name]
@@ -295,6 +299,7 @@ class Config:
         settings["API_DOCS_ENABLED"] = _bool(environ, "API_DOCS_ENABLED", settings["API_DOCS_ENABLED"])
         settings["WEBDAV_ENABLED"] = _bool(environ, "WEBDAV_ENABLED", settings["WEBDAV_ENABLED"])
         settings["AUDIT_ENABLED"] = _bool(environ, "AUDIT_ENABLED", settings["AUDIT_ENABLED"])
+        settings["METRICS_ENABLED"] = _bool(environ, "METRICS_ENABLED", settings["METRICS_ENABLED"])
         if environ.get("AUDIT_FLUSH_SECONDS", "").strip():
             try:
                 settings["AUDIT_FLUSH_SECONDS"] = float(environ["AUDIT_FLUSH_SECONDS"])
@@ -379,7 +384,7 @@ APP_VARIABLES = (
     "TOKEN_CREATION_LOGIN_MINUTES", "AUDIT_ENABLED", "AUDIT_FLUSH_SECONDS", "AUDIT_RETENTION_DAYS",
     "ADMIN_USERNAME", "ADMIN_PASSWORD", "SMTP_HOST", "SMTP_PORT", "SMTP_SECURITY", "SMTP_USERNAME",
     "SMTP_PASSWORD", "SMTP_FROM", "SMTP_TIMEOUT_SECONDS", "PUBLIC_URL", "PASSWORD_RESET_MINUTES",
-    "EMAIL_VERIFY_HOURS", "EMAIL_RATE_LIMIT",
+    "EMAIL_VERIFY_HOURS", "EMAIL_RATE_LIMIT", "METRICS_ENABLED", "METRICS_TOKEN",
     "LOGIN_RATE_LIMIT", "LOGIN_IP_RATE_LIMIT", "SHARE_PASSWORD_RATE_LIMIT", "REGISTER_RATE_LIMIT",
     "TWO_FACTOR_RATE_LIMIT", "RATELIMIT_STORAGE_URI",
 )

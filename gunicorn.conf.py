@@ -3,7 +3,9 @@ default, MongoDB with MONGO_URI set."""
 import ctypes
 import multiprocessing
 import os
+import shutil
 import sys
+import tempfile
 
 bind = os.environ.get("BIND", "127.0.0.1:8000")
 # One greenlet per connection (gunicorn_worker.py): a client trickling its headers or body
@@ -53,9 +55,29 @@ def on_starting(server):
         settings = load_config()
     except ConfigError as exc:
         sys.exit(f"configuration error: {exc}")
+    if settings["METRICS_ENABLED"]:
+        # One folder for every worker's metric files (prometheus-client's multiprocess mode),
+        # empty at each start; workers inherit the variable when they are forked.
+        folder = os.path.join(tempfile.gettempdir(), f"clouddrive-metrics-{os.getpid()}")
+        shutil.rmtree(folder, ignore_errors=True)
+        os.makedirs(folder, mode=0o700)
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = folder
     if settings["SECRET_KEY_REQUIRED"] and not settings.get("SECRET_KEY"):
         sys.exit(f"configuration error: SECRET_KEY must be set for APP_ENV={settings['ENV_NAME']} "
                  "(e.g. SECRET_KEY=$(python3 -c 'import secrets; print(secrets.token_hex(32))'))")
+
+
+def child_exit(server, worker):
+    """A worker's live gauges stop counting when it is gone (its counters stay in the sum)."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+        multiprocess.mark_process_dead(worker.pid)
+
+
+def on_exit(server):
+    folder = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if folder and os.path.basename(folder) == f"clouddrive-metrics-{os.getpid()}":
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def post_fork(server, worker):

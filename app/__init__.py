@@ -17,6 +17,7 @@ from .db import init_database
 from .errors import Unauthorized, register_error_handlers
 from .extensions import limiter, login_manager
 from .logging_setup import configure_logger
+from .metrics import init_metrics
 from .request import StreamingUploadRequest, discard_uncommitted
 from .security import ensure_secret_key, register_request_hooks
 from .services import init_services
@@ -42,6 +43,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.teardown_request(discard_uncommitted)
     if app.config["WEBDAV_ENABLED"]:
         mount_dav(app)
+    if app.config["METRICS_ENABLED"]:
+        init_metrics(app)
     if app.config["TRUST_PROXY_HOPS"]:  # outermost: /dav sees the client's address and scheme too
         hops = app.config["TRUST_PROXY_HOPS"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)

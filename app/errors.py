@@ -18,6 +18,8 @@ from flask import Flask, jsonify, request
 from pymongo.errors import ConnectionFailure, PyMongoError
 from werkzeug.exceptions import HTTPException
 
+from .metrics import count_error
+
 log = logging.getLogger(__name__)
 
 
@@ -286,6 +288,7 @@ _HTTP_MESSAGES = {
 
 
 def error_response(status: int, code: str, message: str):
+    count_error(code)  # database and storage failures, for /metrics
     response = jsonify(error={"code": code, "message": message})
     response.status_code = status
     return response
