@@ -98,6 +98,8 @@ def test_every_module_of_the_web_app_loads(page, server):
         response = served[server.url(f"/static/js/{name}")]
         assert response.status == 200, name
         assert response.headers["content-type"].startswith("text/javascript"), name
+    version = page.locator(".auth-version").inner_text()  # the footer's version is /api/status's
+    assert version == "Version " + page.request.get(server.url("/api/status")).json()["version"]
 
 
 def test_a_person_manages_files_in_the_browser(page, server, tmp_path):

@@ -6,6 +6,7 @@ import os
 from flask import Blueprint, current_app, render_template
 
 from ..contract import NO_SECURITY, document
+from ..version import __version__
 
 bp = Blueprint("web", __name__)
 
@@ -20,7 +21,8 @@ APP_CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'se
                                                       "content": {"text/html": {"schema": {"type": "string"}}}}})
 def index():
     """The file manager (HTML). Not part of the API; see /apidocs for that."""
-    response = current_app.make_response(render_template("app.html", modules=web_app_modules()))
+    response = current_app.make_response(render_template("app.html", modules=web_app_modules(),
+                                                                    version=__version__))
     response.headers["Content-Security-Policy"] = APP_CSP
     response.headers["Cache-Control"] = "no-cache"  # the shell holds no user data; revalidate each load
     return response
