@@ -15,7 +15,7 @@ from config import APP_VARIABLES, GUNICORN_VARIABLES, PROFILES, SERVER_VARIABLES
 
 ROOT = Path(__file__).resolve().parents[1]
 # Variables the test and benchmark helpers give the server process that are not its settings.
-PROCESS_VARIABLES = {"PYTHONUNBUFFERED", "XDG_RUNTIME_DIR"}
+PROCESS_VARIABLES = {"PYTHONUNBUFFERED", "XDG_RUNTIME_DIR", "PYTHONPATH"}
 
 
 class ReadNames(dict):
