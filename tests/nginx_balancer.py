@@ -55,20 +55,27 @@ class LoadBalancer:
         self.conf.write_text(self._config())
         self.proc: subprocess.Popen | None = None
 
-    def _config(self) -> str:
+    def main_config(self, http: str) -> str:
+        """nginx.conf around ``http`` (the http block's own directives): in the foreground, every
+        path under the test's folder."""
         user = "user root;\n" if os.geteuid() == 0 else ""  # as root, workers would otherwise be nobody
         temp = "\n".join(f"    {name}_temp_path {self.dir}/{name};" for name in
                          ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
-        servers = "\n".join(f"        server 127.0.0.1:{node.port} max_fails=1 fail_timeout=30s;"
-                            for node in self.nodes)
         return f"""{user}worker_processes 1;
 daemon off;
 pid {self.dir}/nginx.pid;
 error_log {self.dir}/error.log warn;
 events {{ worker_connections 1024; }}
 http {{
-    access_log {self.dir}/access.log;
 {temp}
+{http}
+}}
+"""
+
+    def _config(self) -> str:
+        servers = "\n".join(f"        server 127.0.0.1:{node.port} max_fails=1 fail_timeout=30s;"
+                            for node in self.nodes)
+        return self.main_config(f"""    access_log {self.dir}/access.log;
     upstream drive {{
 {servers}
     }}
@@ -86,9 +93,7 @@ http {{
             proxy_read_timeout 120s;
             proxy_send_timeout 120s;
         }}
-    }}
-}}
-"""
+    }}""")
 
     def url(self, path: str) -> str:
         return self.base_url + path

@@ -57,19 +57,7 @@ class Site(LoadBalancer):
             ("/var/log/nginx/", f"{self.dir}/"),
         ])
         (self.dir / "site.conf").write_text(site)
-        user = "user root;\n" if os.geteuid() == 0 else ""
-        temp = "\n".join(f"    {name}_temp_path {self.dir}/{name};" for name in
-                         ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
-        return f"""{user}worker_processes 1;
-daemon off;
-pid {self.dir}/nginx.pid;
-error_log {self.dir}/error.log warn;
-events {{ worker_connections 1024; }}
-http {{
-{temp}
-    include {self.dir}/site.conf;
-}}
-"""
+        return self.main_config(f"    include {self.dir}/site.conf;")
 
 
 def make_certificate(folder: Path) -> tuple[Path, Path]:
