@@ -109,6 +109,7 @@ def test_the_story_through_https_behind_the_shipped_nginx_site(site, tmp_path):
     public = client.get(share["url"] + "/download", cookies={}, timeout=30)
     assert public.status_code == 200 and public.content == plan
 
+    assert client.get(site.url("/metrics"), timeout=30).status_code == 404  # not through the public site
     plain = requests.get(f"http://127.0.0.1:{site.http_port}/api/me", allow_redirects=False, timeout=30)
     assert plain.status_code == 301 and plain.headers["Location"].startswith("https://")
     if shutil.which("curl"):

@@ -63,7 +63,8 @@ class AccountExport:
         trash = [{"name": item["name"], "type": item["type"], "trashed_at": _iso(item["trashed_at"]),
                   "size": item.get("size")} for item in found.drive.items.all_trash_roots(owner_id)]
         return {"exported_at": _iso(utcnow()),
-                "account": {"username": user["username"], "created_at": _iso(user["created_at"])},
+                "account": {"username": user["username"], "created_at": _iso(user["created_at"]),
+                            "email": user.get("email")},
                 "usage": found.search.usage(owner_id), "items": items, "shares": shares, "trash": trash}
 
     def stream(self, user: dict) -> Iterator[bytes]:

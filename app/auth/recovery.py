@@ -19,6 +19,7 @@ from ..errors import AppError, Conflict, ErrorCode, InvalidInput
 from ..mail.mailer import Mailer
 from ..timeutil import utcnow
 from .repo import EmailLinksRepository, SessionsRepository, UsersRepository
+from .service import validate_password
 
 log = logging.getLogger(__name__)
 
@@ -101,7 +102,7 @@ class AccountRecovery:
 
     def reset_password(self, secret, new_password) -> dict:
         """Set a new password with a reset link (used up); every session of the account ends."""
-        self.auth.hash_password(new_password)  # a bad password is refused before the link is used up
+        validate_password(new_password)  # a bad password is refused before the link is used up
         link = self._take(RESET, secret)
         user = self.users.get(link["user_id"])
         if user is None or user.get("disabled") or (user.get("email_lower") != (link.get("email") or "").lower()):
