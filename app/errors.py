@@ -88,6 +88,7 @@ class ErrorCode(StrEnum):
     USERNAME_TAKEN = "username_taken", 409, "That username is already taken."
     EMAIL_TAKEN = "email_taken", 409, "Another account uses this email address."
     EMAIL_UNAVAILABLE = "email_unavailable", 409, "This server does not send email; ask an administrator."
+    LINK_FULL = "link_full", 409, "This link takes no more files (its limit on files or bytes is reached)."
     NAME_CONFLICT = "name_conflict", 409, "An item named 'report.pdf' already exists in this folder."
     MOVE_INTO_DESCENDANT = "move_into_descendant", 409, "A folder cannot be moved into itself or one of its subfolders."
     OFFSET_MISMATCH = "offset_mismatch", 409, "Upload-Offset is 0 but the upload has 1048576 bytes: resume from there."
@@ -176,6 +177,8 @@ INVALID_EMAIL = _documented("InvalidEmail", "not an email address (at most 254 c
                             E.INVALID_EMAIL)
 INVALID_LINK = _documented("InvalidLink", "the emailed link was used already, has expired, or a newer one "
                            "replaced it.", E.INVALID_LINK)
+LINK_FULL = _documented("LinkFull", "the upload-only link has taken its `max_files` or `max_total_bytes`.",
+                        E.LINK_FULL)
 EMAIL_TAKEN = _documented("EmailTaken", "another account verified this address first.", E.EMAIL_TAKEN)
 TOO_LARGE = _documented("TooLarge", "the request exceeds MAX_CONTENT_LENGTH.", E.PAYLOAD_TOO_LARGE)
 PREVIEW_UNAVAILABLE = _documented("PreviewUnavailable", "this type is only downloaded.", E.PREVIEW_UNAVAILABLE)
@@ -239,6 +242,10 @@ class NotFound(AppError):
 
 class Conflict(AppError):
     code = ErrorCode.CONFLICT
+
+
+class PayloadTooLarge(AppError):
+    code = ErrorCode.PAYLOAD_TOO_LARGE
 
 
 class QuotaExceeded(AppError):

@@ -197,9 +197,29 @@ def a_share(repos, token="link", owner=OWNER, item_id=None, created_at=None, **s
     share = {"_id": ObjectId(), "owner_id": owner, "item_id": item_id or ObjectId(), "item_type": "file",
              "token_hash": secret_digest(token), "created_at": created_at or utcnow(), "download_count": 0,
              "last_used_at": None, "revoked_at": None, "label": None, "expires_at": None, "password_hash": None,
-             "max_downloads": None, "epoch": 0, **settings}
+             "max_downloads": None, "epoch": 0, "mode": "read", "max_file_bytes": None, "max_total_bytes": None,
+             "max_files": None, "uploaded_files": 0, "uploaded_bytes": 0, **settings}
     repos.shares.insert(share)
     return share
+
+
+def test_an_upload_only_link_counts_files_and_bytes_within_its_limits(repos):
+    drop = a_share(repos, "drop", item_type="folder", mode="upload", max_files=3, max_total_bytes=100)
+    read = a_share(repos, "read")
+    now = utcnow()
+    assert repos.shares.reserve_drop(read["_id"], 1, 1, now) is None  # only upload-only links take uploads
+    taken = repos.shares.reserve_drop(drop["_id"], 2, 60, now)
+    assert (taken["uploaded_files"], taken["uploaded_bytes"]) == (2, 60) and same_time(taken["last_used_at"], now)
+    assert repos.shares.reserve_drop(drop["_id"], 1, 41, now) is None  # past max_total_bytes
+    assert repos.shares.reserve_drop(drop["_id"], 2, 1, now) is None  # past max_files
+    assert repos.shares.reserve_drop(drop["_id"], 1, 40, now)["uploaded_files"] == 3
+    repos.shares.release_drop(drop["_id"], 1, 40)  # that upload failed after all
+    again = repos.shares.reserve_drop(drop["_id"], 1, 40, now)
+    assert (again["uploaded_files"], again["uploaded_bytes"]) == (3, 100)
+    repos.shares.update(drop["_id"], {"max_files": None, "max_total_bytes": None})
+    assert repos.shares.reserve_drop(drop["_id"], 10, 10**9, now)["uploaded_files"] == 13
+    repos.shares.update_unless_revoked(drop["_id"], {"revoked_at": now})
+    assert repos.shares.reserve_drop(drop["_id"], 1, 1, now) is None
 
 
 def test_a_link_is_found_by_its_hash_and_by_its_owner_only(repos):

@@ -104,6 +104,7 @@ def build_world(client, username: str) -> dict:
     _, w["folder_token"] = make_share(client, w["projects"])
     _, w["locked_token"] = make_share(client, w["inner"], password="link password")
     w["doomed_share"], _ = make_share(client, w["inner"])
+    _, w["drop_token"] = make_share(client, w["projects"], mode="upload")
     w["doomed_token"], _ = make_token(client)
     _, w["secret"] = make_token(client)
     w["upload"], w["doomed_upload"] = (tus_create(client, f"{name}.bin", 6) for name in ("resumed", "cancelled"))
@@ -165,6 +166,7 @@ def story(app, w: dict, username: str) -> list[tuple[str, str, dict]]:
         ("POST", f"/s/{w['locked_token']}/unlock", {"data": {"password": "link password"}}),
         ("GET", f"/s/{w['file_token']}/download", {}), ("GET", f"/s/{p}/items", {}),
         ("GET", f"/s/{p}/files/{w['inner']}", {}), ("GET", f"/s/{p}/zip", {}),
+        ("GET", f"/s/{w['drop_token']}", html), ("POST", f"/s/{w['drop_token']}/upload", multipart("dropped.txt")),
         ("GET", f"/list?{key}", {}), ("GET", f"/download/{w['seed_file']}?{key}", {}),
         ("POST", f"/upload?{key}", multipart("seed-new.txt")), ("DELETE", f"/delete/{w['seed_file']}?{key}", {}),
         ("POST", "/api/upload", multipart("new.txt")),

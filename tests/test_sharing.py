@@ -83,7 +83,8 @@ def test_expiry_in_the_past_is_refused(alice):
 def test_a_password_is_asked_once_per_browser_session(alice, app):
     token, _ = share(alice, file_of(alice), password="open sesame")
     visitor = app.test_client()
-    assert visitor.get(f"/s/{token}").get_json() == {"type": "file", "requires_password": True, "unlocked": False}
+    assert visitor.get(f"/s/{token}").get_json() == {"type": "file", "requires_password": True, "unlocked": False,
+                                                        "mode": "read"}
     response, _ = get(visitor, f"/s/{token}/download")
     assert response.status_code == 401
     wrong = visitor.post(f"/s/{token}/unlock", json={"password": "nope"})

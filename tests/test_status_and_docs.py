@@ -148,7 +148,7 @@ CODES_BY_STATUS = {
           "share_not_found", "token_not_found", "upload_not_found", "user_not_found", "session_not_found",
           "invite_not_found"},
     409: {"conflict", "name_conflict", "move_into_descendant", "username_taken", "offset_mismatch", "email_taken",
-          "email_unavailable"},
+          "email_unavailable", "link_full"},
     412: {"unsupported_tus_version"},
     423: {"upload_locked"},
     460: {"checksum_mismatch"},

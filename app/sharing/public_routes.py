@@ -13,8 +13,12 @@ from werkzeug.exceptions import TooManyRequests
 
 from ..contract import NO_SECURITY, arguments, document, response
 from ..drive.routes.files import DOWNLOAD_RESPONSES
-from ..errors import (LINK_LOCKED, NOT_FOUND, TOO_MANY_REQUESTS, WRONG_LINK_PASSWORD, ErrorCode, NotFound,
-                      Unauthorized, error_response)
+from ..drive.routes.files import UPLOAD_BODY
+from ..drive.service import UploadPart
+from ..errors import (INSUFFICIENT_STORAGE, LINK_FULL, LINK_LOCKED, NOT_FOUND, TOO_LARGE, TOO_MANY_REQUESTS,
+                      WRONG_LINK_PASSWORD, AppError, ErrorCode, InvalidInput, NotFound, QuotaExceeded, Unauthorized,
+                      error_response)
+from ..request import stage_uploads_into
 from ..extensions import limiter
 from ..http import DOWNLOAD_CSP, send_download
 from ..drive.repo import FILE
@@ -23,9 +27,9 @@ from ..schemas import paged
 from ..audit.record import audit
 from ..services import services
 from .archive import stream_zip
-from .schemas import (PublicEntrySchema, PublicFolderQuery, PublicPageSchema, PublicShareSchema, UnlockSchema,
+from .schemas import (DropResultSchema, PublicEntrySchema, PublicFolderQuery, PublicPageSchema, PublicShareSchema, UnlockSchema,
                       ZipQuery, public_share)
-from .service import SharedItem, epoch
+from .service import READ, UPLOAD, SharedItem, epoch, mode_of, share_not_found
 
 bp = Blueprint("public", __name__, url_prefix="/s")
 
@@ -33,6 +37,10 @@ bp = Blueprint("public", __name__, url_prefix="/s")
 # "<share id>:<epoch>", and ids of resume allowances (see ShareService.charge).
 UNLOCKED_KEY = "unlocked_shares"
 GRANTS_KEY = "share_grants"
+# What this browser uploaded through upload-only links: [share id, name, size], the newest
+# DROPS_KEPT (a signed cookie holds them; names cut to DROP_NAME_SHOWN characters).
+DROPS_KEY = "share_drops"
+DROPS_KEPT, DROP_NAME_SHOWN = 10, 80
 REMEMBERED_MAX = 20
 PAGE_CSP = ("default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
             "frame-ancestors 'none'; base-uri 'none'")
@@ -55,11 +63,14 @@ def _is_unlocked(shared: SharedItem) -> bool:
             or _unlock_mark(shared) in session.get(UNLOCKED_KEY, []))
 
 
-def _open(token: str, resumable: bool = False) -> SharedItem:
-    """The live share, which must be unlocked if it has a password. With ``resumable``, a
-    used-up link still opens for a session resuming a download it was charged for."""
+def _open(token: str, resumable: bool = False, mode: str = READ) -> SharedItem:
+    """The live share, which must be unlocked if it has a password, and be a link of ``mode``
+    (an upload-only link is a 404 for every reading route, and a read link for uploads). With
+    ``resumable``, a used-up link still opens for a session resuming a download it was charged for."""
     grants = session.get(GRANTS_KEY, []) if resumable else None
     shared = services().shares.resolve(token, grants)
+    if mode_of(shared.share) != mode:
+        raise share_not_found()
     if not _is_unlocked(shared):
         raise Unauthorized("This link needs its password: POST /s/<token>/unlock.", code=ErrorCode.PASSWORD_REQUIRED)
     return shared
@@ -134,11 +145,12 @@ def share_info(token: str):
     shared = shares.resolve(token)
     unlocked = _is_unlocked(shared)
     _audit_link("link_opened", shared)
+    info = public_share(shared.share, shared.item, unlocked, _my_drops(shared))
     if not _wants_html():
-        return public_share(shared.share, shared.item, unlocked)
-    context = {"token": token, "share": _SHARE.dump(public_share(shared.share, shared.item, unlocked)),
-               "entries": [], "folder": None, "error": request.args.get("error")}
-    if unlocked and shared.item["type"] != FILE:
+        return info
+    context = {"token": token, "share": _SHARE.dump(info), "entries": [], "folder": None,
+               "error": request.args.get("error"), "uploaded_now": request.args.get("uploaded")}
+    if unlocked and mode_of(shared.share) == READ and shared.item["type"] != FILE:
         folder = shares.folder_in(shared, request.args.get("folder_id"))
         items, _ = shares.list_folder(shared, folder, 1, current_app.config["PAGE_SIZE_MAX"])
         context.update(folder=_ENTRY.dump(folder), entries=_ENTRY.dump(items, many=True),
@@ -269,3 +281,58 @@ def download_zip(query: dict, token: str):
     return response
 
 
+
+
+def _my_drops(shared: SharedItem) -> list[dict]:
+    share_id = str(shared.share["_id"])
+    return [{"name": name, "size": size} for sid, name, size in session.get(DROPS_KEY, []) if sid == share_id]
+
+
+@bp.post("/<token>/upload")
+@response(DropResultSchema, 201, "Stored in the link's folder (renamed on a name clash).",
+          errors=(LINK_LOCKED, NOT_FOUND, LINK_FULL, TOO_LARGE, INSUFFICIENT_STORAGE))
+@document(security=NO_SECURITY, request_body_raw=UPLOAD_BODY,
+          responses_raw={"303": {"description": "Stored (form post from the link's page); back to the page."}})
+def upload_to_link(token: str):
+    """Upload files through an upload-only link (a "file drop"), without an account.
+
+    Multipart, one or more parts named `file`, streamed like every upload; they land in the
+    link's folder, renamed when the name is taken (`name (1).ext`), and count against the
+    folder owner's quota and the link's `max_file_bytes`, `max_total_bytes` and `max_files`
+    (413 `payload_too_large`, 409 `link_full`; the limits hold under parallel uploads). The
+    uploader sees only what their browser session uploaded (in GET /s/{token}), never the
+    folder's contents. With `?from_page=1` (the link's page) the answer is a redirect back to
+    the page, which shows the result.
+    """
+    shared = _open(token, mode=UPLOAD)
+    from_page = request.args.get("from_page") == "1"
+    try:
+        stored = _store_dropped(shared)
+    except AppError as error:
+        if from_page:  # the page's form: back to the page, which says what went wrong
+            return redirect(url_for("public.share_info", token=token, error=error.code.value), code=303)
+        raise
+    kept = list(session.get(DROPS_KEY, []))
+    for file in stored:
+        kept.append([str(shared.share["_id"]), file["name"][:DROP_NAME_SHOWN], file["size"]])
+        _audit_link("link_uploaded", shared, target_id=file["_id"], size=file["size"])
+    session[DROPS_KEY] = kept[-DROPS_KEPT:]
+    if from_page:
+        return redirect(url_for("public.share_info", token=token, uploaded=len(stored)), code=303)
+    return {"files": [{"name": f["name"], "size": f["size"]} for f in stored]}, 201
+
+
+def _store_dropped(shared: SharedItem) -> list[dict]:
+    if request.mimetype != "multipart/form-data":
+        raise InvalidInput("Upload with Content-Type: multipart/form-data.", code=ErrorCode.INVALID_CONTENT_TYPE)
+    found = services()
+    try:
+        stage_uploads_into(found.drive.stager_for(shared.share["owner_id"]))
+        files = [f for f in request.files.getlist("file") if f.filename]
+        if not files:
+            raise InvalidInput("Choose at least one file (multipart parts named 'file').", code=ErrorCode.MISSING_FILE)
+        parts = [UploadPart(f.filename, f.mimetype, f.stream, None) for f in files]
+        return found.shares.store_drop(shared, parts, [f.stream.size for f in files], found.drive)
+    except QuotaExceeded:
+        # Someone else's quota: say that it is full, never how full (it would tell their usage).
+        raise QuotaExceeded("The owner of this folder has no storage left for this upload.") from None

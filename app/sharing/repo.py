@@ -66,6 +66,25 @@ class SharesRepository:
             {"$inc": {"download_count": 1}, "$set": {"last_used_at": now}},
             return_document=ReturnDocument.AFTER)
 
+    # -- upload-only links ("file drop") -----------------------------------------------------
+
+    def reserve_drop(self, share_id, files: int, nbytes: int, now: datetime) -> dict | None:
+        """Count ``files`` uploads of ``nbytes`` in all on an upload-only link, atomically
+        refused (None) when that would pass its ``max_files`` or ``max_total_bytes``, or the
+        link was revoked meanwhile: parallel uploads never take it past its limits."""
+        return self._shares.find_one_and_update(
+            {"_id": share_id, "revoked_at": None, "mode": "upload",
+             "$and": [{"$or": [{"max_files": None},
+                               {"$expr": {"$lte": [{"$add": ["$uploaded_files", files]}, "$max_files"]}}]},
+                      {"$or": [{"max_total_bytes": None},
+                               {"$expr": {"$lte": [{"$add": ["$uploaded_bytes", nbytes]}, "$max_total_bytes"]}}]}]},
+            {"$inc": {"uploaded_files": files, "uploaded_bytes": nbytes}, "$set": {"last_used_at": now}},
+            return_document=ReturnDocument.AFTER)
+
+    def release_drop(self, share_id, files: int, nbytes: int) -> None:
+        """Give back a reservation whose upload was not stored."""
+        self._shares.update_one({"_id": share_id}, {"$inc": {"uploaded_files": -files, "uploaded_bytes": -nbytes}})
+
     # -- resume allowances ---------------------------------------------------------------------
 
     def create_grant(self, share_id, file_id, epoch: int, served: int, expires_at: datetime) -> str:

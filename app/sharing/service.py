@@ -22,7 +22,7 @@ from bson import ObjectId
 from ..digests import secret_digest
 from ..drive.repo import FILE, FOLDER, ItemsRepository
 from ..drive.tree import Tree
-from ..errors import ErrorCode, InvalidInput, NotFound
+from ..errors import Conflict, ErrorCode, InvalidInput, NotFound, PayloadTooLarge, human_size
 from ..offload import check_password_hash, generate_password_hash
 from ..timeutil import as_utc, utcnow
 from .archive import safe_archive_names, windows_safe_name
@@ -32,6 +32,10 @@ log = logging.getLogger(__name__)
 LABEL_MAX = 200
 PASSWORD_MAX = 1024
 MAX_DOWNLOADS_LIMIT = 1_000_000
+READ, UPLOAD = "read", "upload"
+MODES = (READ, UPLOAD)
+DROP_LIMIT_MAX = 2**60
+DROP_LIMITS = ("max_file_bytes", "max_total_bytes", "max_files")
 # How long a counted download may be resumed by the same browser session.
 RESUME_WINDOW = timedelta(hours=24)
 _MISSING = object()
@@ -52,6 +56,18 @@ def epoch(share: dict) -> int:
     return share.get("epoch", 0)
 
 
+def mode_of(share: dict) -> str:
+    """``read`` (open, browse, download: links made before modes existed too) or ``upload``."""
+    return share.get("mode") or READ
+
+
+def drop_full(share: dict) -> bool:
+    """An upload-only link that has taken its ``max_files`` or ``max_total_bytes``."""
+    return ((share.get("max_files") is not None and share.get("uploaded_files", 0) >= share["max_files"])
+            or (share.get("max_total_bytes") is not None
+                and share.get("uploaded_bytes", 0) >= share["max_total_bytes"]))
+
+
 def share_state(share: dict, item_live: bool, now: datetime | None = None) -> str:
     now = now or utcnow()
     if share.get("revoked_at"):
@@ -59,6 +75,8 @@ def share_state(share: dict, item_live: bool, now: datetime | None = None) -> st
     if share.get("expires_at") and as_utc(share["expires_at"]) <= now:
         return "expired"
     if share.get("max_downloads") is not None and share["download_count"] >= share["max_downloads"]:
+        return "exhausted"
+    if mode_of(share) == UPLOAD and drop_full(share):
         return "exhausted"
     return "active" if item_live else "item_unavailable"
 
@@ -76,24 +94,54 @@ class ShareService:
     # -- owner -------------------------------------------------------------------------------
 
     def create(self, owner_id: str, item_id, label=None, expires_at=None, password=None,
-               max_downloads=None) -> tuple[dict, str]:
+               max_downloads=None, mode=READ, max_file_bytes=None, max_total_bytes=None,
+               max_files=None) -> tuple[dict, str]:
+        """A link. ``mode`` ``read`` (the default) opens the item to anyone with the link;
+        ``upload`` (a folder only) lets them upload into it and see nothing of it, within the
+        optional ``max_file_bytes``, ``max_total_bytes`` and ``max_files``."""
+        if mode not in MODES:
+            raise InvalidInput("mode must be 'read' or 'upload'.", code=ErrorCode.INVALID_INPUT)
         item = self.items.get(owner_id, item_id if isinstance(item_id, str) else "", live=True)
         if item is None:
             raise NotFound("No such file or folder.", code=ErrorCode.ITEM_NOT_FOUND)
+        if mode == UPLOAD and item["type"] != FOLDER:
+            raise InvalidInput("An upload-only link goes on a folder (uploads land in it).", code=ErrorCode.INVALID_INPUT)
+        limits = {"max_file_bytes": max_file_bytes, "max_total_bytes": max_total_bytes, "max_files": max_files}
+        self._check_mode(mode, max_downloads, limits)
         token = secrets.token_urlsafe(24)
         now = utcnow()
         share = {"_id": ObjectId(), "owner_id": owner_id, "item_id": item["_id"], "item_type": item["type"],
                  "token_hash": secret_digest(token), "created_at": now, "download_count": 0, "last_used_at": None,
                  "revoked_at": None, "label": None, "expires_at": None, "password_hash": None,
-                 "max_downloads": None, "epoch": 0}
-        share.update(self._settings(label, expires_at, password, max_downloads))
+                 "max_downloads": None, "epoch": 0, "mode": mode, "max_file_bytes": None, "max_total_bytes": None,
+                 "max_files": None, "uploaded_files": 0, "uploaded_bytes": 0}
+        share.update(self._settings(label, expires_at, password, max_downloads, **limits))
         self.shares.insert(share)
         log.info("share created user_id=%s share_id=%s item_id=%s", owner_id, share["_id"], item["_id"])
         return share, token
 
-    def _settings(self, label=_MISSING, expires_at=_MISSING, password=_MISSING, max_downloads=_MISSING) -> dict:
+    @staticmethod
+    def _check_mode(mode: str, max_downloads, limits: dict) -> None:
+        """Download limits are for read links, upload limits for upload-only links."""
+        if mode == UPLOAD and max_downloads not in (None, _MISSING):
+            raise InvalidInput("An upload-only link has no downloads: use max_files or max_total_bytes.",
+                               code=ErrorCode.INVALID_MAX_DOWNLOADS)
+        if mode == READ and any(v not in (None, _MISSING) for v in limits.values()):
+            raise InvalidInput("max_file_bytes, max_total_bytes and max_files are for upload-only links "
+                               "(mode 'upload').", code=ErrorCode.INVALID_INPUT)
+
+    def _settings(self, label=_MISSING, expires_at=_MISSING, password=_MISSING, max_downloads=_MISSING,
+                  **limits) -> dict:
         """Validated settings; ``None`` clears one, a missing argument leaves it alone."""
         changes: dict = {}
+        for name, value in limits.items():
+            if value is _MISSING:
+                continue
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int)
+                                      or not 1 <= value <= DROP_LIMIT_MAX):
+                raise InvalidInput(f"{name} must be a positive integer (or null: no limit).",
+                                   code=ErrorCode.INVALID_INPUT)
+            changes[name] = value
         if label is not _MISSING:
             if label is not None and (not isinstance(label, str) or len(label) > LABEL_MAX):
                 raise InvalidInput(f"label must be a string of at most {LABEL_MAX} characters.",
@@ -138,6 +186,7 @@ class ShareService:
 
     def update(self, owner_id: str, share_id: str, **settings) -> tuple[dict, str]:
         share, _ = self.get(owner_id, share_id)
+        self._check_mode(mode_of(share), settings.get("max_downloads"), {k: settings.get(k) for k in DROP_LIMITS})
         changes = self._settings(**settings)
         edited = None if share.get("revoked_at") else self.shares.update_unless_revoked(share["_id"], changes)
         if edited is None:
@@ -154,6 +203,26 @@ class ShareService:
 
     # -- anyone with the link ----------------------------------------------------------------
 
+    def store_drop(self, shared: SharedItem, parts: list, sizes: list[int], drive) -> list[dict]:
+        """Store what a stranger uploads through an upload-only link into its folder, renamed
+        on a name clash, counted against the link's limits (reserved atomically first, given
+        back if storing fails) and the owner's quota."""
+        share = shared.share
+        limit = share.get("max_file_bytes")
+        if limit is not None and any(size > limit for size in sizes):
+            raise PayloadTooLarge(f"This link takes files of at most {human_size(limit)}.")
+        total = sum(sizes)
+        if self.shares.reserve_drop(share["_id"], len(parts), total, utcnow()) is None:
+            raise Conflict("This link takes no more files (its limit on files or bytes is reached).",
+                           code=ErrorCode.LINK_FULL)
+        try:
+            stored = drive.store_uploads(share["owner_id"], parts, str(share["item_id"]), "rename")
+        except BaseException:
+            self.shares.release_drop(share["_id"], len(parts), total)
+            raise
+        log.info("link upload share_id=%s files=%d bytes=%d", share["_id"], len(stored), total)
+        return stored
+
     def resolve(self, token: str, resume_grants: list[str] | None = None) -> SharedItem:
         """The live link of ``token``. A used-up link stays open only to a session that holds
         a live resume allowance of it (``resume_grants``: the allowance ids it remembers)."""
@@ -167,6 +236,8 @@ class ShareService:
             raise share_not_found()
         item = self.items.get(share["owner_id"], share["item_id"], live=True)
         state = share_state(share, item is not None)
+        if state == "exhausted" and mode_of(share) == UPLOAD:
+            state = "active"  # a full file drop still opens: its page says so, an upload gets 409 link_full
         if state == "exhausted" and self.shares.has_live_grant(resume_grants or [], share["_id"], epoch(share),
                                                                 utcnow()):
             state = "active"

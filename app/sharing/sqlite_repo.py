@@ -18,17 +18,19 @@ from bson import ObjectId
 from ..ids import parse_object_id
 from ..sqlite_db import oid
 from ..sqlite_db import when as time_text
-from ..sqlite_tables import SQLiteRepository, Table, id_list
+from ..sqlite_tables import Migration, SQLiteRepository, Table, id_list
 from ..timeutil import utcnow
 
 SHARES = Table("shares", ("_id", "owner_id", "item_id", "item_type", "token_hash", "created_at", "download_count",
                           "last_used_at", "revoked_at", "label", "expires_at", "password_hash", "max_downloads",
-                          "epoch"),
+                          "epoch", "mode", "max_file_bytes", "max_total_bytes", "max_files", "uploaded_files",
+                          "uploaded_bytes"),
                ids=("_id", "item_id"), times=("created_at", "last_used_at", "revoked_at", "expires_at"))
 GRANTS = Table("share_grants", ("_id", "share_id", "file_id", "epoch", "served", "expires_at"),
                ids=("_id", "share_id", "file_id"), times=("expires_at",))
 # What an edit may change (anything else is a programming error, refused).
-EDITABLE = frozenset({"label", "expires_at", "password_hash", "max_downloads", "revoked_at"})
+EDITABLE = frozenset({"label", "expires_at", "password_hash", "max_downloads", "revoked_at", "max_file_bytes",
+                      "max_total_bytes", "max_files"})
 
 _LIVE_GRANTS = """id IN (SELECT value FROM json_each(:grant_ids)) AND share_id = :share_id
                   AND epoch = :epoch AND expires_at > :now"""
@@ -62,6 +64,16 @@ class SQLiteSharesRepository(SQLiteRepository):
                 served INTEGER NOT NULL CHECK (served >= 0),
                 expires_at TEXT NOT NULL);
             CREATE INDEX IF NOT EXISTS share_grants_expire ON share_grants (expires_at)"""
+    SCHEMA_NAME = "shares"
+    # Version 1: upload-only links (issue 16's file drop): the mode, the limits, what was uploaded.
+    MIGRATIONS = (Migration(1, "ALTER TABLE shares ADD COLUMN mode TEXT NOT NULL DEFAULT 'read'; "
+                               "ALTER TABLE shares ADD COLUMN max_file_bytes INTEGER; "
+                               "ALTER TABLE shares ADD COLUMN max_total_bytes INTEGER; "
+                               "ALTER TABLE shares ADD COLUMN max_files INTEGER; "
+                               "ALTER TABLE shares ADD COLUMN uploaded_files INTEGER NOT NULL DEFAULT 0 "
+                               "CHECK (uploaded_files >= 0); "
+                               "ALTER TABLE shares ADD COLUMN uploaded_bytes INTEGER NOT NULL DEFAULT 0 "
+                               "CHECK (uploaded_bytes >= 0)"),)
 
     def insert(self, share: dict) -> None:
         SHARES.insert(self._db, share)
@@ -120,6 +132,22 @@ class SQLiteSharesRepository(SQLiteRepository):
             "WHERE id = :share_id AND revoked_at IS NULL "
             "AND (max_downloads IS NULL OR download_count < max_downloads) RETURNING *",
             {"share_id": oid(share_id), "now": time_text(now)})
+
+    # -- upload-only links ("file drop") -----------------------------------------------------
+
+    def reserve_drop(self, share_id, files: int, nbytes: int, now: datetime) -> dict | None:
+        """Count ``files`` uploads of ``nbytes`` in all, atomically refused (None) past the
+        link's ``max_files`` or ``max_total_bytes`` or once it is revoked."""
+        return self._update_one(
+            "UPDATE shares SET uploaded_files = uploaded_files + :files, uploaded_bytes = uploaded_bytes + :bytes, "
+            "last_used_at = :now WHERE id = :share_id AND revoked_at IS NULL AND mode = 'upload' "
+            "AND (max_files IS NULL OR uploaded_files + :files <= max_files) "
+            "AND (max_total_bytes IS NULL OR uploaded_bytes + :bytes <= max_total_bytes) RETURNING *",
+            {"share_id": oid(share_id), "files": files, "bytes": nbytes, "now": time_text(now)})
+
+    def release_drop(self, share_id, files: int, nbytes: int) -> None:
+        self._db.write("UPDATE shares SET uploaded_files = uploaded_files - ?, uploaded_bytes = uploaded_bytes - ? "
+                       "WHERE id = ?", (files, nbytes, oid(share_id)))
 
     # -- resume allowances ---------------------------------------------------------------------
 

@@ -58,8 +58,12 @@ function manage(user) {
   const self = user.id === state.user.id;
   page.append(back,
     el("p", { class: "page-lead", text: `${humanSize(user.used_bytes)} used · created ${humanDate(user.created_at)} · ${user.disabled ? "disabled" : "active"}` }),
-    card("Settings", form([quota, email, role], "Save", (v) => save({
-      quota_bytes: v.quota.trim() === "" ? null : parseSize(v.quota), email: v.email.trim() || null, role: v.role }, "Saved"))),
+    card("Settings", form([quota, email, role], "Save", (v) => {
+      const changes = { quota_bytes: v.quota.trim() === "" ? null : parseSize(v.quota) };
+      if ((v.email.trim() || null) !== (user.email || null)) changes.email = v.email.trim() || null; // only when changed
+      if (v.role !== user.role) changes.role = v.role;
+      return save(changes, "Saved");
+    })),
     card(user.disabled ? "Enable" : "Disable", el("p", { text: user.disabled
       ? "Let the user log in again; their tokens and links answer again."
       : "Their sessions end at once; their tokens, WebDAV logins and share links stop answering." }),

@@ -116,7 +116,12 @@ function describeLink(share) {
   const parts = [share.label || "Link", share.state];
   if (share.expires_at) parts.push(`expires ${humanDate(share.expires_at)}`);
   if (share.has_password) parts.push("password");
-  parts.push(share.max_downloads ? `${share.download_count}/${share.max_downloads} downloads` : `${share.download_count} downloads`);
+  if (share.mode === "upload") {
+    parts.splice(1, 0, "upload only");
+    parts.push(share.max_files ? `${share.uploaded_files}/${share.max_files} files received` : `${share.uploaded_files} files received`);
+  } else {
+    parts.push(share.max_downloads ? `${share.download_count}/${share.max_downloads} downloads` : `${share.download_count} downloads`);
+  }
   return parts.join(" · ");
 }
 
@@ -151,20 +156,35 @@ export async function shareDialog(item) {
   const password = el("input", { id: "share-password", type: "password", autocomplete: "new-password" });
   const maxDownloads = el("input", { id: "share-max", type: "number", min: "1" });
   const label = el("input", { id: "share-label", maxlength: "200" });
+  // A folder can get a "file drop" link instead: people upload into it and see nothing of it.
+  const uploadOnly = el("input", { id: "share-upload-only", type: "checkbox" });
+  const maxFiles = el("input", { id: "share-max-files", type: "number", min: "1" });
+  const downloadsLabel = el("label", { for: "share-max", text: "Maximum downloads (optional)" });
+  const filesLabel = el("label", { for: "share-max-files", text: "Maximum files received (optional)", hidden: true });
+  maxFiles.hidden = true;
+  uploadOnly.addEventListener("change", () => {
+    for (const node of [downloadsLabel, maxDownloads]) node.hidden = uploadOnly.checked;
+    for (const node of [filesLabel, maxFiles]) node.hidden = !uploadOnly.checked;
+  });
   const body = [
     el("label", { for: "share-label", text: "Label (optional)" }), label,
+    item.type === "folder" ? el("p", { class: "check-row" }, el("label", { for: "share-upload-only" }, uploadOnly,
+      " Upload only (a file drop: people with the link upload into this folder and never see it)")) : null,
     el("label", { for: "share-expires", text: "Expires (optional)" }), expires,
     el("label", { for: "share-password", text: "Password (optional)" }), password,
-    el("label", { for: "share-max", text: "Maximum downloads (optional)" }), maxDownloads,
+    downloadsLabel, maxDownloads, filesLabel, maxFiles,
     output,
     el("h3", { text: "Links" }), list,
-  ];
+  ].filter(Boolean);
   refresh().catch((err) => toast(err.message));
   await openDialog({ title: `Share “${item.name}”`, body, ok: "Create link", wide: true, cancel: "Close", onSubmit: async () => {
     const request = { item_id: item.id, label: label.value.trim() || null };
     if (expires.value) request.expires_at = new Date(expires.value).toISOString();
     if (password.value) request.password = password.value;
-    if (maxDownloads.value) request.max_downloads = Number(maxDownloads.value);
+    if (uploadOnly.checked) {
+      request.mode = "upload";
+      if (maxFiles.value) request.max_files = Number(maxFiles.value);
+    } else if (maxDownloads.value) request.max_downloads = Number(maxDownloads.value);
     const made = await api("POST", "/api/shares", request);
     const field = el("input", { readonly: true, value: made.url, "aria-label": "Share link", class: "share-url" });
     const copy = el("button", { type: "button", text: "Copy", onclick: async () => {
