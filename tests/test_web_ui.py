@@ -601,3 +601,40 @@ def test_account_and_administration_pages_in_the_browser(page, new_server, smtp_
         page.wait_for_selector("#auth-code")  # the reset did not turn two-factor login off
     finally:
         server.kill()
+
+
+def test_a_file_drop_link_from_the_share_dialog(page, server, tmp_path, browser):
+    """A folder's share dialog makes an upload-only link; a visitor without an account uploads
+    through its page (no script) and sees only their own upload; the owner finds it in the folder."""
+    sign_up(page, server, "fiona")
+    page.get_by_role("button", name="+ New folder").click()
+    page.fill("#dialog-name", "Homework")
+    page.get_by_role("button", name="Create").click()
+    row(page, "Homework").wait_for()
+    select(page, "Homework")
+    page.get_by_role("button", name="Share").click()
+    page.get_by_label("Upload only").check()
+    assert page.locator("#share-max").is_hidden()
+    page.fill("#share-max-files", "3")
+    page.get_by_role("button", name="Create link").click()
+    url = page.locator(".share-url").input_value()
+    page.locator("dialog .links > li", has_text="upload only").wait_for()
+    assert "0/3 files received" in page.locator("dialog .links > li").first.inner_text()
+
+    visitor = browser.new_context()
+    drop_page = visitor.new_page()
+    drop_page.goto(url)
+    drop_page.get_by_role("heading", name="Upload to “Homework”").wait_for()
+    essay = tmp_path / "essay.txt"
+    essay.write_bytes(b"my essay")
+    drop_page.set_input_files("#files", [str(essay)])
+    drop_page.get_by_role("button", name="Upload").click()
+    drop_page.get_by_text("Uploaded 1 file. Thank you.").wait_for()
+    assert [" ".join(t.split()) for t in drop_page.locator(".entries li").all_inner_texts()] == ["📄 essay.txt 8 Bytes"]
+    assert serious_accessibility_problems(drop_page) == []
+    shot(drop_page, "42-file-drop")
+    visitor.close()
+
+    page.keyboard.press("Escape")
+    page.get_by_role("button", name="Homework", exact=True).click()
+    row(page, "essay.txt").wait_for()
