@@ -638,3 +638,69 @@ def test_a_file_drop_link_from_the_share_dialog(page, server, tmp_path, browser)
     page.keyboard.press("Escape")
     page.get_by_role("button", name="Homework", exact=True).click()
     row(page, "essay.txt").wait_for()
+
+
+def test_account_self_service_in_the_browser(page, server, browser, tmp_path):
+    """From the account page: a password change logs out the other browser at once; two-factor
+    login then works with a recovery code; the export downloads as a ZIP holding the files; the
+    account is deleted after a confirmation, and its login no longer works."""
+    import zipfile
+    sign_up(page, server, "gwen")
+    report = tmp_path / "report.txt"
+    report.write_bytes(b"quarterly numbers")
+    page.set_input_files(".file-input", [str(report)])
+    row(page, "report.txt").wait_for()
+    other = browser.new_context().new_page()
+    other.goto(server.base_url + "/#/login")
+    other.fill("#auth-username", "gwen")
+    other.fill("#auth-password", "password123")
+    other.get_by_role("button", name="Log in").click()
+    other.wait_for_selector(".topbar")
+
+    page.get_by_role("link", name="Account", exact=True).click()
+    page.get_by_label("Current password").fill("password123")
+    page.get_by_label("New password (8 characters or more)").fill("a better passphrase")
+    page.get_by_role("button", name="Change password").click()
+    page.wait_for_selector(".form-done:has-text('Every other session was logged out')")
+    other.reload()
+    other.wait_for_selector(".auth-form")  # the other browser's session ended
+    other.context.close()
+
+    two_factor = page.locator(".card", has_text="Two-factor login")
+    two_factor.get_by_label("Your password").fill("a better passphrase")
+    two_factor.get_by_role("button", name="Set up").click()
+    import pyotp
+    totp = pyotp.TOTP(page.locator("code.secret").inner_text())
+    now = time.time()
+    if now % 30 > 24:
+        time.sleep(30 - now % 30 + 0.1)
+    two_factor.get_by_label("Code from your authenticator app").fill(totp.now())
+    two_factor.get_by_role("button", name="Turn on").click()
+    page.locator("ul.codes li").first.wait_for()
+    recovery = page.locator("ul.codes li").all_inner_texts()
+    page.get_by_role("button", name="Done").click()
+
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Download all my data").click()
+    with zipfile.ZipFile(download.value.path()) as archive:
+        assert archive.read("drive/report.txt") == b"quarterly numbers" and "metadata.json" in archive.namelist()
+
+    page.get_by_role("button", name="Log out", exact=True).click()
+    page.fill("#auth-username", "gwen")
+    page.fill("#auth-password", "a better passphrase")
+    page.get_by_role("button", name="Log in").click()
+    page.fill("#auth-code", recovery[0])
+    page.get_by_role("button", name="Verify").click()
+    page.wait_for_selector(".topbar")
+
+    page.get_by_role("link", name="Account", exact=True).click()
+    deletion = page.locator(".card", has_text="Delete account")
+    deletion.get_by_label("Your password").fill("a better passphrase")
+    deletion.get_by_label("Code from your authenticator app").fill(recovery[1])  # the app's code was used
+    page.once("dialog", lambda dialog: dialog.accept())
+    deletion.get_by_role("button", name="Delete my account").click()
+    page.wait_for_selector(".auth-form")
+    page.fill("#auth-username", "gwen")
+    page.fill("#auth-password", "a better passphrase")
+    page.get_by_role("button", name="Log in").click()
+    page.get_by_text("Invalid username or password.").wait_for()
