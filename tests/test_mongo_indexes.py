@@ -14,6 +14,7 @@ unhinted plans would call most of our queries scans that mongod would not.
 from __future__ import annotations
 
 import base64
+import io
 import json
 
 import pymongo.collection
@@ -21,6 +22,7 @@ import pytest
 
 from tests.conftest import AuthActions, upload
 from tests.mongo_wire import make_wire_app  # noqa: F401  (a fixture)
+from tests.smtp_server import capture_mail
 
 pytestmark = pytest.mark.e2e  # needs the wire server from .venv-secantus
 
@@ -101,6 +103,8 @@ def story(client, second_client) -> None:
     assert client.delete("/api/trash").status_code in (200, 204)
     assert client.get("/api/me/usage").status_code == 200
     account_story(client)
+    email_story(client)
+    drop_story(client, second_client)
     webdav_story(second_client)
     assert client.post("/api/logout").status_code in (200, 204)
 
@@ -119,6 +123,28 @@ def account_story(client) -> None:
     invite = client.post("/api/admin/invites", json={}).get_json()
     assert client.get("/api/admin/invites").status_code == 200
     assert client.delete(f"/api/admin/invites/{invite['invite']['id']}").status_code == 204
+
+
+def email_story(client) -> None:
+    """An address confirmed, a forgotten password reset (the links caught in an outbox)."""
+    outbox = capture_mail(client.application)
+    assert client.post("/api/me/email", json={"email": "alice@example.org", "password": "correct horse"}
+                       ).status_code == 202
+    assert client.post("/api/email/verify", json={"token": outbox.last_link("verify-email")}).status_code == 200
+    assert client.post("/api/password/forgot", json={"email": "Alice@example.org"}).status_code == 202
+    assert client.post("/api/password/reset", json={"token": outbox.last_link("reset"),
+                                                    "new_password": "correct horse"}).status_code == 204
+    assert AuthActions(client).login("alice").status_code == 200
+
+
+def drop_story(client, stranger) -> None:
+    """An upload-only link on a folder, used by someone without an account."""
+    folder = client.post("/api/folders", json={"name": "Drop box"}).get_json()
+    made = client.post("/api/shares", json={"item_id": folder["id"], "mode": "upload", "max_files": 3}).get_json()
+    sent = stranger.post(f"/s/{made['token']}/upload", data={"file": (io.BytesIO(b"dropped"), "x.txt")},
+                         content_type="multipart/form-data", headers={"Accept": "application/json"})
+    assert sent.status_code == 201, sent.get_json()
+    assert client.get("/api/shares").get_json()["shares"][0]["uploaded_files"] == 1
 
 
 def webdav_story(client) -> None:
