@@ -1,11 +1,13 @@
-"""What the audit log costs the small-download path: 64 KiB downloads per second with
-AUDIT_ENABLED=true beside the same server with it off, in one run, rounds alternating.
+"""What a feature costs the small-download path: 64 KiB downloads per second with it on
+beside the same server with it off, in one run, rounds alternating. Features: the audit log
+(AUDIT_ENABLED, on by default) and Prometheus metrics (METRICS_ENABLED, off by default).
 
-Target (issue 15): writing the log costs the small-download benchmark no more than 10%
-(ratio on/off >= 0.90). A benchmark, not a test: it prints a Markdown table and exits non-zero
-only when the service answers wrongly.
+Target (issue 15): writing the audit log costs the small-download benchmark no more than 10%
+(ratio on/off >= 0.90); metrics are held to the same. A benchmark, not a test: it prints a
+Markdown table and exits non-zero only when the service answers wrongly.
 
-    python bench/audit_cost.py                      # 3 rounds of 2,000 downloads, 8 clients
+    python bench/audit_cost.py                      # the audit log: 3 rounds of 2,000 downloads, 8 clients
+    python bench/audit_cost.py --feature metrics    # Prometheus metrics
     python bench/audit_cost.py --downloads 500 --rounds 1
 """
 from __future__ import annotations
@@ -27,6 +29,9 @@ from tus_upload import loadavg  # noqa: E402
 from config import server_settings  # noqa: E402
 
 SIZE = 64 * 1024
+# Per feature: the settings of the server with it on and with it off, and its name in the table.
+FEATURES = {"audit": ({}, {"AUDIT_ENABLED": "false"}, "the audit log"),
+            "metrics": ({"METRICS_ENABLED": "true"}, {}, "Prometheus metrics")}
 
 
 def prepare(server: Server) -> tuple[str, str]:
@@ -71,13 +76,16 @@ def main(argv=None) -> int:
     parser.add_argument("--downloads", type=int, default=2000)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--feature", choices=sorted(FEATURES), default="audit")
     args = parser.parse_args(argv)
+    on_settings, off_settings, title = FEATURES[args.feature]
     os.makedirs(RESULTS, exist_ok=True)
     before = loadavg()
-    workdirs = [tempfile.mkdtemp(prefix=f"audit-{kind}-", dir=RESULTS) for kind in ("on", "off")]
-    servers = {kind: Server(path, os.path.join(RESULTS, f"audit_cost-{kind}.log"))
+    workdirs = [tempfile.mkdtemp(prefix=f"{args.feature}-{kind}-", dir=RESULTS) for kind in ("on", "off")]
+    servers = {kind: Server(path, os.path.join(RESULTS, f"{args.feature}_cost-{kind}.log"))
                for kind, path in zip(("on", "off"), workdirs)}
-    servers["off"].env.update(server_settings(AUDIT_ENABLED="false"))
+    servers["on"].env.update(server_settings(**on_settings))
+    servers["off"].env.update(server_settings(**off_settings))
     try:
         prepared = {}
         for kind, server in servers.items():
@@ -89,15 +97,15 @@ def main(argv=None) -> int:
             for kind in (("on", "off") if n % 2 == 0 else ("off", "on")):
                 rate = downloads_per_second(servers[kind], *prepared[kind], args.downloads, args.clients)
                 rows[kind].append(rate)
-                print(f"round {n + 1}: audit {kind}: {rate:.0f} downloads/s (load {loadavg()})", flush=True)
+                print(f"round {n + 1}: {args.feature} {kind}: {rate:.0f} downloads/s (load {loadavg()})", flush=True)
         ratios = [on / off for on, off in zip(rows["on"], rows["off"])]
         ratio = statistics.median(ratios)
         print()
-        print(f"### The audit log's cost on 64 KiB downloads ({args.downloads} per round, {args.clients} clients, "
+        print(f"### The cost of {title} on 64 KiB downloads ({args.downloads} per round, {args.clients} clients, "
               f"{args.rounds} rounds)\n")
         print(f"Load average before: {before}, after: {loadavg()} · {os.cpu_count()} cores · command: "
-              f"`python bench/audit_cost.py`\n")
-        print("| audit | downloads/s (median) | runs |\n|---|---:|---|")
+              f"`python bench/audit_cost.py --feature {args.feature}`\n")
+        print(f"| {args.feature} | downloads/s (median) | runs |\n|---|---:|---|")
         for kind in ("off", "on"):
             print(f"| {kind} | {statistics.median(rows[kind]):.0f} | {', '.join(f'{r:.0f}' for r in rows[kind])} |")
         print(f"\n**Target: on/off >= 0.90: {ratio:.2f} (per round {', '.join(f'{r:.2f}' for r in ratios)}) -> "
