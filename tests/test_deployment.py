@@ -171,6 +171,7 @@ def environment_template() -> dict[str, str]:
 def test_the_environment_template_names_only_real_settings_and_loads():
     env = environment_template()
     assert set(env) <= set(SERVER_VARIABLES), set(env) - set(SERVER_VARIABLES)
+    assert env["SECRET_KEY"] == "" and "ADMIN_PASSWORD" not in env  # no secret anyone could know ships
     settings = load_config({**env, "SMTP_HOST": "mail.example.com"})
     assert settings["ENV_NAME"] == "production" and settings["SESSION_COOKIE_SECURE"]
     assert settings["REGISTRATION"] == "invite" and settings["TRUST_PROXY_HOPS"] == 1

@@ -122,6 +122,8 @@ def test_the_links_page_uploads_without_javascript(make_client, inbox):
     assert sent.status_code == 303 and sent.headers["Location"].endswith("?uploaded=1")
     page = visitor.get(sent.headers["Location"], headers={"Accept": "text/html"}).get_data(as_text=True)
     assert "Uploaded 1 file." in page and "hello.txt" in page
+    forged = visitor.get(f"/s/{token}?uploaded=all+your+files+are+safe", headers={"Accept": "text/html"})
+    assert "all your files" not in forged.get_data(as_text=True)  # the page says nothing it was not told by us
     empty = visitor.post(f"/s/{token}/upload?from_page=1", data={}, content_type="multipart/form-data",
                          headers={"Accept": "text/html"})
     assert empty.headers["Location"].endswith("?error=missing_file")

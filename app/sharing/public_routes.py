@@ -149,7 +149,8 @@ def share_info(token: str):
     if not _wants_html():
         return info
     context = {"token": token, "share": _SHARE.dump(info), "entries": [], "folder": None,
-               "error": request.args.get("error"), "uploaded_now": request.args.get("uploaded")}
+               "error": request.args.get("error"),
+               "uploaded_now": request.args.get("uploaded") if request.args.get("uploaded", "").isdigit() else None}
     if unlocked and mode_of(shared.share) == READ and shared.item["type"] != FILE:
         folder = shares.folder_in(shared, request.args.get("folder_id"))
         items, _ = shares.list_folder(shared, folder, 1, current_app.config["PAGE_SIZE_MAX"])
