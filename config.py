@@ -250,6 +250,8 @@ class Config:
     # Wrong two-factor codes per account, whatever the address (a password thief with many addresses).
     TWO_FACTOR_RATE_LIMIT = "20 per hour"
     SHARE_PASSWORD_RATE_LIMIT = "10 per minute"
+    # Upload requests to upload-only links ("file drops") per client address (one may carry many files).
+    LINK_UPLOAD_RATE_LIMIT = "200 per hour"
     REGISTER_RATE_LIMIT = "20 per hour"
     # Unset: MONGO_URI when set, else a SQLite file beside the embedded database (shared by
     # every worker; app.extensions.default_storage_uri). memory:// counts per process.
@@ -276,7 +278,7 @@ class Config:
                    "UPLOAD_FOLDER", "LOGIN_RATE_LIMIT", "LOGIN_IP_RATE_LIMIT", "SHARE_PASSWORD_RATE_LIMIT",
                    "REGISTER_RATE_LIMIT", "ADMIN_USERNAME", "ADMIN_PASSWORD", "TWO_FACTOR_RATE_LIMIT",
                    "RATELIMIT_STORAGE_URI", "LOG_LEVEL", "SMTP_HOST", "SMTP_USERNAME", "SMTP_PASSWORD",
-                   "SMTP_FROM", "PUBLIC_URL", "EMAIL_RATE_LIMIT", "METRICS_TOKEN")
+                   "SMTP_FROM", "PUBLIC_URL", "EMAIL_RATE_LIMIT", "METRICS_TOKEN", "LINK_UPLOAD_RATE_LIMIT")
         for name in strings:
             if environ.get(name):
                 settings[name] = environ[name]
@@ -384,7 +386,7 @@ APP_VARIABLES = (
     "TOKEN_CREATION_LOGIN_MINUTES", "AUDIT_ENABLED", "AUDIT_FLUSH_SECONDS", "AUDIT_RETENTION_DAYS",
     "ADMIN_USERNAME", "ADMIN_PASSWORD", "SMTP_HOST", "SMTP_PORT", "SMTP_SECURITY", "SMTP_USERNAME",
     "SMTP_PASSWORD", "SMTP_FROM", "SMTP_TIMEOUT_SECONDS", "PUBLIC_URL", "PASSWORD_RESET_MINUTES",
-    "EMAIL_VERIFY_HOURS", "EMAIL_RATE_LIMIT", "METRICS_ENABLED", "METRICS_TOKEN",
+    "EMAIL_VERIFY_HOURS", "EMAIL_RATE_LIMIT", "METRICS_ENABLED", "METRICS_TOKEN", "LINK_UPLOAD_RATE_LIMIT",
     "LOGIN_RATE_LIMIT", "LOGIN_IP_RATE_LIMIT", "SHARE_PASSWORD_RATE_LIMIT", "REGISTER_RATE_LIMIT",
     "TWO_FACTOR_RATE_LIMIT", "RATELIMIT_STORAGE_URI",
 )

@@ -12,8 +12,9 @@ What a backup holds, and why it is consistent:
    copied; a blob deleted since the snapshot can be missing, and is listed in the manifest:
    it belongs to content that changed during the backup, never to content acknowledged before
    it began (that was copied in step 1, or deleted before the snapshot and so not in it);
-4. bytes left in DEST from an earlier run that the snapshot does not know are removed, and the
-   manifest is written last: a DEST without ``manifest.json`` is an unfinished backup.
+4. the users' data keys of encryption at rest (sealed with ENCRYPTION_KEY) are copied, bytes left
+   in DEST from an earlier run that the snapshot does not know are removed, and the manifest is
+   written last: a DEST without ``manifest.json`` is an unfinished backup.
 
 Every step can run again: files already in DEST with the right size are not copied again, so an
 interrupted backup is resumed by running it again (into the same DEST), and a later backup into
@@ -43,6 +44,8 @@ MANIFEST = "manifest.json"
 DATABASE = "drive.sqlite3"
 BLOBS = "blobs"
 AUDIT = "audit"
+KEYS = "keys"
+KEYS_FOLDER = ".keys"  # app/storage/encrypted.py's LocalDataKeyStore.FOLDER
 RESTORING = "RESTORING"
 FORMAT = 1
 CHUNK = 1024 * 1024
@@ -127,23 +130,39 @@ class Throttle:
             self.progress(line)
 
 
+def _copy_keys(source: str, target: str) -> int:
+    """The users' data-key records of encryption at rest (``<UPLOAD_FOLDER>/.keys``), each
+    sealed with ENCRYPTION_KEY: without them the sealed bytes cannot be opened, even with it."""
+    if not os.path.isdir(source):
+        return 0
+    copied = 0
+    for name in sorted(os.listdir(source)):
+        path = os.path.join(source, _safe_part(name))
+        if os.path.isfile(path) and not os.path.islink(path):
+            with open(path, "rb") as fh:
+                _copy_file(fh, os.path.join(target, name))
+            copied += 1
+    return copied
+
+
 def _copy_blobs(refs: dict[tuple[str, str], int], upload_folder: str, dest: str, count: CopyCount,
                 say: Throttle, what: str) -> None:
     total = len(refs)
-    for number, ((owner, key), size) in enumerate(sorted(refs.items()), 1):
+    for number, ((owner, key), _size) in enumerate(sorted(refs.items()), 1):
         target = os.path.join(dest, BLOBS, _safe_part(owner), _safe_part(key))
-        if _present(target, size):
-            count.skipped += 1
-        else:
-            try:
-                # O_NOFOLLOW: never copy what a link points at (the storage refuses links too).
-                fd = os.open(os.path.join(upload_folder, owner, key), os.O_RDONLY | os.O_NOFOLLOW)
-            except FileNotFoundError:
-                count.missing.append(f"{owner}/{key}")
-                continue
-            with os.fdopen(fd, "rb") as source:
+        try:
+            # O_NOFOLLOW: never copy what a link points at (the storage refuses links too).
+            fd = os.open(os.path.join(upload_folder, owner, key), os.O_RDONLY | os.O_NOFOLLOW)
+        except FileNotFoundError:
+            count.missing.append(f"{owner}/{key}")
+            continue
+        with os.fdopen(fd, "rb") as source:
+            # As stored (sealed, it is larger than the content): a copy of that size is there.
+            if _present(target, os.fstat(source.fileno()).st_size):
+                count.skipped += 1
+            else:
                 count.bytes += _copy_file(source, target)
-            count.copied += 1
+                count.copied += 1
         say(f"{what}: {number}/{total} blobs ({count.copied} copied, {count.bytes / 2**20:.1f} MiB)",
             force=number == total)
 
@@ -188,14 +207,18 @@ def backup(database_path: str, upload_folder: str, audit_folder: str, dest: str,
     _copy_blobs({ref: size for ref, size in known.items() if ref not in before}, upload_folder, dest, count, say,
                 "bytes uploaded during the backup")
     missing_since = list(count.missing)
-    # 4. Leftovers of earlier runs, then the audit files, then the manifest.
+    # 4. The data keys (made once per user; after the bytes, so every key a copied blob needs is
+    # there), leftovers of earlier runs, the audit files, then the manifest.
+    keys = _copy_keys(os.path.join(upload_folder, KEYS_FOLDER), os.path.join(dest, KEYS))
+    if encryption_key and known and not keys:
+        raise BackupError(f"encryption at rest is on but {upload_folder}/{KEYS_FOLDER} holds no data key")
     removed = _remove_unknown(os.path.join(dest, BLOBS), known)
     audit_files = _copy_audit(audit_folder, os.path.join(dest, AUDIT))
     manifest = {"format": FORMAT, "started_at": started.isoformat(),
                 "finished_at": datetime.now(timezone.utc).isoformat(), "blobs": len(known),
                 "bytes": sum(size for ref, size in known.items() if f"{ref[0]}/{ref[1]}" not in missing_since),
                 "copied": count.copied, "already_there": count.skipped, "removed_leftovers": removed,
-                "missing": missing_since, "audit_files": audit_files,
+                "missing": missing_since, "audit_files": audit_files, "data_keys": keys,
                 "encryption_key_id": key_fingerprint(encryption_key)}
     with open(os.path.join(dest, MANIFEST + ".part"), "w", encoding="utf-8") as fh:
         json.dump(manifest, fh, indent=2)
@@ -269,13 +292,17 @@ def restore(src: str, database_path: str, upload_folder: str, audit_folder: str,
     with open(os.path.join(src, DATABASE), "rb") as fh:
         _copy_file(fh, database_path)
     progress("database restored")
+    keys = os.path.join(src, KEYS)
+    if manifest.get("encryption_key_id") and manifest.get("blobs") and not (os.path.isdir(keys) and os.listdir(keys)):
+        raise BackupError(f"{src} holds sealed bytes but no data keys ({KEYS}/): it cannot be restored")
+    _copy_keys(keys, os.path.join(upload_folder, KEYS_FOLDER))
     say = Throttle(progress)
     refs = _snapshot_blobs(database_path)
     count = CopyCount()
-    for number, ((owner, key), size) in enumerate(sorted(refs.items()), 1):
+    for number, ((owner, key), _size) in enumerate(sorted(refs.items()), 1):
         source = os.path.join(src, BLOBS, _safe_part(owner), _safe_part(key))
         target = os.path.join(upload_folder, owner, key)
-        if _present(target, size):
+        if os.path.exists(source) and _present(target, os.path.getsize(source)):
             count.skipped += 1
         elif os.path.exists(source):
             with open(source, "rb") as fh:

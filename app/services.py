@@ -98,7 +98,7 @@ def init_services(app: Flask, database: Database) -> Services:
     drive = DriveService(items, blobs, versions)
     auth = AuthService(users, sessions, config["SESSION_LIFETIME_DAYS"], config.get("PASSWORD_HASH_METHOD"),
                        invites=invites, registration=config["REGISTRATION"],
-                       unremembered_hours=config["SESSION_UNREMEMBERED_HOURS"])
+                       unremembered_hours=config["SESSION_UNREMEMBERED_HOURS"], email_links=email_links)
     token_service = TokenService(tokens, users)
     recovery = AccountRecovery(users, sessions, email_links, auth, Mailer.from_config(config),
                                config["PASSWORD_RESET_MINUTES"], config["EMAIL_VERIFY_HOURS"])

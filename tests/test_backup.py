@@ -155,14 +155,27 @@ def test_a_backup_of_encrypted_bytes_needs_its_key(new_server, tmp_path):
     server = new_server(ENCRYPTION_KEY=key)
     server.start()
     try:
-        put(logged_in(server), server, "secret.txt", b"the plan" * 100)
+        plan = b"the plan" * 100
+        put(logged_in(server), server, "secret.txt", plan)
         dest = tmp_path / "backup"
         assert flask(server, "backup", str(dest)).returncode == 0
-        stored = [p.read_bytes() for p in (dest / "blobs").rglob("*") if p.is_file()]
-        assert stored and all(b"the plan" not in data for data in stored)  # as stored: sealed
-        restored = GunicornServer(tmp_path / "restored")
-        refused = flask(restored, "restore", str(dest))
-        assert refused.returncode != 0 and "ENCRYPTION_KEY" in refused.stderr
-        assert flask(restored, "restore", str(dest), ENCRYPTION_KEY=key).returncode == 0
+        again = flask(server, "backup", str(dest))  # sealed blobs are larger than their content: still 0 copied
+        assert again.returncode == 0 and "(0 copied" in again.stdout, again.stdout
     finally:
         server.kill()
+    stored = [p.read_bytes() for p in (dest / "blobs").rglob("*") if p.is_file()]
+    assert stored and all(b"the plan" not in data for data in stored)  # as stored: sealed
+    assert [p.name for p in (dest / "keys").iterdir()]  # with the users' data keys (sealed too)
+    restored = GunicornServer(tmp_path / "restored")
+    refused = flask(restored, "restore", str(dest))
+    assert refused.returncode != 0 and "ENCRYPTION_KEY" in refused.stderr
+    assert flask(restored, "restore", str(dest), ENCRYPTION_KEY=key).returncode == 0
+    restored.env["ENCRYPTION_KEY"] = key
+    restored.start()
+    try:
+        alice = requests.Session()
+        alice.post(restored.url("/api/login"), json={"username": "alice", "password": PASSWORD}, timeout=30)
+        file = alice.get(restored.url("/api/files"), timeout=30).json()["files"][0]
+        assert alice.get(restored.url(f"/api/files/{file['id']}"), timeout=30).content == plan
+    finally:
+        restored.kill()

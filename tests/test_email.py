@@ -166,7 +166,8 @@ def test_no_email_for_removed_addresses_or_disabled_accounts(app, smtp_inbox):
 
 @pytest.mark.parametrize("email", ["not an address", "a@b@c", "alice@example.org\r\nBcc: x@evil.example",
                                    "alice@example.org>, <x@evil.example", "x" * 250 + "@example.org", 42, None,
-                                   "alice@example..org"])
+                                   "alice@example..org", "=?utf-8?q?a=0Ab?=@x.com", "a@=?utf-8?q?x?=",
+                                   "\"quoted\"@example.org"])
 def test_what_is_not_an_address_is_refused(app, smtp_inbox, email):
     client, _ = signup(app)
     response = client.post("/api/me/email", json={"email": email, "password": PASSWORD})
@@ -253,3 +254,22 @@ def test_without_smtp_the_server_says_it_sends_no_email(tmp_path):
 def test_mail_settings_are_checked_at_start(environ, message):
     with pytest.raises(ConfigError, match=message.replace("(", r"\(").replace(")", r"\)")):
         TestingConfig.load(environ)
+
+
+def test_a_password_change_ends_reset_links_asked_for_before(app, smtp_inbox):
+    client = verified(app, smtp_inbox)
+    app.test_client().post("/api/password/forgot", json={"email": "alice@example.org"})
+    token = link_token(smtp_inbox.wait_for("alice@example.org", count=2), "reset")
+    assert client.post("/api/me/password", json={"current_password": PASSWORD,
+                                                 "new_password": "a new secret"}).status_code == 204
+    late = app.test_client().post("/api/password/reset", json={"token": token, "new_password": "the thief's"})
+    assert late.status_code == 400 and late.get_json()["error"]["code"] == "invalid_link"
+
+
+def test_an_encoded_word_address_is_refused_before_an_invitation_is_made(mail_app, smtp_inbox):
+    app = mail_app(ADMIN_USERNAME="root", ADMIN_PASSWORD=PASSWORD)
+    admin = app.test_client()
+    AuthActions(admin).login("root", PASSWORD)
+    response = admin.post("/api/admin/invites", json={"email": "=?utf-8?q?a=0Ab?=@x.com"})
+    assert response.status_code == 400 and response.get_json()["error"]["code"] == "invalid_email"
+    assert admin.get("/api/admin/invites").get_json()["invites"] == []

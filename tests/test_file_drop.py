@@ -41,13 +41,15 @@ def test_strangers_upload_and_see_nothing_of_the_folder(client, make_client, inb
     info = stranger.get(f"/s/{token}", headers=JSON).get_json()
     assert info["mode"] == "upload" and info["item"]["name"] == "Inbox" and info["uploaded"] == []
     answer = drop(stranger, "secret.txt", b"from a stranger", token)
-    assert answer.status_code == 201 and answer.get_json() == {"files": [{"name": "secret (1).txt", "size": 15}]}
-    assert names_in(client, inbox["folder"]["id"]) == ["secret (1).txt", "secret.txt"]  # nothing replaced
+    # Stored as "secret (1).txt" (nothing replaced), but the stranger is told the name they sent:
+    # the renaming would tell them the folder holds a "secret.txt".
+    assert answer.status_code == 201 and answer.get_json() == {"files": [{"name": "secret.txt", "size": 15}]}
+    assert names_in(client, inbox["folder"]["id"]) == ["secret (1).txt", "secret.txt"]
     theirs = next(i for i in client.get(f"/api/folders/{inbox['folder']['id']}/children").get_json()["items"]
                   if i["name"] == "secret.txt")
     for path in (f"/s/{token}/items", f"/s/{token}/zip", f"/s/{token}/download", f"/s/{token}/files/{theirs['id']}"):
         assert stranger.get(path, headers=JSON).status_code == 404, path
-    assert stranger.get(f"/s/{token}", headers=JSON).get_json()["uploaded"] == [{"name": "secret (1).txt", "size": 15}]
+    assert stranger.get(f"/s/{token}", headers=JSON).get_json()["uploaded"] == [{"name": "secret.txt", "size": 15}]
     assert make_client().get(f"/s/{token}", headers=JSON).get_json()["uploaded"] == []  # another browser: nothing
     listed = client.get("/api/shares").get_json()["shares"][0]
     assert (listed["uploaded_files"], listed["uploaded_bytes"]) == (1, 15)

@@ -111,7 +111,7 @@ def build_world(client, username: str) -> dict:
     # The user administers the server: other accounts to change and delete, an invitation, a session.
     me = client.get("/api/me").get_json()["id"]
     client.application.extensions["drive_services"].auth.users.update(me, {"role": "admin"})
-    for key in ("member", "doomed_user"):
+    for key in ("member", "doomed_user", "recovering"):
         made = client.post("/api/register", json={"username": f"{username}-{key}", "password": PASSWORD})
         assert made.status_code == 201, made.get_json()
         w[key] = made.get_json()["id"]
@@ -124,9 +124,10 @@ def build_world(client, username: str) -> dict:
     # Emailed links for the member (a reset, then an address to confirm), caught in an outbox.
     recovery = client.application.extensions["drive_services"].recovery
     outbox = capture_mail(client.application)
-    member = recovery.users.set_email(w["member"], f"{username}-member@example.org")
-    recovery.request_reset(member["email"])
+    recovering = recovery.users.set_email(w["recovering"], f"{username}-recovering@example.org")
+    recovery.send_reset(recovering["email"])  # what POST /api/password/forgot does in the background
     w["reset_link"] = outbox.last_link("reset")
+    member = recovery.users.get(w["member"])
     recovery.request_email_change(member, f"{username}-member@example.net")
     w["verify_link"] = outbox.last_link("verify-email")
     return w

@@ -45,9 +45,9 @@ def forgot_password(body: dict):
     The answer is the same for every address. Limited per client address and per recipient
     (EMAIL_RATE_LIMIT). Without SMTP_HOST the server sends no email: 409 `email_unavailable`,
     and an administrator resets passwords."""
-    user_id = services().recovery.request_reset(body["email"])
-    if user_id is not None:
-        audit("password_reset_requested", actor_id=None, owner_id=user_id)
+    record, address = services().audit.record, get_remote_address()
+    services().recovery.request_reset(body["email"], lambda user_id: record(
+        "password_reset_requested", actor_id=None, owner_id=user_id, share_id=None, target_id=None, address=address))
     return {"message": "If an account uses this address, a link to reset its password is on its way."}
 
 

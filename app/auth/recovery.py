@@ -1,8 +1,8 @@
 """An account's email address (verified by a link) and the forgotten-password reset it allows.
 
 Both work through single-use, expiring links sent by email; only a digest of a link's secret is
-stored. Asking for a reset answers the same whether or not the address belongs to an account
-(the message is sent in the background, so the timing is the same too). A reset does not get
+stored. Asking for a reset answers the same whether or not the address belongs to an account,
+and as fast: looking the address up, making the link and sending it happen in the background. A reset does not get
 past two-factor login: the next login still asks for the code.
 """
 from __future__ import annotations
@@ -11,6 +11,9 @@ import logging
 import re
 import secrets
 from datetime import timedelta
+from typing import Callable
+from email.errors import HeaderParseError
+from email.headerregistry import Address
 
 from bson import ObjectId
 
@@ -18,12 +21,12 @@ from ..digests import secret_digest
 from ..errors import AppError, Conflict, ErrorCode, InvalidInput
 from ..mail.mailer import Mailer
 from ..timeutil import utcnow
-from .repo import EmailLinksRepository, SessionsRepository, UsersRepository
+from .repo import RESET_PASSWORD, VERIFY_EMAIL, EmailLinksRepository, SessionsRepository, UsersRepository
 from .service import validate_password
 
 log = logging.getLogger(__name__)
 
-RESET, VERIFY = "reset_password", "verify_email"
+RESET, VERIFY = RESET_PASSWORD, VERIFY_EMAIL
 LINK_PREFIX = "cdm_"
 EMAIL_MAX = 254
 # One '@', no spaces, no control characters, no characters that end an address in a header.
@@ -31,10 +34,20 @@ EMAIL_PATTERN = re.compile(r"[^@\s<>,;:\"()\[\]\\\x00-\x1f\x7f]{1,64}@[^@\s<>,;:
 
 
 def validate_email(email) -> str:
-    if not isinstance(email, str) or len(email) > EMAIL_MAX or not EMAIL_PATTERN.fullmatch(email) \
-            or email.endswith(".") or ".." in email.split("@", 1)[1]:
-        raise InvalidInput("That is not an email address (name@example.com, at most 254 characters).",
+    """A plain address (``name@example.com``): one ``@``, no spaces or characters that end an
+    address in a header, no encoded words (``=?...?=``, which a mail library decodes, CR/LF
+    included), and one that the standard library's header model takes as it is."""
+    refused = InvalidInput("That is not an email address (name@example.com, at most 254 characters).",
                            code=ErrorCode.INVALID_EMAIL)
+    if not isinstance(email, str) or len(email) > EMAIL_MAX or not EMAIL_PATTERN.fullmatch(email) \
+            or email.endswith(".") or ".." in email.split("@", 1)[1] or "=?" in email:
+        raise refused
+    try:
+        parsed = Address(addr_spec=email)
+    except (ValueError, IndexError, HeaderParseError):
+        raise refused from None
+    if parsed.addr_spec != email:
+        raise refused
     return email
 
 
@@ -79,11 +92,15 @@ class AccountRecovery:
 
     # -- forgotten password -------------------------------------------------------------------
 
-    def request_reset(self, email) -> str | None:
-        """Email a reset link to ``email`` if an enabled account has verified it; silently nothing
-        otherwise. The user id it went to, for the audit log (never shown to the client)."""
+    def request_reset(self, email, on_sent: Callable[[str], None] | None = None) -> None:
+        """Email a reset link to ``email`` if an enabled account has verified it. Everything but
+        the address's check happens in the background, so the answer (and its timing) is the
+        same for every address; ``on_sent(user_id)`` runs there when a link went out."""
         self._require_mail()
-        email = validate_email(email)
+        self.mailer.background(self.send_reset, validate_email(email), on_sent)
+
+    def send_reset(self, email: str, on_sent: Callable[[str], None] | None = None) -> str | None:
+        """Look the address up and send its reset link (or nothing); the user id it went to."""
         user = self.users.get_by_email(email)
         if user is None or user.get("disabled"):
             log.info("password reset asked for an address without an account")
@@ -98,6 +115,8 @@ class AccountRecovery:
             f"{self.mailer.link('reset?token=' + secret)}\n\n"
             "If you did not ask for this, ignore this message: your password stays as it is.\n"))
         log.info("password reset link sent user_id=%s", user_id)
+        if on_sent is not None:
+            on_sent(user_id)
         return user_id
 
     def reset_password(self, secret, new_password) -> dict:

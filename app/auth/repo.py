@@ -211,6 +211,10 @@ class InvitesRepository:
         return bool(oid) and self._invites.delete_one({"_id": oid}).deleted_count == 1
 
 
+# What an emailed link is for.
+RESET_PASSWORD, VERIFY_EMAIL = "reset_password", "verify_email"
+
+
 class EmailLinksRepository:
     """Single-use, expiring links sent by email (a password reset, an address to verify); only
     a SHA-256 of each link's secret is stored."""

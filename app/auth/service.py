@@ -14,7 +14,7 @@ from ..errors import Conflict, ErrorCode, Forbidden, InvalidInput, NotFound, Una
 from ..offload import check_password_hash, generate_password_hash
 from ..timeutil import as_utc, utcnow
 from .models import User
-from .repo import InvitesRepository, SessionsRepository, UsersRepository
+from .repo import RESET_PASSWORD, InvitesRepository, SessionsRepository, UsersRepository
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +56,7 @@ def note_activity(users: UsersRepository, user: dict, now) -> None:
 class AuthService:
     def __init__(self, users: UsersRepository, sessions: SessionsRepository, session_days: int,
                  password_method: str | None = None, invites: InvitesRepository | None = None,
-                 registration: str = "open", unremembered_hours: int = 12):
+                 registration: str = "open", unremembered_hours: int = 12, email_links=None):
         self.users = users
         self.sessions = sessions
         self.session_lifetime = timedelta(days=session_days)
@@ -64,6 +64,7 @@ class AuthService:
         self.password_method = password_method
         self.invites = invites
         self.registration = registration
+        self.email_links = email_links  # password reset links end with every password change
 
     @cached_property
     def _dummy_hash(self) -> str:
@@ -180,6 +181,7 @@ class AuthService:
         self.users.update(user.id, {"password_hash": self.hash_password(new)})
         keep = secret_digest(user.session_token) if user.session_token else None
         ended = self.sessions.delete_for_user(user.id, keep=keep)
+        self._end_reset_links(user.id)
         revoked = tokens.revoke_all(user.id) if revoke_tokens else 0
         log.info("password changed user_id=%s sessions_ended=%d tokens_revoked=%d", user.id, ended, revoked)
 
@@ -189,7 +191,13 @@ class AuthService:
         if user is None:
             raise NotFound("No such user.", code=ErrorCode.USER_NOT_FOUND)
         self.sessions.delete_for_user(user_id)
+        self._end_reset_links(user_id)
         return user
+
+    def _end_reset_links(self, user_id: str) -> None:
+        """A reset link asked for before a password change must not undo it."""
+        if self.email_links is not None:
+            self.email_links.delete_for_user(user_id, RESET_PASSWORD)
 
     def require_recent_login(self, user: User, minutes: int) -> None:
         """403 reauthentication_required unless this session's login (password, and code when

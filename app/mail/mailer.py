@@ -14,8 +14,10 @@ import logging
 import smtplib
 import ssl
 import threading
+import time
 from email.message import EmailMessage
 from email.utils import make_msgid
+from typing import Callable
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +34,7 @@ class Mailer:
         self.timeout = timeout
         self.public_url = public_url
         self._sending: set[threading.Thread] = set()
+        self._lock = threading.Lock()
         self._drain_registered = False
 
     @classmethod
@@ -51,31 +54,49 @@ class Mailer:
 
     def send(self, to: str, subject: str, body: str) -> None:
         """Send a plain-text message in the background."""
-        message = EmailMessage()
-        message["From"] = self.sender
-        message["To"] = to
-        message["Subject"] = subject
-        message["Message-ID"] = make_msgid(domain="clouddrive")
-        message.set_content(body)
-        thread = threading.Thread(target=self._deliver, args=(message,), name="mail", daemon=True)
-        if not self._sending and not self._drain_registered:
-            atexit.register(self.drain)  # a worker that stops finishes sending first
-            self._drain_registered = True
-        self._sending.add(thread)
+        try:
+            message = EmailMessage()
+            message["From"] = self.sender
+            message["To"] = to
+            message["Subject"] = subject
+            message["Message-ID"] = make_msgid(domain="clouddrive")
+            message.set_content(body)
+        except (ValueError, TypeError) as error:  # an address the header model refuses: never a 500
+            log.warning("mail not built subject=%r error=%s", subject, type(error).__name__)
+            return
+        self.background(self._deliver, message)
+
+    def background(self, work: Callable, *args) -> None:
+        """Run ``work(*args)`` off the request (a thread; a greenlet under gevent workers),
+        counted so that ``drain`` waits for it."""
+        def run():
+            try:
+                work(*args)
+            except Exception:  # noqa: BLE001  (nobody waits for it: log and go on)
+                log.exception("background mail work failed")
+            finally:
+                with self._lock:
+                    self._sending.discard(threading.current_thread())
+        thread = threading.Thread(target=run, name="mail", daemon=True)
+        with self._lock:
+            if not self._drain_registered:
+                atexit.register(self.drain)  # a worker that stops finishes sending first
+                self._drain_registered = True
+            self._sending.add(thread)
         thread.start()
 
     def drain(self, timeout: float = 10) -> None:
-        """Wait for the messages being sent (at shutdown, and in tests)."""
-        for thread in list(self._sending):
-            thread.join(timeout)
+        """Wait for the work under way, and for what it starts (at shutdown, and in tests)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self._lock:
+                running = list(self._sending)
+            if not running:
+                return
+            for thread in running:
+                thread.join(max(0.0, deadline - time.monotonic()))
 
     def _deliver(self, message: EmailMessage) -> None:
-        try:
-            self._deliver_now(message)
-        finally:
-            self._sending.discard(threading.current_thread())
-
-    def _deliver_now(self, message: EmailMessage) -> None:
         recipient = hashlib.sha256(str(message["To"]).lower().encode()).hexdigest()[:12]
         try:
             if self.security == "ssl":

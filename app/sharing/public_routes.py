@@ -290,8 +290,10 @@ def _my_drops(shared: SharedItem) -> list[dict]:
 
 
 @bp.post("/<token>/upload")
+@limiter.limit(lambda: current_app.config["LINK_UPLOAD_RATE_LIMIT"],
+               key_func=lambda: f"link-upload:{get_remote_address()}")
 @response(DropResultSchema, 201, "Stored in the link's folder (renamed on a name clash).",
-          errors=(LINK_LOCKED, NOT_FOUND, LINK_FULL, TOO_LARGE, INSUFFICIENT_STORAGE))
+          errors=(LINK_LOCKED, NOT_FOUND, LINK_FULL, TOO_LARGE, INSUFFICIENT_STORAGE, TOO_MANY_REQUESTS))
 @document(security=NO_SECURITY, request_body_raw=UPLOAD_BODY,
           responses_raw={"303": {"description": "Stored (form post from the link's page); back to the page."}})
 def upload_to_link(token: str):
@@ -302,8 +304,10 @@ def upload_to_link(token: str):
     folder owner's quota and the link's `max_file_bytes`, `max_total_bytes` and `max_files`
     (413 `payload_too_large`, 409 `link_full`; the limits hold under parallel uploads). The
     uploader sees only what their browser session uploaded (in GET /s/{token}), never the
-    folder's contents. With `?from_page=1` (the link's page) the answer is a redirect back to
-    the page, which shows the result.
+    folder's contents: the answer names the files as they were sent, even when one was
+    renamed in the folder. Requests are limited per client address (`LINK_UPLOAD_RATE_LIMIT`;
+    one request may carry many files). With `?from_page=1` (the link's page) the answer is a
+    redirect back to the page, which shows the result.
     """
     shared = _open(token, mode=UPLOAD)
     from_page = request.args.get("from_page") == "1"
@@ -313,17 +317,21 @@ def upload_to_link(token: str):
         if from_page:  # the page's form: back to the page, which says what went wrong
             return redirect(url_for("public.share_info", token=token, error=error.code.value), code=303)
         raise
+    # The uploader is told the names they sent, never the names the files got: a renamed
+    # "report (1).pdf" would tell them what the folder holds.
+    sent = [{"name": name, "size": file["size"]} for name, file in stored]
     kept = list(session.get(DROPS_KEY, []))
-    for file in stored:
-        kept.append([str(shared.share["_id"]), file["name"][:DROP_NAME_SHOWN], file["size"]])
+    for name, file in stored:
+        kept.append([str(shared.share["_id"]), name[:DROP_NAME_SHOWN], file["size"]])
         _audit_link("link_uploaded", shared, target_id=file["_id"], size=file["size"])
     session[DROPS_KEY] = kept[-DROPS_KEPT:]
     if from_page:
         return redirect(url_for("public.share_info", token=token, uploaded=len(stored)), code=303)
-    return {"files": [{"name": f["name"], "size": f["size"]} for f in stored]}, 201
+    return {"files": sent}, 201
 
 
-def _store_dropped(shared: SharedItem) -> list[dict]:
+def _store_dropped(shared: SharedItem) -> list[tuple[str, dict]]:
+    """(the name the uploader sent, the stored file) for each file of the request."""
     if request.mimetype != "multipart/form-data":
         raise InvalidInput("Upload with Content-Type: multipart/form-data.", code=ErrorCode.INVALID_CONTENT_TYPE)
     found = services()
@@ -333,7 +341,8 @@ def _store_dropped(shared: SharedItem) -> list[dict]:
         if not files:
             raise InvalidInput("Choose at least one file (multipart parts named 'file').", code=ErrorCode.MISSING_FILE)
         parts = [UploadPart(f.filename, f.mimetype, f.stream, None) for f in files]
-        return found.shares.store_drop(shared, parts, [f.stream.size for f in files], found.drive)
+        stored = found.shares.store_drop(shared, parts, [f.stream.size for f in files], found.drive)
+        return [(f.filename, file) for f, file in zip(files, stored)]
     except QuotaExceeded:
         # Someone else's quota: say that it is full, never how full (it would tell their usage).
         raise QuotaExceeded("The owner of this folder has no storage left for this upload.") from None
