@@ -218,6 +218,14 @@ def test_share_dialog_and_the_public_page(page, server, tmp_path, browser):
     shot(public, "10-public-link")
     visitor.close()
 
+    # The audit log is written in batches (AUDIT_FLUSH_SECONDS, per worker): wait until the
+    # unlock, which the other worker may have answered, is in it.
+    share_id = page.request.get(server.url("/api/shares")).json()["shares"][0]["id"]
+    for _ in range(100):
+        events = page.request.get(server.url(f"/api/shares/{share_id}/activity")).json()["events"]
+        if any(e["action"] == "link_unlocked" for e in events):
+            break
+        time.sleep(0.1)
     link = page.locator("dialog .links > li")
     link.get_by_text("Who used it").click()  # the owner sees who unlocked the link, from where
     link.locator(".link-events li", has_text="link unlocked").wait_for()
@@ -555,6 +563,10 @@ def test_account_and_administration_pages_in_the_browser(page, new_server, smtp_
         page.wait_for_selector("ul.codes li")
         assert page.locator("ul.codes li").count() == 10
         shot(page, "40-account-two-factor")
+        for _ in range(100):  # the audit log is written in batches by each worker (AUDIT_FLUSH_SECONDS)
+            if page.request.get(server.url("/api/me/activity?action=two_factor_enabled")).json()["events"]:
+                break
+            time.sleep(0.1)
         page.get_by_role("link", name="Activity", exact=True).click()
         page.wait_for_selector("td:has-text('Two-factor login on')")
         assert serious_accessibility_problems(page) == []
