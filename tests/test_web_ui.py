@@ -505,6 +505,27 @@ def test_an_invitation_then_a_two_factor_login_in_the_browser(page, new_server):
 AXE = os.path.join(REPO_ROOT, "tests", "js", "node_modules", "axe-core", "axe.min.js")
 
 
+def turn_on_two_factor(page, password: str) -> list[str]:
+    """On the account page: set two-factor login up with its QR code (which must show: the
+    page's CSP allows blob: images) and a code from the secret; the ten recovery codes."""
+    import pyotp
+    two_factor = page.locator(".card", has_text="Two-factor login")
+    two_factor.get_by_label("Your password").fill(password)
+    two_factor.get_by_role("button", name="Set up").click()
+    page.wait_for_selector("img.qr")
+    page.wait_for_function("document.querySelector('img.qr').complete")
+    assert page.evaluate("document.querySelector('img.qr').naturalWidth") > 0
+    totp = pyotp.TOTP(page.locator("code.secret").inner_text())
+    if time.time() % 30 > 24:  # not a code about to expire
+        time.sleep(30 - time.time() % 30 + 0.1)
+    two_factor.get_by_label("Code from your authenticator app").fill(totp.now())
+    two_factor.get_by_role("button", name="Turn on").click()
+    page.locator("ul.codes li").first.wait_for()
+    codes = page.locator("ul.codes li").all_inner_texts()
+    assert len(codes) == 10
+    return codes
+
+
 def serious_accessibility_problems(page) -> list[str]:
     """axe-core's critical and serious findings on the page as it is now (axe-core comes from
     npm with the other test clients: `make node-clients`)."""
@@ -525,7 +546,6 @@ def test_account_and_administration_pages_in_the_browser(page, new_server, smtp_
     email address from the emailed link, turns on two-factor login with the QR code, sees their
     sessions and activity; then forgets their password and sets a new one from the emailed link.
     axe-core finds nothing critical or serious on the account, activity and administration pages."""
-    import pyotp
     import requests
     from tests.smtp_server import link_token
     server = new_server(ADMIN_USERNAME="root", ADMIN_PASSWORD="root password 1", SMTP_HOST="127.0.0.1",
@@ -548,20 +568,8 @@ def test_account_and_administration_pages_in_the_browser(page, new_server, smtp_
 
         page.goto(server.base_url + "/#/account")
         page.wait_for_selector("text=Password reset links go to uma@example.org.")
-        two_factor = page.locator(".card", has_text="Two-factor login")
-        two_factor.get_by_label("Your password").fill("password123")
-        two_factor.get_by_role("button", name="Set up").click()
-        page.wait_for_selector("img.qr")
-        page.wait_for_function("document.querySelector('img.qr').complete")
-        assert page.evaluate("document.querySelector('img.qr').naturalWidth") > 0  # the QR code shows (CSP too)
-        totp = pyotp.TOTP(page.locator("code.secret").inner_text())
-        now = time.time()
-        if now % 30 > 24:
-            time.sleep(30 - now % 30 + 0.1)
-        two_factor.get_by_label("Code from your authenticator app").fill(totp.now())
-        two_factor.get_by_role("button", name="Turn on").click()
-        page.wait_for_selector("ul.codes li")
-        assert page.locator("ul.codes li").count() == 10
+        page.get_by_role("button", name="Set up").wait_for()
+        turn_on_two_factor(page, "password123")
         shot(page, "40-account-two-factor")
         for _ in range(100):  # the audit log is written in batches by each worker (AUDIT_FLUSH_SECONDS)
             if page.request.get(server.url("/api/me/activity?action=two_factor_enabled")).json()["events"]:
@@ -678,18 +686,7 @@ def test_account_self_service_in_the_browser(page, server, browser, tmp_path):
     other.wait_for_selector(".auth-form")  # the other browser's session ended
     other.context.close()
 
-    two_factor = page.locator(".card", has_text="Two-factor login")
-    two_factor.get_by_label("Your password").fill("a better passphrase")
-    two_factor.get_by_role("button", name="Set up").click()
-    import pyotp
-    totp = pyotp.TOTP(page.locator("code.secret").inner_text())
-    now = time.time()
-    if now % 30 > 24:
-        time.sleep(30 - now % 30 + 0.1)
-    two_factor.get_by_label("Code from your authenticator app").fill(totp.now())
-    two_factor.get_by_role("button", name="Turn on").click()
-    page.locator("ul.codes li").first.wait_for()
-    recovery = page.locator("ul.codes li").all_inner_texts()
+    recovery = turn_on_two_factor(page, "a better passphrase")
     page.get_by_role("button", name="Done").click()
 
     with page.expect_download() as download:
