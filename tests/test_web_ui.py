@@ -73,6 +73,13 @@ def sign_up(page, server, username):
     page.wait_for_selector(".topbar")
 
 
+def log_in(page, username: str, password: str) -> None:
+    """Fill and send the login form that the page shows."""
+    page.fill("#auth-username", username)
+    page.fill("#auth-password", password)
+    page.get_by_role("button", name="Log in").click()
+
+
 def imported_modules(name="main.js", seen=None):
     """The web app's modules reachable by static imports from ``name``."""
     seen = set() if seen is None else seen
@@ -581,9 +588,7 @@ def test_account_and_administration_pages_in_the_browser(page, new_server, smtp_
 
         admin = page.context.browser.new_context(viewport={"width": 1280, "height": 800}).new_page()
         admin.goto(server.base_url + "/#/login")
-        admin.fill("#auth-username", "root")
-        admin.fill("#auth-password", "root password 1")
-        admin.get_by_role("button", name="Log in").click()
+        log_in(admin, "root", "root password 1")
         admin.get_by_role("link", name="Administration").click()
         admin.get_by_label("Find users").fill("um")
         admin.get_by_role("button", name="Search").click()
@@ -615,9 +620,7 @@ def test_account_and_administration_pages_in_the_browser(page, new_server, smtp_
         page.get_by_role("button", name="Set the password").click()
         page.wait_for_selector(".form-done:has-text('log in with the new password')")
         page.get_by_role("link", name="Back to log in").click()
-        page.fill("#auth-username", "uma")
-        page.fill("#auth-password", "a brand new one")
-        page.get_by_role("button", name="Log in").click()
+        log_in(page, "uma", "a brand new one")
         page.wait_for_selector("#auth-code")  # the reset did not turn two-factor login off
     finally:
         server.kill()
@@ -672,9 +675,7 @@ def test_account_self_service_in_the_browser(page, server, browser, tmp_path):
     row(page, "report.txt").wait_for()
     other = browser.new_context().new_page()
     other.goto(server.base_url + "/#/login")
-    other.fill("#auth-username", "gwen")
-    other.fill("#auth-password", "password123")
-    other.get_by_role("button", name="Log in").click()
+    log_in(other, "gwen", "password123")
     other.wait_for_selector(".topbar")
 
     page.get_by_role("link", name="Account", exact=True).click()
@@ -695,9 +696,7 @@ def test_account_self_service_in_the_browser(page, server, browser, tmp_path):
         assert archive.read("drive/report.txt") == b"quarterly numbers" and "metadata.json" in archive.namelist()
 
     page.get_by_role("button", name="Log out", exact=True).click()
-    page.fill("#auth-username", "gwen")
-    page.fill("#auth-password", "a better passphrase")
-    page.get_by_role("button", name="Log in").click()
+    log_in(page, "gwen", "a better passphrase")
     page.fill("#auth-code", recovery[0])
     page.get_by_role("button", name="Verify").click()
     page.wait_for_selector(".topbar")
@@ -709,7 +708,5 @@ def test_account_self_service_in_the_browser(page, server, browser, tmp_path):
     page.once("dialog", lambda dialog: dialog.accept())
     deletion.get_by_role("button", name="Delete my account").click()
     page.wait_for_selector(".auth-form")
-    page.fill("#auth-username", "gwen")
-    page.fill("#auth-password", "a better passphrase")
-    page.get_by_role("button", name="Log in").click()
+    log_in(page, "gwen", "a better passphrase")
     page.get_by_text("Invalid username or password.").wait_for()
