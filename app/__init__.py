@@ -80,6 +80,7 @@ def register_blueprints(app: Flask) -> None:
     from .drive.routes.folders import bp as folders_bp
     from .drive.routes.search import bp as search_bp
     from .drive.routes.trash import bp as trash_bp
+    from .members.routes import bp as members_bp
     from .sharing.public_routes import bp as public_bp
     from .sharing.routes import bp as shares_bp
     from .system.routes import bp as system_bp
@@ -87,5 +88,5 @@ def register_blueprints(app: Flask) -> None:
     from .web.routes import bp as web_bp
 
     for blueprint in (auth_bp, tokens_bp, files_bp, folders_bp, trash_bp, search_bp, shares_bp, public_bp,
-                      system_bp, compat_bp, web_bp, uploads_bp, admin_bp, audit_bp, email_bp):
+                      system_bp, compat_bp, web_bp, uploads_bp, admin_bp, audit_bp, email_bp, members_bp):
         app.register_blueprint(blueprint)

@@ -63,6 +63,9 @@ class ErrorCode(StrEnum):
     TWO_FACTOR_REQUIRED = "two_factor_required", 401, "Now the code from your authenticator app: POST /api/login/2fa."
     INVALID_CODE = "invalid_code", 401, "The code is wrong, too old, or was used already."
     FORBIDDEN = "forbidden", 403, "This is not allowed."
+    READ_ONLY = "read_only", 403, "You can view this item but not change it: it was shared with you as a viewer."
+    OWNER_ONLY = "owner_only", 403, "Only the owner can do this."
+    OUTSIDE_SHARE = "outside_share", 403, "Items shared with you stay inside the shared folder."
     CROSS_SITE_REQUEST = "cross_site_request", 403, "Cross-site requests are not allowed."
     INSUFFICIENT_SCOPE = "insufficient_scope", 403, "This token can only read; create a read-write token to change things."
     SESSION_REQUIRED = "session_required", 403, "Log in with a password to manage tokens."
@@ -85,6 +88,7 @@ class ErrorCode(StrEnum):
     METHOD_NOT_ALLOWED = "method_not_allowed", 405, "The method is not allowed for the requested URL."
     NOT_ACCEPTABLE = "not_acceptable", 406, "No representation the client accepts."
     CONFLICT = "conflict", 409, "The request conflicts with the current state."
+    ALREADY_MEMBER = "already_member", 409, "This user has access already; change the role with PATCH."
     USERNAME_TAKEN = "username_taken", 409, "That username is already taken."
     EMAIL_TAKEN = "email_taken", 409, "Another account uses this email address."
     EMAIL_UNAVAILABLE = "email_unavailable", 409, "This server does not send email; ask an administrator."
@@ -143,6 +147,14 @@ LINK_LOCKED = _documented("LinkLocked", "the link has a password: unlock it firs
 WRONG_LINK_PASSWORD = _documented("WrongLinkPassword", "the password is wrong.", E.WRONG_PASSWORD)
 FORBIDDEN = _documented("Forbidden", "a read token tried to write, a token tried to manage tokens, or another "
                         "site sent the request.", E.INSUFFICIENT_SCOPE, E.SESSION_REQUIRED, E.CROSS_SITE_REQUEST)
+MEMBER_FORBIDDEN = _documented("MemberForbidden", "the item was shared with you: as a viewer you cannot change it "
+                               "(`read_only`), some changes are its owner's (`owner_only`), and what you change "
+                               "stays inside the share (`outside_share`); or a read token tried to write, or another site "
+                               "sent the request.", E.READ_ONLY, E.OWNER_ONLY, E.OUTSIDE_SHARE, E.INSUFFICIENT_SCOPE,
+                               E.CROSS_SITE_REQUEST)
+IF_MATCH_FAILED = _documented("PreconditionFailed", "`If-Match` names an ETag the file no longer has: someone "
+                              "changed it since you read it; nothing was written.", E.PRECONDITION_FAILED)
+ALREADY_MEMBER = _documented("AlreadyMember", "the user has a grant on this item already.", E.ALREADY_MEMBER)
 NOT_FOUND = _documented("NotFound", "no such thing for this user (other users' ids included).", E.FILE_NOT_FOUND,
                         E.FOLDER_NOT_FOUND, E.ITEM_NOT_FOUND, E.VERSION_NOT_FOUND, E.SHARE_NOT_FOUND,
                         E.TOKEN_NOT_FOUND)

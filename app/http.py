@@ -22,6 +22,30 @@ STREAM_BLOCK = 256 * 1024  # read size of a download from a stream (not a local 
 DOWNLOAD_CSP = "default-src 'none'; sandbox"
 
 
+class IfMatch:
+    """A request's ``If-Match`` (RFC 9110 13.1.1) against a file's ETag, its SHA-256: writes to
+    an existing file take it, so two people never overwrite each other unknowingly. The
+    services call :meth:`check` on the file as they are about to commit, at each retry, so it
+    holds against a parallel commit (a commit is conditional on the revision it read)."""
+
+    def __init__(self, tags):
+        self.tags = tags
+
+    def check(self, item: dict | None) -> None:
+        """412 ``precondition_failed`` unless ``item`` exists and has one of the tags (``*``:
+        any file; a folder has no ETag, so only ``*`` matches it)."""
+        if item is not None and (self.tags.star_tag or (item.get("type") == "file"
+                                                        and self.tags.contains(item["sha256"]))):
+            return
+        raise AppError("The file changed since you read it (If-Match does not match its ETag); nothing was "
+                       "written. Read it again and retry.", code=ErrorCode.PRECONDITION_FAILED)
+
+
+def if_match() -> IfMatch | None:
+    """The request's If-Match, or None when it has none."""
+    return IfMatch(request.if_match) if "If-Match" in request.headers else None
+
+
 def parse_datetime(raw: str, name: str, code: ErrorCode = ErrorCode.INVALID_INPUT) -> datetime:
     """An ISO 8601 date or date-time; naive values are UTC."""
     try:

@@ -12,6 +12,9 @@ from pymongo.errors import ConnectionFailure
 from .auth.recovery import AccountRecovery
 from .auth.repo import SessionsRepository, TokensRepository, UsersRepository, email_links_repository, invites_repository
 from .mail.mailer import Mailer
+from .members.access import AccessRule
+from .members.repo import grants_repository
+from .members.service import MembersService
 from .admin.deletion import AccountDeletion
 from .admin.export import AccountExport
 from .admin.service import AdminService
@@ -59,6 +62,8 @@ class Services:
     two_factor: "TwoFactorService | None" = None
     audit: "AuditLog | None" = None
     recovery: "AccountRecovery | None" = None
+    access: "AccessRule | None" = None
+    members: "MembersService | None" = None
 
 
 def init_services(app: Flask, database: Database) -> Services:
@@ -69,8 +74,9 @@ def init_services(app: Flask, database: Database) -> Services:
     invites = invites_repository(database)
     email_links = email_links_repository(database)
     events = events_repository(database)
+    grants = grants_repository(database)
     ensure_indexes(app, (users, sessions, tokens, items, blobs_repo, versions_repo, shares, uploads, dav_locks,
-                         invites, events, email_links))
+                         invites, events, email_links, grants))
     if database.kind == "sqlite":
         from .migrate_store import migrate
         for line in migrate(database, embedded_path(app), config["MONGO_DB_NAME"]).lines()[:50]:
@@ -107,7 +113,7 @@ def init_services(app: Flask, database: Database) -> Services:
         tokens=token_service,
         drive=drive,
         versions=versions,
-        trash=TrashService(items, blobs, versions, config["TRASH_RETENTION_DAYS"]),
+        trash=TrashService(items, blobs, versions, config["TRASH_RETENTION_DAYS"], grants=grants),
         search=SearchService(items, blobs_repo, quota_of),
         shares=ShareService(shares, items, config.get("PASSWORD_HASH_METHOD"), owner_active),
         storage=storage,
@@ -117,6 +123,8 @@ def init_services(app: Flask, database: Database) -> Services:
         admin=AdminService(auth, token_service, users, sessions, invites, blobs_repo, default_quota, recovery),
         recovery=recovery,
     )
+    services.access = AccessRule(items, grants, owner_active)
+    services.members = MembersService(services.access, grants, users, items)
     services.deletion = AccountDeletion(services)
     services.export = AccountExport(services)
     services.two_factor = TwoFactorService(users)

@@ -52,6 +52,7 @@ class AccountDeletion:
         report.tokens = found.tokens.revoke_all(user_id)
         found.recovery.links.delete_for_user(user_id)  # reset and verification links
         report.links = found.shares.shares.delete_for_owner(user_id)
+        found.members.grants.delete_for_user(user_id)  # what they shared with others, and others with them
         uploads = found.uploads.uploads
         for upload in uploads.for_owner(user_id, states=(ACTIVE, COMPLETING, COMPLETED)):
             if upload["state"] == COMPLETED:

@@ -87,6 +87,13 @@ class ItemsRepository:
             query["trashed_at"] = {"$ne": None}
         return self._items.find_one(query)
 
+    def owner_of(self, item_id) -> str | None:
+        """Whose item this is (any state), or None: the first step of the access rule for an
+        id that is not the caller's own (app.members.access)."""
+        oid = item_id if isinstance(item_id, ObjectId) else parse_object_id(item_id)
+        found = self._items.find_one({"_id": oid}, {"owner_id": 1}) if oid else None
+        return found["owner_id"] if found else None
+
     def update(self, owner_id: str, item_id: ObjectId, changes: dict, live_only: bool = False) -> dict | None:
         """Apply ``$set`` changes and return the updated item (None if it is gone, or with
         ``live_only`` no longer live); a sibling name clash is NameTaken."""

@@ -6,6 +6,7 @@ from marshmallow import fields, post_dump, validate
 from ..contract import ApiSchema, Id, QueryBool, QuerySchema, Timestamp, text
 from ..errors import ErrorCode
 from ..schemas import PageQuery, page_of, query_choice, query_int, sorted_page_query
+from ..members.access import hidden_parent
 from .names import MAX_NAME_BYTES
 from .repo import FILE, SORT_FIELDS
 from .versions import content_modified, revision_of
@@ -38,14 +39,23 @@ def on_conflict(choices, **kwargs) -> fields.String:
 
 # -- records -----------------------------------------------------------------------------------
 
+def _parent_of(item: dict) -> str | None:
+    """The parent's id, ``root``, or None where the caller sees the item through a grant on
+    it (app.members.access): nothing above a shared item is shown to its members."""
+    if hidden_parent(item["_id"]):
+        return None
+    return str(item["parent_id"]) if item["parent_id"] else "root"
+
+
 class ItemSchema(ApiSchema):
     """A file or folder."""
 
     id = Id(attribute="_id", required=True)
     type = fields.String(required=True, metadata={"enum": list(KINDS)})
     name = fields.String(required=True, metadata={"example": "تقرير.pdf"})
-    parent_id = fields.Function(lambda item: str(item["parent_id"]) if item["parent_id"] else "root", required=True,
-                                metadata={"type": "string", "nullable": True, "description": "a folder id or `root`"})
+    parent_id = fields.Function(_parent_of, required=True, metadata={
+        "type": "string", "nullable": True, "description": "a folder id or `root`; `null` for an item shared with "
+                                                           "you (its owner's folders are not yours to see)"})
     created_at = Timestamp(required=True)
     updated_at = Timestamp(required=True)
     starred = fields.Boolean(required=True, dump_default=False)
@@ -60,6 +70,8 @@ class ItemSchema(ApiSchema):
         "the client gave it when uploading (tus `lastModified`, the multipart `last_modified`, the CLI's file "
         "time), else when the content was stored; also the download's `Last-Modified`"})
     trashed_at = Timestamp(metadata={"description": "in the trash only"})
+    trashed_by = fields.String(metadata={"description": "in the trash only, when someone the owner shared the item "
+                                                        "with put it there: their username"})
     path = fields.String(metadata={"description": "search results only: the folder's path",
                                    "example": "/Documents/Reports"})
 
@@ -70,6 +82,9 @@ class ItemSchema(ApiSchema):
                 data.pop(name, None)
         if data.get("trashed_at") is None:
             data.pop("trashed_at", None)
+            data.pop("trashed_by", None)
+        elif data.get("trashed_by") is None:
+            data.pop("trashed_by", None)
         return data
 
 

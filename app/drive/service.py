@@ -126,9 +126,14 @@ class DriveService:
         """Staging for a request whose owner is known only after its body (quota checked after)."""
         return lambda: self.blobs.stage(None, UploadBudget(None))
 
-    def store_uploads(self, owner_id: str, parts: list[UploadPart], folder_id=None, on_conflict=None) -> list[dict]:
-        """Store every part in one folder; all or nothing."""
+    def store_uploads(self, owner_id: str, parts: list[UploadPart], folder_id=None, on_conflict=None,
+                      check: Callable[[dict | None], None] | None = None) -> list[dict]:
+        """Store every part in one folder; all or nothing. ``check`` (If-Match) must accept
+        the file each part replaces (it goes with ``replace``; a new file fails it)."""
         policy = conflict_policy(on_conflict)
+        if check is not None and policy != "replace":
+            raise InvalidInput("If-Match applies to replacing a file: send on_conflict=replace.",
+                               code=ErrorCode.INVALID_INPUT)
         parent_id = self.tree.folder_id(owner_id, folder_id)
         if not parts:
             raise InvalidInput("Send the file in a multipart field named 'file'.", code=ErrorCode.MISSING_FILE)
@@ -144,7 +149,8 @@ class DriveService:
         stored, replaced = [], []
         try:
             for part, name, content_type in checked:
-                item, was_replaced = self._store_one(owner_id, parent_id, part, name, content_type, policy, undo)
+                item, was_replaced = self._store_one(owner_id, parent_id, part, name, content_type, policy, undo,
+                                                     check)
                 stored.append(item)
                 if was_replaced:
                     replaced.append(item)
@@ -167,7 +173,7 @@ class DriveService:
         return self.store_uploads(owner_id, [part], folder_id, on_conflict)[0]
 
     def _store_one(self, owner_id, parent_id, part: UploadPart, name, content_type, policy,
-                   undo) -> tuple[dict, bool]:
+                   undo, check=None) -> tuple[dict, bool]:
         blob = self.blobs.adopt(owner_id, part.staged)
         undo.append(lambda: self.blobs.release(owner_id, blob["_id"]))
         content = {"blob_id": blob["_id"], "size": blob["size"], "sha256": blob["sha256"],
@@ -175,8 +181,10 @@ class DriveService:
         for _ in range(_PLACE_ATTEMPTS):
             if policy == "replace":
                 existing = self.items.at_name(owner_id, parent_id, name_key(name), live_only=True)
+                if check is not None and (existing is None or existing["type"] != FILE):
+                    check(None)  # If-Match names a file that is not there (any more)
                 if existing and existing["type"] == FILE:
-                    replaced = self.versions.replace_content(owner_id, existing, content, undo)
+                    replaced = self.versions.replace_content(owner_id, existing, content, undo, check)
                     if replaced is not None:
                         return replaced, True
                     continue  # the file left its name meanwhile: place ours there
@@ -186,7 +194,7 @@ class DriveService:
                 item = self.tree.create(owner_id, FILE, parent_id, name, policy, utcnow(), revision=1, **content)
             except NameTaken:
                 if policy == "replace":
-                    continue  # a parallel upload created it first: replace that one
+                    continue  # a parallel upload created it first: replace that one (If-Match fails it)
                 raise
             undo[-1] = lambda: self._uncreate(owner_id, item["_id"])  # the file holds the reference now
             log.info("upload user_id=%s file_id=%s size=%d", owner_id, item["_id"], item["size"])
@@ -202,10 +210,11 @@ class DriveService:
         """The owner's own file: may be served by a signed redirect where the storage offers one."""
         return self.blobs.download(self.tree.live(owner_id, file_id, FILE), redirect_allowed=True)
 
-    def download(self, file: dict) -> Download:
-        """The current content of a file record already checked by the caller (a share link,
-        the compatibility API): always served through the app."""
-        return self.blobs.download(file)
+    def download(self, file: dict, redirect_allowed: bool = False) -> Download:
+        """The current content of a file record already checked by the caller (the access
+        rule, a share link, the compatibility API); only the drive's own routes allow a
+        signed redirect."""
+        return self.blobs.download(file, redirect_allowed=redirect_allowed)
 
     def file_named(self, owner_id: str, folder_id, name) -> dict:
         """A live file found by its name (any case) in a folder, or 404."""
@@ -262,12 +271,16 @@ class DriveService:
         log.info("folder created user_id=%s folder_id=%s", owner_id, folder["_id"])
         return folder
 
-    def update(self, owner_id: str, item_id: str, kind: str, name=None, parent=_MISSING, on_conflict=None) -> dict:
-        """Rename and/or move: metadata only, no bytes move on disk."""
+    def update(self, owner_id: str, item_id: str, kind: str, name=None, parent=_MISSING, on_conflict=None,
+               check: Callable[[dict], None] | None = None) -> dict:
+        """Rename and/or move: metadata only, no bytes move on disk. ``check`` (If-Match)
+        sees the item under the tree lock."""
         policy = conflict_policy(on_conflict, ("fail", "rename"))
         new_name = None if name is None else validate_display_name(name)
         with self.tree.locked(owner_id):
             item = self.tree.live(owner_id, item_id, kind)
+            if check is not None:
+                check(item)
             new_name = new_name or item["name"]
             parent_id = item["parent_id"] if parent is _MISSING else self.tree.folder_id(owner_id, parent)
             if kind == FOLDER and parent_id != item["parent_id"]:
@@ -308,6 +321,74 @@ class DriveService:
                 raise
         log.info("copied user_id=%s from=%s to=%s", owner_id, source["_id"], top["_id"])
         return top
+
+    def copy_across(self, source_owner: str, item_id: str, kind: str, target_owner: str, parent=None, name=None,
+                    on_conflict=None) -> dict:
+        """Copy a file or folder into another user's drive (a member's "copy to my drive"):
+        the bytes are stored again there, deduplicated and charged like an upload of them
+        (507 when they do not fit); all or nothing. The source is read as of one moment (its
+        records under the source's tree lock, its contents held by a reference while they are
+        read), and no lock is held while bytes move."""
+        policy = conflict_policy(on_conflict, ("fail", "rename"), default="rename")
+        new_name = None if name is None else validate_display_name(name)
+        with self.tree.locked(source_owner):
+            source = self.tree.live(source_owner, item_id, kind)
+            inside = self.tree.subtree(source_owner, source["_id"], "live") if source["type"] == FOLDER else []
+            held: dict = {}
+            try:
+                for record in [source, *inside]:
+                    if record["type"] == FILE:
+                        held[record["_id"]] = self._reference_content(source_owner, record)
+            except BaseException:
+                for file in held.values():
+                    self.blobs.release(source_owner, file["blob_id"])
+                raise
+        staged: dict = {}
+        undo: list[Callable[[], None]] = []
+        try:
+            parent_id = self.tree.folder_id(target_owner, parent)
+            budget = self.blobs.upload_budget(target_owner)
+            for file_id, file in held.items():
+                blob = self.blobs.stage(target_owner, budget)
+                staged[file_id] = blob
+                with self.blobs.download(file).open() as opened:
+                    blob.append(opened.file)
+            self.blobs.check_quota(target_owner, staged.values())
+            with self.tree.locked(target_owner):
+                top = self._place_copy(target_owner, source if kind == FOLDER else held[source["_id"]], parent_id,
+                                       new_name or source["name"], policy, staged, undo)
+                mapping = {source["_id"]: top["_id"]}
+                for child in inside:
+                    self.tree.keep_lock(target_owner)
+                    record = held.get(child["_id"], child)
+                    copied = self._place_copy(target_owner, record, mapping[child["parent_id"]], child["name"], "fail",
+                                              staged, undo)
+                    mapping[child["_id"]] = copied["_id"]
+        except BaseException:
+            for step in reversed(undo):
+                try:
+                    step()
+                except Exception:  # keep undoing; repair finds what is left
+                    log.exception("could not undo part of a failed copy")
+            raise
+        finally:
+            for blob in staged.values():  # as at an upload's teardown: a no-op for what was kept
+                blob.discard()
+            for file in held.values():
+                self.blobs.release(source_owner, file["blob_id"])
+        log.info("copied across from_user=%s to_user=%s from=%s to=%s", source_owner, target_owner, source["_id"],
+                 top["_id"])
+        return top
+
+    def _place_copy(self, owner_id: str, record: dict, parent_id, name: str, policy: str, staged: dict,
+                    undo: list) -> dict:
+        if record["type"] == FOLDER:
+            folder = self.tree.create(owner_id, FOLDER, parent_id, name, policy, utcnow())
+            undo.append(lambda: self.items.delete(folder["_id"]))
+            return folder
+        part = UploadPart(name, record.get("content_type"), staged[record["_id"]], record.get("modified_at"))
+        item, _ = self._store_one(owner_id, parent_id, part, name, record.get("content_type"), policy, undo)
+        return item
 
     def _reference_content(self, owner_id: str, file: dict) -> dict:
         """Take a reference to the file's current content; a replace may have moved it on

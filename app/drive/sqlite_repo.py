@@ -25,7 +25,7 @@ _ITEM_IDS = ("_id", "parent_id", "trashed_with", "blob_id", "last_version_id")
 _ITEM_TIMES = ("created_at", "updated_at", "trashed_at", "modified_at")
 _ITEM_COLUMNS = ("owner_id", "type", "rank", "name", "name_key", "parent_id", "slot", "created_at", "updated_at",
                  "starred", "trashed_at", "trash_root", "trashed_with", "size", "content_type", "sha256", "blob_id",
-                 "revision", "last_version_id", "modified_at", "dav_props")
+                 "revision", "last_version_id", "modified_at", "dav_props", "trashed_by")
 _FILE_ONLY = ("content_type", "sha256", "blob_id", "revision", "last_version_id", "modified_at")
 _LIVE = "trashed_at IS NULL"
 
@@ -93,7 +93,9 @@ END
 # Version 3: WebDAV dead properties of an item, a JSON object (app.dav), moved and copied with it.
 ITEM_MIGRATIONS = (Migration(1, "INSERT INTO item_names (item_names) VALUES ('rebuild')"),
                    Migration(2, "ALTER TABLE items ADD COLUMN modified_at TEXT"),
-                   Migration(3, "ALTER TABLE items ADD COLUMN dav_props TEXT"))
+                   Migration(3, "ALTER TABLE items ADD COLUMN dav_props TEXT"),
+                   # Issue 16: who put an item in the trash when it was not its owner (a member).
+                   Migration(4, "ALTER TABLE items ADD COLUMN trashed_by TEXT"))
 TRIGRAM = 3  # characters: a trigram index cannot answer a shorter term
 
 BLOBS_SCHEMA = """
@@ -202,6 +204,11 @@ class SQLiteItemsRepository(SQLiteRepository):
         elif live is False:
             sql += " AND trashed_at IS NOT NULL"
         return _item(self._db.read_one(sql, tuple(params)))
+
+    def owner_of(self, item_id) -> str | None:
+        key = _id_arg(item_id)
+        row = self._db.read_one("SELECT owner_id FROM items WHERE id = ?", (key,)) if key else None
+        return row[0] if row else None
 
     def update(self, owner_id: str, item_id: ObjectId, changes: dict, live_only: bool = False) -> dict | None:
         return self._update_where("id = ? AND +owner_id = ?" + (f" AND {_LIVE}" if live_only else ""),

@@ -17,20 +17,23 @@ log = logging.getLogger(__name__)
 
 
 class TrashService:
-    def __init__(self, items: ItemsRepository, blobs: BlobStore, versions: VersionsService, retention_days: int):
+    def __init__(self, items: ItemsRepository, blobs: BlobStore, versions: VersionsService, retention_days: int,
+                 grants=None):
         self.items = items
+        self.grants = grants  # grants on what is deleted for good end with it
         self.tree = Tree(items)
         self.blobs = blobs
         self.versions = versions
         self.retention = timedelta(days=retention_days)
 
-    def trash(self, owner_id: str, item_id: str, kind: str | None) -> dict:
-        """Move a live item (and, for a folder, everything live inside it) to the trash."""
+    def trash(self, owner_id: str, item_id: str, kind: str | None, by: str | None = None) -> dict:
+        """Move a live item (and, for a folder, everything live inside it) to the trash;
+        ``by`` names a member who did it in the owner's drive (shown in the owner's trash)."""
         with self.tree.locked(owner_id):
             item = self.tree.live(owner_id, item_id, kind)
             now = utcnow()
             trashed = self.items.update(owner_id, item["_id"], {"trashed_at": now, "trash_root": True,
-                                                                "slot": trash_slot(item["_id"])})
+                                                                "slot": trash_slot(item["_id"]), "trashed_by": by})
             if item["type"] == FOLDER:
                 inside = [c["_id"] for c in self.tree.subtree(owner_id, item["_id"], "live")]
                 if inside:
@@ -55,7 +58,8 @@ class TrashService:
             item = self._trashed(owner_id, item_id)
             parent_id, note = self._restore_target(owner_id, item)
             restored = self.tree.relocate(owner_id, item, parent_id, item["name"], "rename",
-                                          trashed_at=None, trash_root=False, trashed_with=None)
+                                          trashed_at=None, trash_root=False, trashed_with=None,
+                                          trashed_by=None)
             if restored["name"] != item["name"] and note is None:
                 note = "renamed"
             self.items.restore_along(owner_id, item["_id"])
@@ -104,6 +108,8 @@ class TrashService:
             if gone is not None and gone["type"] == FILE:
                 self.versions.delete_all(owner_id, gone)
                 self.blobs.release(owner_id, gone["blob_id"])
+        if self.grants is not None:  # one write; a grant left by a crash here opens nothing (its item is gone)
+            self.grants.delete_for_items([victim["_id"] for victim in doomed])
         log.info("deleted for good user_id=%s item_id=%s items=%d", owner_id, item["_id"], len(doomed))
 
     def empty(self, owner_id: str) -> int:

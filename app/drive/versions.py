@@ -117,7 +117,7 @@ class VersionsService:
             self.versions.settle(file["last_version_id"])
 
     def replace_content(self, owner_id: str, file: dict, content: dict,
-                        undo: list[Callable[[], None]]) -> dict | None:
+                        undo: list[Callable[[], None]], check: Callable[[dict], None] | None = None) -> dict | None:
         """Make ``content`` (whose blob reference the caller holds, with its release as the
         last step of ``undo``) the file's current content as its next commit.
 
@@ -125,6 +125,8 @@ class VersionsService:
         state. Returns None when the file left its name meanwhile (trashed, deleted): the
         caller places it anew."""
         for _ in range(_COMMIT_ATTEMPTS):
+            if check is not None:
+                check(file)  # If-Match, against the state this commit is conditional on
             if content["sha256"] == file["sha256"]:
                 self.blobs.release(owner_id, content["blob_id"])  # same bytes: nothing to keep
                 undo.pop()  # the caller's release of that reference is done already
@@ -207,9 +209,13 @@ class VersionsService:
         file, version = self._file_and_version(owner_id, file_id, version_id)
         return self.blobs.download(file, version, redirect_allowed=True)
 
-    def restore(self, owner_id: str, file_id: str, version_id: str) -> dict:
-        """The version's content becomes the file's next commit; the current one a version."""
+    def restore(self, owner_id: str, file_id: str, version_id: str,
+                check: Callable[[dict], None] | None = None) -> dict:
+        """The version's content becomes the file's next commit; the current one a version.
+        ``check`` (If-Match) sees the file as each commit attempt does."""
         file, version = self._file_and_version(owner_id, file_id, version_id)
+        if check is not None:
+            check(file)
         if not self.versions.delete(version["_id"]):  # a parallel restore or delete took it
             raise NotFound("No such version.", code=ErrorCode.VERSION_NOT_FOUND)
         # From here this call holds the version's reference to its blob.
@@ -219,6 +225,8 @@ class VersionsService:
                 if restored is not None:
                     break
                 file = self.tree.live(owner_id, file_id, FILE)
+                if check is not None:
+                    check(file)
             else:
                 raise AppError("Too many changes to this file at once; try again.", code=ErrorCode.TRY_AGAIN)
         except BaseException:

@@ -6,9 +6,10 @@ from flask import Blueprint, request
 from flask_login import current_user
 
 from ...contract import arguments, authenticated, document, response
-from ...errors import (CONFLICT, INSUFFICIENT_STORAGE, NOT_FOUND, PREVIEW_UNAVAILABLE, TOO_LARGE, ErrorCode,
-                       InvalidInput)
-from ...http import send_download, send_preview
+from ...errors import (CONFLICT, IF_MATCH_FAILED, INSUFFICIENT_STORAGE, MEMBER_FORBIDDEN, NOT_FOUND,
+                       PREVIEW_UNAVAILABLE, TOO_LARGE, ErrorCode, InvalidInput)
+from ...http import if_match, send_download, send_preview
+from ...members.access import WRITE, access_to, owner_only
 from ...request import stage_uploads_into
 from ...schemas import paged
 from ...audit.record import audit
@@ -16,7 +17,7 @@ from ...services import services
 from ..schemas import (UPLOAD_CONFLICT, FileListSchema, FilePageSchema, FilesQuery, ItemSchema, UploadQuery,
                        VersionListSchema)
 from ..service import UploadPart, folder_names, modification_time
-from .items import add_item_routes
+from .items import IF_MATCH_HEADER, add_item_routes
 
 bp = Blueprint("files", __name__, url_prefix="/api")
 
@@ -42,8 +43,9 @@ UPLOAD_BODY = {"required": True, "content": {"multipart/form-data": {"schema": {
 @bp.post("/upload")
 @authenticated
 @arguments(UploadQuery, "query")
-@response(FileListSchema, 201, "The stored files.", errors=(NOT_FOUND, CONFLICT, TOO_LARGE, INSUFFICIENT_STORAGE))
-@document(request_body_raw=UPLOAD_BODY)
+@response(FileListSchema, 201, "The stored files.", errors=(NOT_FOUND, CONFLICT, TOO_LARGE, INSUFFICIENT_STORAGE,
+                                                            MEMBER_FORBIDDEN, IF_MATCH_FAILED))
+@document(request_body_raw=UPLOAD_BODY, parameters_raw=[IF_MATCH_HEADER])
 def upload(query: dict):
     """Upload one or more files, into a folder.
 
@@ -59,24 +61,33 @@ def upload(query: dict):
     Last-Modified): one value for every part, or one per part in their order; without it
     a file's modification time is the time it was stored. `relative_path` (`Photos/2026`)
     puts the files in those folders below `folder_id`, made as needed (a folder upload).
+    With `on_conflict=replace`, `If-Match` (the file's ETag: its `sha256`, quoted) replaces
+    the file only if nobody changed it since (else 412, nothing stored). A folder shared with
+    you as an editor takes uploads too (give its `folder_id` in the query): they count
+    against its owner's quota.
     """
     if request.mimetype != "multipart/form-data":
         raise InvalidInput("Upload with Content-Type: multipart/form-data.", code=ErrorCode.INVALID_CONTENT_TYPE)
     drive = services().drive
-    stage_uploads_into(drive.stager_for(current_user.id))
+    owner_id = access_to(query["folder_id"], "folder", WRITE).owner_id  # the drive that pays for the bytes
+    stage_uploads_into(drive.stager_for(owner_id))
     if "file" not in request.files and "file" in request.form:
         raise InvalidInput("The 'file' field must be a file, not text.", code=ErrorCode.MISSING_FILE)
     files = request.files.getlist("file")
     times = _modification_times(query["last_modified"], request.form.getlist("last_modified"), len(files))
     parts = [UploadPart(f.filename, f.mimetype, f.stream, when) for f, when in zip(files, times)]
     folder_id = query["folder_id"] or request.form.get("folder_id")
+    if not query["folder_id"] and folder_id:  # named in the form, after the bytes: its drive now
+        owner_id = access_to(folder_id, "folder", WRITE).owner_id
     on_conflict = query["on_conflict"] or request.form.get("on_conflict")
     relative = query["relative_path"] or request.form.get("relative_path")
     if relative:  # checked whole before a folder is made; the folders stay if the upload fails
-        folder_id = drive.folder_path(current_user.id, folder_id, folder_names(relative, "relative_path"))
-    stored = drive.store_uploads(current_user.id, parts, folder_id, on_conflict)
+        folder_id = drive.folder_path(owner_id, folder_id, folder_names(relative, "relative_path"))
+    precondition = if_match()
+    stored = drive.store_uploads(owner_id, parts, folder_id, on_conflict,
+                                 check=precondition.check if precondition else None)
     for file in stored:
-        audit("file_uploaded", owner_id=current_user.id, target_id=file["_id"], size=file["size"])
+        audit("file_uploaded", owner_id=owner_id, target_id=file["_id"], size=file["size"])
     return {"files": stored}
 
 
@@ -111,8 +122,9 @@ def download(file_id: str):
     Always an attachment, with the UTF-8 name in `filename*` and an ASCII fallback.
     Supports `Range` (206), `If-None-Match` / `If-Modified-Since` (304) and `If-Range`.
     """
-    response = send_download(services().drive.open_download(current_user.id, file_id))
-    audit("file_downloaded", owner_id=current_user.id, target_id=file_id, status=response.status_code)
+    access = access_to(file_id, "file")
+    response = send_download(services().drive.download(access.item, redirect_allowed=True))
+    audit("file_downloaded", owner_id=access.owner_id, target_id=file_id, status=response.status_code)
     return response
 
 
@@ -133,7 +145,7 @@ def preview(file_id: str):
     SVG, HTML and PDF (browsers do not render PDF sandboxed) included, is 415
     `preview_unavailable`: download it instead.
     """
-    return send_preview(services().drive.open_download(current_user.id, file_id))
+    return send_preview(services().drive.download(access_to(file_id, "file").item, redirect_allowed=True))
 
 
 @bp.get("/files/<file_id>/info")
@@ -141,7 +153,7 @@ def preview(file_id: str):
 @response(ItemSchema, description="The record.", errors=(NOT_FOUND,))
 def file_info(file_id: str):
     """A file's record."""
-    return services().drive.get(current_user.id, file_id, "file")
+    return access_to(file_id, "file").item
 
 
 @bp.get("/files/<file_id>/versions")
@@ -154,7 +166,7 @@ def list_versions(file_id: str):
     Uploading with `on_conflict=replace` keeps the previous content as a version. At most
     `MAX_VERSIONS_PER_FILE` are kept; older ones are deleted.
     """
-    return {"versions": services().versions.list(current_user.id, file_id)}
+    return {"versions": services().versions.list(access_to(file_id, "file").owner_id, file_id)}
 
 
 @bp.get("/files/<file_id>/versions/<version_id>")
@@ -162,24 +174,36 @@ def list_versions(file_id: str):
 @document(tags=["versions"], errors=(NOT_FOUND,), responses_raw=DOWNLOAD_RESPONSES)
 def download_version(file_id: str, version_id: str):
     """Download an earlier version's bytes (same headers as a file download)."""
-    return send_download(services().versions.open_version(current_user.id, file_id, version_id))
+    return send_download(services().versions.open_version(access_to(file_id, "file").owner_id, file_id, version_id))
 
 
 @bp.post("/files/<file_id>/versions/<version_id>/restore")
 @authenticated
-@response(ItemSchema, description="The file with its restored content.", errors=(NOT_FOUND,))
-@document(tags=["versions"])
+@response(ItemSchema, description="The file with its restored content.", errors=(NOT_FOUND, MEMBER_FORBIDDEN,
+                                                                                IF_MATCH_FAILED))
+@document(tags=["versions"], parameters_raw=[IF_MATCH_HEADER])
 def restore_version(file_id: str, version_id: str):
-    """Make a version the current content; the current content becomes a version."""
-    return services().versions.restore(current_user.id, file_id, version_id)
+    """Make a version the current content; the current content becomes a version.
+
+    `If-Match` (the file's ETag) restores only if nobody changed the file since (else 412).
+    """
+    access = access_to(file_id, "file", WRITE)
+    precondition = if_match()
+    restored = services().versions.restore(access.owner_id, file_id, version_id,
+                                           check=precondition.check if precondition else None)
+    if not access.is_owner:
+        audit("member_restored_version", owner_id=access.owner_id, target_id=file_id)
+    return restored
 
 
 @bp.delete("/files/<file_id>/versions/<version_id>")
 @authenticated
-@response(None, 204, "Deleted.", errors=(NOT_FOUND,))
+@response(None, 204, "Deleted.", errors=(NOT_FOUND, MEMBER_FORBIDDEN))
 @document(tags=["versions"])
 def delete_version(file_id: str, version_id: str):
-    """Delete a version; its bytes go when nothing else uses them."""
+    """Delete a version; its bytes go when nothing else uses them (the owner's to do)."""
+    if not access_to(file_id, "file", WRITE).is_owner:
+        raise owner_only("delete versions")
     services().versions.delete(current_user.id, file_id, version_id)
 
 

@@ -5,9 +5,11 @@ from __future__ import annotations
 from flask import Blueprint
 from flask_login import current_user
 
-from ...contract import arguments, authenticated, response
-from ...errors import CONFLICT, NOT_FOUND
+from ...contract import arguments, authenticated, document, response
+from ...errors import CONFLICT, IF_MATCH_FAILED, MEMBER_FORBIDDEN, NOT_FOUND
 from ...audit.record import audit
+from ...http import if_match
+from ...members.access import READ, WRITE, access_to, outside_share, owner_only, same_drive
 from ...services import services
 from ..schemas import DeleteQuery, ItemSchema, ItemUpdateSchema
 
@@ -15,18 +17,29 @@ _UPDATE_DOC = """Rename and/or move a {kind} (metadata only; no bytes move).
 
 Send `name` to rename, `parent_id` (a folder id or `root`) to move, or both. A sibling
 with the same name (ignoring case) is a 409 `name_conflict` unless `on_conflict` is
-`rename` (gives `name (1)`).{extra}"""
+`rename` (gives `name (1)`).{extra} `If-Match` with the file's ETag (its `sha256`, quoted)
+makes the change only if nobody changed the file since (else 412). In a folder shared with
+you as an editor, it moves only within what is shared with you (403 `outside_share`)."""
 
 _DELETE_DOC = """Delete a {kind}: to the trash by default, for good with `permanent=true`.
 
 Without `permanent` the {kind} moves to the trash{recursive}: it leaves listings and
 search, its bytes still count toward the quota, and `POST /api/trash/<id>/restore` puts it
-back. With `permanent=true` the records are deleted, then bytes that nothing else uses."""
+back. With `permanent=true` the records are deleted, then bytes that nothing else uses.
+An editor of a shared folder puts items in its owner's trash (shown as `trashed_by`); only
+the owner deletes for good."""
 
 _COPY_DOC = """Copy a {kind}{recursive}; bytes are shared, never duplicated on disk.
 
 Optional JSON body: `parent_id` (default: the same folder), `name` (default: the same
-name), `on_conflict` (`rename` by default, giving `name (1)`; or `fail` for a 409)."""
+name), `on_conflict` (`rename` by default, giving `name (1)`; or `fail` for a 409). A {kind}
+shared with you copies into your own drive with `parent_id` (`root` or one of your folders):
+its bytes are stored again there and count against your quota."""
+
+
+IF_MATCH_HEADER = {"name": "If-Match", "in": "header", "required": False, "schema": {"type": "string"},
+                   "description": "Optional: the file's ETag (its `sha256`, quoted) as you last read it; the "
+                                  "change is made only if it is still the file's (else 412)."}
 
 
 def _moved_to(body: dict) -> dict:
@@ -41,34 +54,77 @@ def add_item_routes(bp: Blueprint, kind: str, prefix: str) -> None:
             if kind == "folder" else ""}
 
     @arguments(ItemUpdateSchema)
-    @response(ItemSchema, description=f"The updated {kind}.", errors=(NOT_FOUND, CONFLICT))
+    @response(ItemSchema, description=f"The updated {kind}.", errors=(NOT_FOUND, CONFLICT, MEMBER_FORBIDDEN,
+                                                                       IF_MATCH_FAILED))
+    @document(parameters_raw=[IF_MATCH_HEADER])
     def update(body: dict, **ids: str):
-        return services().drive.update(current_user.id, ids[id_name], kind, name=body.get("name"),
-                                       on_conflict=body.get("on_conflict"), **_moved_to(body))
+        access = access_to(ids[id_name], kind, WRITE)
+        moved = _moved_to(body)
+        if not access.is_owner and "parent" in moved:
+            if access.item["_id"] == access.root_id:
+                raise outside_share("move the shared item itself out of its place")
+            same_drive(access, moved["parent"], "move items out of the share")
+        precondition = if_match()
+        updated = services().drive.update(access.owner_id, ids[id_name], kind, name=body.get("name"),
+                                          on_conflict=body.get("on_conflict"),
+                                          check=precondition.check if precondition else None, **moved)
+        if not access.is_owner:
+            audit("member_changed_item", owner_id=access.owner_id, target_id=ids[id_name], kind=kind)
+        return updated
 
     @arguments(DeleteQuery, "query")
-    @response(None, 204, "Deleted.", errors=(NOT_FOUND,))
+    @response(None, 204, "Deleted.", errors=(NOT_FOUND, MEMBER_FORBIDDEN))
     def delete(query: dict, **ids: str):
+        access = access_to(ids[id_name], kind, WRITE)
+        if not access.is_owner:
+            if query["permanent"]:
+                raise owner_only("delete for good (put it in the trash instead)")
+            if access.item["_id"] == access.root_id:
+                raise owner_only("put the shared item itself in the trash (remove yourself from it instead)")
         if query["permanent"]:
-            services().trash.delete_forever(current_user.id, ids[id_name], kind, must_be_trashed=False)
+            services().trash.delete_forever(access.owner_id, ids[id_name], kind, must_be_trashed=False)
         else:
-            services().trash.trash(current_user.id, ids[id_name], kind)
-        audit("deleted_for_good" if query["permanent"] else "trashed", owner_id=current_user.id,
+            services().trash.trash(access.owner_id, ids[id_name], kind,
+                                   by=None if access.is_owner else current_user.username)
+        audit("deleted_for_good" if query["permanent"] else "trashed", owner_id=access.owner_id,
               target_id=ids[id_name], kind=kind)
 
     @arguments(ItemUpdateSchema, "optional_json")
-    @response(ItemSchema, 201, f"The new {kind}.", errors=(NOT_FOUND, CONFLICT))
+    @response(ItemSchema, 201, f"The new {kind}.", errors=(NOT_FOUND, CONFLICT, MEMBER_FORBIDDEN))
     def copy(body: dict, **ids: str):
-        return services().drive.copy(current_user.id, ids[id_name], kind, name=body.get("name"),
-                                     on_conflict=body.get("on_conflict"), **_moved_to(body))
+        access = access_to(ids[id_name], kind, READ)
+        drive, moved = services().drive, _moved_to(body)
+        if access.is_owner:
+            return drive.copy(current_user.id, ids[id_name], kind, name=body.get("name"),
+                              on_conflict=body.get("on_conflict"), **moved)
+        if "parent" not in moved:  # beside the original: in the share, as an editor
+            if access.item["_id"] == access.root_id:
+                raise outside_share("copy the shared item beside itself (give parent_id: root copies it to "
+                                    "your drive)")
+            moved = {"parent": str(access.item["parent_id"])}
+        target = access_to(moved["parent"], "folder", WRITE)
+        if target.owner_id == access.owner_id:
+            return drive.copy(access.owner_id, ids[id_name], kind, name=body.get("name"),
+                              on_conflict=body.get("on_conflict"), **moved)
+        copied = drive.copy_across(access.owner_id, ids[id_name], kind, target.owner_id, moved["parent"],
+                                   name=body.get("name"), on_conflict=body.get("on_conflict"))
+        audit("copied_from_share", owner_id=access.owner_id, target_id=ids[id_name], kind=kind)
+        return copied
 
-    @response(ItemSchema, description=f"The {kind}.", errors=(NOT_FOUND,))
+    @response(ItemSchema, description=f"The {kind}.", errors=(NOT_FOUND, MEMBER_FORBIDDEN))
     def star(**ids: str):
-        return services().drive.set_starred(current_user.id, ids[id_name], kind, True)
+        return services().drive.set_starred(_own(ids[id_name]), ids[id_name], kind, True)
 
-    @response(ItemSchema, description=f"The {kind}.", errors=(NOT_FOUND,))
+    @response(ItemSchema, description=f"The {kind}.", errors=(NOT_FOUND, MEMBER_FORBIDDEN))
     def unstar(**ids: str):
-        return services().drive.set_starred(current_user.id, ids[id_name], kind, False)
+        return services().drive.set_starred(_own(ids[id_name]), ids[id_name], kind, False)
+
+    def _own(item_id: str) -> str:
+        """Stars are the owner's marks on their items: a member gets 403 ``owner_only``."""
+        access = access_to(item_id, kind, READ)
+        if not access.is_owner:
+            raise owner_only("star it")
+        return access.owner_id
 
     routes = [
         ("PATCH", "", update, _UPDATE_DOC.format(**fill)),

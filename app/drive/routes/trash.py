@@ -5,7 +5,8 @@ from flask import Blueprint
 from flask_login import current_user
 
 from ...contract import arguments, authenticated, response
-from ...errors import NOT_FOUND
+from ...members.access import WRITE, access_to
+from ...errors import MEMBER_FORBIDDEN, NOT_FOUND
 from ...schemas import PageQuery, paged
 from ...audit.record import audit
 from ...services import services
@@ -29,16 +30,18 @@ def list_trash(query: dict):
 
 @bp.post("/trash/<item_id>/restore")
 @authenticated
-@response(RestoredSchema, description="The restored item.", errors=(NOT_FOUND,))
+@response(RestoredSchema, description="The restored item.", errors=(NOT_FOUND, MEMBER_FORBIDDEN))
 def restore(item_id: str):
     """Put a trashed item (and what was trashed with it) back where it was.
 
     If its folder is in the trash too, that folder path is made again (`note:
     parent_recreated`); if its folder was deleted for good, it goes to the root (`note:
-    restored_to_root`). A name now taken gets ` (1)` (`note: renamed`).
+    restored_to_root`). A name now taken gets ` (1)` (`note: renamed`). An editor of a shared
+    folder restores what was put in its owner's trash from inside it, by id.
     """
-    item, note = services().trash.restore(current_user.id, item_id)
-    audit("restored", owner_id=current_user.id, target_id=item_id)
+    access = access_to(item_id, None, WRITE, live=False)
+    item, note = services().trash.restore(access.owner_id, item_id)
+    audit("restored", owner_id=access.owner_id, target_id=item_id)
     return {"item": item, "note": note}
 
 
