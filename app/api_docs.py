@@ -37,6 +37,7 @@ TAGS = [{"name": name, "description": description} for name, description in (
     ("search", "Find by name and filters; starred items."),
     ("sharing", "Links that work without an account."),
     ("public links", "What a link's holder can do."),
+    ("members", "Share files and folders with other users of this server; what others shared with you."),
     ("tokens", "Personal access tokens for scripts."),
     ("account", "Your password and your login sessions."),
     ("Administration", "Users, quotas, invitations (administrators only; 404 for anyone else)."),
@@ -48,13 +49,15 @@ TAGS = [{"name": name, "description": description} for name, description in (
 # The tag of a blueprint's routes, unless a route names its own.
 BLUEPRINT_TAGS = {"auth": "auth", "tokens": "tokens", "files": "files", "folders": "folders", "trash": "trash",
                   "search": "search", "shares": "sharing", "public": "public links", "system": "system",
-                  "compat": "compatibility", "web": "web", "admin": "Administration"}
+                  "compat": "compatibility", "web": "web", "admin": "Administration",
+                  "members": "members"}
 
 PATH_IDS = {
     "file_id": "A file id", "folder_id": "A folder id, or `root`", "item_id": "A file or folder id",
     "version_id": "A version id", "share_id": "A share link's id", "token_id": "A token id",
     "token": "The link's token", "filename": "A file name in the root folder",
     "user_id": "A user's id", "invite_id": "An invitation's id", "session_id": "One of your sessions' ids",
+    "username": "A user's username (any letter case)",
 }
 
 INFO_DESCRIPTION = (

@@ -48,7 +48,9 @@ def alice(app):
     folder = c.post("/api/folders", json={"name": "Folder"}).get_json()["id"]
     record = upload(c, ("file.txt", b"bytes", "text/plain")).get_json()["files"][0]
     link = c.post("/api/shares", json={"item_id": record["id"], "password": "link password"}).get_json()
-    person.ids = {"file_id": record["id"], "folder_id": folder, "share_id": link["share"]["id"],
+    signup(app, "bob")  # someone to share with: the members routes' bodies reach their checks
+    person.ids = {"file_id": record["id"], "folder_id": folder, "share_id": link["share"]["id"], "item_id": folder,
+                  "username": "bob",
                   "token": link["token"], "user_id": person.id, "invite_id": str(ObjectId()),
                   "session_id": c.get("/api/me/sessions").get_json()["sessions"][0]["id"]}
     person.token_secret = c.post("/api/tokens", json={"name": "k", "scope": "read-write"}).get_json()["secret"]

@@ -111,8 +111,10 @@ def argument_values(rule, entry, world) -> dict | None:
             values[name] = world["web"]
         elif name == "share_id":
             values[name] = entry["share_id"]
-        elif name in ("item_id", "token_id"):
-            return None  # no GET route takes these today; a new one gets a value in this function
+        elif name == "item_id":
+            values[name] = entry["record"]["id"]  # its members, as JSON: never bytes
+        elif name == "token_id":
+            return None  # no GET route takes it today; a new one gets a value in this function
         elif name == "user_id":
             values[name] = world["user_id"]  # an account as JSON (administrators only), never bytes
         else:
@@ -124,7 +126,8 @@ def test_no_get_route_serves_user_bytes_as_something_a_browser_would_run(app, cl
     world = hostile_files
     rules = [r for r in app.url_map.iter_rules() if "GET" in r.methods and r.endpoint not in STATIC_ENDPOINTS]
     unfilled = [r.rule for r in rules for n in r.arguments
-                if n not in ("token", "file_id", "version_id", "filename", "folder_id", "share_id", "user_id")]
+                if n not in ("token", "file_id", "version_id", "filename", "folder_id", "share_id", "user_id",
+                             "item_id")]
     assert not unfilled, f"GET routes take arguments the walk cannot fill: {unfilled}"
     failures, carried = [], set()
     for rule in sorted(rules, key=lambda r: r.rule):

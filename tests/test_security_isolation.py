@@ -168,6 +168,8 @@ def owned_ids(alice: Person) -> dict[str, list[str]]:
         "session_id": [a["session"]],
         # The seed-compatible routes address the caller's root files by name and API key.
         "filename": ["report.txt"],
+        # Members of an item are named by username (issue 16).
+        "username": ["alice", "carol"],
     }
 
 
@@ -176,7 +178,7 @@ def own_ids(bob: Person) -> dict[str, str]:
     b = bob.ids
     return {"file_id": b["file"], "folder_id": b["folder"], "version_id": b["version"], "item_id": b["trashed"],
             "share_id": b["share"], "token_id": b["token"], "filename": "bob.txt", "upload_id": b["upload"],
-            "user_id": bob.id, "invite_id": str(ObjectId()), "session_id": b["session"]}
+            "user_id": bob.id, "invite_id": str(ObjectId()), "session_id": b["session"], "username": "bob"}
 
 
 @pytest.fixture
@@ -248,7 +250,7 @@ def call(client, rule, method, values, headers, bob: Person, query=""):
     kwargs = {"headers": headers}
     if method not in SAFE_METHODS:
         kwargs["json"] = {"name": "pwned.txt", "label": "pwned", "max_downloads": 1, "password": "pwned-pass",
-                          "parent_id": bob.ids["folder"]}
+                          "parent_id": bob.ids["folder"], "username": "carol", "role": "editor"}
     return closed(client.open(url, method=method, **kwargs))
 
 
@@ -263,15 +265,41 @@ def test_every_id_taking_route_is_covered(app):
     assert public <= {"token", "file_id"}, f"public link routes take new arguments: {public}"
 
 
-@pytest.mark.parametrize("mode", ["cookie", "token"])
-def test_another_users_ids_are_404_on_every_route_and_change_nothing(world, mode):
+# alice's items inside "Projects": what a grant on it opens (the rest of her drive stays closed).
+SHARED_KEYS = ("projects", "sub", "inner")
+
+
+def outside_the_share(alice: Person) -> dict[str, list[str]]:
+    shared = {alice.ids[k] for k in SHARED_KEYS}
+    return {name: [v for v in values if v not in shared] for name, values in owned_ids(alice).items()}
+
+
+def grant(app, alice: Person, role: str | None) -> None:
+    """alice shares Projects with bob as ``role``; ``revoked``: shared as editor, then removed."""
+    if role is None:
+        return
+    c = alice.client
+    response = c.post(f"/api/items/{alice.ids['projects']}/members",
+                      json={"username": "bob", "role": "viewer" if role == "viewer" else "editor"})
+    assert response.status_code == 201, response.get_json()
+    if role == "revoked":
+        assert c.delete(f"/api/items/{alice.ids['projects']}/members/bob").status_code == 204
+
+
+@pytest.mark.parametrize("mode,role", [("cookie", None), ("token", None), ("cookie", "revoked"), ("token", "viewer"),
+                                       ("cookie", "editor")])
+def test_another_users_ids_are_404_on_every_route_and_change_nothing(world, mode, role):
+    """Without a grant (never given, or revoked), every id of user 1 is a 404; with a grant on
+    one folder, every id outside it still is."""
     app, alice, bob = world
+    grant(app, alice, role)
     before = snapshot(app, alice), snapshot(app, bob)
     if mode == "cookie":
         client, headers = bob.client, {}
     else:
         client, headers = app.test_client(), bearer(bob.token_secret)
-    mine, theirs = owned_ids(alice), own_ids(bob)
+    mine = owned_ids(alice) if role in (None, "revoked") else outside_the_share(alice)
+    theirs = own_ids(bob)
     failures, tried, walked = [], 0, set()
     for rule, method in id_rules(app):
         walked.add((rule.rule, method))
@@ -292,6 +320,48 @@ def test_another_users_ids_are_404_on_every_route_and_change_nothing(world, mode
     assert not failures, "another user's resources are reachable:\n" + "\n".join(failures)
     assert tried > 100 and len(walked) >= 25, (tried, walked)
     assert (snapshot(app, alice), snapshot(app, bob)) == before
+
+
+@pytest.mark.parametrize("mode", ["cookie", "token"])
+def test_a_viewer_reads_inside_the_share_and_changes_nothing_anywhere(world, mode):
+    """bob views alice's Projects: every route with its ids reads (2xx, or 404 for an id of
+    another kind) or refuses a write (403 read_only/owner_only/outside_share, or a 404);
+    nothing of alice's or bob's changes."""
+    app, alice, bob = world
+    grant(app, alice, "viewer")
+    before = snapshot(app, alice), snapshot(app, bob)
+    client, headers = (bob.client, {}) if mode == "cookie" else (app.test_client(), bearer(bob.token_secret))
+    a = alice.ids
+    inside = {"file_id": [a["inner"]], "folder_id": [a["projects"], a["sub"]], "item_id": [a["projects"], a["inner"]],
+              "version_id": a["versions"], "username": ["alice", "carol"]}
+    failures, reads = [], 0
+    for rule, method in id_rules(app):
+        if not set(rule.arguments) <= set(inside) or not set(rule.arguments) & {"file_id", "folder_id", "item_id"}:
+            continue
+        names = sorted(rule.arguments)
+        for combo in itertools.product(*(inside[n] for n in names)):
+            values = dict(zip(names, combo))
+            for query in (["", "?permanent=true"] if method == "DELETE" else [""]):
+                response = call(client, rule, method, values, headers, bob, query)
+                code = (response.get_json(silent=True) or {}).get("error", {}).get("code", "")
+                status = response.status_code
+                if method == "GET":
+                    reads += status == 200
+                    ok = status in (200, 415) or (status in (403, 404) and code in (
+                        "owner_only", "file_not_found", "folder_not_found", "item_not_found", "version_not_found"))
+                elif rule.endpoint in ("files.copy_file", "folders.copy_folder"):
+                    ok = status == 403 and code == "outside_share"  # into bob's folder: his own drive
+                    if status == 201:  # copying to his own drive is a viewer's right: undo it
+                        ok = True
+                else:
+                    ok = (status == 403 and code in ("read_only", "owner_only", "outside_share")) or (
+                        status == 404 and code.endswith("not_found"))
+                if not ok:
+                    failures.append(f"{method} {rule.rule} {values}{query}: {status} {code}")
+    assert not failures, "a viewer got past the rule:\n" + "\n".join(failures)
+    assert reads >= 8, reads
+    after_alice = snapshot(app, alice)
+    assert after_alice == before[0]
 
 
 @pytest.mark.parametrize("mode", ["cookie", "token"])
