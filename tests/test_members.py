@@ -281,3 +281,38 @@ def test_deleting_an_account_removes_its_grants_both_ways(people):
     assert response.status_code in (200, 204), response.get_json()
     grants = app.extensions["drive_services"].members.grants.everything()
     assert [(g["role"], str(g["item_id"])) for g in grants] == [("editor", folder)]
+
+
+def tus(client, name, data, folder_id, **more):
+    import base64
+    meta = ",".join(f"{k} {base64.b64encode(v.encode()).decode()}" for k, v in
+                    {"filename": name, "folder_id": folder_id, **more}.items())
+    return client.post("/api/tus/", data=data, content_type="application/offset+octet-stream",
+                       headers={"Tus-Resumable": "1.0.0", "Upload-Length": str(len(data)), "Upload-Metadata": meta})
+
+
+def test_an_editor_uploads_with_tus_into_the_share_against_the_owners_quota(people):
+    app, alice, bob, carol = people
+    folder = mkdir(alice, "Inbox")["id"]
+    assert share(alice, folder, "bob").status_code == 201
+    assert share(alice, folder, "carol", "viewer").status_code == 201
+    done = tus(bob, "via-tus.txt", b"resumable bytes", folder)
+    assert done.status_code == 201, done.get_json()
+    names = {i["name"]: i for i in alice.get(f"/api/folders/{folder}/children").get_json()["items"]}
+    assert content(alice, names["via-tus.txt"]["id"]) == b"resumable bytes"
+    assert usage(alice) == len(b"resumable bytes") and usage(bob) == 0
+    assert code(tus(carol, "no.txt", b"x", folder)) == "read_only"
+    # Half an upload, then the grant ends: the rest is refused, the reservation and bytes go on cancel.
+    import base64
+    meta = f"filename {base64.b64encode(b'half.txt').decode()},folder_id {base64.b64encode(folder.encode()).decode()}"
+    started = bob.post("/api/tus/", headers={"Tus-Resumable": "1.0.0", "Upload-Length": "10", "Upload-Metadata": meta})
+    assert started.status_code == 201
+    url = started.headers["Location"]
+    assert usage(alice) == len(b"resumable bytes") + 10 and usage(bob) == 0  # alice's quota holds the reservation
+    assert alice.delete(f"/api/items/{folder}/members/bob").status_code == 204
+    refused = bob.patch(url, data=b"0123456789", content_type="application/offset+octet-stream",
+                        headers={"Tus-Resumable": "1.0.0", "Upload-Offset": "0"})
+    assert refused.status_code == 404
+    assert bob.delete(url, headers={"Tus-Resumable": "1.0.0"}).status_code == 204
+    assert usage(alice) == len(b"resumable bytes")
+    assert {i["name"] for i in alice.get(f"/api/folders/{folder}/children").get_json()["items"]} == {"via-tus.txt"}

@@ -63,6 +63,14 @@ class AccountDeletion:
                 report.uploads += 1
             except NotFound:
                 pass  # finished or gone meanwhile
+        for upload in uploads.into_drive(user_id):  # others' uploads into folders they shared
+            if upload["state"] == COMPLETED:
+                uploads.delete(upload["_id"])
+                continue
+            try:
+                found.uploads.terminate(upload["owner_id"], str(upload["_id"]))  # 423 while written: run again
+            except NotFound:
+                pass
         home = path_key("/" + user["username"])
         for lock in found.dav_locks.at(home) + found.dav_locks.below(home):
             found.dav_locks.delete(lock["_id"])

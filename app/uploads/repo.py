@@ -25,6 +25,7 @@ class UploadsRepository:
     def ensure_indexes(self) -> None:
         self._uploads.create_index([("owner_id", ASCENDING), ("created_at", ASCENDING)], name="uploads_by_owner")
         self._uploads.create_index([("expires_at", ASCENDING)], name="uploads_by_expiry")
+        self._uploads.create_index([("drive_id", ASCENDING)], name="uploads_by_drive", sparse=True)
 
     def insert(self, upload: dict) -> None:
         self._uploads.insert_one(upload)
@@ -36,6 +37,10 @@ class UploadsRepository:
     def for_owner(self, owner_id: str, states: tuple[str, ...] = UNFINISHED) -> list[dict]:
         return list(self._uploads.find({"owner_id": owner_id, "state": {"$in": list(states)}},
                                        sort=[("created_at", ASCENDING), ("_id", ASCENDING)]))
+
+    def into_drive(self, drive_id: str) -> list[dict]:
+        """Uploads by others into this user's drive (folders shared with them), any state."""
+        return list(self._uploads.find({"drive_id": drive_id}, sort=[("created_at", ASCENDING), ("_id", ASCENDING)]))
 
     def unfinished(self) -> list[dict]:
         """Every user's unfinished uploads (for repair)."""
@@ -91,10 +96,11 @@ class UploadsRepository:
         self._uploads.delete_one({"_id": upload_id})
 
     def reserved_by_owner(self) -> dict[str, int]:
-        """Quota held by unfinished uploads, per user (repair counts it as used)."""
+        """Quota held by unfinished uploads, per user whose drive they go into (repair counts it as used)."""
         totals: dict[str, int] = {}
-        for upload in self._uploads.find({"reserved": {"$gt": 0}}, {"owner_id": 1, "reserved": 1}):
-            totals[upload["owner_id"]] = totals.get(upload["owner_id"], 0) + upload["reserved"]
+        for upload in self._uploads.find({"reserved": {"$gt": 0}}, {"owner_id": 1, "drive_id": 1, "reserved": 1}):
+            drive = upload.get("drive_id") or upload["owner_id"]
+            totals[drive] = totals.get(drive, 0) + upload["reserved"]
         return totals
 
 

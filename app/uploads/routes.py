@@ -8,18 +8,20 @@ from flask import Blueprint, current_app
 from flask_login import current_user
 
 from ..contract import authenticated, document, response
-from ..errors import (BAD_REQUEST, CHECKSUM_MISMATCH, FORBIDDEN, INSUFFICIENT_STORAGE, OFFSET_CONFLICT,
-                      RESUMABLE_UNAVAILABLE, TOO_LARGE, TUS_VERSION, UNSUPPORTED_MEDIA, UPLOAD_LOCKED,
+from ..errors import (BAD_REQUEST, CHECKSUM_MISMATCH, FORBIDDEN, INSUFFICIENT_STORAGE, MEMBER_FORBIDDEN,
+                      OFFSET_CONFLICT, RESUMABLE_UNAVAILABLE, TOO_LARGE, TUS_VERSION, UNSUPPORTED_MEDIA, UPLOAD_LOCKED,
                       UPLOAD_NOT_FOUND)
 from ..audit.record import audit
+from ..members.access import WRITE, access_to
 from ..services import services
 from . import protocol
+from .service import drive_of, upload_not_found
 from .schemas import APPENDED, CHUNK_BODY, CREATED, CREATION_HEADERS, PATCH_HEADERS, TUS_RESUMABLE, UploadListSchema
 
 bp = Blueprint("uploads", __name__, url_prefix="/api")
 bp.after_request(protocol.add_protocol_headers)
 TAGS = ["files"]  # uploads, beside the multipart one
-_WRITE_ERRORS = (BAD_REQUEST, FORBIDDEN, UPLOAD_NOT_FOUND, OFFSET_CONFLICT, TOO_LARGE, INSUFFICIENT_STORAGE,
+_WRITE_ERRORS = (BAD_REQUEST, MEMBER_FORBIDDEN, UPLOAD_NOT_FOUND, OFFSET_CONFLICT, TOO_LARGE, INSUFFICIENT_STORAGE,
                  TUS_VERSION, UNSUPPORTED_MEDIA, CHECKSUM_MISMATCH, UPLOAD_LOCKED)
 
 
@@ -45,9 +47,20 @@ def create():
     would store it (`on_conflict` included).
     """
     protocol.require_version()
-    upload = services().uploads.start(current_user.id, protocol.new_upload(), protocol.chunk_body(required=False),
-                                      protocol.checksum())
+    new = protocol.new_upload()
+    drive_id = access_to(new.folder_id, "folder", WRITE).owner_id  # a folder shared with the caller: its owner's
+    upload = services().uploads.start(current_user.id, new, protocol.chunk_body(required=False), protocol.checksum(),
+                                      drive_id=drive_id)
     return protocol.progress(upload, 201, created=True)
+
+
+def _still_allowed(upload: dict) -> None:
+    """An upload into a folder shared with the caller goes on only while the grant does (404
+    ``folder_not_found`` once it ended: the bytes wait for a cancel or the expiry)."""
+    if drive_of(upload) != current_user.id:
+        access = access_to(upload["folder_id"], "folder", WRITE)
+        if access.owner_id != drive_of(upload):
+            raise upload_not_found()
 
 
 @bp.route("/tus/<upload_id>", methods=["HEAD"])
@@ -72,12 +85,12 @@ def append(upload_id: str):
     `Upload-Checksum` does not match (the offset does not move).
     """
     uploads = services().uploads
-    uploads.get(current_user.id, upload_id)
+    _still_allowed(uploads.get(current_user.id, upload_id))
     protocol.require_version()
     upload = uploads.append(current_user.id, upload_id, protocol.upload_offset(), protocol.chunk_body(required=True),
                             protocol.checksum())
     if upload.get("file_id") is not None:  # this request finished it
-        audit("file_uploaded", owner_id=current_user.id, target_id=upload["file_id"], size=upload["size"],
+        audit("file_uploaded", owner_id=drive_of(upload), target_id=upload["file_id"], size=upload["size"],
               resumable=True)
     return protocol.progress(upload)
 

@@ -59,6 +59,12 @@ class Checksum:
     digest: bytes
 
 
+def drive_of(upload: dict) -> str:
+    """The user whose drive (quota, storage, folders) an upload goes into: the uploader's own,
+    or the owner of a folder shared with them (``drive_id``)."""
+    return upload.get("drive_id") or upload["owner_id"]
+
+
 def upload_not_found() -> NotFound:
     return NotFound("No such upload.", code=ErrorCode.UPLOAD_NOT_FOUND)
 
@@ -96,9 +102,12 @@ class UploadsService:
 
     # -- creating -------------------------------------------------------------------------------
 
-    def create(self, owner_id: str, new: NewUpload) -> dict:
+    def create(self, owner_id: str, new: NewUpload, drive_id: str | None = None) -> dict:
         """A new empty upload: its name and folder checked now (so no byte is sent for
-        nothing), its length reserved against the quota (507), MAX_CONTENT_LENGTH applied (413)."""
+        nothing), its length reserved against the quota (507), MAX_CONTENT_LENGTH applied (413).
+        ``drive_id``: the drive it goes into when that is not the uploader's (a folder shared
+        with them, checked by the caller): its quota and storage hold the upload."""
+        uploader_id, owner_id = owner_id, drive_id or owner_id
         from ..errors import too_large_message
         if self.max_size is not None and new.size > self.max_size:
             raise AppError(too_large_message(self.max_size), code=ErrorCode.PAYLOAD_TOO_LARGE)
@@ -126,12 +135,14 @@ class UploadsService:
                 staged.discard()
                 raise AppError("This server's storage cannot resume uploads yet; use POST /api/upload.",
                                code=ErrorCode.RESUMABLE_UNAVAILABLE) from None
-            upload = {"_id": ObjectId(), "owner_id": owner_id, "staging_id": staging_id, "size": new.size,
+            upload = {"_id": ObjectId(), "owner_id": uploader_id, "staging_id": staging_id, "size": new.size,
                       "received": 0, "reserved": new.size, "state": ACTIVE, "name": name,
                       "folder_id": new.folder_id or None, "on_conflict": policy, "content_type": new.content_type,
                       "modified_at": new.modified_at, "relative_path": "/".join(folders) or None,
                       "created_at": now, "expires_at": now + self.expiry,
                       "lease_token": None, "lease_until": None, "file_id": None}
+            if owner_id != uploader_id:
+                upload["drive_id"] = owner_id
             self.uploads.insert(upload)
         except BaseException:
             self.blobs.release_reservation(owner_id, new.size)
@@ -139,10 +150,11 @@ class UploadsService:
         log.info("resumable upload created user_id=%s upload_id=%s size=%d", owner_id, upload["_id"], new.size)
         return upload
 
-    def start(self, owner_id: str, new: NewUpload, body: BinaryIO | None, checksum: Checksum | None = None) -> dict:
+    def start(self, owner_id: str, new: NewUpload, body: BinaryIO | None, checksum: Checksum | None = None,
+              drive_id: str | None = None) -> dict:
         """Create, and append the creation request's body if it has one (creation-with-upload);
         an empty file is finished at once."""
-        upload = self.create(owner_id, new)
+        upload = self.create(owner_id, new, drive_id)
         if body is None and new.size:
             return upload
         return self.append(owner_id, str(upload["_id"]), 0, body or _EMPTY, checksum)
@@ -170,7 +182,7 @@ class UploadsService:
             self.uploads.release(claimed["_id"], token)
 
     def _append_claimed(self, upload: dict, token: str, body: BinaryIO, checksum: Checksum | None) -> dict:
-        owner_id = upload["owner_id"]
+        owner_id = drive_of(upload)
         try:
             staged = self.blobs.resume_staged(owner_id, upload["staging_id"], upload["received"])
         except FileNotFoundError:
@@ -231,7 +243,7 @@ class UploadsService:
     def _complete(self, upload: dict, token: str, staged: StagedBlob) -> dict:
         """The one transition to ``completing`` makes the file; the reservation is swapped for
         what storing the content really costs (nothing when the user has it already)."""
-        owner_id = upload["owner_id"]
+        owner_id = drive_of(upload)
         before = self.uploads.begin_completion(upload["_id"], token, upload["size"])
         if before is None:  # cannot happen under the lease; never make a second file
             _let_go(staged)
@@ -285,14 +297,14 @@ class UploadsService:
 
     def _clean_up(self, gone: dict) -> None:
         if gone["state"] == ACTIVE:
-            self.blobs.release_reservation(gone["owner_id"], gone["reserved"])
-            self.blobs.discard_staged(gone["owner_id"], gone["staging_id"])
+            self.blobs.release_reservation(drive_of(gone), gone["reserved"])
+            self.blobs.discard_staged(drive_of(gone), gone["staging_id"])
 
     def _lost(self, upload: dict) -> None:
         """The staged bytes are gone (swept, or removed by hand): the upload cannot go on."""
         log.error("resumable upload lost its staging user_id=%s upload_id=%s", upload["owner_id"], upload["_id"])
         self.uploads.delete(upload["_id"])
-        self.blobs.release_reservation(upload["owner_id"], upload["reserved"])
+        self.blobs.release_reservation(drive_of(upload), upload["reserved"])
 
 
 class _Empty:

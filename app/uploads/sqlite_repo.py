@@ -12,7 +12,7 @@ from .repo import ACTIVE, COMPLETED, COMPLETING, UNFINISHED
 UPLOADS = Table("uploads", ("_id", "owner_id", "staging_id", "size", "received", "reserved", "state", "name",
                             "folder_id", "on_conflict", "content_type", "modified_at", "relative_path", "created_at",
                             "expires_at",
-                            "lease_token", "lease_until", "file_id"),
+                            "lease_token", "lease_until", "file_id", "drive_id"),
                 ids=("_id", "file_id"), times=("modified_at", "created_at", "expires_at", "lease_until"))
 _IDLE = "(lease_until IS NULL OR lease_until <= :now)"
 
@@ -20,7 +20,11 @@ _IDLE = "(lease_until IS NULL OR lease_until <= :now)"
 class SQLiteUploadsRepository(SQLiteRepository):
     SCHEMA_NAME = "uploads"
     # Version 1: the folders of tus relativePath (made when the upload finishes).
-    MIGRATIONS = (Migration(1, "ALTER TABLE uploads ADD COLUMN relative_path TEXT"),)
+    # Version 2 (issue 16): the drive an upload goes into when it is not the uploader's own (a
+    # folder shared with them): its quota holds the reservation, its storage the staging.
+    MIGRATIONS = (Migration(1, "ALTER TABLE uploads ADD COLUMN relative_path TEXT"),
+                  Migration(2, "ALTER TABLE uploads ADD COLUMN drive_id TEXT; CREATE INDEX IF NOT EXISTS "
+                               "uploads_by_drive ON uploads (drive_id) WHERE drive_id IS NOT NULL"))
     SCHEMA = """
             CREATE TABLE IF NOT EXISTS uploads (
                 id TEXT PRIMARY KEY,
@@ -58,6 +62,10 @@ class SQLiteUploadsRepository(SQLiteRepository):
         marks = ", ".join("?" for _ in states)
         return UPLOADS.docs(self._db.read(f"SELECT * FROM uploads WHERE owner_id = ? AND state IN ({marks}) "
                                           "ORDER BY created_at, id", (owner_id, *states)))
+
+    def into_drive(self, drive_id: str) -> list[dict]:
+        return UPLOADS.docs(self._db.read("SELECT * FROM uploads WHERE drive_id = ? ORDER BY created_at, id",
+                                          (drive_id,)))
 
     def unfinished(self) -> list[dict]:
         return UPLOADS.docs(self._db.read("SELECT * FROM uploads WHERE state IN (?, ?) ORDER BY created_at",
@@ -109,5 +117,6 @@ class SQLiteUploadsRepository(SQLiteRepository):
         self._db.write("DELETE FROM uploads WHERE id = ?", (oid(upload_id),))
 
     def reserved_by_owner(self) -> dict[str, int]:
-        rows = self._db.read("SELECT owner_id, SUM(reserved) FROM uploads WHERE reserved > 0 GROUP BY owner_id")
+        rows = self._db.read("SELECT coalesce(drive_id, owner_id), SUM(reserved) FROM uploads WHERE reserved > 0 "
+                             "GROUP BY coalesce(drive_id, owner_id)")
         return {row[0]: row[1] for row in rows}
