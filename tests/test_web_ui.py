@@ -710,3 +710,77 @@ def test_account_self_service_in_the_browser(page, server, browser, tmp_path):
     page.wait_for_selector(".auth-form")
     log_in(page, "gwen", "a better passphrase")
     page.get_by_text("Invalid username or password.").wait_for()
+
+
+def test_sharing_a_folder_with_another_user_in_the_browser(page, server, browser, tmp_path):
+    """alice shares a folder with bob from the People dialog; bob finds it under Shared with
+    me, works in it (a tus upload lands in alice's folder), and a replace that raced with
+    alice's own change is refused (If-Match), not silently overwriting it."""
+    sign_up(page, server, "alicia")
+    page.get_by_role("button", name="+ New folder").click()
+    page.fill("#dialog-name", "Project")
+    page.get_by_role("button", name="Create").click()
+    row(page, "Project").wait_for()
+    project = api_children(page, server.base_url, "root")["Project"]["id"]
+    plan = tmp_path / "plan.txt"
+    plan.write_bytes(b"alicia's plan")
+    assert page.request.post(f"{server.base_url}/api/upload?folder_id={project}",
+                             multipart={"file": {"name": "plan.txt", "mimeType": "text/plain",
+                                                 "buffer": b"alicia's plan"}}).status == 201
+
+    bob_context = browser.new_context(viewport={"width": 1280, "height": 800})
+    bob = bob_context.new_page()
+    bob.set_default_timeout(15_000)
+    sign_up(bob, server, "bobby")
+
+    select(page, "Project")
+    page.get_by_role("button", name="People").click()
+    page.fill("#member-username", "bobby")
+    page.select_option("#member-role", "editor")
+    page.get_by_role("button", name="Add").click()
+    page.locator("dialog .members li", has_text="bobby").wait_for()
+    assert page.get_by_label("Role of bobby").input_value() == "editor"
+    assert serious_accessibility_problems(page) == []
+    shot(page, "50-people-dialog")
+    page.keyboard.press("Escape")
+
+    bob.get_by_role("link", name="Shared with me").click()
+    row(bob, "Project").wait_for()
+    assert "alicia · editor" in row(bob, "Project").inner_text()
+    shot(bob, "51-shared-with-me")
+    bob.get_by_role("button", name="Project", exact=True).click()
+    row(bob, "plan.txt").wait_for()
+    assert bob.locator(".breadcrumbs").inner_text().replace("\n", " ").split() == ["Shared", "with", "me", "›",
+                                                                                   "Project"]
+    notes = tmp_path / "notes.txt"
+    notes.write_bytes(b"bobby's notes")
+    bob.set_input_files(".file-input", [str(notes)])
+    bob.locator('.uploads li[data-name="notes.txt"] .up-status', has_text="Uploaded").wait_for()
+    assert set(api_children(page, server.base_url, project)) == {"plan.txt", "notes.txt"}
+
+    # bob replaces plan.txt; while his upload is on its way alicia saves her own change first.
+    def alicia_saves_first(route):
+        current = api_children(page, server.base_url, project)["plan.txt"]
+        answer = page.request.post(f"{server.base_url}/api/upload?folder_id={project}&on_conflict=replace",
+                                   headers={"If-Match": f'"{current["sha256"]}"'},
+                                   multipart={"file": {"name": "plan.txt", "mimeType": "text/plain",
+                                                       "buffer": b"alicia's second plan"}})
+        assert answer.status == 201, answer.text()
+        route.continue_()
+    plan.write_bytes(b"bobby's plan")
+    bob.set_input_files(".file-input", [str(plan)])
+    latest = bob.locator('.uploads li[data-name="plan.txt"]').first
+    latest.locator(".up-status", has_text="A file with this name already exists here.").wait_for()
+    bob.route("**/api/upload?*", alicia_saves_first)
+    latest.get_by_role("button", name="Replace: plan.txt").click()
+    latest.locator(".up-status", has_text="Someone changed this file since").wait_for()
+    bob.unroute("**/api/upload?*")
+    plan_id = api_children(page, server.base_url, project)["plan.txt"]["id"]
+    assert page.request.get(f"{server.base_url}/api/files/{plan_id}").body() == b"alicia's second plan"
+    # Having seen it, bob replaces it knowingly: alicia keeps her version in the history.
+    latest.get_by_role("button", name="Replace: plan.txt").click()
+    latest.locator(".up-status", has_text="Uploaded").wait_for()
+    assert page.request.get(f"{server.base_url}/api/files/{plan_id}").body() == b"bobby's plan"
+    versions = page.request.get(f"{server.base_url}/api/files/{plan_id}/versions").json()["versions"]
+    assert len(versions) == 2
+    bob_context.close()

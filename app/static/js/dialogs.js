@@ -197,3 +197,43 @@ export async function shareDialog(item) {
     return KEEP_OPEN;
   } });
 }
+
+// Sharing with people on this server: who has access and as what; add, change, remove.
+export async function peopleDialog(item) {
+  const list = el("ul", { class: "members", "aria-label": "People with access" });
+  const refresh = async () => {
+    let members;
+    try { ({ members } = await api("GET", `/api/items/${item.id}/members`)); }
+    catch (err) { list.replaceChildren(el("li", { text: err.message })); return; }
+    list.replaceChildren(...(members.length ? members.map((member) => {
+      const role = el("select", { "aria-label": `Role of ${member.username}`, onchange: async () => {
+        try { await api("PATCH", `/api/items/${item.id}/members/${encodeURIComponent(member.username)}`, { role: role.value }); toast(`${member.username} is now a ${role.value}`); }
+        catch (err) { toast(err.message); refresh(); }
+      } }, ...["viewer", "editor"].map((value) => el("option", { value, text: value === "viewer" ? "Can view" : "Can edit", selected: member.role === value })));
+      return el("li", {}, el("span", { text: member.username }), role,
+        el("button", { type: "button", class: "danger", text: "Remove", "aria-label": `Remove ${member.username}`, onclick: async () => {
+          try { await api("DELETE", `/api/items/${item.id}/members/${encodeURIComponent(member.username)}`); toast(`${member.username} no longer has access`); }
+          catch (err) { toast(err.message); }
+          refresh();
+        } }));
+    }) : [el("li", { text: "Only you have access." })]));
+  };
+  const username = el("input", { id: "member-username", autocomplete: "off", maxlength: "64", required: true });
+  const role = el("select", { id: "member-role" }, el("option", { value: "viewer", text: "Can view" }), el("option", { value: "editor", text: "Can edit" }));
+  const body = [
+    el("p", { class: "hint", text: item.type === "folder"
+      ? "People you add find this folder under “Shared with me”. Editors can upload, rename, move and delete inside it; what they upload counts against your storage."
+      : "People you add find this file under “Shared with me”. Editors can upload new versions of it." }),
+    el("label", { for: "member-username", text: "Username" }), username,
+    el("label", { for: "member-role", text: "Access" }), role,
+    el("h3", { text: "People with access" }), list,
+  ];
+  refresh();
+  await openDialog({ title: `Share “${item.name}” with people`, body, ok: "Add", wide: true, cancel: "Close", onSubmit: async () => {
+    const member = await api("POST", `/api/items/${item.id}/members`, { username: username.value.trim(), role: role.value });
+    toast(`Shared with ${member.username}`);
+    username.value = "";
+    await refresh();
+    return KEEP_OPEN;
+  } });
+}

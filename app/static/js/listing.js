@@ -2,7 +2,7 @@
 // the toolbar for the selection and the usage bar.
 import { api, query } from "./api.js";
 import { deleteForever, download, emptyTrash, restoreSelected, setStar, trashSelected } from "./actions.js";
-import { moveDialog, previewDialog, renameDialog, shareDialog } from "./dialogs.js";
+import { moveDialog, peopleDialog, previewDialog, renameDialog, shareDialog } from "./dialogs.js";
 import { go, state } from "./state.js";
 import { $, el, humanDate, humanSize, icon, toast } from "./ui.js";
 
@@ -43,12 +43,16 @@ export async function load(page = 1) {
     path = "/api/starred" + query(params);
   } else if (state.view === "trash") {
     path = "/api/trash" + query(params);
+  } else if (state.view === "shared") {
+    path = "/api/shared-with-me" + query(params);
   } else {
     path = "/api/search" + query({ ...params, q: state.searchText });
   }
   try {
     const data = await api("GET", path);
-    const rows = data.items;
+    // Shared with me: each row is an item with who shared it and how (shown in the Where column).
+    const rows = state.view === "shared"
+      ? data.shared.map((row) => ({ ...row.item, path: `${row.owner} · ${row.role}`, shared: row })) : data.items;
     state.items = page === 1 ? rows : state.items.concat(rows);
     state.total = data.total;
     state.page = page;
@@ -70,14 +74,14 @@ export function renderHeader() {
     if (active) button.setAttribute("aria-sort", state.order === "asc" ? "ascending" : "descending");
     else button.removeAttribute("aria-sort");
   }
-  $(".listing").classList.toggle("no-where", state.view !== "search");
+  $(".listing").classList.toggle("no-where", !["search", "shared"].includes(state.view));
   $(".new-upload").disabled = $(".new-folder").disabled = $(".new-folder-upload").disabled = state.view !== "folder";
   $("#search-input").value = state.view === "search" ? state.searchText : "";
 }
 
 export async function renderBreadcrumbs() {
   const nav = $(".breadcrumbs");
-  const titles = { starred: "Starred", trash: "Trash", search: `Search: “${state.searchText}”` };
+  const titles = { starred: "Starred", trash: "Trash", shared: "Shared with me", search: `Search: “${state.searchText}”` };
   if (state.view !== "folder") {
     nav.replaceChildren(el("span", { text: titles[state.view] }));
     document.title = `${titles[state.view]} · Cloud Drive`;
@@ -88,9 +92,11 @@ export async function renderBreadcrumbs() {
     try { crumbs = (await api("GET", `/api/folders/${encodeURIComponent(state.folderId)}/path`)).path; } catch (err) { return; }
   }
   const parts = [];
+  // In a folder someone shared: the path starts at the shared folder, under "Shared with me".
+  if (crumbs[0].id !== "root") parts.push(el("a", { href: "#/shared", text: "Shared with me" }));
   crumbs.forEach((crumb, index) => {
     const label = crumb.id === "root" ? "My Drive" : crumb.name;
-    if (index) parts.push(el("span", { class: "sep", "aria-hidden": "true", text: "›" }));
+    if (parts.length) parts.push(el("span", { class: "sep", "aria-hidden": "true", text: "›" }));
     parts.push(index === crumbs.length - 1
       ? el("span", { "aria-current": "page", text: label })
       : el("a", { href: `#/folder/${crumb.id}`, text: label }));
@@ -103,7 +109,8 @@ export function renderRows() {
   const body = $(".listing tbody");
   body.replaceChildren(...state.items.map(row));
   const empty = { folder: "This folder is empty. Upload files or drop them here.", starred: "Nothing starred yet.",
-                  trash: "The trash is empty.", search: "Nothing matches." }[state.view];
+                  trash: "The trash is empty.", search: "Nothing matches.",
+                  shared: "Nothing is shared with you yet. When someone shares a file or folder with you, it shows here." }[state.view];
   $(".empty").textContent = state.items.length ? "" : empty;
   $(".load-more").hidden = state.items.length >= state.total;
   $(".select-all").checked = state.items.length > 0 && state.selected.size === state.items.length;
@@ -126,11 +133,12 @@ function row(item) {
     onclick: () => setStar([item], !item.starred) });
   return el("tr", { class: selected ? "selected" : "", "data-id": item.id },
     el("td", { class: "col-check" }, check),
-    el("td", { class: "col-name" }, el("div", { class: "name" }, icon(iconFor(item)), name)),
+    el("td", { class: "col-name" }, el("div", { class: "name" }, icon(iconFor(item)), name,
+      item.trashed_by ? el("span", { class: "meta by", text: `deleted by ${item.trashed_by}` }) : null)),
     el("td", { class: "col-where meta", text: item.path || "" }),
     el("td", { class: "col-size meta", text: item.type === "file" ? humanSize(item.size) : "—" }),
     el("td", { class: "col-date meta", text: humanDate(state.view === "trash" ? item.trashed_at : item.updated_at) }),
-    el("td", { class: "col-star" }, state.view === "trash" ? null : star));
+    el("td", { class: "col-star" }, ["trash", "shared"].includes(state.view) ? null : star));
 }
 
 export function selection() {
@@ -156,6 +164,7 @@ function renderToolbar() {
     buttons.push(el("button", { type: "button", onclick: () => moveDialog(chosen, "copy"), text: "Copy" }));
     const allStarred = chosen.every((i) => i.starred);
     buttons.push(el("button", { type: "button", onclick: () => setStar(chosen, !allStarred), text: allStarred ? "Unstar" : "Star" }));
+    if (one) buttons.push(el("button", { type: "button", onclick: () => peopleDialog(one), text: "People" }));
     if (one) buttons.push(el("button", { type: "button", onclick: () => shareDialog(one), text: "Share" }));
     buttons.push(el("button", { type: "button", class: "danger", onclick: trashSelected, text: "Delete" }));
   }

@@ -37,7 +37,7 @@ export async function route() {
     return;
   }
   hidePage();
-  state.view = ["starred", "trash", "search"].includes(view) ? view : "folder";
+  state.view = ["starred", "trash", "search", "shared"].includes(view) ? view : "folder";
   state.folderId = state.view === "folder" ? (arg || "root") : "root";
   state.searchText = state.view === "search" ? decodeURIComponent(arg || "") : "";
   renderHeader();

@@ -1,9 +1,9 @@
 // What the page shows, and how to change it: every view has a URL hash (#/folder/<id>,
-// #/starred, #/trash, #/search/<text>, #/login, #/register) that routing.js turns into state.
+// #/shared, #/starred, #/trash, #/search/<text>, #/login, #/register) that routing.js turns into state.
 
 export const state = {
   user: null,
-  view: "folder",       // folder | starred | trash | search
+  view: "folder",       // folder | shared | starred | trash | search
   folderId: "root",
   searchText: "",
   sort: "name",

@@ -9,7 +9,7 @@
 // tus `relativePath` and the server makes them. A server whose storage cannot resume uploads
 // (encryption at rest) answers 501 to tus: from then on each file is one multipart POST
 // /api/upload (with its progress, Cancel and the same errors, but no resume).
-import { query } from "./api.js";
+import { api, query } from "./api.js";
 import { load, refreshUsage } from "./listing.js";
 import { go, state } from "./state.js";
 import { $, el, humanSize } from "./ui.js";
@@ -22,6 +22,8 @@ const UPLOAD_ERRORS = {
   payload_too_large: "Too large for this server.",
   quota_exceeded: "Not enough space left in your quota.",
   name_conflict: "A file with this name already exists here.",
+  precondition_failed: "Someone changed this file since: replace it anyway, keep both, or skip.",
+  read_only: "You can only view this folder.",
   storage_full: "The server's disk is full.",
   resumable_unavailable: "This server cannot take uploads this way.",
 };
@@ -97,8 +99,8 @@ function run(job) {
   running.add(job);
   job.row.className = "uploading";
   job.status.textContent = "Starting…";
-  if (resumable) runResumable(job);
-  else runMultipart(job);
+  if (resumable && !job.ifMatch) runResumable(job);
+  else runMultipart(job);  // a replace that names the version it replaces (If-Match) is one request
 }
 
 function runResumable(job) {
@@ -187,6 +189,7 @@ function runMultipart(job) {
   xhr.open("POST", "/api/upload" + query({ folder_id: job.folderId, on_conflict: job.onConflict,
                                            last_modified: file.lastModified, relative_path: folders }));
   xhr.setRequestHeader("Accept", "application/json");
+  if (job.ifMatch) xhr.setRequestHeader("If-Match", job.ifMatch);
   xhr.upload.onprogress = (event) => {
     if (event.lengthComputable) showProgress(job, Math.min(event.loaded, file.size), started, 0);
   };
@@ -216,13 +219,30 @@ function failed(job, error) {
     job.status.textContent = "Waiting…";
     pump();
   };
-  if (error.code === "name_conflict") {
-    setActions(job, [["Replace", again("replace")], ["Keep both", again("rename")],
+  // Replace names the file's current version (If-Match): if someone changes it meanwhile, the
+  // server refuses (412) and nobody's work is overwritten unknowingly.
+  const replace = async () => {
+    job.ifMatch = await currentTag(job);
+    again("replace")();
+  };
+  if (error.code === "name_conflict" || error.code === "precondition_failed") {
+    setActions(job, [["Replace", replace], ["Keep both", again("rename")],
                      ["Skip", () => { counts.failed -= 1; counts.skipped += 1; finish(job, "skipped", "Skipped."); }]]);
   } else if (!["quota_exceeded", "payload_too_large", "invalid_name", "unauthorized"].includes(error.code)) {
     setActions(job, [["Retry", again(null)]]);
   }
   summarize();
+}
+
+// The ETag of the file an upload would replace, from the folder it goes into (null when it
+// cannot be told: a file in a subfolder of a folder upload is replaced without the check).
+async function currentTag(job) {
+  if (job.relativePath && job.relativePath.includes("/")) return null;
+  try {
+    const found = await api("GET", `/api/folders/${encodeURIComponent(job.folderId)}/children` + query({ name: job.file.name }));
+    const file = found.items.find((item) => item.type === "file");
+    return file ? `"${file.sha256}"` : null;
+  } catch (err) { return null; }
 }
 
 function finish(job, cls, text) {
