@@ -316,3 +316,15 @@ def test_an_editor_uploads_with_tus_into_the_share_against_the_owners_quota(peop
     assert bob.delete(url, headers={"Tus-Resumable": "1.0.0"}).status_code == 204
     assert usage(alice) == len(b"resumable bytes")
     assert {i["name"] for i in alice.get(f"/api/folders/{folder}/children").get_json()["items"]} == {"via-tus.txt"}
+
+
+def test_webdav_put_takes_if_match(app):
+    import base64
+    client = signup(app, "alice")
+    basic = {"Authorization": "Basic " + base64.b64encode(f"alice:{PASSWORD}".encode()).decode()}
+    assert client.put("/dav/alice/a.txt", data=b"one", headers=basic).status_code == 201
+    stale = client.put("/dav/alice/a.txt", data=b"two", headers={**basic, "If-Match": '"' + "0" * 64 + '"'})
+    assert stale.status_code == 412
+    current = '"%s"' % hashlib.sha256(b"one").hexdigest()
+    assert client.put("/dav/alice/a.txt", data=b"two", headers={**basic, "If-Match": current}).status_code == 204
+    assert client.get("/dav/alice/a.txt", headers=basic).data == b"two"
