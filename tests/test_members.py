@@ -113,7 +113,9 @@ def test_the_project_story(people):
     assert code(bob.delete(f"/api/files/{notes['id']}?permanent=true")) == "owner_only"
     assert code(bob.delete(f"/api/folders/{project}")) == "owner_only"
     assert code(bob.patch(f"/api/files/{notes['id']}", json={"parent_id": "root"})) == "outside_share"
-    assert code(bob.patch(f"/api/folders/{project}", json={"parent_id": "root"})) == "outside_share"
+    assert code(bob.patch(f"/api/folders/{project}", json={"parent_id": "root"})) == "owner_only"
+    # Renaming the shared folder itself would test names in alice's folder above it.
+    assert code(bob.patch(f"/api/folders/{project}", json={"name": "Anything"})) == "owner_only"
     assert code(bob.put(f"/api/files/{notes['id']}/star")) == "owner_only"
     assert bob.get(f"/api/folders/{project}").get_json()["parent_id"] is None
 
@@ -330,3 +332,24 @@ def test_webdav_put_takes_if_match(app):
     response = client.get("/dav/alice/a.txt", headers=basic)
     assert response.get_data() == b"two"
     response.close()
+
+
+def test_an_editor_grant_below_a_viewer_grant_changes_nothing_in_the_viewed_folder(people):
+    """A folder shared as viewer with a subfolder and a file in it shared as editor: the member
+    edits inside them, but cannot rename, move or trash them out of the folder they only view."""
+    app, alice, bob, _ = people
+    top = mkdir(alice, "Top")["id"]
+    sub = mkdir(alice, "Sub", top)["id"]
+    other = mkdir(alice, "Other")["id"]
+    doc = stored(alice, "doc.txt", b"doc", top)
+    for item_id, role in ((top, "viewer"), (sub, "editor"), (doc["id"], "editor"), (other, "editor")):
+        assert share(alice, item_id, "bob", role).status_code == 201
+    assert code(bob.patch(f"/api/folders/{sub}", json={"parent_id": other})) == "read_only"
+    assert code(bob.patch(f"/api/folders/{sub}", json={"name": "Renamed"})) == "read_only"
+    assert code(bob.delete(f"/api/folders/{sub}")) == "read_only"
+    assert code(bob.patch(f"/api/files/{doc['id']}", json={"parent_id": other})) == "read_only"
+    assert code(bob.delete(f"/api/files/{doc['id']}")) == "read_only"
+    # Inside what he edits, he edits; the file's content is his to replace.
+    inner = stored(bob, "inner.txt", b"x", sub)
+    assert bob.patch(f"/api/files/{inner['id']}", json={"name": "inner2.txt"}).status_code == 200
+    assert {i["name"] for i in alice.get(f"/api/folders/{top}/children").get_json()["items"]} == {"Sub", "doc.txt"}

@@ -151,3 +151,15 @@ def same_drive(access: Access, folder_id, what: str) -> Access:
     if target.owner_id != access.owner_id:
         raise outside_share(what)
     return target
+
+
+def may_change_place(access: Access, what: str) -> None:
+    """Renaming, moving, trashing or restoring an item changes the folder that holds it, so a
+    member needs to be an editor of that folder too: never of the shared item itself (its
+    folder is the owner's, outside the share: 403 ``owner_only``), and not where a wider grant
+    makes them only a viewer (a folder shared as viewer, a subfolder as editor: 403 ``read_only``)."""
+    if access.is_owner:
+        return
+    if access.item["_id"] == access.root_id:
+        raise owner_only(f"{what} the shared item itself")
+    access_to(str(access.item["parent_id"]), FOLDER, WRITE)

@@ -9,7 +9,7 @@ from ...contract import arguments, authenticated, document, response
 from ...errors import CONFLICT, IF_MATCH_FAILED, MEMBER_FORBIDDEN, NOT_FOUND
 from ...audit.record import audit
 from ...http import if_match
-from ...members.access import READ, WRITE, access_to, outside_share, owner_only, same_drive
+from ...members.access import READ, WRITE, access_to, may_change_place, outside_share, owner_only, same_drive
 from ...services import services
 from ..schemas import DeleteQuery, ItemSchema, ItemUpdateSchema
 
@@ -60,10 +60,10 @@ def add_item_routes(bp: Blueprint, kind: str, prefix: str) -> None:
     def update(body: dict, **ids: str):
         access = access_to(ids[id_name], kind, WRITE)
         moved = _moved_to(body)
-        if not access.is_owner and "parent" in moved:
-            if access.item["_id"] == access.root_id:
-                raise outside_share("move the shared item itself out of its place")
-            same_drive(access, moved["parent"], "move items out of the share")
+        if not access.is_owner and ("parent" in moved or body.get("name") is not None):
+            may_change_place(access, "rename or move")
+            if "parent" in moved:
+                same_drive(access, moved["parent"], "move items out of the share")
         precondition = if_match()
         updated = services().drive.update(access.owner_id, ids[id_name], kind, name=body.get("name"),
                                           on_conflict=body.get("on_conflict"),
@@ -79,8 +79,7 @@ def add_item_routes(bp: Blueprint, kind: str, prefix: str) -> None:
         if not access.is_owner:
             if query["permanent"]:
                 raise owner_only("delete for good (put it in the trash instead)")
-            if access.item["_id"] == access.root_id:
-                raise owner_only("put the shared item itself in the trash (remove yourself from it instead)")
+            may_change_place(access, "put in the trash (remove yourself from it instead)")
         if query["permanent"]:
             services().trash.delete_forever(access.owner_id, ids[id_name], kind, must_be_trashed=False)
         else:

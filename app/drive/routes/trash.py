@@ -5,7 +5,7 @@ from flask import Blueprint
 from flask_login import current_user
 
 from ...contract import arguments, authenticated, response
-from ...members.access import WRITE, access_to
+from ...members.access import WRITE, access_to, may_change_place
 from ...errors import MEMBER_FORBIDDEN, NOT_FOUND
 from ...schemas import PageQuery, paged
 from ...audit.record import audit
@@ -40,6 +40,7 @@ def restore(item_id: str):
     folder restores what was put in its owner's trash from inside it, by id.
     """
     access = access_to(item_id, None, WRITE, live=False)
+    may_change_place(access, "restore")
     item, note = services().trash.restore(access.owner_id, item_id)
     audit("restored", owner_id=access.owner_id, target_id=item_id)
     return {"item": item, "note": note}
