@@ -98,11 +98,12 @@ def make_tree(root: Path, count: int) -> dict[str, bytes]:
     return files
 
 
-def rclone(server, secret: str, *args: str, config: Path) -> subprocess.CompletedProcess:
+def rclone(server, secret: str, *args: str, config: Path, username: str = "alice",
+           url: str = "/dav/alice/") -> subprocess.CompletedProcess:
     obscured = run(["rclone", "obscure", secret]).stdout.strip()
     env = {**os.environ, "RCLONE_CONFIG": str(config), "RCLONE_CONFIG_DRIVE_TYPE": "webdav",
-           "RCLONE_CONFIG_DRIVE_URL": server.url("/dav/alice/"), "RCLONE_CONFIG_DRIVE_VENDOR": "owncloud",
-           "RCLONE_CONFIG_DRIVE_USER": "alice", "RCLONE_CONFIG_DRIVE_PASS": obscured}
+           "RCLONE_CONFIG_DRIVE_URL": server.url(url), "RCLONE_CONFIG_DRIVE_VENDOR": "owncloud",
+           "RCLONE_CONFIG_DRIVE_USER": username, "RCLONE_CONFIG_DRIVE_PASS": obscured}
     return run(["rclone", *args], env=env)
 
 
@@ -177,6 +178,46 @@ def test_rclone_copies_checks_by_hash_syncs_moves_and_purges(server, user, tmp_p
     assert set(api_tree(client)) == {"moved/a.txt", "moved/b.txt"}
     trashed = sorted(t["name"] for t in client.ok("GET", "/api/trash")["items"])  # DELETE is "to the trash"
     assert trashed == sorted(["sync"] + [relative.rsplit("/", 1)[-1] for relative in deleted])
+
+
+def test_rclone_works_in_a_folder_shared_with_its_user(server, user, tmp_path):
+    """bob, an editor of alice's "Team", syncs a tree into it through /dav/Shared with me/: alice
+    sees every file (counted against her quota, not bob's), rclone checks them by hash; made a
+    viewer, bob can still copy out but his next sync changes nothing."""
+    _need("rclone")
+    alice, _secret = user
+    bob = signup(server, "bob")
+    bob_secret = bob.ok("POST", "/api/tokens", json={"name": "webdav", "scope": "read-write"})["secret"]
+    team = alice.ok("POST", "/api/folders", json={"name": "Team", "parent_id": "root"})["id"]
+    alice.ok("POST", f"/api/items/{team}/members", json={"username": "bob", "role": "editor"})
+    config = tmp_path / "rclone.conf"
+    config.write_text("")
+    source = tmp_path / "source"
+    files = {k: v for k, v in make_tree(source, 40).items() if not k.startswith("big/")}
+    shutil.rmtree(source / "big")
+
+    def as_bob(*args: str) -> subprocess.CompletedProcess:
+        return rclone(server, bob_secret, *args, config=config, username="bob", url="/dav/")
+
+    copied = as_bob("copy", str(source), "drive:Shared with me/Team", "--transfers", "4")
+    assert copied.returncode == 0, copied.stderr
+    checked = as_bob("check", str(source), "drive:Shared with me/Team")
+    assert checked.returncode == 0 and f"{len(files)} matching files" in checked.stderr, checked.stderr
+    assert {f"Team/{k}": v for k, v in files.items()} == api_tree(alice)
+    assert alice.ok("GET", "/api/me/usage")["used_bytes"] == sum(map(len, files.values()))
+    assert bob.ok("GET", "/api/me/usage")["used_bytes"] == 0
+    listed = as_bob("lsf", "drive:")
+    assert listed.returncode == 0 and sorted(listed.stdout.splitlines()) == ["Shared with me/", "bob/"], listed.stdout
+
+    alice.ok("PATCH", f"/api/items/{team}/members/bob", json={"role": "viewer"})
+    (source / "late.txt").write_bytes(b"too late")
+    refused = as_bob("copy", str(source), "drive:Shared with me/Team", "--retries", "1", "--low-level-retries", "1")
+    assert refused.returncode != 0 and "403" in refused.stderr, refused.stderr
+    assert "Team/late.txt" not in api_tree(alice)
+    out = tmp_path / "out"
+    fetched = as_bob("copy", "drive:Shared with me/Team", str(out))
+    assert fetched.returncode == 0, fetched.stderr
+    assert {str(p.relative_to(out)): p.read_bytes() for p in out.rglob("*") if p.is_file()} == files
 
 
 # -- cadaver -----------------------------------------------------------------------------------------

@@ -14,6 +14,8 @@ import hashlib
 import itertools
 import os
 import secrets
+from urllib.parse import unquote
+from xml.etree import ElementTree
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -451,6 +453,75 @@ def test_another_users_webdav_drive_is_404_for_every_method_and_changes_nothing(
     listing = closed(client.open("/dav/", method="PROPFIND", headers={**headers, "Depth": "1"}))
     assert listing.status_code == 207 and b"alice" not in listing.get_data()
     assert not failures, "another user's WebDAV paths answer:\n" + "\n".join(failures)
+    assert (snapshot(app, alice), snapshot(app, bob)) == before
+
+
+SHARED_DAV = "/dav/Shared%20with%20me"
+DAV_READS = ("GET", "HEAD", "PROPFIND", "OPTIONS")
+
+
+def shared_dav_paths() -> tuple[list[str], list[str]]:
+    """What bob can name through /dav/Shared with me/: alice's Projects and what is inside it
+    (any case, real and missing), and her items outside it by every name they might have there."""
+    inside = [SHARED_DAV + "/Projects", SHARED_DAV + "/projects/", SHARED_DAV + "/Projects/Sub/inner.txt",
+              SHARED_DAV + "/PROJECTS/sub/INNER.TXT", SHARED_DAV + "/Projects/new.txt",
+              SHARED_DAV + "/Projects/Sub/new-folder", SHARED_DAV + "/Projects/report.txt",
+              SHARED_DAV + "/Projects/old.txt"]
+    outside = [SHARED_DAV + "/report.txt", SHARED_DAV + "/old.txt", SHARED_DAV + "/Sub", SHARED_DAV + "/inner.txt",
+               SHARED_DAV + "/alice", SHARED_DAV + "/alice/report.txt", SHARED_DAV + "/Sub/inner.txt"]
+    return inside, outside
+
+
+def never_shared(path: str) -> str:
+    """The same path with names nobody shared, as deep and spelt alike (a trailing slash kept)."""
+    rest = path[len(SHARED_DAV):].strip("/").split("/")
+    return SHARED_DAV + "/" + "/".join(f"nothing{n}" for n in range(len(rest))) + ("/" if path.endswith("/") else "")
+
+
+@pytest.mark.parametrize("role", [None, "revoked", "viewer", "editor"])
+def test_webdav_through_shares_opens_only_what_a_grant_does(world, role):
+    """Through /dav/Shared with me/, bob reaches what a grant on alice's Projects opens and
+    nothing else: without one (never given, or revoked) every path there answers as a name
+    nobody shared does; with one, her items outside Projects still do, and a viewer's writes
+    inside are refused. Nothing of alice's or bob's changes."""
+    app, alice, bob = world
+    grant(app, alice, role)
+    before = snapshot(app, alice), snapshot(app, bob)
+    client = app.test_client()
+    headers = basic_auth("bob", bob.token_secret)
+    inside, outside = shared_dav_paths()
+    walked = outside if role in ("viewer", "editor") else inside + outside
+    failures = []
+
+    def ask(path, method):
+        extra = {"Depth": "1", "Destination": f"http://localhost{SHARED_DAV}/Projects/dropped.txt", "Overwrite": "T",
+                 "Lock-Token": "<opaquelocktoken:0x1>"}
+        body = {"PUT": b"pwned", "LOCK": LOCK_BODY, "PROPPATCH": PROPPATCH_BODY}.get(method)
+        return closed(client.open(path, method=method, headers={**headers, **extra}, data=body))
+
+    for path in walked:
+        for method in DAV_METHODS:
+            response, never = ask(path, method), ask(never_shared(path), method)
+            body = response.get_data()
+            asked = {path, unquote(path)}
+            for spelling in sorted(asked | {a[len("/dav"):] for a in asked} | {a.rstrip("/") for a in asked}, key=len,
+                                   reverse=True):
+                body = body.replace(spelling.encode(), b"")  # the answer may repeat what was asked
+            leaked = any(word in body for word in (b"alice", b"inner", b"report"))
+            if response.status_code != never.status_code or leaked or (
+                    200 <= response.status_code < 300 and method != "OPTIONS"):
+                failures.append(f"{method} {path}: {response.status_code} (a name nobody shared: {never.status_code})")
+    if role == "viewer":
+        for path in inside:
+            for method in DAV_METHODS:
+                response = ask(path, method)
+                if method not in DAV_READS and 200 <= response.status_code < 300:
+                    failures.append(f"viewer {method} {path}: {response.status_code}")
+    listing = closed(client.open(SHARED_DAV + "/", method="PROPFIND", headers={**headers, "Depth": "1"}))
+    listed = [h.text for h in ElementTree.fromstring(listing.get_data()).iter("{DAV:}href")]
+    expected = [SHARED_DAV + "/"] + ([SHARED_DAV + "/Projects/"] if role in ("viewer", "editor") else [])
+    assert sorted(listed) == sorted(expected)
+    assert not failures, "WebDAV through shares reaches too far:\n" + "\n".join(failures)
     assert (snapshot(app, alice), snapshot(app, bob)) == before
 
 

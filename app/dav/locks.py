@@ -12,6 +12,7 @@ from __future__ import annotations
 import time
 from urllib.parse import unquote
 
+from flask import g, has_request_context
 from wsgidav.lock_man.lock_manager import LockManager, generate_lock_token, normalize_lock_root, validate_lock
 
 from ..drive.names import name_key
@@ -27,14 +28,23 @@ def path_key(path: str) -> str:
     return "/".join(name_key(unquote(segment)) for segment in normalize_lock_root(path).split("/"))
 
 
-def _seen_from(path: str, root: str) -> str:
-    """A lock's root written with the case of ``path``, the request's path, where they share
-    segments: wsgidav compares the two as text (``/alice/notes.txt`` must be under a lock on
-    ``/alice/Notes.txt`` when that lock is found for it)."""
-    asked = normalize_lock_root(path).split("/")
-    stored = normalize_lock_root(root).split("/")
-    shared = min(len(asked), len(stored))
-    return "/".join(asked[:shared] + stored[shared:]) or "/"
+def lock_key(path: str) -> str:
+    """The key of a lock on ``path``: per item, however the request reaches it (through a share
+    too: DavRequest.lock_key); ``path_key`` outside a WebDAV request."""
+    if has_request_context() and "dav" in g:
+        return g.dav.lock_key(path)
+    return path_key(path)
+
+
+def _seen_from(path: str, key: str, record: dict) -> str:
+    """A lock found at or below ``path`` (whose key is ``key``), its root written as the request
+    reaches it: wsgidav compares the two as text (``/alice/notes.txt`` must be under a lock on
+    ``/alice/Notes.txt``; bob sees alice's lock on /alice/Project/a.txt as one on
+    /Shared with me/Project/a.txt). The segments below ``path`` keep the lock's own spelling."""
+    asked = normalize_lock_root(path).rstrip("/").split("/")
+    stored = normalize_lock_root(record["root"]).split("/")
+    below = len(record["root_key"].rstrip("/").split("/")) - len(key.rstrip("/").split("/"))
+    return "/".join(asked + (stored[len(stored) - below:] if below > 0 else [])) or "/"
 
 
 def _clamped(timeout) -> float:
@@ -94,7 +104,7 @@ class DatabaseLockStorage:
         lock["token"] = generate_lock_token()
         record = {k: v for k, v in lock.items() if k != "token"}
         record["owner"] = lock["owner"].decode("utf-8")  # the owner element, XML: text in the database
-        self.repository.insert({**record, "_id": lock["token"], "root_key": path_key(root)})
+        self.repository.insert({**record, "_id": lock["token"], "root_key": lock_key(root)})
         return lock
 
     def refresh(self, token: str, *, timeout) -> dict:
@@ -108,10 +118,10 @@ class DatabaseLockStorage:
         return self.repository.delete(token)
 
     def get_lock_list(self, path: str, *, include_root: bool, include_children: bool, token_only: bool) -> list:
-        key = path_key(path)
+        key = lock_key(path)
         records = (self.repository.at(key) if include_root else []) + (
             self.repository.below(key) if include_children else [])
-        locks = [self._public(r, _seen_from(path, r["root"])) for r in records if self._alive(r)]
+        locks = [self._public(r, _seen_from(path, key, r)) for r in records if self._alive(r)]
         return [lock["token"] for lock in locks] if token_only else locks
 
 
@@ -124,6 +134,6 @@ class DatabaseLockManager(LockManager):
         self.tree = tree
 
     def acquire(self, *, url, **kwargs):
-        user = path_key(url).split("/")[1] if url.strip("/") else ""
+        user = lock_key(url).split("/")[1] if url.strip("/") else ""  # the owner, through a share too
         with self.tree.locked(f"dav-locks:{user}"):
             return super().acquire(url=url, **kwargs)

@@ -26,7 +26,7 @@ from ..security import STRICT_CSP, assign_request_id, scope_allows
 from ..services import EXTENSION_KEY, services
 from .auth import DavAuthenticator, DavThrottled, DavUnauthorized, VerifiedPasswords
 from .locks import DatabaseLockManager, DatabaseLockStorage
-from .provider import DavRequest, DriveProvider, FileResource
+from .provider import SHARED_KEY, DavRequest, DriveProvider, FileResource
 
 MOUNT = "/dav"
 REALM = "Cloud drive"
@@ -128,17 +128,20 @@ class DavMount:
         environ["PATH_INFO"] = environ["PATH_INFO"][len(MOUNT):] or "/"
         environ["wsgidav.auth.user_name"] = user.username
         environ["wsgidav.auth.realm"] = REALM
-        environ["drive.dav"] = DavRequest(user, services(), self.app.config.get("MAX_CONTENT_LENGTH"))
+        environ["drive.dav"] = g.dav = DavRequest(user, services(), self.app.config.get("MAX_CONTENT_LENGTH"))
         environ["wsgidav.provider"] = self.provider  # wsgidav sets these too; our GET path runs before it
         environ["wsgidav.config"] = self.dav.config
         path = util.normalize_path(util.re_encode_wsgi(environ["PATH_INFO"]))
-        first = path.strip("/").split("/")[0]
-        if first and name_key(first) != name_key(user.username):
+        segments = path.strip("/").split("/")
+        first = segments[0]
+        if first and name_key(first) not in (name_key(user.username), SHARED_KEY):
             return _answer(start_response, "404 Not Found", "Not found.")
-        if not first and method not in ("PROPFIND", "OPTIONS", "GET", "HEAD"):
-            # /dav/ itself belongs to no one: nothing is written, locked or moved there (a lock on
-            # it would cover every user's drive).
-            return _answer(start_response, "403 Forbidden", "Work inside your drive: /dav/<username>/.")
+        if (not first or (name_key(first) == SHARED_KEY and len(segments) == 1)) and method not in (
+                "PROPFIND", "OPTIONS", "GET", "HEAD"):
+            # /dav/ and /dav/Shared with me/ belong to no one: nothing is written, locked or moved
+            # there (a lock on either would cover other users' drives).
+            return _answer(start_response, "403 Forbidden", "Work inside your drive: /dav/<username>/, or inside "
+                                                            "an item shared with you.")
         if method == "PROPFIND" and environ.get("HTTP_DEPTH", "infinity").strip().lower() == "infinity":
             # A whole drive in one answer (RFC 4918 9.1: absent means infinity) is refused, as RFC allows.
             body = b'<?xml version="1.0" encoding="utf-8"?>\n<D:error xmlns:D="DAV:"><D:propfind-finite-depth/></D:error>'
@@ -179,5 +182,5 @@ class DavMount:
         except AppError as error:
             return _answer(start_response, f"{error.status} {HTTPStatus(error.status).phrase}", error.message)
         if environ["REQUEST_METHOD"] == "GET":
-            resource.req.audit("file_downloaded", target_id=resource.item["_id"], status=response.status_code)
+            resource.req.audit("file_downloaded", resource.owner_id, target_id=resource.item["_id"], status=response.status_code)
         return response(environ, start_response)

@@ -115,9 +115,10 @@ class Tree:
             return None
         return self.live(owner_id, folder_id, FOLDER)["_id"]
 
-    def resolve(self, owner_id: str, path: str) -> dict | None:
+    def resolve(self, owner_id: str, path: str, within: dict | None = None) -> dict | None:
         """The live item a path names, ``/Reports/2026/q1.pdf``, compared as sibling names are
-        (any case, Unicode-normalised); None for ``/``, the root. One named repository
+        (any case, Unicode-normalised); None for ``/``, the root. ``within``: a folder the path
+        starts from instead of the root (a shared folder, for its members; returned for ``/``). One named repository
         operation per segment (``at_name``, on the unique slot index), at most MAX_DEPTH.
         400 for a path that is not absolute or has an empty, ``.`` or ``..`` segment; 404
         when a segment is missing, trashed, or a file with more path below it. Decoding a
@@ -140,7 +141,7 @@ class Tree:
                 keys.append(name_key(validate_display_name(segment)))
             except InvalidInput:
                 raise not_found(None) from None  # no item can have a name that is not valid
-        item = None
+        item = within
         for key in keys:
             if item is not None and item["type"] != FOLDER:
                 raise not_found(None)

@@ -124,6 +124,17 @@ class AccessRule:
             raise not_found(kind)
         return Access(owner_id, best["role"], item, root_id, best, chain[:position[root_id] + 1])
 
+    def may_change_place(self, actor_id: str, access: Access, what: str) -> None:
+        """Renaming, moving, trashing or restoring an item changes the folder that holds it, so a
+        member needs to be an editor of that folder too: never of the shared item itself (its
+        folder is the owner's, outside the share: 403 ``owner_only``), and not where a wider grant
+        makes them only a viewer (a folder shared as viewer, a subfolder as editor: 403 ``read_only``)."""
+        if access.is_owner:
+            return
+        if access.item["_id"] == access.root_id:
+            raise owner_only(f"{what} the shared item itself")
+        self.resolve(actor_id, str(access.item["parent_id"]), FOLDER, WRITE)
+
     @staticmethod
     def _trashed_below_live(chain: list[dict], root_at: int) -> bool:
         """A trashed item is a member's (to restore) when every folder between it and the
@@ -154,12 +165,8 @@ def same_drive(access: Access, folder_id, what: str) -> Access:
 
 
 def may_change_place(access: Access, what: str) -> None:
-    """Renaming, moving, trashing or restoring an item changes the folder that holds it, so a
-    member needs to be an editor of that folder too: never of the shared item itself (its
-    folder is the owner's, outside the share: 403 ``owner_only``), and not where a wider grant
-    makes them only a viewer (a folder shared as viewer, a subfolder as editor: 403 ``read_only``)."""
-    if access.is_owner:
-        return
-    if access.item["_id"] == access.root_id:
-        raise owner_only(f"{what} the shared item itself")
-    access_to(str(access.item["parent_id"]), FOLDER, WRITE)
+    """:meth:`AccessRule.may_change_place` for the logged-in caller."""
+    from flask_login import current_user
+
+    from ..services import services
+    services().access.may_change_place(current_user.id, access, what)
