@@ -353,3 +353,35 @@ def test_an_editor_grant_below_a_viewer_grant_changes_nothing_in_the_viewed_fold
     inner = stored(bob, "inner.txt", b"x", sub)
     assert bob.patch(f"/api/files/{inner['id']}", json={"name": "inner2.txt"}).status_code == 200
     assert {i["name"] for i in alice.get(f"/api/folders/{top}/children").get_json()["items"]} == {"Sub", "doc.txt"}
+
+
+def test_a_member_searches_inside_the_share_and_sees_no_path_above_it(people):
+    app, alice, bob, carol = people
+    work = mkdir(alice, "Work")["id"]
+    project = mkdir(alice, "Project", work)["id"]
+    sub = mkdir(alice, "Sub", project)["id"]
+    stored(alice, "plan-a.txt", b"a", project)
+    stored(alice, "plan-b.txt", b"b", sub)
+    stored(alice, "plan-private.txt", b"p", work)
+    stored(alice, "plan-top.txt", b"t")
+    assert share(alice, project, "bob", role="viewer").status_code == 201
+
+    found = bob.get(f"/api/search?q=PLAN&folder_id={project}").get_json()
+    assert found["total"] == 2
+    assert sorted((i["name"], i["path"]) for i in found["items"]) == [("plan-a.txt", "/Project"),
+                                                                      ("plan-b.txt", "/Project/Sub")]
+    assert [i["name"] for i in bob.get(f"/api/search?q=plan&folder_id={sub}").get_json()["items"]] == ["plan-b.txt"]
+    assert bob.get("/api/search?q=plan").get_json()["total"] == 0  # his own drive: none of alice's
+    # Outside the share, and for carol, the folder does not exist.
+    for client, folder in ((bob, work), (carol, project), (carol, sub)):
+        response = client.get(f"/api/search?q=plan&folder_id={folder}")
+        assert response.status_code == 404 and code(response) == "folder_not_found"
+    # alice searches her own subtree, with her full paths.
+    mine = alice.get(f"/api/search?q=plan&folder_id={work}").get_json()["items"]
+    assert sorted((i["name"], i["path"]) for i in mine) == [("plan-a.txt", "/Work/Project"),
+                                                           ("plan-b.txt", "/Work/Project/Sub"),
+                                                           ("plan-private.txt", "/Work")]
+    assert alice.get("/api/search?q=plan&folder_id=root").get_json()["total"] == 4
+    # Once revoked, the share's ids find nothing.
+    assert alice.delete(f"/api/items/{project}/members/bob").status_code == 204
+    assert bob.get(f"/api/search?q=plan&folder_id={project}").status_code == 404

@@ -119,6 +119,25 @@ def test_search_is_a_literal_case_insensitive_substring(repos):
     assert found("", min_size=1) == sorted(found("", kind=FILE), key=str.casefold)
 
 
+def test_search_below_some_folders_only(repos):
+    box = add(repos, FOLDER, "Box")
+    inner = add(repos, FOLDER, "Inner", parent=box["_id"])
+    a_file(repos, "note in box.txt", parent=box["_id"])
+    a_file(repos, "note inner.txt", parent=inner["_id"])
+    a_file(repos, "note top.txt")
+    a_file(repos, "note theirs.txt", parent=box["_id"], owner=OTHER)
+
+    def found(text, parent_ids):
+        rows, total = repos.items.search(OWNER, name_key(text), None, None, None, None, None, None, 1, 50,
+                                         parent_ids=parent_ids)
+        assert total == len(rows)
+        return names(rows)
+    assert found("NOTE", [box["_id"], inner["_id"]]) == ["note in box.txt", "note inner.txt"]
+    assert found("no", [inner["_id"]]) == ["note inner.txt"]  # short terms too (no trigram index)
+    assert found("note", []) == []
+    assert found("note", None) == ["note in box.txt", "note inner.txt", "note top.txt"]
+
+
 def test_at_name_and_below(repos):
     folder = add(repos, FOLDER, "Box")
     inner = a_file(repos, "in.txt", parent=folder["_id"])

@@ -221,10 +221,14 @@ class ItemsRepository:
 
     def search(self, owner_id: str, text_key: str | None, kind: str | None, content_type: str | None,
                min_size: int | None, max_size: int | None, created_after: datetime | None,
-               created_before: datetime | None, page: int, limit: int) -> tuple[list[dict], int]:
+               created_before: datetime | None, page: int, limit: int,
+               parent_ids: list[ObjectId] | None = None) -> tuple[list[dict], int]:
         """Live items whose case-folded name contains ``text_key`` literally, with filters;
-        a size filter keeps files only. Folders first, then by name."""
+        a size filter keeps files only; ``parent_ids``: only items directly in these folders.
+        Folders first, then by name."""
         query: dict[str, Any] = {"owner_id": owner_id, **LIVE}
+        if parent_ids is not None:
+            query["parent_id"] = {"$in": list(parent_ids)}
         if text_key:
             query["name_key"] = {"$regex": re.escape(text_key)}
         if kind:

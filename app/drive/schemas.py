@@ -208,4 +208,7 @@ class SearchQuery(PageQuery):
     max_size = query_int("max_size", 0, MAX_SIZE, load_default=None)
     created_after = Timestamp(load_default=None)
     created_before = Timestamp(load_default=None)
+    folder_id = fields.String(load_default=None, metadata={
+        "description": "only below this folder (`root`: the whole drive, the default); a folder shared with "
+                       "the caller searches inside the share, with paths that start at it"})
 

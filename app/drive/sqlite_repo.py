@@ -326,8 +326,12 @@ class SQLiteItemsRepository(SQLiteRepository):
 
     def search(self, owner_id: str, text_key: str | None, kind: str | None, content_type: str | None,
                min_size: int | None, max_size: int | None, created_after: datetime | None,
-               created_before: datetime | None, page: int, limit: int) -> tuple[list[dict], int]:
+               created_before: datetime | None, page: int, limit: int,
+               parent_ids: list[ObjectId] | None = None) -> tuple[list[dict], int]:
         where, params = [f"owner_id = ? AND {_LIVE}"], [owner_id]
+        if parent_ids is not None:  # one parameter however many folders: a JSON array
+            where.append("parent_id IN (SELECT value FROM json_each(?))")
+            params.append(json.dumps([oid(p) for p in parent_ids]))
         if text_key:  # a literal substring of the case-folded name: instr(), no pattern language
             where.append("instr(name_key, ?) > 0")
             params.append(text_key)

@@ -5,6 +5,8 @@ from flask import Blueprint
 from flask_login import current_user
 
 from ...contract import arguments, authenticated, document, response
+from ...errors import NOT_FOUND
+from ...members.access import access_to
 from ...schemas import PageQuery, paged
 from ...services import services
 from ..schemas import ItemPageSchema, SearchQuery, UsageSchema
@@ -15,18 +17,27 @@ bp = Blueprint("search", __name__, url_prefix="/api")
 @bp.get("/search")
 @authenticated
 @arguments(SearchQuery, "query")
-@response(ItemPageSchema, description="One page of matches, folders first, by name.")
+@response(ItemPageSchema, description="One page of matches, folders first, by name.", errors=(NOT_FOUND,))
 def search(query: dict):
     """Search the caller's files and folders by name and filters.
 
     `q` matches anywhere in the name, ignoring case (Unicode-aware); it is taken literally
     (`a.*` finds names containing "a.*"). Each result carries `path`, its folder's path.
-    Items in the trash are not searched.
+    Items in the trash are not searched. `folder_id` searches below one folder: one of the
+    caller's, or one shared with them (then in its owner's drive, and each `path` starts at the
+    shared folder: nothing above it is named).
     """
+    owner_id, within, paths_from = current_user.id, None, None
+    if query["folder_id"] not in (None, "", "root"):
+        access = access_to(query["folder_id"], "folder")
+        owner_id, within = access.owner_id, access.item
+        if not access.is_owner:
+            paths_from = access.chain[-1]  # the shared folder the member reaches it through
     results, total = services().search.search(
-        current_user.id, query["q"], kind=query["type"], content_type=query["content_type"],
+        owner_id, query["q"], kind=query["type"], content_type=query["content_type"],
         min_size=query["min_size"], max_size=query["max_size"], created_after=query["created_after"],
-        created_before=query["created_before"], page=query["page"], limit=query["limit"])
+        created_before=query["created_before"], page=query["page"], limit=query["limit"], within=within,
+        paths_from=paths_from)
     return paged([{**item, "path": path} for item, path in results], total, query)
 
 
