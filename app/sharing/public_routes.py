@@ -42,8 +42,10 @@ GRANTS_KEY = "share_grants"
 DROPS_KEY = "share_drops"
 DROPS_KEPT, DROP_NAME_SHOWN = 10, 80
 REMEMBERED_MAX = 20
-PAGE_CSP = ("default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
-            "frame-ancestors 'none'; base-uri 'none'")
+# The file-drop page's script (static/js/drop.js) sends each file with progress: script and
+# connections to this origin only, nothing inline.
+PAGE_CSP = ("default-src 'none'; style-src 'self'; img-src 'self'; script-src 'self'; connect-src 'self'; "
+            "form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
 _ENTRY = PublicEntrySchema()
 _SHARE = PublicShareSchema()
 
