@@ -1,7 +1,7 @@
-// The file-drop page (/s/<token> of an upload-only link), better with JavaScript: each chosen
-// file is sent on its own with a progress bar, its result shown next to it, and nothing is
+// The file-drop page (/s/<token> of an upload-only link; not part of the web app), better with
+// JavaScript: each chosen file is sent on its own with a progress bar, its result shown next to it, and nothing is
 // lost when one is refused (the others still go). Without JavaScript the form posts as it is.
-import { humanSize } from "./ui.js";
+import { humanSize } from "./js/ui.js";
 
 (function () {
   const form = document.querySelector("form.drop");
