@@ -76,6 +76,7 @@ def register_blueprints(app: Flask) -> None:
     from .auth.routes import bp as auth_bp
     from .auth.token_routes import bp as tokens_bp
     from .compat.routes import bp as compat_bp
+    from .drive.routes.bulk import bp as bulk_bp
     from .drive.routes.files import bp as files_bp
     from .drive.routes.folders import bp as folders_bp
     from .drive.routes.search import bp as search_bp
@@ -88,5 +89,6 @@ def register_blueprints(app: Flask) -> None:
     from .web.routes import bp as web_bp
 
     for blueprint in (auth_bp, tokens_bp, files_bp, folders_bp, trash_bp, search_bp, shares_bp, public_bp,
-                      system_bp, compat_bp, web_bp, uploads_bp, admin_bp, audit_bp, email_bp, members_bp):
+                      system_bp, compat_bp, web_bp, uploads_bp, admin_bp, audit_bp, email_bp, members_bp,
+                      bulk_bp):
         app.register_blueprint(blueprint)

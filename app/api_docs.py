@@ -50,7 +50,7 @@ TAGS = [{"name": name, "description": description} for name, description in (
 BLUEPRINT_TAGS = {"auth": "auth", "tokens": "tokens", "files": "files", "folders": "folders", "trash": "trash",
                   "search": "search", "shares": "sharing", "public": "public links", "system": "system",
                   "compat": "compatibility", "web": "web", "admin": "Administration",
-                  "members": "members"}
+                  "members": "members", "bulk": "files"}
 
 PATH_IDS = {
     "file_id": "A file id", "folder_id": "A folder id, or `root`", "item_id": "A file or folder id",

@@ -23,6 +23,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from bson import ObjectId
 
+from app.drive.schemas import BULK_ACTIONS
 from tests.conftest import AuthActions, multipart_body, upload
 from tests.conftest import mongo_only
 
@@ -404,6 +405,19 @@ def test_another_users_ids_in_bodies_and_query_strings_are_404(world, mode):
     found = client.get("/api/search?q=.txt&limit=200", headers=headers).get_json()["items"]
     assert {i["name"] for i in found} == {"bob.txt"}
     assert (snapshot(app, alice), snapshot(app, bob)) == before
+    # Bulk requests answer 200 with a result per id: each of user 1's ids is not found, and
+    # user 2's own items do not go into user 1's folders.
+    alices = [v for values in owned_ids(alice).values() for v in values]
+    bulk_attempts = [{"action": action, "ids": alices} for action in BULK_ACTIONS if action != "move"]
+    bulk_attempts += [{"action": "move", "ids": alices, "parent_id": "root"},
+                      {"action": "move", "ids": [b["file"], b["folder"]], "parent_id": a["projects"]},
+                      {"action": "copy", "ids": [b["file"], b["folder"]], "parent_id": a["sub"]}]
+    for body in bulk_attempts:
+        response = client.post("/api/items/bulk", json=body, headers=headers)
+        results = response.get_json().get("results", []) if response.status_code == 200 else []
+        wrong = [r for r in results if r["ok"] or not r["error"]["code"].endswith("not_found")]
+        if response.status_code != 200 or wrong or len(results) != len(body["ids"]):
+            failures.append(f"bulk {body['action']}: {response.status_code} {wrong or response.get_json()}")
 
 
 # -- WebDAV: /dav/<username>/ takes paths, not ids ---------------------------------------------------

@@ -1,11 +1,11 @@
 """The drive's API contract: what its routes accept and answer."""
 from __future__ import annotations
 
-from marshmallow import fields, post_dump, validate
+from marshmallow import ValidationError, fields, post_dump, validate, validates_schema
 
 from ..contract import ApiSchema, Id, QueryBool, QuerySchema, Timestamp, text
 from ..errors import ErrorCode
-from ..schemas import PageQuery, page_of, query_choice, query_int, sorted_page_query
+from ..schemas import ErrorDetail, PageQuery, page_of, query_choice, query_int, sorted_page_query
 from ..members.access import hidden_parent
 from .names import MAX_NAME_BYTES
 from .repo import FILE, SORT_FIELDS
@@ -17,6 +17,10 @@ SEARCH_TEXT_MAX = 255
 FOLDER_CONFLICT = ("fail", "rename")
 UPLOAD_CONFLICT = ("fail", "rename", "replace")
 _FILE_ONLY = ("size", "content_type", "sha256", "revision", "modified_at")
+RESTORE_NOTES = ("parent_recreated", "restored_to_root", "renamed")
+BULK_ACTIONS = ("move", "copy", "trash", "restore", "delete", "star", "unstar")
+BULK_MAX_IDS = 10_000
+WITH_FOLDER = "with_folder"
 
 
 def display_name(example: str, **kwargs) -> fields.String:
@@ -28,13 +32,18 @@ def display_name(example: str, **kwargs) -> fields.String:
                                                   f"{MAX_NAME_BYTES} bytes of UTF-8"}, **kwargs)
 
 
-def parent_id(**kwargs) -> fields.String:
-    return text(allow_none=True, metadata={"description": "a folder id or `root`", "example": "root"}, **kwargs)
+def parent_id(description: str = "a folder id or `root`", **kwargs) -> fields.String:
+    return text(allow_none=True, metadata={"description": description, "example": "root"}, **kwargs)
 
 
-def on_conflict(choices, **kwargs) -> fields.String:
-    """The service checks the value (invalid_on_conflict); the document lists it."""
-    return text(allow_none=True, metadata={"enum": list(choices)}, **kwargs)
+def on_conflict(choices, checked: bool = False, **kwargs) -> fields.String:
+    """The service checks the value (invalid_on_conflict); the document lists it. ``checked``:
+    the schema checks it (a bulk request is refused whole before its first item)."""
+    metadata: dict = {"enum": list(choices)}
+    if checked:
+        kwargs["validate"] = validate.OneOf(choices, error=f"on_conflict must be one of: {', '.join(choices)}.")
+        metadata["error_code"] = ErrorCode.INVALID_ON_CONFLICT
+    return text(allow_none=True, metadata=metadata, **kwargs)
 
 
 # -- records -----------------------------------------------------------------------------------
@@ -141,12 +150,32 @@ class FileListSchema(ApiSchema):
 
 class RestoredSchema(ApiSchema):
     item = fields.Nested(ItemSchema, required=True)
-    note = fields.String(allow_none=True, required=True, metadata={
-        "enum": ["parent_recreated", "restored_to_root", "renamed", None]})
+    note = fields.String(allow_none=True, required=True, metadata={"enum": [*RESTORE_NOTES, None]})
 
 
 class DeletedCountSchema(ApiSchema):
     deleted = fields.Integer(required=True)
+
+
+class BulkResultSchema(ApiSchema):
+    """What became of one id of a bulk request."""
+
+    id = fields.String(required=True)
+    ok = fields.Boolean(required=True)
+    item = fields.Nested(ItemSchema, metadata={"description": "move, copy (the new item), restore, star, unstar"})
+    note = fields.String(metadata={
+        "enum": [*RESTORE_NOTES, WITH_FOLDER],
+        "description": "restore: as `POST /api/trash/<id>/restore` says it; `with_folder`: a folder above the "
+                       "item was in the same request and the item went with it"})
+    error = fields.Nested(ErrorDetail, metadata={"description": "why this item failed: the code and message its "
+                                                                "single route answers with"})
+
+
+class BulkResultsSchema(ApiSchema):
+    results = fields.List(fields.Nested(BulkResultSchema), required=True, metadata={
+        "description": "one per id sent, in the same order"})
+    succeeded = fields.Integer(required=True)
+    failed = fields.Integer(required=True)
 
 
 class UsageSchema(ApiSchema):
@@ -177,6 +206,30 @@ class ItemUpdateSchema(ApiSchema):
     name = text(allow_none=True)
     parent_id = parent_id()
     on_conflict = on_conflict(FOLDER_CONFLICT)
+
+
+class BulkSchema(ApiSchema):
+    """One action on many files and folders (of any kinds, in any folders)."""
+
+    action = fields.String(required=True, validate=validate.OneOf(
+        BULK_ACTIONS, error=f"'action' must be one of: {', '.join(BULK_ACTIONS)}."),
+        error_messages={"required": f"'action' is required: one of {', '.join(BULK_ACTIONS)}.",
+                        "invalid": "'action' must be a string."},
+        metadata={"enum": list(BULK_ACTIONS)})
+    ids = fields.List(
+        fields.String(error_messages={"invalid": "Every entry of 'ids' must be a string (a file or folder id)."}),
+        required=True, validate=validate.Length(min=1, max=BULK_MAX_IDS,
+                                                error=f"'ids' must list 1 to {BULK_MAX_IDS} ids."),
+        error_messages={"required": "'ids' is required: a list of file and folder ids.",
+                        "invalid": "'ids' must be a list of file and folder ids."},
+        metadata={"description": f"files and folders, mixed; at most {BULK_MAX_IDS}; a repeated id is done once"})
+    parent_id = parent_id("move (required), copy (optional: else beside each original): a folder id or `root`")
+    on_conflict = on_conflict(FOLDER_CONFLICT, checked=True)
+
+    @validates_schema
+    def _move_needs_a_folder(self, data: dict, **kwargs) -> None:
+        if data.get("action") == "move" and "parent_id" not in data:
+            raise ValidationError("A move needs 'parent_id': a folder id or root.", "parent_id")
 
 
 class DeleteQuery(QuerySchema):

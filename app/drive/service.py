@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Callable
 
+from bson import ObjectId
+
 from ..errors import AppError, Conflict, ErrorCode, InvalidInput
 from ..storage import StagedBlob, UploadBudget
 from ..timeutil import utcnow
@@ -260,6 +262,10 @@ class DriveService:
         if parent_id is not None:
             crumbs += [{"id": str(f["_id"]), "name": f["name"]} for f in self.tree.ancestors(owner_id, parent_id)]
         return crumbs
+
+    def lineages(self, owner_id: str, item_ids) -> dict[ObjectId, list[ObjectId]]:
+        """The folders above each of the owner's items among ``item_ids`` (see Tree.lineages)."""
+        return self.tree.lineages(owner_id, item_ids)
 
     # -- changing ---------------------------------------------------------------------------
 

@@ -184,8 +184,9 @@ class Tree:
             seen.update(frontier)
         return found
 
-    def paths(self, owner_id: str, items: list[dict]) -> dict[ObjectId, str]:
-        """``/Folder/Sub`` (the containing folder's path) for each item, with few queries."""
+    def _folders_above(self, owner_id: str, items) -> Callable[[ObjectId | None], list[dict]]:
+        """Every folder above ``items`` fetched level by level (one query per level, not per
+        item); returns ``up(parent_id)``: the folders from ``parent_id`` up to the top."""
         folders: dict[ObjectId, dict] = {}
         wanted = {i["parent_id"] for i in items if i["parent_id"] is not None}
         for _ in range(MAX_DEPTH):
@@ -198,13 +199,25 @@ class Tree:
             folders.update(found)
             wanted = {f["parent_id"] for f in found.values() if f["parent_id"] is not None}
 
-        def path_of(parent_id):
-            names = []
-            while parent_id is not None and parent_id in folders and len(names) < MAX_DEPTH:
-                names.append(folders[parent_id]["name"])
+        def up(parent_id: ObjectId | None) -> list[dict]:
+            chain: list[dict] = []
+            while parent_id is not None and parent_id in folders and len(chain) < MAX_DEPTH:
+                chain.append(folders[parent_id])
                 parent_id = folders[parent_id]["parent_id"]
-            return "/" + "/".join(reversed(names))
-        return {i["_id"]: path_of(i["parent_id"]) for i in items}
+            return chain
+        return up
+
+    def paths(self, owner_id: str, items: list[dict]) -> dict[ObjectId, str]:
+        """``/Folder/Sub`` (the containing folder's path) for each item, with few queries."""
+        up = self._folders_above(owner_id, items)
+        return {i["_id"]: "/" + "/".join(reversed([f["name"] for f in up(i["parent_id"])])) for i in items}
+
+    def lineages(self, owner_id: str, item_ids) -> dict[ObjectId, list[ObjectId]]:
+        """For each of the owner's items among ``item_ids`` (any state; others are left out):
+        the ids of the folders above it, nearest first, with few queries."""
+        items = self.items.by_ids(owner_id, item_ids)
+        up = self._folders_above(owner_id, items.values())
+        return {item_id: [f["_id"] for f in up(item["parent_id"])] for item_id, item in items.items()}
 
     def place(self, owner_id: str, parent_id: ObjectId | None, name: str, is_file: bool,
               on_conflict: str, write: Callable[[str], T]) -> T:

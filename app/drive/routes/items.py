@@ -3,14 +3,11 @@ registered on both blueprints; the docstrings name the kind."""
 from __future__ import annotations
 
 from flask import Blueprint
-from flask_login import current_user
 
 from ...contract import arguments, authenticated, document, response
 from ...errors import CONFLICT, IF_MATCH_FAILED, MEMBER_FORBIDDEN, NOT_FOUND
-from ...audit.record import audit
 from ...http import if_match
-from ...members.access import READ, WRITE, access_to, may_change_place, outside_share, owner_only, same_drive
-from ...services import services
+from .. import actions
 from ..schemas import DeleteQuery, ItemSchema, ItemUpdateSchema
 
 _UPDATE_DOC = """Rename and/or move a {kind} (metadata only; no bytes move).
@@ -42,11 +39,6 @@ IF_MATCH_HEADER = {"name": "If-Match", "in": "header", "required": False, "schem
                                   "change is made only if it is still the file's (else 412)."}
 
 
-def _moved_to(body: dict) -> dict:
-    """``parent_id`` given (``null`` is the root) or not at all."""
-    return {"parent": body["parent_id"] or "root"} if "parent_id" in body else {}
-
-
 def add_item_routes(bp: Blueprint, kind: str, prefix: str) -> None:
     id_name = f"{kind}_id"
     fill = {"kind": kind, "recursive": " with everything inside it" if kind == "folder" else "",
@@ -58,72 +50,26 @@ def add_item_routes(bp: Blueprint, kind: str, prefix: str) -> None:
                                                                        IF_MATCH_FAILED))
     @document(parameters_raw=[IF_MATCH_HEADER])
     def update(body: dict, **ids: str):
-        access = access_to(ids[id_name], kind, WRITE)
-        moved = _moved_to(body)
-        if not access.is_owner and ("parent" in moved or body.get("name") is not None):
-            may_change_place(access, "rename or move")
-            if "parent" in moved:
-                same_drive(access, moved["parent"], "move items out of the share")
         precondition = if_match()
-        updated = services().drive.update(access.owner_id, ids[id_name], kind, name=body.get("name"),
-                                          on_conflict=body.get("on_conflict"),
-                                          check=precondition.check if precondition else None, **moved)
-        if not access.is_owner:
-            audit("member_changed_item", owner_id=access.owner_id, target_id=ids[id_name], kind=kind)
-        return updated
+        return actions.update_item(ids[id_name], kind, body, precondition.check if precondition else None)
 
     @arguments(DeleteQuery, "query")
     @response(None, 204, "Deleted.", errors=(NOT_FOUND, MEMBER_FORBIDDEN))
     def delete(query: dict, **ids: str):
-        access = access_to(ids[id_name], kind, WRITE)
-        if not access.is_owner:
-            if query["permanent"]:
-                raise owner_only("delete for good (put it in the trash instead)")
-            may_change_place(access, "put in the trash (remove yourself from it instead)")
-        if query["permanent"]:
-            services().trash.delete_forever(access.owner_id, ids[id_name], kind, must_be_trashed=False)
-        else:
-            services().trash.trash(access.owner_id, ids[id_name], kind,
-                                   by=None if access.is_owner else current_user.username)
-        audit("deleted_for_good" if query["permanent"] else "trashed", owner_id=access.owner_id,
-              target_id=ids[id_name], kind=kind)
+        actions.delete_item(ids[id_name], kind, query["permanent"])
 
     @arguments(ItemUpdateSchema, "optional_json")
     @response(ItemSchema, 201, f"The new {kind}.", errors=(NOT_FOUND, CONFLICT, MEMBER_FORBIDDEN))
     def copy(body: dict, **ids: str):
-        access = access_to(ids[id_name], kind, READ)
-        drive, moved = services().drive, _moved_to(body)
-        if access.is_owner:
-            return drive.copy(current_user.id, ids[id_name], kind, name=body.get("name"),
-                              on_conflict=body.get("on_conflict"), **moved)
-        if "parent" not in moved:  # beside the original: in the share, as an editor
-            if access.item["_id"] == access.root_id:
-                raise outside_share("copy the shared item beside itself (give parent_id: root copies it to "
-                                    "your drive)")
-            moved = {"parent": str(access.item["parent_id"])}
-        target = access_to(moved["parent"], "folder", WRITE)
-        if target.owner_id == access.owner_id:
-            return drive.copy(access.owner_id, ids[id_name], kind, name=body.get("name"),
-                              on_conflict=body.get("on_conflict"), **moved)
-        copied = drive.copy_across(access.owner_id, ids[id_name], kind, target.owner_id, moved["parent"],
-                                   name=body.get("name"), on_conflict=body.get("on_conflict"))
-        audit("copied_from_share", owner_id=access.owner_id, target_id=ids[id_name], kind=kind)
-        return copied
+        return actions.copy_item(ids[id_name], kind, body)
 
     @response(ItemSchema, description=f"The {kind}.", errors=(NOT_FOUND, MEMBER_FORBIDDEN))
     def star(**ids: str):
-        return services().drive.set_starred(_own(ids[id_name]), ids[id_name], kind, True)
+        return actions.set_star(ids[id_name], kind, True)
 
     @response(ItemSchema, description=f"The {kind}.", errors=(NOT_FOUND, MEMBER_FORBIDDEN))
     def unstar(**ids: str):
-        return services().drive.set_starred(_own(ids[id_name]), ids[id_name], kind, False)
-
-    def _own(item_id: str) -> str:
-        """Stars are the owner's marks on their items: a member gets 403 ``owner_only``."""
-        access = access_to(item_id, kind, READ)
-        if not access.is_owner:
-            raise owner_only("star it")
-        return access.owner_id
+        return actions.set_star(ids[id_name], kind, False)
 
     routes = [
         ("PATCH", "", update, _UPDATE_DOC.format(**fill)),

@@ -5,11 +5,11 @@ from flask import Blueprint
 from flask_login import current_user
 
 from ...contract import arguments, authenticated, response
-from ...members.access import WRITE, access_to, may_change_place
 from ...errors import MEMBER_FORBIDDEN, NOT_FOUND
 from ...schemas import PageQuery, paged
 from ...audit.record import audit
 from ...services import services
+from .. import actions
 from ..schemas import DeletedCountSchema, ItemPageSchema, RestoredSchema
 
 bp = Blueprint("trash", __name__, url_prefix="/api")
@@ -39,11 +39,7 @@ def restore(item_id: str):
     restored_to_root`). A name now taken gets ` (1)` (`note: renamed`). An editor of a shared
     folder restores what was put in its owner's trash from inside it, by id.
     """
-    access = access_to(item_id, None, WRITE, live=False)
-    may_change_place(access, "restore")
-    item, note = services().trash.restore(access.owner_id, item_id)
-    audit("restored", owner_id=access.owner_id, target_id=item_id)
-    return {"item": item, "note": note}
+    return actions.restore_item(item_id)
 
 
 @bp.delete("/trash/<item_id>")
@@ -51,8 +47,7 @@ def restore(item_id: str):
 @response(None, 204, "Deleted.", errors=(NOT_FOUND,))
 def delete_forever(item_id: str):
     """Delete a trashed item for good (with everything trashed with it)."""
-    services().trash.delete_forever(current_user.id, item_id)
-    audit("deleted_for_good", owner_id=current_user.id, target_id=item_id)
+    actions.delete_trashed(item_id)
 
 
 @bp.delete("/trash")
