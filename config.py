@@ -201,6 +201,13 @@ class Config:
     USER_QUOTA_BYTES = 10 * GIB
     MAX_VERSIONS_PER_FILE = 10
     TRASH_RETENTION_DAYS = 30
+    # Thumbnails (app/thumbnails): images larger than this many pixels are refused undecoded
+    # (Pillow's own default bomb limit); images and PDFs larger than the byte limit are refused
+    # unread, and no more than it is read of a video; at most THUMBNAIL_CONCURRENCY renders at
+    # once per worker process.
+    THUMBNAIL_MAX_PIXELS = 89_478_485
+    THUMBNAIL_MAX_SOURCE_BYTES = 128 * 1024 * 1024
+    THUMBNAIL_CONCURRENCY = 2
     TUS_EXPIRY_HOURS = 24  # an unfinished resumable upload idle this long is swept (app/uploads)
     # WebDAV at /dav/<username>/ (app/dav); a successful Basic password check is remembered this long.
     WEBDAV_ENABLED = True
@@ -288,12 +295,13 @@ class Config:
         settings["ENCRYPTION_KEY"] = _encryption_key(environ) or settings["ENCRYPTION_KEY"]
         settings["ENCRYPTION_SERVE_PLAINTEXT"] = _bool(environ, "ENCRYPTION_SERVE_PLAINTEXT",
                                                        settings["ENCRYPTION_SERVE_PLAINTEXT"])
-        for name in ("MAX_CONTENT_LENGTH", "USER_QUOTA_BYTES"):
+        for name in ("MAX_CONTENT_LENGTH", "USER_QUOTA_BYTES", "THUMBNAIL_MAX_SOURCE_BYTES"):
             settings[name] = _size(environ, name, settings[name])
         for name in ("MONGO_TIMEOUT_MS", "SESSION_LIFETIME_DAYS", "TRUST_PROXY_HOPS", "PAGE_SIZE_MAX",
                      "MAX_VERSIONS_PER_FILE", "TRASH_RETENTION_DAYS", "TUS_EXPIRY_HOURS", "WEBDAV_AUTH_CACHE_SECONDS",
                      "SESSION_UNREMEMBERED_HOURS", "TOKEN_CREATION_LOGIN_MINUTES", "AUDIT_RETENTION_DAYS",
-                     "SMTP_PORT", "SMTP_TIMEOUT_SECONDS", "PASSWORD_RESET_MINUTES", "EMAIL_VERIFY_HOURS"):
+                     "SMTP_PORT", "SMTP_TIMEOUT_SECONDS", "PASSWORD_RESET_MINUTES", "EMAIL_VERIFY_HOURS",
+                     "THUMBNAIL_MAX_PIXELS", "THUMBNAIL_CONCURRENCY"):
             settings[name] = _int(environ, name, settings[name])
         settings["SESSION_COOKIE_SECURE"] = _bool(
             environ, "SESSION_COOKIE_SECURE", settings["SESSION_COOKIE_SECURE"])
@@ -382,6 +390,7 @@ APP_VARIABLES = (
     "ENCRYPTION_KEY", "ENCRYPTION_KEY_FILE", "ENCRYPTION_SERVE_PLAINTEXT",
     "MAX_CONTENT_LENGTH", "USER_QUOTA_BYTES", "MAX_VERSIONS_PER_FILE", "TRASH_RETENTION_DAYS", "PAGE_SIZE_MAX",
     "TUS_EXPIRY_HOURS", "WEBDAV_ENABLED", "WEBDAV_AUTH_CACHE_SECONDS",
+    "THUMBNAIL_MAX_PIXELS", "THUMBNAIL_MAX_SOURCE_BYTES", "THUMBNAIL_CONCURRENCY",
     "SESSION_LIFETIME_DAYS", "SESSION_COOKIE_SECURE", "SESSION_UNREMEMBERED_HOURS", "REGISTRATION",
     "TOKEN_CREATION_LOGIN_MINUTES", "AUDIT_ENABLED", "AUDIT_FLUSH_SECONDS", "AUDIT_RETENTION_DAYS",
     "ADMIN_USERNAME", "ADMIN_PASSWORD", "SMTP_HOST", "SMTP_PORT", "SMTP_SECURITY", "SMTP_USERNAME",

@@ -30,14 +30,16 @@ def register_commands(app: Flask) -> None:
     @app.cli.command("purge-trash")
     def purge_trash() -> None:
         """Delete for good what has been in the trash longer than TRASH_RETENTION_DAYS,
-        resumable uploads left unfinished longer than TUS_EXPIRY_HOURS, and audit events older
-        than AUDIT_RETENTION_DAYS."""
+        resumable uploads left unfinished longer than TUS_EXPIRY_HOURS, audit events older
+        than AUDIT_RETENTION_DAYS, and this node's thumbnails of content no longer stored."""
         removed = services().trash.purge_expired()
         click.echo(f"purged {removed} trashed item(s) older than {app.config['TRASH_RETENTION_DAYS']} days")
         expired = services().uploads.sweep_expired()
         click.echo(f"removed {expired} unfinished upload(s) idle longer than {app.config['TUS_EXPIRY_HOURS']} hours")
         events = services().audit.purge(app.config["AUDIT_RETENTION_DAYS"])
         click.echo(f"removed {events} audit event(s) older than {app.config['AUDIT_RETENTION_DAYS']} days")
+        thumbnails = services().thumbnails.purge_orphans(services().drive.blobs.content_hashes)
+        click.echo(f"removed {thumbnails} thumbnail(s) of content no longer stored")
 
     @app.cli.command("rotate-key")
     @click.option("--new-key-file", required=True, type=click.Path(exists=True, dir_okay=False),

@@ -102,6 +102,7 @@ class ErrorCode(StrEnum):
     PAYLOAD_TOO_LARGE = "payload_too_large", 413, "The upload is larger than the server allows."
     UNSUPPORTED_MEDIA_TYPE = "unsupported_media_type", 415, "The body's media type is not supported."
     PREVIEW_UNAVAILABLE = "preview_unavailable", 415, "This type cannot be previewed; download it instead."
+    THUMBNAIL_UNAVAILABLE = "thumbnail_unavailable", 415, "This file has no thumbnail; show its type's icon instead."
     RANGE_NOT_SATISFIABLE = "range_not_satisfiable", 416, "The requested range is not satisfiable."
     UPLOAD_LOCKED = "upload_locked", 423, "Another request is writing to this upload; try again shortly."
     CHECKSUM_MISMATCH = "checksum_mismatch", 460, "The chunk does not match its Upload-Checksum; nothing was kept."
@@ -194,6 +195,9 @@ LINK_FULL = _documented("LinkFull", "the upload-only link has taken its `max_fil
 EMAIL_TAKEN = _documented("EmailTaken", "another account verified this address first.", E.EMAIL_TAKEN)
 TOO_LARGE = _documented("TooLarge", "the request exceeds MAX_CONTENT_LENGTH.", E.PAYLOAD_TOO_LARGE)
 PREVIEW_UNAVAILABLE = _documented("PreviewUnavailable", "this type is only downloaded.", E.PREVIEW_UNAVAILABLE)
+THUMBNAIL_UNAVAILABLE = _documented("ThumbnailUnavailable", "the file has no thumbnail: not an image, PDF or "
+                                    "video, unreadable, or over THUMBNAIL_MAX_PIXELS or THUMBNAIL_MAX_SOURCE_BYTES; "
+                                    "show an icon instead.", E.THUMBNAIL_UNAVAILABLE)
 TOO_MANY_REQUESTS = _documented("TooManyRequests", "wait for `Retry-After` seconds.", E.TOO_MANY_REQUESTS)
 UPLOAD_NOT_FOUND = _documented("UploadNotFound", "no such upload for this user (other users' ids included), or "
                                "its folder is gone.", E.UPLOAD_NOT_FOUND, E.FOLDER_NOT_FOUND)

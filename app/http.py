@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from flask import redirect, request, send_file
+from flask import current_app, redirect, request, send_file
 from werkzeug.exceptions import RequestedRangeNotSatisfiable
+from werkzeug.http import is_resource_modified
 from werkzeug.wsgi import FileWrapper
 
 from .drive.names import content_disposition
@@ -120,3 +121,17 @@ def send_preview(download):
                                  code=ErrorCode.PREVIEW_UNAVAILABLE)
     # Werkzeug appends "; charset=utf-8" to text/* itself.
     return _send_stored(download, "inline", PREVIEW_CSP)
+
+
+def send_thumbnail(thumbnail):
+    """A drawn thumbnail, revalidated by its ETag (content hash and size): 304 on a matching
+    ``If-None-Match`` before anything is drawn or read. ``no-cache``: the URL names the file, not
+    its content, so a changed file must show its new thumbnail at the next look."""
+    response = current_app.response_class(mimetype=thumbnail.mimetype)
+    response.set_etag(thumbnail.etag)
+    response.headers["Cache-Control"] = "private, no-cache"
+    if not is_resource_modified(request.environ, etag=thumbnail.etag):
+        response.status_code = 304
+        return response
+    response.set_data(thumbnail.data())
+    return response

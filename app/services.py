@@ -36,6 +36,7 @@ from .repair import RepairService
 from .sharing.repo import SharesRepository
 from .sharing.service import ShareService
 from .storage import BlobStorage, storage_from_config
+from .thumbnails.service import ThumbnailService
 from .uploads.repo import uploads_repository
 from .uploads.service import UploadsService
 
@@ -64,6 +65,7 @@ class Services:
     recovery: "AccountRecovery | None" = None
     access: "AccessRule | None" = None
     members: "MembersService | None" = None
+    thumbnails: "ThumbnailService | None" = None
 
 
 def init_services(app: Flask, database: Database) -> Services:
@@ -128,6 +130,7 @@ def init_services(app: Flask, database: Database) -> Services:
     services.deletion = AccountDeletion(services)
     services.export = AccountExport(services)
     services.two_factor = TwoFactorService(users)
+    services.thumbnails = ThumbnailService.from_config(config, app.instance_path)
     services.audit = AuditLog(events, os.path.join(app.instance_path, "audit"), config["AUDIT_FLUSH_SECONDS"],
                               enabled=config["AUDIT_ENABLED"])
     app.extensions[EXTENSION_KEY] = services

@@ -154,7 +154,7 @@ CODES_BY_STATUS = {
     460: {"checksum_mismatch"},
     501: {"resumable_unavailable"},
     413: {"payload_too_large"},
-    415: {"preview_unavailable", "unsupported_media_type"},
+    415: {"preview_unavailable", "thumbnail_unavailable", "unsupported_media_type"},
     429: {"too_many_requests"},
     503: {"database_unavailable", "try_again"},
     507: {"quota_exceeded", "storage_full"},

@@ -7,8 +7,9 @@ answers from then on: sessions, tokens, WebDAV, share links), then its sessions,
 its files and folders go: everything is moved to the trash and the trash emptied, which is the
 drive's own delete for good (versions, reference counts, then the bytes nothing else uses).
 What is left over (a blob whose count a crash left high) is removed with its bytes, then the
-usage counter, and last the account record. Interrupted, it is resumed by running it again;
-until the record is gone the account stays disabled.
+usage counter, the thumbnails drawn of its files (this node's), and last the account record.
+Interrupted, it is resumed by running it again; until the record is gone the account stays
+disabled.
 """
 from __future__ import annotations
 
@@ -83,6 +84,7 @@ class AccountDeletion:
             drive.blobs.blobs.delete(blob["_id"])
             report.leftover_blobs += 1
         drive.blobs.blobs.forget_owner(user_id)
+        found.thumbnails.forget_owner(user_id)
         users.delete(user_id)
         log.info("account deleted user_id=%s %s", user_id, report.line())
         return report

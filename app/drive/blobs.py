@@ -143,6 +143,10 @@ class BlobStore:
             self.storage.delete(owner_id, gone["storage_key"])
             log.info("dead blob removed user_id=%s blob_id=%s", owner_id, gone["_id"])
 
+    def content_hashes(self, owner_id: str) -> set[str]:
+        """The SHA-256 of every content the owner stores (files, copies, versions, trash)."""
+        return {blob["sha256"] for blob in self.blobs.of_owner(owner_id)}
+
     def add_ref(self, blob_id: ObjectId, count: int = 1) -> bool:
         return self.blobs.add_refs(blob_id, count)
 

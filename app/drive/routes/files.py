@@ -7,13 +7,14 @@ from flask_login import current_user
 
 from ...contract import arguments, authenticated, document, response
 from ...errors import (CONFLICT, IF_MATCH_FAILED, INSUFFICIENT_STORAGE, MEMBER_FORBIDDEN, NOT_FOUND,
-                       PREVIEW_UNAVAILABLE, TOO_LARGE, ErrorCode, InvalidInput)
-from ...http import if_match, send_download, send_preview
+                       PREVIEW_UNAVAILABLE, THUMBNAIL_UNAVAILABLE, TOO_LARGE, ErrorCode, InvalidInput)
+from ...http import if_match, send_download, send_preview, send_thumbnail
 from ...members.access import WRITE, access_to, owner_only
 from ...request import stage_uploads_into
 from ...schemas import paged
 from ...audit.record import audit
 from ...services import services
+from ...thumbnails.schemas import ThumbnailQuery
 from ..schemas import (UPLOAD_CONFLICT, FileListSchema, FilePageSchema, FilesQuery, ItemSchema, UploadQuery,
                        VersionListSchema)
 from ..service import UploadPart, folder_names, modification_time
@@ -146,6 +147,28 @@ def preview(file_id: str):
     `preview_unavailable`: download it instead.
     """
     return send_preview(services().drive.download(access_to(file_id, "file").item, redirect_allowed=True))
+
+
+@bp.get("/files/<file_id>/thumbnail")
+@authenticated
+@arguments(ThumbnailQuery, "query")
+@document(errors=(NOT_FOUND, THUMBNAIL_UNAVAILABLE), responses_raw={
+    "200": {"description": "The thumbnail, WebP, within size×size with the aspect kept; its ETag names the "
+                           "content and size.", "content": {"image/webp": {"schema": {"type": "string",
+                                                                                      "format": "binary"}}}},
+    "304": {"description": "Not modified (If-None-Match): nothing is drawn."}})
+def thumbnail(query: dict, file_id: str):
+    """A small picture of a file for the web app's grid and list views, drawn on the server.
+
+    Images (JPEG, PNG, GIF, WebP, BMP, TIFF, AVIF; turned as their EXIF says), a PDF's first
+    page and a frame of a video (at a tenth of its length). `size` is one of 64, 128, 256
+    (default) or 512. Every other type, and a file that cannot be read or is over
+    `THUMBNAIL_MAX_PIXELS` or `THUMBNAIL_MAX_SOURCE_BYTES`, is 415 `thumbnail_unavailable`:
+    show the type's icon. Cached on the server by content; `Cache-Control: private, no-cache`
+    with an ETag, so revalidating is a 304 that draws nothing.
+    """
+    download = services().drive.download(access_to(file_id, "file").item)
+    return send_thumbnail(services().thumbnails.thumbnail(download, query["size"]))
 
 
 @bp.get("/files/<file_id>/info")

@@ -1,0 +1,1 @@
+"""Server-side thumbnails of images, PDFs and videos (issue 18)."""
