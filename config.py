@@ -276,6 +276,9 @@ class Config:
     API_DOCS_ENABLED = True
     PAGE_SIZE_DEFAULT = 50
     PAGE_SIZE_MAX = 200
+    # Files and folders one ZIP download may hold (a folder's, a selection's, a share link's);
+    # more is refused with 413 zip_too_large before a byte is sent. 0 = no limit.
+    ZIP_MAX_ENTRIES = 10_000
 
     @classmethod
     def load(cls, environ: Mapping[str, str]) -> dict[str, Any]:
@@ -310,6 +313,7 @@ class Config:
         settings["WEBDAV_ENABLED"] = _bool(environ, "WEBDAV_ENABLED", settings["WEBDAV_ENABLED"])
         settings["AUDIT_ENABLED"] = _bool(environ, "AUDIT_ENABLED", settings["AUDIT_ENABLED"])
         settings["METRICS_ENABLED"] = _bool(environ, "METRICS_ENABLED", settings["METRICS_ENABLED"])
+        settings["ZIP_MAX_ENTRIES"] = _int(environ, "ZIP_MAX_ENTRIES", settings["ZIP_MAX_ENTRIES"])
         if environ.get("AUDIT_FLUSH_SECONDS", "").strip():
             try:
                 settings["AUDIT_FLUSH_SECONDS"] = float(environ["AUDIT_FLUSH_SECONDS"])
@@ -397,7 +401,7 @@ APP_VARIABLES = (
     "SMTP_PASSWORD", "SMTP_FROM", "SMTP_TIMEOUT_SECONDS", "PUBLIC_URL", "PASSWORD_RESET_MINUTES",
     "EMAIL_VERIFY_HOURS", "EMAIL_RATE_LIMIT", "METRICS_ENABLED", "METRICS_TOKEN", "LINK_UPLOAD_RATE_LIMIT",
     "LOGIN_RATE_LIMIT", "LOGIN_IP_RATE_LIMIT", "SHARE_PASSWORD_RATE_LIMIT", "REGISTER_RATE_LIMIT",
-    "TWO_FACTOR_RATE_LIMIT", "RATELIMIT_STORAGE_URI",
+    "TWO_FACTOR_RATE_LIMIT", "RATELIMIT_STORAGE_URI", "ZIP_MAX_ENTRIES",
 )
 GUNICORN_VARIABLES = ("BIND", "WEB_CONCURRENCY", "GUNICORN_WORKER_CLASS", "GUNICORN_THREADS",
                       "GUNICORN_WORKER_CONNECTIONS", "GUNICORN_TIMEOUT", "GUNICORN_CMD_ARGS")

@@ -162,21 +162,24 @@ def json_body(optional: bool = False) -> dict:
     return data
 
 
-def json_or_form() -> dict:
-    """A JSON object, or the fields of an HTML form (for browsers and ``curl -d``)."""
+def json_or_form(schema: Schema | None = None) -> dict:
+    """A JSON object, or the fields of an HTML form (for browsers and ``curl -d``): a field the
+    schema reads as a list is every value of that (repeated) form field, the others the first."""
     if request.is_json:
         return json_body()
     if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
-        return request.form.to_dict()
+        lists = {f.data_key or n for n, f in schema.fields.items() if isinstance(f, fields.List)} if schema else set()
+        return {key: request.form.getlist(key) if key in lists else value for key, value in request.form.items()}
     raise InvalidInput("Send JSON or form fields.", code=ErrorCode.INVALID_CONTENT_TYPE)
 
 
-# Where @arguments reads from: a loader, the document's location, and the default error code.
+# Where @arguments reads from: a loader (given the schema), the document's location, and the
+# default error code.
 _LOCATIONS = {
-    "json": (json_body, "json", ErrorCode.INVALID_INPUT),
-    "optional_json": (lambda: json_body(optional=True), "json", ErrorCode.INVALID_INPUT),
+    "json": (lambda schema: json_body(), "json", ErrorCode.INVALID_INPUT),
+    "optional_json": (lambda schema: json_body(optional=True), "json", ErrorCode.INVALID_INPUT),
     "json_or_form": (json_or_form, "json_or_form", ErrorCode.INVALID_INPUT),
-    "query": (lambda: request.args.to_dict(), "query", ErrorCode.INVALID_QUERY),
+    "query": (lambda schema: request.args.to_dict(), "query", ErrorCode.INVALID_QUERY),
 }
 
 
@@ -209,7 +212,7 @@ def arguments(schema: type[Schema], location: str = "json"):
     def decorator(view):
         @functools.wraps(view)
         def wrapper(*args, **kwargs):
-            return view(*args, load(instance, loader(), code), **kwargs)
+            return view(*args, load(instance, loader(instance), code), **kwargs)
         operation = _operation(wrapper)
         operation.arguments.insert(0, (schema, documented))
         if BAD_REQUEST not in operation.errors:

@@ -100,6 +100,7 @@ class ErrorCode(StrEnum):
     PRECONDITION_FAILED = "precondition_failed", 412, "A precondition of the request failed."
     UNSUPPORTED_TUS_VERSION = "unsupported_tus_version", 412, "Send Tus-Resumable: 1.0.0 (see Tus-Version)."
     PAYLOAD_TOO_LARGE = "payload_too_large", 413, "The upload is larger than the server allows."
+    ZIP_TOO_LARGE = "zip_too_large", 413, "A ZIP holds at most 10000 files and folders; choose fewer."
     UNSUPPORTED_MEDIA_TYPE = "unsupported_media_type", 415, "The body's media type is not supported."
     PREVIEW_UNAVAILABLE = "preview_unavailable", 415, "This type cannot be previewed; download it instead."
     THUMBNAIL_UNAVAILABLE = "thumbnail_unavailable", 415, "This file has no thumbnail; show its type's icon instead."
@@ -194,6 +195,8 @@ LINK_FULL = _documented("LinkFull", "the upload-only link has taken its `max_fil
                         E.LINK_FULL)
 EMAIL_TAKEN = _documented("EmailTaken", "another account verified this address first.", E.EMAIL_TAKEN)
 TOO_LARGE = _documented("TooLarge", "the request exceeds MAX_CONTENT_LENGTH.", E.PAYLOAD_TOO_LARGE)
+ZIP_TOO_LARGE = _documented("ZipTooLarge", "the ZIP would hold more than ZIP_MAX_ENTRIES files and folders; "
+                            "nothing was sent.", E.ZIP_TOO_LARGE)
 PREVIEW_UNAVAILABLE = _documented("PreviewUnavailable", "this type is only downloaded.", E.PREVIEW_UNAVAILABLE)
 THUMBNAIL_UNAVAILABLE = _documented("ThumbnailUnavailable", "the file has no thumbnail: not an image, PDF or "
                                     "video, unreadable, or over THUMBNAIL_MAX_PIXELS or THUMBNAIL_MAX_SOURCE_BYTES; "

@@ -3,8 +3,9 @@ otherwise go through the schemas, app/contract.py)."""
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from typing import Iterator
 
-from flask import current_app, redirect, request, send_file
+from flask import current_app, redirect, request, send_file, stream_with_context
 from werkzeug.exceptions import RequestedRangeNotSatisfiable
 from werkzeug.http import is_resource_modified
 from werkzeug.wsgi import FileWrapper
@@ -100,6 +101,19 @@ def send_attachment(download):
 def send_download(download):
     """Stream stored bytes as an attachment (an owner's may be a signed redirect)."""
     return _send_stored(download, content_disposition(download.name), DOWNLOAD_CSP, allow_redirect=True)
+
+
+ZIP_RESPONSES = {"200": {"description": "The archive, streamed as it is built.", "content": {
+    "application/zip": {"schema": {"type": "string", "format": "binary"}}}}}
+
+
+def send_zip(chunks: Iterator[bytes], name: str):
+    """A ZIP as an attachment named ``name``, sent while it is built (never held whole)."""
+    response = current_app.response_class(stream_with_context(chunks), mimetype="application/zip")
+    response.headers["Content-Disposition"] = content_disposition(name)
+    response.headers["Content-Security-Policy"] = DOWNLOAD_CSP
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
 
 
 # Types a browser shows without running anything of the file's, and that still render under a CSP

@@ -32,6 +32,7 @@ from .drive.search import SearchService
 from .drive.service import DriveService
 from .drive.trash import TrashService
 from .drive.versions import VersionsService
+from .drive.zips import ZipContents
 from .repair import RepairService
 from .sharing.repo import SharesRepository
 from .sharing.service import ShareService
@@ -65,6 +66,7 @@ class Services:
     recovery: "AccountRecovery | None" = None
     access: "AccessRule | None" = None
     members: "MembersService | None" = None
+    zips: "ZipContents | None" = None
     thumbnails: "ThumbnailService | None" = None
 
 
@@ -127,6 +129,7 @@ def init_services(app: Flask, database: Database) -> Services:
     )
     services.access = AccessRule(items, grants, owner_active)
     services.members = MembersService(services.access, grants, users, items)
+    services.zips = ZipContents(items, drive, config["ZIP_MAX_ENTRIES"])
     services.deletion = AccountDeletion(services)
     services.export = AccountExport(services)
     services.two_factor = TwoFactorService(users)

@@ -394,6 +394,10 @@ def test_another_users_ids_in_bodies_and_query_strings_are_404(world, mode):
         ("POST", "/api/shares", {"json": {"item_id": a["old"]}}),
         ("GET", f"/api/shares?item_id={a['report']}", {}),
         ("GET", f"/api/folders/{a['projects']}/children?name=inner.txt", {}),
+        ("POST", "/api/zip", {"json": {"ids": [a["report"]]}}),
+        ("POST", "/api/zip", {"json": {"ids": [b["file"], a["projects"]]}}),
+        ("POST", "/api/zip", {"json": {"ids": [b["folder"], a["old"], b["file"]]}}),
+        ("POST", "/api/zip", {"data": {"ids": [b["file"], a["sub"]]}}),
     ]
     failures = []
     for method, path, kwargs in attempts:

@@ -153,7 +153,7 @@ CODES_BY_STATUS = {
     423: {"upload_locked"},
     460: {"checksum_mismatch"},
     501: {"resumable_unavailable"},
-    413: {"payload_too_large"},
+    413: {"payload_too_large", "zip_too_large"},
     415: {"preview_unavailable", "thumbnail_unavailable", "unsupported_media_type"},
     429: {"too_many_requests"},
     503: {"database_unavailable", "try_again"},

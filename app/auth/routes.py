@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import time
 
-from flask import Blueprint, current_app, request, session, stream_with_context
+from flask import Blueprint, current_app, request, session
 from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_user, logout_user
 
@@ -12,8 +12,7 @@ from ..errors import (ACCOUNT_DISABLED, LOGIN_REFUSED, REGISTRATION_REFUSED, SES
                       TWO_FACTOR_STATE, USERNAME_TAKEN, WRONG_CODE, WRONG_CURRENT_PASSWORD, AppError, ErrorCode,
                       Unauthorized)
 from ..extensions import limiter, login_manager
-from ..drive.names import content_disposition
-from ..http import DOWNLOAD_CSP
+from ..http import ZIP_RESPONSES, send_zip
 from ..security import REMEMBERED_KEY, bearer_secret
 from ..services import services
 from .schemas import (AccountDeleteSchema, CodeSchema, LoginSchema, PasswordConfirmSchema, RecoveryCodesSchema, TwoFactorOffSchema,
@@ -239,8 +238,7 @@ def delete_account(body: dict):
 
 
 @bp.get("/me/export")
-@document(tags=["account"], responses_raw={"200": {"description": "The ZIP.", "content": {
-    "application/zip": {"schema": {"type": "string", "format": "binary"}}}}})
+@document(tags=["account"], responses_raw=ZIP_RESPONSES)
 @authenticated
 def export_account():
     """Everything of yours in one ZIP, streamed as it is built: every file in its folder tree
@@ -248,12 +246,7 @@ def export_account():
     item's path, size, SHA-256, times and versions, your stars, share links without their
     secrets, and what is in the trash)."""
     audit("exported", owner_id=current_user.id)
-    response = current_app.response_class(stream_with_context(services().export.stream(current_user.doc)),
-                                          mimetype="application/zip")
-    response.headers["Content-Disposition"] = content_disposition(f"{current_user.username}-export.zip")
-    response.headers["Content-Security-Policy"] = DOWNLOAD_CSP
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
+    return send_zip(services().export.stream(current_user.doc), f"{current_user.username}-export.zip")
 
 
 @bp.post("/me/2fa/setup")

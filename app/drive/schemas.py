@@ -265,3 +265,13 @@ class SearchQuery(PageQuery):
         "description": "only below this folder (`root`: the whole drive, the default); a folder shared with "
                        "the caller searches inside the share, with paths that start at it"})
 
+
+class ZipSelectionSchema(ApiSchema):
+    """Files and folders to download as one ZIP."""
+
+    ids = fields.List(text(), required=True, validate=validate.Length(
+        min=1, error="Choose at least one file or folder ('ids')."), error_messages={
+        "invalid": "'ids' must be a list of file and folder ids.",
+        "required": "Choose at least one file or folder ('ids')."}, metadata={
+        "description": "file and folder ids, mixed (in an HTML form, one `ids` field per id)"})
+    name = display_name("Holiday", load_default=None)

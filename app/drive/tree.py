@@ -171,13 +171,14 @@ class Tree:
             raise Conflict("A folder cannot be moved into itself or one of its subfolders.",
                            code=ErrorCode.MOVE_INTO_DESCENDANT)
 
-    def subtree(self, owner_id: str, root_id: ObjectId, include: str) -> list[dict]:
+    def subtree(self, owner_id: str, root_id: ObjectId, include: str, limit: int | None = None) -> list[dict]:
         """Every item below ``root_id`` (breadth first): ``live`` ones, or ``with_parent``
-        (everything but what was trashed on its own; see ItemsRepository.below)."""
+        (everything but what was trashed on its own; see ItemsRepository.below). With ``limit``,
+        the walk stops once it found more than that many (the caller refuses such a tree)."""
         found: list[dict] = []
         seen = {root_id}
         frontier = [root_id]
-        while frontier:
+        while frontier and (limit is None or len(found) <= limit):
             children = [c for c in self.items.below(owner_id, frontier, include) if c["_id"] not in seen]
             found.extend(children)
             frontier = [c["_id"] for c in children if c["type"] == FOLDER]

@@ -6,8 +6,7 @@ page with status 404, the same for unknown, expired, used-up and revoked links.
 """
 from __future__ import annotations
 
-from flask import (Blueprint, current_app, redirect, render_template, request, session, stream_with_context,
-                   url_for)
+from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
 from flask_limiter.util import get_remote_address
 from werkzeug.exceptions import TooManyRequests
 
@@ -16,13 +15,12 @@ from ..drive.routes.files import DOWNLOAD_RESPONSES
 from ..drive.routes.files import UPLOAD_BODY
 from ..drive.service import UploadPart
 from ..errors import (INSUFFICIENT_STORAGE, LINK_FULL, LINK_LOCKED, NOT_FOUND, TOO_LARGE, TOO_MANY_REQUESTS,
-                      WRONG_LINK_PASSWORD, AppError, ErrorCode, InvalidInput, NotFound, QuotaExceeded, Unauthorized,
-                      error_response)
+                      WRONG_LINK_PASSWORD, ZIP_TOO_LARGE, AppError, ErrorCode, InvalidInput, NotFound, QuotaExceeded,
+                      Unauthorized, error_response)
 from ..request import stage_uploads_into
 from ..extensions import limiter
-from ..http import DOWNLOAD_CSP, send_download
+from ..http import ZIP_RESPONSES, send_download, send_zip
 from ..drive.repo import FILE
-from ..drive.names import content_disposition
 from ..schemas import paged
 from ..audit.record import audit
 from ..services import services
@@ -258,8 +256,7 @@ def list_items(query: dict, token: str):
 
 @bp.get("/<token>/zip")
 @arguments(ZipQuery, "query")
-@document(security=NO_SECURITY, errors=(LINK_LOCKED, NOT_FOUND), responses_raw={"200": {
-    "description": "The archive.", "content": {"application/zip": {"schema": {"type": "string", "format": "binary"}}}}})
+@document(security=NO_SECURITY, errors=(LINK_LOCKED, NOT_FOUND, ZIP_TOO_LARGE), responses_raw=ZIP_RESPONSES)
 def download_zip(query: dict, token: str):
     """Download a shared folder (or a folder inside it) as a ZIP, streamed as it is built.
 
@@ -267,21 +264,16 @@ def download_zip(query: dict, token: str):
     characters Windows refuses become `_`, reserved device names get a `_` prefix, trailing
     dots and spaces are dropped, and names that would then clash (ignoring case) get
     ` (2)`, ` (3)`, ... before their extension. Each GET counts as one download; HEAD does not.
+    More than `ZIP_MAX_ENTRIES` files and folders is 413 `zip_too_large` (not counted).
     """
     shared = _open(token)
-    shares, drive = services().shares, services().drive
+    shares = services().shares
     folder = shares.folder_in(shared, query["folder_id"])
-    entries = shares.archive_entries(shared, folder)
+    members = services().zips.of_folder(folder)
     if request.method != "HEAD":
         shares.count_download(shared)
         _audit_link("link_downloaded", shared, target_id=folder["_id"], zip=True)
-    members = [(name, item["updated_at"], drive.download(item) if item["type"] == FILE else None)
-               for name, item in entries]
-    response = current_app.response_class(stream_with_context(stream_zip(members)), mimetype="application/zip")
-    response.headers["Content-Disposition"] = content_disposition(folder["name"] + ".zip")
-    response.headers["Content-Security-Policy"] = DOWNLOAD_CSP
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
+    return send_zip(stream_zip(members), folder["name"] + ".zip")
 
 
 

@@ -25,7 +25,6 @@ from ..drive.tree import Tree
 from ..errors import Conflict, ErrorCode, InvalidInput, NotFound, PayloadTooLarge, human_size
 from ..offload import check_password_hash, generate_password_hash
 from ..timeutil import as_utc, utcnow
-from .archive import safe_archive_names, windows_safe_name
 from .repo import SharesRepository
 
 log = logging.getLogger(__name__)
@@ -306,26 +305,3 @@ class ShareService:
 
     def list_folder(self, shared: SharedItem, folder: dict, page: int, limit: int) -> tuple[list[dict], int]:
         return self.items.children(shared.share["owner_id"], folder["_id"], page=page, limit=limit)
-
-    def archive_entries(self, shared: SharedItem, folder: dict) -> list[tuple[str, dict]]:
-        """(path inside the archive, item) for every live item below ``folder``; folders end in '/'.
-        Every path component is made safe for Windows and unique per folder ignoring case
-        (:func:`safe_archive_names`)."""
-        owner = shared.share["owner_id"]
-        below = self.tree.subtree(owner, folder["_id"], "live")
-        siblings: dict = {}
-        for item in below:
-            siblings.setdefault(item["parent_id"], []).append(item)
-        names = {folder["_id"]: windows_safe_name(folder["name"])}
-        for group in siblings.values():
-            names.update(zip((i["_id"] for i in group), safe_archive_names([i["name"] for i in group])))
-        parents = {folder["_id"]: None, **{item["_id"]: item["parent_id"] for item in below}}
-
-        def path(item_id) -> str:
-            parts = []
-            while item_id is not None:
-                parts.append(names[item_id])
-                item_id = parents[item_id]
-            return "/".join(reversed(parts))
-        entries = [(path(i["_id"]) + ("/" if i["type"] == FOLDER else ""), i) for i in below]
-        return sorted(entries, key=lambda e: e[0])

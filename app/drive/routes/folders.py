@@ -13,6 +13,7 @@ from ...services import services
 from ..schemas import (ChildrenQuery, FolderCreateSchema, FolderPathSchema, FolderTreeSchema, ItemPageSchema,
                        ItemSchema, RootFolderSchema)
 from .items import add_item_routes
+from .zips import add_zip_routes
 
 bp = Blueprint("folders", __name__, url_prefix="/api")
 
@@ -81,3 +82,4 @@ def folder_path(folder_id: str):
 
 
 add_item_routes(bp, "folder", "/folders")
+add_zip_routes(bp)
