@@ -14,6 +14,7 @@ every preview the server still gives is sandboxed.
 from __future__ import annotations
 
 import base64
+import io
 import time
 import json
 import mimetypes
@@ -23,6 +24,7 @@ import re
 import pyotp
 import pytest
 import requests
+from PIL import Image
 from pymongo.errors import ServerSelectionTimeoutError
 
 from app.http import PREVIEW_TYPES
@@ -34,7 +36,7 @@ from tests.test_web_ui import browser, page, row, sign_up  # noqa: F401  (Chromi
 
 IGNORED_METHODS = {"HEAD", "OPTIONS"}
 UNKNOWN_ID = "0123456789abcdef01234567"
-APP_JS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "app", "static", "js", "listing.js")
+APP_JS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "app", "static", "js", "preview.js")
 
 
 # -- what every response must carry ----------------------------------------------------------------
@@ -90,6 +92,9 @@ def build_world(client, username: str) -> dict:
     w["sub"] = mkdir(client, "Sub", w["projects"])
     w["inner"] = put(client, "inner.txt", b"inner", w["projects"])
     w["report"] = put(client, "report.txt", b"v1")
+    picture = io.BytesIO()
+    Image.new("RGB", (40, 30), (10, 120, 200)).save(picture, "PNG")
+    w["picture"] = upload(client, ("picture.png", picture.getvalue(), "image/png")).get_json()["files"][0]["id"]
     put(client, "report.txt", b"v2", on_conflict="replace")
     put(client, "report.txt", b"v3", on_conflict="replace")
     w["versions"] = [v["id"] for v in client.get(f"/api/files/{w['report']}/versions").get_json()["versions"]]
@@ -156,7 +161,7 @@ def story(app, w: dict, username: str) -> list[tuple[str, str, dict]]:
     va, vb = w["versions"]
     calls = [
         ("GET", "/api/me", {}), ("GET", "/api/me/usage", {}), ("GET", "/api/files", {}), ("GET", f, {}),
-        ("GET", f"{f}/info", {}), ("GET", f"{f}/preview", {}), ("GET", f"{f}/versions", {}),
+        ("GET", f"{f}/info", {}), ("GET", f"{f}/preview", {}), ("GET", f"/api/files/{w['picture']}/thumbnail", {}), ("GET", f"{f}/versions", {}),
         ("GET", f"{f}/versions/{va}", {}), ("GET", "/api/folders/tree", {}), ("GET", d, {}),
         ("GET", f"{d}/children", {}), ("GET", f"{d}/path", {}), ("GET", "/api/search?q=report", {}),
         ("GET", "/api/starred", {}), ("GET", "/api/shares", {}), ("GET", s, {}), ("GET", "/api/tokens", {}),
@@ -181,6 +186,7 @@ def story(app, w: dict, username: str) -> list[tuple[str, str, dict]]:
         ("DELETE", f"{f}/versions/{vb}", {}), ("DELETE", f"/api/files/{w['doomed_file']}", {}),
         ("PATCH", d, {"json": {"name": "Projects 2"}}), ("POST", f"{d}/copy", {"json": {}}),
         ("PUT", f"{d}/star", {}), ("DELETE", f"{d}/star", {}), ("DELETE", f"/api/folders/{w['doomed_folder']}", {}),
+        ("POST", "/api/items/bulk", {"json": {"action": "star", "ids": [w["report"], w["sub"]]}}),
         ("POST", "/api/shares", {"json": {"item_id": w["inner"]}}), ("PATCH", s, {"json": {"label": "renamed"}}),
         ("DELETE", f"/api/shares/{w['doomed_share']}", {}),
         ("POST", "/api/tokens", {"json": {"name": "another", "scope": "read"}}),
@@ -423,8 +429,9 @@ def test_a_pdf_is_download_only(app, alice):
 def test_the_web_app_previews_exactly_what_the_server_previews():
     with open(APP_JS, encoding="utf-8") as fh:
         source = fh.read()
-    listed = re.search(r"const PREVIEWABLE = \[([^\]]*)\]", source).group(1)
-    assert set(re.findall(r'"([^"]+)"', listed)) == PREVIEW_TYPES
+    # Images go through /preview (served inline); text is read from the download and drawn as text.
+    listed = re.search(r"const INLINE_IMAGES = \[([^\]]*)\]", source).group(1)
+    assert set(re.findall(r'"([^"]+)"', listed)) == {t for t in PREVIEW_TYPES if t.startswith("image/")}
 
 
 @pytest.mark.e2e

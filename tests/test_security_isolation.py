@@ -405,10 +405,6 @@ def test_another_users_ids_in_bodies_and_query_strings_are_404(world, mode):
         code = (response.get_json(silent=True) or {}).get("error", {}).get("code", "")
         if response.status_code != 404 or not code.endswith("not_found"):
             failures.append(f"{method} {path}: {response.status_code} {code}")
-    assert not failures, "\n".join(failures)
-    found = client.get("/api/search?q=.txt&limit=200", headers=headers).get_json()["items"]
-    assert {i["name"] for i in found} == {"bob.txt"}
-    assert (snapshot(app, alice), snapshot(app, bob)) == before
     # Bulk requests answer 200 with a result per id: each of user 1's ids is not found, and
     # user 2's own items do not go into user 1's folders.
     alices = [v for values in owned_ids(alice).values() for v in values]
@@ -422,6 +418,10 @@ def test_another_users_ids_in_bodies_and_query_strings_are_404(world, mode):
         wrong = [r for r in results if r["ok"] or not r["error"]["code"].endswith("not_found")]
         if response.status_code != 200 or wrong or len(results) != len(body["ids"]):
             failures.append(f"bulk {body['action']}: {response.status_code} {wrong or response.get_json()}")
+    assert not failures, "\n".join(failures)
+    found = client.get("/api/search?q=.txt&limit=200", headers=headers).get_json()["items"]
+    assert {i["name"] for i in found} == {"bob.txt"}
+    assert (snapshot(app, alice), snapshot(app, bob)) == before
 
 
 # -- WebDAV: /dav/<username>/ takes paths, not ids ---------------------------------------------------

@@ -338,3 +338,15 @@ def test_another_users_token_ids_are_404(app, alice):
     AuthActions(bob).signup("bob")
     assert bob.delete(f"/api/tokens/{made['token']['id']}").status_code == 404
     assert app.test_client().get("/api/me", headers=bearer(made["secret"])).status_code == 200
+
+
+def test_only_a_file_drop_page_may_run_a_script(alice, stranger):
+    """The file-drop page loads its own script (this origin only, nothing inline); every other
+    page of a link allows none."""
+    folder = alice.post("/api/folders", json={"name": "Inbox"}).get_json()
+    made = alice.post("/api/shares", json={"item_id": folder["id"], "mode": "upload"}).get_json()
+    response = stranger.get(f"/s/{made['token']}", headers={"Accept": "text/html"})
+    assert response.status_code == 200
+    policy = response.headers["Content-Security-Policy"]
+    assert "script-src 'self'" in policy and "unsafe-inline" not in policy and "default-src 'none'" in policy
+    assert 'src="/static/drop.js"' in response.get_data(as_text=True)

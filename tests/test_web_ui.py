@@ -826,3 +826,317 @@ def test_sharing_a_folder_with_another_user_in_the_browser(page, server, browser
     versions = page.request.get(f"{server.base_url}/api/files/{plan_id}/versions").json()["versions"]
     assert len(versions) == 2
     bob_context.close()
+
+
+def seed_files(page, server, names, folder_id="root"):
+    """Many small files in one multipart request, through the page's own session."""
+    import requests
+    cookies = {c["name"]: c["value"] for c in page.context.cookies()}
+    agent = page.evaluate("navigator.userAgent")  # sessions are bound to the browser that logged in
+    answer = requests.post(f"{server.base_url}/api/upload?folder_id={folder_id}", cookies=cookies, timeout=60,
+                           headers={"User-Agent": agent},
+                           files=[("file", (name, f"content of {name}".encode(), "text/plain")) for name in names])
+    assert answer.status_code == 201, answer.text
+    return answer.json()["files"]
+
+
+def focused_label(page):
+    return page.evaluate("document.activeElement && document.activeElement.getAttribute('aria-label')")
+
+
+def test_rows_change_in_place_keeping_scroll_selection_and_focus(page, server):
+    """Starring a row far down the list, renaming one and an upload finishing update those rows
+    only: the 150 loaded rows stay (no jump back to the first 100), the page does not scroll, the
+    selection stays and the keyboard focus is on the same control of the same row."""
+    sign_up(page, server, "ines")
+    seed_files(page, server, [f"note {i:03d}.txt" for i in range(150)])
+    page.reload()
+    row(page, "note 000.txt").wait_for()
+    assert page.locator(".toolbar .count").inner_text() == "100 of 150 items"
+    page.get_by_role("button", name="Load more").click()
+    row(page, "note 149.txt").wait_for()
+    assert page.locator(".toolbar .count").inner_text() == "150 items"
+    select(page, "note 003.txt")
+    select(page, "note 004.txt")
+    star = page.get_by_role("button", name="Star note 140.txt", exact=True)
+    star.scroll_into_view_if_needed()
+    star.focus()
+    scrolled = page.evaluate("window.scrollY")
+    assert scrolled > 1000
+    page.keyboard.press("Enter")
+    page.get_by_role("button", name="Unstar note 140.txt", exact=True).wait_for()
+    assert focused_label(page) == "Unstar note 140.txt"
+    assert page.locator(".listing tbody tr").count() == 150
+    assert abs(page.evaluate("window.scrollY") - scrolled) < 5
+    assert page.locator(".toolbar .count").first.inner_text() == "2 selected"
+    assert page.get_by_label("Select note 004.txt", exact=True).is_checked()
+    # The same row node stays for a row that did not change (nothing is redrawn).
+    page.evaluate("document.querySelector('tbody tr:nth-child(120)').dataset.mark = 'kept'")
+    page.keyboard.press("Enter")  # unstar again
+    page.get_by_role("button", name="Star note 140.txt", exact=True).wait_for()
+    assert page.locator("tbody tr[data-mark=kept]").count() == 1
+    seed_files(page, server, ["note 999.txt"])
+    page.get_by_role("button", name="Star note 140.txt", exact=True).focus()
+    page.keyboard.press("Enter")  # any refresh now brings the new file in, in place
+    row(page, "note 999.txt").wait_for()
+    assert page.locator(".listing tbody tr").count() == 151
+    assert focused_label(page) == "Unstar note 140.txt"
+    assert page.locator("tbody tr[data-mark=kept]").count() == 1
+
+
+def test_sort_lives_in_the_url_and_the_header_says_which(page, server):
+    """Sorting by size moves the arrow and aria-sort to the Size column, puts the sort in the
+    URL (reload and back keep it) and axe finds no critical or serious problem in the listing."""
+    sign_up(page, server, "jonas")
+    seed_files(page, server, ["b.txt", "a-much-longer-name.txt", "c.txt"])
+    page.reload()
+    row(page, "b.txt").wait_for()
+    names = lambda: [n.strip() for n in page.locator("tbody .col-name .name button").all_inner_texts()]  # noqa: E731
+    assert page.locator("th.col-name").get_attribute("aria-sort") == "ascending"
+    page.locator("th.col-size button").click()
+    page.wait_for_url(re.compile(r"sort=size&order=asc"))
+    page.wait_for_function("document.querySelector('th.col-size').getAttribute('aria-sort') === 'ascending'")
+    assert page.locator("th.col-name").get_attribute("aria-sort") is None
+    assert names() == ["b.txt", "c.txt", "a-much-longer-name.txt"]
+    assert page.locator("th.col-size button").evaluate("b => getComputedStyle(b, '::after').content") == '" ▲"'
+    page.locator("th.col-size button").click()
+    page.wait_for_url(re.compile(r"sort=size&order=desc"))
+    page.wait_for_function("document.querySelector('tbody .name button').textContent === 'a-much-longer-name.txt'")
+    page.reload()
+    row(page, "b.txt").wait_for()
+    assert page.locator("th.col-size").get_attribute("aria-sort") == "descending"
+    assert names()[0] == "a-much-longer-name.txt"
+    page.go_back()
+    page.wait_for_function("document.querySelector('th.col-size').getAttribute('aria-sort') === 'ascending'")
+    assert page.locator("h1").count() >= 1
+    assert serious_accessibility_problems(page) == []
+    assert page.locator("#app[aria-live]").count() == 0  # only changes are announced
+
+
+def test_select_all_takes_the_whole_folder_shift_click_a_range_and_delete_undoes(page, server):
+    """With 250 files and 100 loaded, select-all (or Ctrl+A) selects all 250; Delete sends them to
+    the trash in one request; Undo brings them back. Shift-click selects a range."""
+    sign_up(page, server, "kaito")
+    seed_files(page, server, [f"item {i:03d}.txt" for i in range(250)])
+    page.reload()
+    row(page, "item 000.txt").wait_for()
+    page.get_by_label("Select item 002.txt", exact=True).click()
+    page.get_by_label("Select item 006.txt", exact=True).click(modifiers=["Shift"])
+    assert page.locator(".toolbar .count").first.inner_text() == "5 selected"
+    page.keyboard.press("Escape")
+    page.locator(".toolbar .count", has_text="100 of 250 items").wait_for()
+    bulk_requests = []
+    page.on("request", lambda r: bulk_requests.append(r.post_data_json) if r.url.endswith("/api/items/bulk") else None)
+    page.keyboard.press("Control+a")  # the focus is on a row's checkbox, not in a text field
+    page.locator(".toolbar .count", has_text="250 selected").wait_for()
+    assert page.locator(".listing tbody tr").count() == 250
+    assert page.locator(".select-all").is_checked()
+    page.get_by_role("button", name="Delete", exact=True).click()
+    page.locator(".toast", has_text="250 items moved to the trash").wait_for()
+    page.locator(".empty", has_text="This folder is empty").wait_for()
+    assert len(bulk_requests) == 1 and len(bulk_requests[0]["ids"]) == 250
+    page.locator(".toast").get_by_role("button", name="Undo").click()
+    page.locator(".toast", has_text="250 items restored").wait_for()
+    page.locator(".toolbar .count", has_text="100 of 250 items").wait_for()
+    assert len(page.request.get(server.base_url + "/api/trash").json()["items"]) == 0
+
+
+def test_an_outage_while_opening_a_folder_never_mixes_two_folders(page, server):
+    """While a folder loads nothing of the previous one stays on screen; if the server cannot be
+    reached the view says so with Try again, uploads and new folders are off, and the path and
+    rows shown always belong to the same folder."""
+    sign_up(page, server, "lena")
+    page.get_by_role("button", name="+ New folder").click()
+    page.fill("#dialog-name", "Archive")
+    page.get_by_role("button", name="Create").click()
+    row(page, "Archive").wait_for()
+    seed_files(page, server, ["top.txt"])
+    page.reload()
+    row(page, "top.txt").wait_for()
+    page.route("**/api/folders/*/children*", lambda route: route.abort())
+    row(page, "Archive").get_by_role("button", name="Archive", exact=True).click()
+    page.locator(".empty", has_text="Could not load this view").wait_for()
+    assert row(page, "top.txt").count() == 0
+    assert page.get_by_role("button", name="Upload files").is_disabled()
+    assert page.get_by_role("button", name="+ New folder").is_disabled()
+    page.unroute("**/api/folders/*/children*")
+    page.get_by_role("button", name="Try again").click()
+    page.locator(".empty", has_text="This folder is empty").wait_for()
+    assert "Archive" in page.locator(".breadcrumbs").inner_text()
+    assert page.get_by_role("button", name="Upload files").is_enabled()
+
+
+def test_on_a_phone_the_toolbar_stays_and_rows_show_size_and_date(browser, server):
+    """At 390 px: the header is compact, checkboxes are big enough to tap, each row shows its size
+    and date under the name, and the selection toolbar stays at the top while the list scrolls."""
+    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    phone = context.new_page()
+    phone.set_default_timeout(15_000)
+    sign_up(phone, server, "mateo")
+    seed_files(phone, server, [f"photo {i:02d}.txt" for i in range(60)])
+    phone.reload()
+    row(phone, "photo 00.txt").wait_for()
+    assert phone.locator(".content").bounding_box()["y"] < 844 * 0.3
+    box = phone.get_by_label("Select photo 00.txt", exact=True).bounding_box()
+    assert box["width"] >= 22 and box["height"] >= 22
+    assert "B ·" in row(phone, "photo 00.txt").locator(".row-meta").inner_text()
+    phone.get_by_label("Select photo 00.txt", exact=True).tap()
+    row(phone, "photo 59.txt").scroll_into_view_if_needed()
+    toolbar = phone.locator(".toolbar").bounding_box()
+    assert -1 <= toolbar["y"] <= 10, toolbar
+    assert phone.get_by_role("button", name="Delete", exact=True).is_visible()
+    assert serious_accessibility_problems(phone) == []
+    shot(phone, "60-phone-selection")
+    context.close()
+
+
+def test_dark_mode_follows_the_system(browser, server):
+    """With the system in dark mode the app is dark and still readable (axe checks contrast)."""
+    context = browser.new_context(viewport={"width": 1366, "height": 800}, color_scheme="dark")
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    sign_up(page, server, "nadia")
+    seed_files(page, server, ["dark.txt"])
+    page.reload()
+    row(page, "dark.txt").wait_for()
+    background = page.evaluate("getComputedStyle(document.body).backgroundColor")
+    assert sum(int(v) for v in re.findall(r"\d+", background)[:3]) < 150, background
+    assert serious_accessibility_problems(page) == []
+    shot(page, "61-dark")
+    context.close()
+
+
+def test_search_filters_show_in_folder_and_escape(page, server):
+    """A search result's folder is a link; "Show in folder" opens the folder with the file selected;
+    the kind filter narrows the results (and is in the URL); Escape clears the search."""
+    sign_up(page, server, "omar")
+    folder = page.request.post(server.base_url + "/api/folders", data={"name": "Trips", "parent_id": "root"}).json()
+    seed_files(page, server, [f"filler {i:03d}.txt" for i in range(120)] + ["trip plan.txt"], folder["id"])
+    page.request.post(f"{server.base_url}/api/upload?folder_id={folder['id']}",
+                      multipart={"file": {"name": "trip photo.png", "mimeType": "image/png", "buffer": b"\x89PNG\r\n\x1a\n"}})
+    page.reload()
+    page.fill("#search-input", "trip")
+    page.press("#search-input", "Enter")
+    row(page, "trip plan.txt").wait_for()
+    assert row(page, "trip plan.txt").get_by_role("link", name="/Trips").get_attribute("href").startswith("#/folder/")
+    page.get_by_label("Kind").select_option("image/")
+    page.wait_for_url(re.compile(r"content_type=image"))
+    row(page, "trip plan.txt").wait_for(state="detached")
+    row(page, "trip photo.png").wait_for()
+    page.get_by_label("Kind").select_option("")
+    row(page, "trip plan.txt").wait_for()
+    assert serious_accessibility_problems(page) == []
+    select(page, "trip plan.txt")
+    page.get_by_role("button", name="Show in folder").click()
+    page.locator(".breadcrumbs", has_text="Trips").wait_for()
+    page.locator("tbody tr.selected", has_text="trip plan.txt").wait_for()  # beyond the first 100 rows
+    assert focused_label(page) is None and page.evaluate("document.activeElement.textContent") == "trip plan.txt"
+    page.fill("#search-input", "filler")
+    page.press("#search-input", "Enter")
+    row(page, "filler 000.txt").wait_for()
+    page.press("#search-input", "Escape")
+    page.locator(".breadcrumbs", has_text="Trips").wait_for()
+    assert page.input_value("#search-input") == ""
+
+
+def test_version_history_restores_an_earlier_content(page, server):
+    """The Versions panel lists the kept contents; Restore makes revision 1 current again (the
+    replaced content becomes a version), Download gives that version's bytes."""
+    sign_up(page, server, "paula")
+    for content in (b"first draft", b"second draft"):
+        answer = page.request.post(f"{server.base_url}/api/upload?folder_id=root&on_conflict=replace",
+                                   multipart={"file": {"name": "essay.txt", "mimeType": "text/plain", "buffer": content}})
+        assert answer.status == 201
+    page.reload()
+    select(page, "essay.txt")
+    page.get_by_role("button", name="Versions").click()
+    page.locator("dialog .versions li", has_text="Revision 1").wait_for()
+    assert "Current (revision 2)" in page.locator("dialog .versions li").first.inner_text()
+    page.get_by_role("button", name="Preview Revision 1").click()
+    page.locator("dialog .version-preview pre", has_text="first draft").wait_for()
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Download Revision 1").click()
+    with open(download.value.path(), "rb") as fh:
+        assert fh.read() == b"first draft"
+    assert serious_accessibility_problems(page) == []
+    page.get_by_role("button", name="Restore Revision 1").click()
+    page.locator("dialog .versions li", has_text="Current (revision 3)").wait_for()
+    essay = api_children(page, server.base_url, "root")["essay.txt"]
+    assert page.request.get(f"{server.base_url}/api/files/{essay['id']}").body() == b"first draft"
+    shot(page, "62-versions")
+
+
+def test_previews_of_markdown_csv_and_json_step_with_arrows_and_the_keyboard_works(page, server):
+    """Markdown is rendered (and a <script> in it stays text), CSV is a table, JSON is indented;
+    ← and → step between previews. From a row: ↓ moves to the next row, F2 renames, ? lists the
+    shortcuts."""
+    sign_up(page, server, "quinn")
+    files = [("a-notes.md", "text/markdown", b"# Plan\n\n- **bold** item\n- [site](https://example.org)\n\n<script>alert(1)</script>\n"),
+             ("b-table.csv", "text/csv", b'name,city\n"Doe, Jane",Cairo\nAli,Rabat\n'),
+             ("c-data.json", "application/json", b'{"a":[1,2],"b":{"c":true}}')]
+    for name, kind, body in files:
+        assert page.request.post(f"{server.base_url}/api/upload?folder_id=root",
+                                 multipart={"file": {"name": name, "mimeType": kind, "buffer": body}}).status == 201
+    page.reload()
+    row(page, "a-notes.md").get_by_role("button", name="a-notes.md", exact=True).click()
+    page.locator("dialog .markdown h3", has_text="Plan").wait_for()
+    assert page.locator("dialog .markdown strong").inner_text() == "bold"
+    assert page.locator("dialog .markdown a").get_attribute("href") == "https://example.org"
+    assert page.locator("dialog script").count() == 0
+    assert "<script>alert(1)</script>" in page.locator("dialog .markdown").inner_text()
+    page.keyboard.press("ArrowRight")
+    page.locator("dialog table.csv td", has_text="Doe, Jane").wait_for()
+    assert page.locator("dialog table.csv th").all_inner_texts() == ["name", "city"]
+    assert serious_accessibility_problems(page) == []
+    page.keyboard.press("ArrowRight")
+    page.locator("dialog pre", has_text='"c": true').wait_for()
+    assert page.locator(".dialog-title").inner_text() == "c-data.json"
+    page.keyboard.press("ArrowLeft")
+    page.locator(".dialog-title", has_text="b-table.csv").wait_for()
+    page.keyboard.press("Escape")
+
+    page.get_by_label("Select a-notes.md", exact=True).focus()
+    page.keyboard.press("ArrowDown")
+    assert focused_label(page) == "Select b-table.csv"
+    page.keyboard.press("Space")
+    page.keyboard.press("F2")
+    assert page.input_value("#dialog-name") == "b-table.csv"
+    page.fill("#dialog-name", "cities.csv")
+    page.keyboard.press("Enter")
+    row(page, "cities.csv").wait_for()
+    page.keyboard.press("?")
+    page.locator("dialog .shortcuts dt", has_text="F2").wait_for()
+
+
+def test_grid_view_shows_thumbnails_made_by_the_server(page, server):
+    """Grid view (kept after a reload) shows the server's thumbnail of an image and an icon for a
+    text file; the list view shows the small thumbnail; a file the server cannot draw falls back
+    to its icon."""
+    import io
+    from PIL import Image
+    picture = io.BytesIO()
+    Image.new("RGB", (600, 400), (200, 30, 30)).save(picture, "PNG")
+    sign_up(page, server, "rosa")
+    for name, kind, body in [("sunset.png", "image/png", picture.getvalue()), ("readme.txt", "text/plain", b"hi"),
+                             ("broken.png", "image/png", b"not a picture")]:
+        assert page.request.post(f"{server.base_url}/api/upload?folder_id=root",
+                                 multipart={"file": {"name": name, "mimeType": kind, "buffer": body}}).status == 201
+    page.reload()
+    small = row(page, "sunset.png").locator("img.thumb")
+    small.wait_for()
+    assert small.evaluate("i => i.decode().then(() => i.naturalWidth)") > 0  # decode(): once it has loaded
+    assert "size=64" in small.evaluate("i => i.currentSrc")
+    row(page, "broken.png").locator("img.icon").wait_for()  # the server could not draw it
+    page.get_by_role("button", name="Grid view").click()
+    assert page.get_by_role("button", name="Grid view").get_attribute("aria-pressed") == "true"
+    big = row(page, "sunset.png").locator("img.thumb")
+    page.locator(".listing.grid").wait_for()
+    big.wait_for()
+    assert big.evaluate("i => i.decode().then(() => i.naturalWidth)") > 0
+    assert "size=256" in big.evaluate("i => i.currentSrc") or "size=512" in big.evaluate("i => i.currentSrc")
+    assert big.bounding_box()["height"] > 100
+    assert row(page, "readme.txt").locator("img.icon").count() == 1
+    page.reload()
+    page.locator(".listing.grid tbody tr").first.wait_for()
+    assert serious_accessibility_problems(page) == []
+    shot(page, "63-grid")

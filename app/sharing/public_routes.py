@@ -40,10 +40,11 @@ GRANTS_KEY = "share_grants"
 DROPS_KEY = "share_drops"
 DROPS_KEPT, DROP_NAME_SHOWN = 10, 80
 REMEMBERED_MAX = 20
-# The file-drop page's script (static/js/drop.js) sends each file with progress: script and
-# connections to this origin only, nothing inline.
-PAGE_CSP = ("default-src 'none'; style-src 'self'; img-src 'self'; script-src 'self'; connect-src 'self'; "
-            "form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+PAGE_CSP = ("default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
+            "frame-ancestors 'none'; base-uri 'none'")
+# Only a file drop's page runs a script (static/drop.js sends each file with progress): this
+# origin's files, nothing inline; every other page of a link runs none.
+DROP_PAGE_CSP = PAGE_CSP + "; script-src 'self'; connect-src 'self'"
 _ENTRY = PublicEntrySchema()
 _SHARE = PublicShareSchema()
 
@@ -83,7 +84,8 @@ def _wants_html() -> bool:
 
 def _page(status: int = 200, **context):
     response = current_app.make_response((render_template("share.html", **context), status))
-    response.headers["Content-Security-Policy"] = PAGE_CSP
+    drop_page = (context.get("share") or {}).get("mode") == "upload"
+    response.headers["Content-Security-Policy"] = DROP_PAGE_CSP if drop_page else PAGE_CSP
     response.headers["Cache-Control"] = "private, no-store"
     return response
 

@@ -10,8 +10,8 @@ class ApiError extends Error {
   }
 }
 
-export async function api(method, path, body) {
-  const options = { method, credentials: "same-origin", headers: { Accept: "application/json" } };
+export async function api(method, path, body, headers = {}) {
+  const options = { method, credentials: "same-origin", headers: { Accept: "application/json", ...headers } };
   if (body !== undefined) {
     options.headers["Content-Type"] = "application/json";
     options.body = JSON.stringify(body);

@@ -1,8 +1,9 @@
 // The one <dialog> of the page: openDialog fills it and resolves with what onSubmit returned
 // (null when cancelled); the dialogs of the app (new folder, rename, move/copy, preview, share).
 import { api, query } from "./api.js";
-import { kindPath, runAll } from "./actions.js";
-import { load } from "./listing.js";
+import { kindPath, runBulk } from "./actions.js";
+import { refresh, refreshUsage } from "./listing.js";
+import { previewBody, previewKind } from "./preview.js";
 import { state } from "./state.js";
 import { $, el, humanDate, humanSize, icon, toast } from "./ui.js";
 
@@ -50,7 +51,7 @@ export async function createFolderDialog() {
   const fields = nameField("Folder name", "");
   const folder = await openDialog({ title: "New folder", body: fields, ok: "Create",
     onSubmit: () => api("POST", "/api/folders", { name: fields[1].value.trim(), parent_id: state.folderId }) });
-  if (folder) { toast(`Created ${folder.name}`); load(); }
+  if (folder) { toast(`Created ${folder.name}`); refresh(); }
 }
 
 export async function renameDialog(item) {
@@ -59,7 +60,7 @@ export async function renameDialog(item) {
   setTimeout(() => fields[1].setSelectionRange(0, dot > 0 ? dot : item.name.length), 0);
   const renamed = await openDialog({ title: `Rename “${item.name}”`, body: fields, ok: "Rename",
     onSubmit: () => api("PATCH", `/api/${kindPath(item)}/${item.id}`, { name: fields[1].value.trim() }) });
-  if (renamed) { toast(`Renamed to ${renamed.name}`); load(); }
+  if (renamed) { toast(`Renamed to ${renamed.name}`); refresh(); }
 }
 
 function folderPicker(tree, excluded) {
@@ -77,7 +78,8 @@ function folderPicker(tree, excluded) {
     const children = folder.children.map(node).filter(Boolean);
     return el("li", {}, button, children.length ? el("ul", { class: "tree" }, ...children) : null);
   };
-  const root = el("ul", { class: "tree tree-root", role: "group", "aria-label": "Destination folder" }, node(tree));
+  const root = el("div", { class: "tree-root", role: "group", "aria-label": "Destination folder" },
+    el("ul", { class: "tree" }, node(tree)));
   pick("root", buttons[0]);
   return { element: root, value: () => chosen };
 }
@@ -90,26 +92,96 @@ export async function moveDialog(items, mode) {
   const title = items.length === 1 ? `${verb} “${items[0].name}” to…` : `${verb} ${items.length} items to…`;
   const target = await openDialog({ title, body: picker.element, ok: verb, onSubmit: async () => picker.value() });
   if (target === null) return;
-  await runAll(items, (item) => mode === "move"
-    ? api("PATCH", `/api/${kindPath(item)}/${item.id}`, { parent_id: target })
-    : api("POST", `/api/${kindPath(item)}/${item.id}/copy`, { parent_id: target }), mode === "move" ? "Moved" : "Copied");
+  await runBulk(items, mode, mode === "move" ? "Moved" : "Copied", { parent_id: target });
 }
 
+// A preview; ← and → step to the previous and next previewable file of the list.
 export async function previewDialog(item) {
-  const src = `/api/files/${item.id}/preview`;
-  let body;
-  if (item.content_type.startsWith("image/")) body = el("img", { src, alt: item.name });
-  else if (item.content_type.startsWith("video/")) body = el("video", { src, controls: true });
-  else if (item.content_type.startsWith("audio/")) body = el("audio", { src, controls: true });
-  else {
-    body = el("pre", { text: "Loading…" });
-    fetch(src, { credentials: "same-origin", headers: { Range: "bytes=0-1048575" } })
-      .then((response) => response.text())
-      .then((text) => { body.textContent = text; })
-      .catch(() => { body.textContent = "Could not load the preview."; });
-  }
-  const actions = el("p", {}, el("a", { href: `/api/files/${item.id}`, download: "", text: `Download ${humanSize(item.size)}` }));
-  await openDialog({ title: item.name, body: [el("div", { class: "preview" }, body), actions], wide: true });
+  const dialog = $("#dialog");
+  const viewable = state.items.filter((i) => previewKind(i));
+  let index = Math.max(0, viewable.findIndex((i) => i.id === item.id));
+  const frame = el("div", { class: "preview" });
+  const actions = el("p", { class: "preview-actions" });
+  const show = (shown) => {
+    $(".dialog-title", dialog).textContent = shown.name;
+    frame.replaceChildren(previewBody(shown));
+    const position = viewable.length > 1 ? el("span", { class: "hint", text: `${index + 1} of ${viewable.length} · ← → to step` }) : null;
+    actions.replaceChildren(el("a", { href: `/api/files/${shown.id}`, download: "", text: `Download ${humanSize(shown.size)}` }), " ", position || "");
+  };
+  const step = (event) => {
+    if (!["ArrowLeft", "ArrowRight"].includes(event.key) || viewable.length < 2 || event.target.closest("video, audio, input")) return;
+    event.preventDefault();
+    index = (index + (event.key === "ArrowRight" ? 1 : -1) + viewable.length) % viewable.length;
+    show(viewable[index]);
+  };
+  dialog.addEventListener("keydown", step);
+  const opened = openDialog({ title: item.name, body: [frame, actions], wide: true });
+  show(viewable[index] || item);
+  await opened;
+  dialog.removeEventListener("keydown", step);
+}
+
+// A file's history: the current content and each kept version, to preview (images and text),
+// download, restore (only if nobody changed the file meanwhile: If-Match) or delete.
+export async function versionsDialog(item) {
+  const list = el("ul", { class: "versions", "aria-label": "Versions" });
+  const shown = el("div", { class: "preview version-preview" });
+  let current = item;
+  const showVersions = async () => {
+    let versions;
+    try { ({ versions } = await api("GET", `/api/files/${item.id}/versions`)); }
+    catch (err) { list.replaceChildren(el("li", { text: err.message })); return; }
+    const line = (v, label) => `${label} · ${humanSize(v.size)} · ${humanDate(v.modified_at || v.created_at)}`;
+    const rows = [el("li", {}, el("span", { text: line(current, `Current (revision ${current.revision || 1})`) }),
+      el("a", { href: `/api/files/${item.id}`, download: "", text: "Download", "aria-label": "Download the current version" }))];
+    for (const version of versions) {
+      const url = `/api/files/${item.id}/versions/${version.id}`;
+      const label = `Revision ${version.revision || "?"}`;
+      const actions = [];
+      if (version.content_type.startsWith("image/") || version.content_type === "text/plain") {
+        actions.push(el("button", { type: "button", text: "Preview", "aria-label": `Preview ${label}`, onclick: () => previewVersion(version, url) }));
+      }
+      actions.push(el("a", { href: url, download: "", text: "Download", "aria-label": `Download ${label}` }));
+      actions.push(el("button", { type: "button", text: "Restore", "aria-label": `Restore ${label}`, onclick: async () => {
+        try {
+          current = await api("POST", `${url}/restore`, undefined, { "If-Match": `"${current.sha256}"` });
+          toast(`${label} is the current version again`);
+          shown.replaceChildren();
+          refresh();
+          showVersions();
+        } catch (err) { toast(err.code === "precondition_failed" ? "Someone changed this file meanwhile: look again before restoring." : err.message); if (err.code === "precondition_failed") reload(); }
+      } }));
+      if (!item.shared) {
+        actions.push(el("button", { type: "button", class: "danger", text: "Delete", "aria-label": `Delete ${label}`, onclick: async () => {
+          try { await api("DELETE", url); toast(`${label} deleted`); shown.replaceChildren(); showVersions(); refreshUsage(); }
+          catch (err) { toast(err.message); }
+        } }));
+      }
+      rows.push(el("li", {}, el("span", { text: line(version, label) }), el("span", { class: "version-actions" }, ...actions)));
+    }
+    if (!versions.length) rows.push(el("li", { class: "hint", text: "No earlier versions. Replacing the file keeps the previous content here." }));
+    list.replaceChildren(...rows);
+  };
+  const reload = async () => { try { current = await api("GET", `/api/files/${item.id}/info`); } catch (err) { /* gone */ } showVersions(); };
+  const previewVersion = (version, url) => {
+    if (version.content_type.startsWith("image/")) { shown.replaceChildren(el("img", { src: url, alt: `${item.name}, ${version.id}` })); return; }
+    const pre = el("pre", { text: "Loading…" });
+    shown.replaceChildren(pre);
+    fetch(url, { credentials: "same-origin", headers: { Range: "bytes=0-1048575" } })
+      .then((response) => response.text()).then((text) => { pre.textContent = text; })
+      .catch(() => { pre.textContent = "Could not load the preview."; });
+  };
+  showVersions();
+  await openDialog({ title: `Versions of “${item.name}”`, body: [list, shown], wide: true });
+}
+
+const SHORTCUTS = [["↑ ↓", "Move between rows"], ["Enter", "Open the folder or preview the file"], ["Space", "Select or unselect the row (on its checkbox)"],
+  ["Shift + click", "Select a range"], ["Ctrl + A", "Select everything in the folder"], ["Escape", "Clear the selection; in search, clear the search"],
+  ["F2", "Rename the selected item"], ["Delete", "Move the selection to the trash"], ["/", "Search"], ["← →", "In a preview: the previous or next file"], ["?", "This help"]];
+
+export function shortcutsDialog() {
+  const list = el("dl", { class: "shortcuts" }, ...SHORTCUTS.flatMap(([keys, what]) => [el("dt", { text: keys }), el("dd", { text: what })]));
+  return openDialog({ title: "Keyboard shortcuts", body: list });
 }
 
 function describeLink(share) {

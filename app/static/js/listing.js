@@ -1,16 +1,23 @@
-// The listing: one page of a folder, Starred, Trash or a search, its rows, the breadcrumbs,
+// The listing: a folder, Shared with me, Starred, Trash or a search; its rows, the breadcrumbs,
 // the toolbar for the selection and the usage bar.
+//
+// Going somewhere (load) empties the rows and shows "Loading…" until the folder's rows and its
+// path have both arrived, so the breadcrumbs never name one folder over another's rows; if the
+// server cannot be reached the view says so with "Try again" and nothing acts on the old folder.
+// After an action (refresh) the loaded rows are fetched again and the table is updated in place:
+// rows that did not change keep their DOM nodes, so scroll, selection and focus stay.
 import { api, query } from "./api.js";
-import { deleteForever, download, emptyTrash, restoreSelected, setStar, trashSelected } from "./actions.js";
-import { moveDialog, peopleDialog, previewDialog, renameDialog, shareDialog } from "./dialogs.js";
-import { go, state } from "./state.js";
-import { $, el, humanDate, humanSize, icon, toast } from "./ui.js";
+import { deleteForever, download, downloadZip, emptyTrash, restoreSelected, setStar, trashSelected } from "./actions.js";
+import { moveDialog, peopleDialog, previewDialog, renameDialog, shareDialog, versionsDialog } from "./dialogs.js";
+import { previewKind } from "./preview.js";
+import { go, hashFor, state } from "./state.js";
+import { $, announce, el, humanDate, humanSize, icon, toast } from "./ui.js";
 
 const PAGE_SIZE = 100;
+const PARALLEL_PAGES = 4;
 
-// The server's PREVIEW_TYPES (app/http.py): PDFs are download-only, they cannot render sandboxed.
-const PREVIEWABLE = ["image/png", "image/jpeg", "image/gif", "image/webp", "image/avif", "image/bmp", "text/plain"];
-const canPreview = (item) => item.type === "file" && (PREVIEWABLE.includes(item.content_type) || /^(audio|video)\//.test(item.content_type));
+const TITLES = { starred: "Starred", trash: "Trash", shared: "Shared with me" };
+const count = (n) => n.toLocaleString();
 
 function iconFor(item) {
   if (item.type === "folder") return "folder";
@@ -34,111 +41,360 @@ export async function refreshUsage() {
   } catch (err) { /* shown elsewhere */ }
 }
 
-export async function load(page = 1) {
-  const params = { page, limit: PAGE_SIZE };
-  let path;
+function listPath(page, limit = PAGE_SIZE) {
+  const params = { page, limit };
   if (state.view === "folder") {
-    path = `/api/folders/${encodeURIComponent(state.folderId)}/children` + query({ ...params, sort: state.sort, order: state.order });
-  } else if (state.view === "starred") {
-    path = "/api/starred" + query(params);
-  } else if (state.view === "trash") {
-    path = "/api/trash" + query(params);
-  } else if (state.view === "shared") {
-    path = "/api/shared-with-me" + query(params);
-  } else {
-    path = "/api/search" + query({ ...params, q: state.searchText });
+    return `/api/folders/${encodeURIComponent(state.folderId)}/children` + query({ ...params, sort: state.sort, order: state.order });
   }
+  if (state.view === "starred") return "/api/starred" + query(params);
+  if (state.view === "trash") return "/api/trash" + query(params);
+  if (state.view === "shared") return "/api/shared-with-me" + query(params);
+  const { days, ...filters } = state.filters;
+  if (days) filters.created_after = new Date(Date.now() - Number(days) * 86400000).toISOString();
+  return "/api/search" + query({ ...params, q: state.searchText, ...filters });
+}
+
+// Shared with me: each row is an item with who shared it and how (shown in the Where column).
+const rowsOf = (data) => (state.view === "shared"
+  ? data.shared.map((row) => ({ ...row.item, path: `${row.owner} · ${row.role}`, shared: row })) : data.items);
+
+// Pages 1..pages of the current view, a few at a time, in order; a newer navigation wins.
+async function fetchPages(pages, seq) {
+  const results = new Array(pages);
+  let next = 0, total = 0;
+  async function worker() {
+    while (next < pages && seq === state.seq) {
+      const index = next++;
+      const data = await api("GET", listPath(index + 1));
+      results[index] = rowsOf(data);
+      total = data.total;
+    }
+  }
+  await Promise.all(Array.from({ length: Math.min(PARALLEL_PAGES, pages) }, worker));
+  return { items: results.flat(), total };
+}
+
+function setBusy(busy) {
+  state.loading = busy;
+  $(".content").setAttribute("aria-busy", busy ? "true" : "false");
+  $(".content").classList.toggle("loading", busy);
+  const blocked = busy || Boolean(state.loadError) || state.view !== "folder";
+  $(".new-upload").disabled = $(".new-folder").disabled = $(".new-folder-upload").disabled = blocked;
+}
+
+// Going to a view: nothing of the previous one stays on screen.
+export async function load() {
+  const seq = ++state.seq;
+  state.items = [];
+  state.total = 0;
+  state.page = 1;
+  state.selected = new Set();
+  state.anchor = null;
+  state.loadError = null;
+  setBusy(true);
+  renderRows();
   try {
-    const data = await api("GET", path);
-    // Shared with me: each row is an item with who shared it and how (shown in the Where column).
-    const rows = state.view === "shared"
-      ? data.shared.map((row) => ({ ...row.item, path: `${row.owner} · ${row.role}`, shared: row })) : data.items;
-    state.items = page === 1 ? rows : state.items.concat(rows);
+    const [data, crumbs] = await Promise.all([api("GET", listPath(1)), pathOf(state.view, state.folderId)]);
+    if (seq !== state.seq) return;
+    state.items = rowsOf(data);
     state.total = data.total;
-    state.page = page;
-    if (page === 1) state.selected = new Set();
+    state.crumbs = crumbs;
+    setBusy(false);
+    renderBreadcrumbs();
     renderRows();
+    announce(`${viewTitle()}: ${state.total === 1 ? "1 item" : `${count(state.total)} items`}`);
+    if (state.show) await showItem(state.show);
   } catch (err) {
-    if (err.status === 404 && state.view === "folder") { toast("That folder no longer exists."); go("#/folder/root"); }
-    else if (err.status !== 401) toast(err.message);
+    if (seq !== state.seq) return;
+    if (err.status === 401) return; // back to the login form
+    if (err.status === 404 && state.view === "folder") { toast("That folder no longer exists."); go("#/folder/root"); return; }
+    state.loadError = err;
+    setBusy(false);
+    renderBreadcrumbs();
+    renderRows();
+    announce(`Could not load ${viewTitle()}: ${err.message}`);
   }
+}
+
+// The next page below the rows already shown.
+export async function loadMore() {
+  const seq = state.seq;
+  try {
+    const data = await api("GET", listPath(state.page + 1));
+    if (seq !== state.seq) return;
+    state.items = state.items.concat(rowsOf(data));
+    state.total = data.total;
+    state.page += 1;
+    renderRows();
+  } catch (err) { if (err.status !== 401) toast(err.message); }
+}
+
+// After an action: the rows already loaded are fetched again and updated in place.
+export async function refresh() {
+  if (state.loading || state.loadError || !$(".listing")) return;
+  const seq = state.seq;
+  try {
+    const { items, total } = await fetchPages(Math.max(1, Math.ceil(state.items.length / PAGE_SIZE)), seq);
+    if (seq !== state.seq) return;
+    state.items = items;
+    state.total = total;
+    state.page = Math.max(1, Math.ceil(items.length / PAGE_SIZE));
+    const present = new Set(items.map((i) => i.id));
+    state.selected = new Set([...state.selected].filter((id) => present.has(id)));
+    renderRows();
+  } catch (err) { if (err.status !== 401) toast(err.message); }
+}
+
+// Select all means all of the folder, not only the rows loaded so far.
+export async function selectAll() {
+  if (state.loading || state.loadError) return;
+  if (state.items.length < state.total) {
+    const seq = state.seq;
+    announce(`Selecting all ${count(state.total)} items…`);
+    try {
+      const { items, total } = await fetchPages(Math.ceil(state.total / PAGE_SIZE), seq);
+      if (seq !== state.seq) return;
+      state.items = items;
+      state.total = total;
+      state.page = Math.max(1, Math.ceil(items.length / PAGE_SIZE));
+    } catch (err) { if (err.status !== 401) toast(err.message); return; }
+  }
+  state.selected = new Set(state.items.map((i) => i.id));
+  renderRows();
+  announce(`${count(state.selected.size)} selected`);
+}
+
+export function clearSelection() {
+  state.selected = new Set();
+  renderRows();
+}
+
+// A search result's "Show in folder": the folder opens with the item selected and in view.
+async function showItem(id) {
+  state.show = null;
+  for (let pages = 0; !state.items.some((i) => i.id === id) && state.items.length < state.total && pages < 50; pages += 1) {
+    await loadMore();
+  }
+  const tr = $(`.listing tbody tr[data-id="${CSS.escape(id)}"]`);
+  if (!tr) return;
+  state.selected = new Set([id]);
+  state.anchor = id;
+  renderRows();
+  tr.scrollIntoView({ block: "center" });
+  $(".name button", tr).focus();
+}
+
+const viewTitle = () => (state.view === "folder" ? (state.crumbs.length ? state.crumbs[state.crumbs.length - 1].name || "My Drive" : "My Drive")
+  : state.view === "search" ? `Search: “${state.searchText}”` : TITLES[state.view]);
+
+async function pathOf(view, folderId) {
+  if (view !== "folder" || folderId === "root") return [{ id: "root", name: "" }];
+  return (await api("GET", `/api/folders/${encodeURIComponent(folderId)}/path`)).path;
 }
 
 export function renderHeader() {
   for (const link of document.querySelectorAll(".sidebar a")) {
     if (link.dataset.view === state.view) link.setAttribute("aria-current", "page"); else link.removeAttribute("aria-current");
   }
-  for (const button of document.querySelectorAll("th button[data-sort]")) {
-    const active = state.view === "folder" && button.dataset.sort === state.sort;
+  for (const th of document.querySelectorAll(".listing th[data-sort]")) {
+    const active = state.view === "folder" && th.dataset.sort === state.sort;
+    const button = $("button", th);
     button.disabled = state.view !== "folder";
-    if (active) button.setAttribute("aria-sort", state.order === "asc" ? "ascending" : "descending");
-    else button.removeAttribute("aria-sort");
+    if (active) th.setAttribute("aria-sort", state.order === "asc" ? "ascending" : "descending");
+    else th.removeAttribute("aria-sort");
+    const next = active && state.order === "asc" ? "desc" : "asc";
+    button.title = state.view === "folder" ? `Sort by ${button.textContent.toLowerCase()}, ${next === "asc" ? "ascending" : "descending"}` : "";
   }
-  $(".listing").classList.toggle("no-where", !["search", "shared"].includes(state.view));
-  $(".new-upload").disabled = $(".new-folder").disabled = $(".new-folder-upload").disabled = state.view !== "folder";
+  $(".listing").classList.toggle("no-where", !["search", "shared", "starred"].includes(state.view));
+  $(".search-filters").hidden = state.view !== "search";
+  if (state.view === "search") renderFilters();
   $("#search-input").value = state.view === "search" ? state.searchText : "";
 }
 
-export async function renderBreadcrumbs() {
-  const nav = $(".breadcrumbs");
-  const titles = { starred: "Starred", trash: "Trash", shared: "Shared with me", search: `Search: “${state.searchText}”` };
-  if (state.view !== "folder") {
-    nav.replaceChildren(el("span", { text: titles[state.view] }));
-    document.title = `${titles[state.view]} · Cloud Drive`;
-    return;
-  }
-  let crumbs = [{ id: "root", name: "" }];
-  if (state.folderId !== "root") {
-    try { crumbs = (await api("GET", `/api/folders/${encodeURIComponent(state.folderId)}/path`)).path; } catch (err) { return; }
-  }
-  const parts = [];
-  // In a folder someone shared: the path starts at the shared folder, under "Shared with me".
-  if (crumbs[0].id !== "root") parts.push(el("a", { href: "#/shared", text: "Shared with me" }));
-  crumbs.forEach((crumb, index) => {
-    const label = crumb.id === "root" ? "My Drive" : crumb.name;
-    if (parts.length) parts.push(el("span", { class: "sep", "aria-hidden": "true", text: "›" }));
-    parts.push(index === crumbs.length - 1
-      ? el("span", { "aria-current": "page", text: label })
-      : el("a", { href: `#/folder/${crumb.id}`, text: label }));
-  });
-  nav.replaceChildren(...parts);
-  document.title = `${crumbs[crumbs.length - 1].name || "My Drive"} · Cloud Drive`;
+// The search's filters (type, kind, size, date, where): each is a parameter of /api/search and
+// of the URL, so a filtered search can be reloaded and shared.
+const KINDS = [["", "Any kind"], ["image/", "Images"], ["video/", "Videos"], ["audio/", "Audio"], ["application/pdf", "PDFs"], ["text/", "Text"]];
+const SIZES = [["", "Any size"], ["1048576", "Over 1 MiB"], ["104857600", "Over 100 MiB"], ["1073741824", "Over 1 GiB"]];
+const DATES = [["", "Any time"], ["1", "Last 24 hours"], ["7", "Last 7 days"], ["30", "Last 30 days"], ["365", "Last year"]];
+
+function renderFilters() {
+  const bar = $(".search-filters");
+  const f = state.filters;
+  const select = (name, label, options, value) => el("label", {}, el("span", { class: "visually-hidden", text: label }),
+    el("select", { name, "aria-label": label, onchange: applyFilters },
+      ...options.map(([v, text]) => el("option", { value: v, text, selected: v === (value || "") }))));
+  const where = [["", "Everywhere in My Drive"]];
+  if (state.lastFolder && state.lastFolder.id !== "root") where.push([state.lastFolder.id, `In “${state.lastFolder.name}”`]);
+  if (f.folder_id && !where.some(([v]) => v === f.folder_id)) where.push([f.folder_id, "In the folder searched"]);
+  bar.replaceChildren(
+    select("type", "Type", [["", "Files and folders"], ["file", "Files"], ["folder", "Folders"]], f.type),
+    select("content_type", "Kind", KINDS, f.content_type),
+    select("min_size", "Size", SIZES, f.min_size),
+    select("days", "Created", DATES, f.days),
+    select("folder_id", "Where", where, f.folder_id),
+  );
 }
+
+function applyFilters() {
+  const filters = {};
+  for (const field of document.querySelectorAll(".search-filters select")) if (field.value) filters[field.name] = field.value;
+  go(hashFor("search", state.searchText, filters));
+}
+
+export function renderBreadcrumbs() {
+  const nav = $(".breadcrumbs");
+  const heading = $(".view-title");
+  if (state.view !== "folder") {
+    nav.replaceChildren(el("span", { "aria-current": "page", text: viewTitle() }));
+  } else {
+    const crumbs = state.crumbs;
+    const parts = [];
+    // In a folder someone shared: the path starts at the shared folder, under "Shared with me".
+    if (crumbs[0].id !== "root") parts.push(el("a", { href: "#/shared", text: "Shared with me" }));
+    crumbs.forEach((crumb, index) => {
+      const label = crumb.id === "root" ? "My Drive" : crumb.name;
+      if (parts.length) parts.push(el("span", { class: "sep", "aria-hidden": "true", text: "›" }));
+      parts.push(index === crumbs.length - 1
+        ? el("span", { "aria-current": "page", text: label })
+        : el("a", { href: hashFor("folder", crumb.id), text: label }));
+    });
+    nav.replaceChildren(...parts);
+    state.lastFolder = { id: crumbs[crumbs.length - 1].id, name: viewTitle() };
+  }
+  heading.textContent = viewTitle();
+  document.title = `${viewTitle()} · Cloud Drive`;
+}
+
+// One cached row per item id: a row whose item did not change keeps its node.
+let rendered = new Map();
 
 export function renderRows() {
   const body = $(".listing tbody");
-  body.replaceChildren(...state.items.map(row));
-  const empty = { folder: "This folder is empty. Upload files or drop them here.", starred: "Nothing starred yet.",
-                  trash: "The trash is empty.", search: "Nothing matches.",
-                  shared: "Nothing is shared with you yet. When someone shares a file or folder with you, it shows here." }[state.view];
-  $(".empty").textContent = state.items.length ? "" : empty;
-  $(".load-more").hidden = state.items.length >= state.total;
-  $(".select-all").checked = state.items.length > 0 && state.selected.size === state.items.length;
+  if (!body) return;
+  const focused = focusOf(document.activeElement);
+  const next = new Map();
+  const listing = $(".listing");
+  listing.classList.toggle("grid", state.layout === "grid");
+  for (const item of state.items) {
+    const json = JSON.stringify(item) + state.view + state.layout;
+    const old = rendered.get(item.id);
+    next.set(item.id, old && old.json === json ? old : { json, node: row(item) });
+  }
+  const keep = new Set([...next.values()].map((r) => r.node));
+  for (const child of [...body.children]) if (!keep.has(child)) child.remove();
+  let cursor = body.firstElementChild;
+  for (const { node } of next.values()) {
+    if (node === cursor) cursor = cursor.nextElementSibling;
+    else body.insertBefore(node, cursor);
+  }
+  rendered = next;
+  for (const [id, { node }] of next) {
+    const chosen = state.selected.has(id);
+    node.classList.toggle("selected", chosen);
+    node.firstElementChild.firstElementChild.checked = chosen;
+  }
+  if (focused && (!document.activeElement || document.activeElement === document.body)) restoreFocus(focused);
+  renderStatus();
   renderToolbar();
 }
 
+// Which control of which row has the focus, to give it back when its row is redrawn or gone.
+function focusOf(node) {
+  const tr = node && node.closest && node.closest(".listing tbody tr");
+  if (!tr) return null;
+  const cell = node.closest("td");
+  return { id: tr.dataset.id, column: cell ? cell.className.split(" ")[0] : "col-name", index: [...tr.parentNode.children].indexOf(tr) };
+}
+
+function restoreFocus({ id, column, index }) {
+  const rows = $(".listing tbody").children;
+  const tr = $(`.listing tbody tr[data-id="${CSS.escape(id)}"]`) || rows[Math.min(index, rows.length - 1)];
+  const target = tr && (tr.querySelector(`.${column} input, .${column} button`) || tr.querySelector(".col-name button"));
+  if (target) target.focus();
+}
+
+function renderStatus() {
+  const status = $(".empty");
+  const retry = el("button", { type: "button", text: "Try again", onclick: load });
+  const empty = { folder: "This folder is empty. Upload files or drop them here.", starred: "Nothing starred yet.",
+                  trash: "The trash is empty.", search: "Nothing matches.",
+                  shared: "Nothing is shared with you yet. When someone shares a file or folder with you, it shows here." }[state.view];
+  if (state.loading) status.replaceChildren("Loading…");
+  else if (state.loadError) status.replaceChildren(el("span", { class: "load-error", text: `Could not load this view: ${state.loadError.message} ` }), retry);
+  else status.replaceChildren(state.items.length ? "" : empty);
+  $(".load-more").hidden = state.loading || state.items.length >= state.total;
+  const all = $(".select-all");
+  all.checked = state.items.length > 0 && state.selected.size === state.total;
+  all.indeterminate = state.selected.size > 0 && state.selected.size < state.total;
+  all.disabled = state.loading || !state.total;
+}
+
+function toggle(item, checked, shift) {
+  const ids = state.items.map((i) => i.id);
+  const from = shift && state.anchor ? ids.indexOf(state.anchor) : -1;
+  const to = ids.indexOf(item.id);
+  if (from >= 0) {
+    for (let i = Math.min(from, to); i <= Math.max(from, to); i += 1) {
+      if (checked) state.selected.add(ids[i]); else state.selected.delete(ids[i]);
+    }
+  } else if (checked) state.selected.add(item.id);
+  else state.selected.delete(item.id);
+  state.anchor = item.id;
+  renderRows();
+}
+
 function row(item) {
-  const selected = state.selected.has(item.id);
   const open = () => {
     if (state.view === "trash") return;
-    if (item.type === "folder") go(`#/folder/${item.id}`);
-    else if (canPreview(item)) previewDialog(item);
+    if (item.type === "folder") go(hashFor("folder", item.id));
+    else if (previewKind(item)) previewDialog(item);
     else download(item);
   };
-  const check = el("input", { type: "checkbox", "aria-label": `Select ${item.name}`, checked: selected,
-    onchange: (event) => { event.target.checked ? state.selected.add(item.id) : state.selected.delete(item.id); renderRows(); } });
+  const check = el("input", { type: "checkbox", "aria-label": `Select ${item.name}` });
+  check.addEventListener("click", (event) => toggle(item, check.checked, event.shiftKey));
   const name = el("button", { type: "button", title: item.name, onclick: open, text: item.name });
   const star = el("button", { type: "button", class: "star", "aria-pressed": item.starred ? "true" : "false",
     "aria-label": item.starred ? `Unstar ${item.name}` : `Star ${item.name}`, text: item.starred ? "★" : "☆",
     onclick: () => setStar([item], !item.starred) });
-  return el("tr", { class: selected ? "selected" : "", "data-id": item.id },
+  const when = humanDate(state.view === "trash" ? item.trashed_at : item.updated_at);
+  const size = item.type === "file" ? humanSize(item.size) : "—";
+  // Search results and starred items say where they are; the folder is a link.
+  const where = item.path && state.view !== "shared" && item.parent_id
+    ? el("a", { href: hashFor("folder", item.parent_id), text: item.path === "/" ? "My Drive" : item.path }) : item.path || "";
+  return el("tr", { "data-id": item.id },
     el("td", { class: "col-check" }, check),
-    el("td", { class: "col-name" }, el("div", { class: "name" }, icon(iconFor(item)), name,
-      item.trashed_by ? el("span", { class: "meta by", text: `deleted by ${item.trashed_by}` }) : null)),
-    el("td", { class: "col-where meta", text: item.path || "" }),
-    el("td", { class: "col-size meta", text: item.type === "file" ? humanSize(item.size) : "—" }),
-    el("td", { class: "col-date meta", text: humanDate(state.view === "trash" ? item.trashed_at : item.updated_at) }),
+    el("td", { class: "col-name" }, el("div", { class: "name" }, picture(item), name,
+      item.trashed_by ? el("span", { class: "meta by", text: `deleted by ${item.trashed_by}` }) : null),
+      // On a phone the size and date columns are hidden: they show under the name instead.
+      el("div", { class: "meta row-meta", text: item.type === "file" ? `${size} · ${when}` : when })),
+    el("td", { class: "col-where meta" }, where),
+    el("td", { class: "col-size meta", text: size }),
+    el("td", { class: "col-date meta", text: when }),
     el("td", { class: "col-star" }, ["trash", "shared"].includes(state.view) ? null : star));
+}
+
+// Images, PDFs and videos show a thumbnail made by the server (a small one in the list, a larger
+// one in the grid, twice that on dense screens); anything else, or a file the server cannot
+// draw, shows its type's icon.
+const THUMBNAILS = /^(image\/(png|jpeg|gif|webp|bmp|tiff|avif)|application\/pdf|video\/)/;
+
+function picture(item) {
+  const fallback = icon(iconFor(item));
+  if (item.type !== "file" || !THUMBNAILS.test(item.content_type || "") || state.view === "trash") return fallback;
+  const size = state.layout === "grid" ? 256 : 64;
+  const src = (n) => `/api/files/${item.id}/thumbnail?size=${n}`;
+  const img = el("img", { class: "thumb", alt: "", loading: "lazy", decoding: "async", src: src(size),
+    srcset: `${src(size)} 1x, ${src(size * 2)} 2x`, width: state.layout === "grid" ? "256" : "20", height: state.layout === "grid" ? "256" : "20" });
+  img.addEventListener("error", () => img.replaceWith(fallback), { once: true });
+  return img;
+}
+
+export function setLayout(layout) {
+  state.layout = layout;
+  try { localStorage.setItem("layout", layout); } catch (err) { /* private mode: for this page only */ }
+  const toggle = $(".layout-toggle");
+  toggle.setAttribute("aria-pressed", layout === "grid" ? "true" : "false");
+  renderRows();
 }
 
 export function selection() {
@@ -149,24 +405,42 @@ function renderToolbar() {
   const bar = $(".toolbar");
   const chosen = selection();
   const buttons = [];
+  const loaded = state.items.length < state.total ? `${count(state.items.length)} of ${count(state.total)} items` : `${count(state.total)} ${state.total === 1 ? "item" : "items"}`;
+  if (!chosen.length && !state.loading && !state.loadError) buttons.push(el("span", { class: "count", text: loaded }));
   if (state.view === "trash") {
     if (chosen.length) {
+      buttons.push(el("span", { class: "count", text: `${count(chosen.length)} selected` }));
       buttons.push(el("button", { type: "button", onclick: () => restoreSelected(chosen), text: "Restore" }));
       buttons.push(el("button", { type: "button", class: "danger", onclick: () => deleteForever(chosen), text: "Delete forever" }));
     }
     buttons.push(el("button", { type: "button", class: "danger", onclick: emptyTrash, disabled: !state.total, text: "Empty trash" }));
   } else if (chosen.length) {
     const one = chosen.length === 1 ? chosen[0] : null;
-    buttons.push(el("span", { class: "count", text: `${chosen.length} selected` }));
+    const owned = chosen.every((i) => !i.shared);
+    buttons.push(el("span", { class: "count", text: `${count(chosen.length)} selected` }));
+    buttons.push(el("button", { type: "button", class: "clear-selection", onclick: clearSelection, "aria-label": "Clear the selection", text: "✕" }));
     if (one && one.type === "file") buttons.push(el("button", { type: "button", onclick: () => download(one), text: "Download" }));
+    else buttons.push(el("button", { type: "button", onclick: () => downloadZip(chosen), text: "Download ZIP" }));
+    if (one && ["search", "starred"].includes(state.view) && one.parent_id) {
+      buttons.push(el("button", { type: "button", onclick: () => go(hashFor("folder", one.parent_id, { show: one.id })), text: "Show in folder" }));
+    }
     if (one) buttons.push(el("button", { type: "button", onclick: () => renameDialog(one), text: "Rename" }));
+    if (one && one.type === "file") buttons.push(el("button", { type: "button", onclick: () => versionsDialog(one), text: "Versions" }));
     buttons.push(el("button", { type: "button", onclick: () => moveDialog(chosen, "move"), text: "Move" }));
     buttons.push(el("button", { type: "button", onclick: () => moveDialog(chosen, "copy"), text: "Copy" }));
-    const allStarred = chosen.every((i) => i.starred);
-    buttons.push(el("button", { type: "button", onclick: () => setStar(chosen, !allStarred), text: allStarred ? "Unstar" : "Star" }));
-    if (one) buttons.push(el("button", { type: "button", onclick: () => peopleDialog(one), text: "People" }));
-    if (one) buttons.push(el("button", { type: "button", onclick: () => shareDialog(one), text: "Share" }));
+    if (owned) {
+      const allStarred = chosen.every((i) => i.starred);
+      buttons.push(el("button", { type: "button", onclick: () => setStar(chosen, !allStarred), text: allStarred ? "Unstar" : "Star" }));
+    }
+    if (one && owned) buttons.push(el("button", { type: "button", onclick: () => peopleDialog(one), text: "People" }));
+    if (one && owned) buttons.push(el("button", { type: "button", onclick: () => shareDialog(one), text: "Share" }));
     buttons.push(el("button", { type: "button", class: "danger", onclick: trashSelected, text: "Delete" }));
   }
+  // A redrawn toolbar gives the focus back to the button of the same name.
+  const focusedText = bar.contains(document.activeElement) ? document.activeElement.textContent : null;
   bar.replaceChildren(...buttons);
+  if (focusedText) {
+    const again = [...bar.querySelectorAll("button")].find((b) => b.textContent === focusedText);
+    if (again) again.focus();
+  }
 }

@@ -2,11 +2,11 @@
 import { api } from "./api.js";
 import { renderAccount, renderActivity } from "./account.js";
 import { renderAdmin } from "./admin.js";
-import { load, refreshUsage, renderBreadcrumbs, renderHeader } from "./listing.js";
+import { load, refreshUsage, renderHeader } from "./listing.js";
 import { hidePage } from "./pages.js";
 import { renderForgot, renderReset, renderVerify } from "./recovery.js";
 import { ensureShell, renderAuth } from "./shell.js";
-import { go, state } from "./state.js";
+import { SORTS, go, state } from "./state.js";
 import { toast } from "./ui.js";
 
 const PAGES = { account: renderAccount, activity: renderActivity, admin: renderAdmin };
@@ -29,7 +29,7 @@ export async function route() {
     try { state.user = await api("GET", "/api/me"); } catch (err) { return; } // a 401 routes to #/login
   }
   ensureShell();
-  const [, view, arg] = hash.split("/");
+  const [, view, arg] = authPath.split("/");
   if (PAGES[view]) {
     state.view = view;
     renderHeader();
@@ -37,11 +37,20 @@ export async function route() {
     return;
   }
   hidePage();
+  const params = new URLSearchParams(authQuery || "");
   state.view = ["starred", "trash", "search", "shared"].includes(view) ? view : "folder";
   state.folderId = state.view === "folder" ? (arg || "root") : "root";
   state.searchText = state.view === "search" ? decodeURIComponent(arg || "") : "";
+  state.sort = SORTS.includes(params.get("sort")) ? params.get("sort") : "name";
+  state.order = params.get("order") === "desc" ? "desc" : "asc";
+  state.show = params.get("show");
+  state.filters = {};
+  if (state.view === "search") {
+    for (const key of SEARCH_FILTERS) if (params.get(key)) state.filters[key] = params.get(key);
+  }
   renderHeader();
-  renderBreadcrumbs();
   await load();
   refreshUsage();
 }
+
+const SEARCH_FILTERS = ["type", "content_type", "min_size", "days", "folder_id"];

@@ -2,9 +2,9 @@
 // shell (top bar, sidebar, listing, uploads panel), built once from the templates of app.html.
 import { api } from "./api.js";
 import { trashSelected } from "./actions.js";
-import { createFolderDialog } from "./dialogs.js";
-import { load, renderRows } from "./listing.js";
-import { go, state } from "./state.js";
+import { createFolderDialog, renameDialog, shortcutsDialog } from "./dialogs.js";
+import { clearSelection, loadMore, selectAll, selection, setLayout } from "./listing.js";
+import { go, hashFor, state } from "./state.js";
 import { filesFromDrop, openPanel, startUploads } from "./uploads.js";
 import { $ } from "./ui.js";
 
@@ -73,7 +73,14 @@ export function ensureShell() {
   $(".search").addEventListener("submit", (event) => {
     event.preventDefault();
     const text = $("#search-input").value.trim();
-    go(text ? "#/search/" + encodeURIComponent(text) : "#/folder/root");
+    const scope = state.view === "search" ? state.filters.folder_id : insideShare() ? state.folderId : null;
+    go(text ? hashFor("search", text, scope ? { folder_id: scope } : {}) : hashFor("folder", "root"));
+  });
+  // Escape in the search box clears it and goes back to the folder the search started from.
+  $("#search-input").addEventListener("keydown", (event) => {
+    if (event.key !== "Escape") return;
+    event.target.value = "";
+    if (state.view === "search") go(hashFor("folder", state.lastFolder ? state.lastFolder.id : "root"));
   });
   const input = $(".file-input");
   $(".new-upload").addEventListener("click", () => input.click());
@@ -83,19 +90,18 @@ export function ensureShell() {
   folderInput.addEventListener("change", () => { startUploads([...folderInput.files]); folderInput.value = ""; });
   $(".uploads-open").addEventListener("click", openPanel);
   $(".new-folder").addEventListener("click", createFolderDialog);
-  $(".select-all").addEventListener("change", (event) => {
-    state.selected = event.target.checked ? new Set(state.items.map((i) => i.id)) : new Set();
-    renderRows();
-  });
-  for (const button of document.querySelectorAll("th button[data-sort]")) {
-    button.addEventListener("click", () => {
-      const field = button.dataset.sort;
+  $(".select-all").addEventListener("change", (event) => { if (event.target.checked) selectAll(); else clearSelection(); });
+  for (const th of document.querySelectorAll(".listing th[data-sort]")) {
+    $("button", th).addEventListener("click", () => {
+      const field = th.dataset.sort;
       state.order = state.sort === field && state.order === "asc" ? "desc" : "asc";
       state.sort = field;
-      load();
+      go(hashFor("folder", state.folderId));
     });
   }
-  $(".load-more").addEventListener("click", () => load(state.page + 1));
+  $(".load-more").addEventListener("click", loadMore);
+  $(".layout-toggle").setAttribute("aria-pressed", state.layout === "grid" ? "true" : "false");
+  $(".layout-toggle").addEventListener("click", () => setLayout(state.layout === "grid" ? "list" : "grid"));
   $(".uploads-close").addEventListener("click", () => $(".uploads").classList.remove("open"));
   const zone = $(".dropzone");
   let depth = 0;
@@ -109,9 +115,33 @@ export function ensureShell() {
     if (state.view === "folder") filesFromDrop(event.dataTransfer).then(startUploads);
   });
   document.addEventListener("keydown", (event) => {
-    if (event.key === "Delete" && state.selected.size && state.view !== "trash" && !$("#dialog").open
-        && !["INPUT", "TEXTAREA"].includes(document.activeElement.tagName)) trashSelected();
+    const typing = ["INPUT", "TEXTAREA", "SELECT"].includes(document.activeElement.tagName) && document.activeElement.type !== "checkbox";
+    if ($("#dialog").open || typing || !$(".listing") || !$(".page").hidden) return;
+    if (event.key === "Delete" && state.selected.size && state.view !== "trash") trashSelected();
+    else if (event.key === "a" && (event.ctrlKey || event.metaKey)) { event.preventDefault(); selectAll(); }
+    else if (event.key === "Escape" && state.selected.size) clearSelection();
+    else if (event.key === "/" && !event.ctrlKey) { event.preventDefault(); $("#search-input").focus(); }
+    else if (event.key === "F2") { const [one] = selection(); if (state.selected.size === 1 && state.view !== "trash") { event.preventDefault(); renameDialog(one); } }
+    else if (event.key === "?") shortcutsDialog();
+    else if (["ArrowDown", "ArrowUp"].includes(event.key) && !event.altKey && document.activeElement.closest(".listing tbody")) stepFocus(event);
   });
 }
 
+// In a folder someone shared, searching searches that share (their drive is not the caller's).
+const insideShare = () => state.view === "folder" && state.crumbs.length > 0 && state.crumbs[0].id !== "root";
+
 const canDrop = (event) => state.view === "folder" && [...event.dataTransfer.types].includes("Files");
+
+// ↑ and ↓ move between rows, keeping the column (only from a row: elsewhere they scroll).
+function stepFocus(event) {
+  const rows = [...document.querySelectorAll(".listing tbody tr")];
+  if (!rows.length) return;
+  const current = document.activeElement.closest && document.activeElement.closest(".listing tbody tr");
+  const cell = current && document.activeElement.closest("td");
+  const column = cell ? cell.className.split(" ")[0] : "col-name";
+  const index = current ? rows.indexOf(current) + (event.key === "ArrowDown" ? 1 : -1) : 0;
+  const target = rows[Math.max(0, Math.min(rows.length - 1, index))];
+  const control = target.querySelector(`.${column} input, .${column} button`) || target.querySelector(".col-name button");
+  event.preventDefault();
+  control.focus();
+}

@@ -31,12 +31,25 @@ export function humanDate(iso) {
 
 export const icon = (name) => el("img", { class: "icon", src: `/static/icons/${name}.svg`, alt: "", width: "20", height: "20" });
 
+// A short message at the bottom (a status region: screen readers read it), optionally with one
+// action button such as Undo, kept longer so there is time to press it.
 let toastTimer = null;
-export function toast(message) {
+export function toast(message, action) {
   const node = $(".toast");
   if (!node) return;
-  node.textContent = message;
+  const text = el("span", { text: message });
+  const button = action ? el("button", { type: "button", class: "toast-action", text: action.label, onclick: () => {
+    node.classList.remove("show");
+    action.run();
+  } }) : null;
+  node.replaceChildren(text, ...(button ? [button] : []));
   node.classList.add("show");
   clearTimeout(toastTimer);
-  toastTimer = setTimeout(() => node.classList.remove("show"), 4000);
+  toastTimer = setTimeout(() => node.classList.remove("show"), action ? 8000 : 4000);
+}
+
+// Tells screen readers what changed (a view loaded, a selection made) without reading the page.
+export function announce(message) {
+  const node = $(".announce");
+  if (node) node.textContent = message;
 }

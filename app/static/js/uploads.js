@@ -10,7 +10,7 @@
 // (encryption at rest) answers 501 to tus: from then on each file is one multipart POST
 // /api/upload (with its progress, Cancel and the same errors, but no resume).
 import { api, query } from "./api.js";
-import { load, refreshUsage } from "./listing.js";
+import { refresh, refreshUsage } from "./listing.js";
 import { go, state } from "./state.js";
 import { $, el, humanSize } from "./ui.js";
 
@@ -36,7 +36,8 @@ let reloadTimer = null;
 
 // files: File objects, each optionally with .relativePath ("Trip/Day 1/a.jpg").
 export function startUploads(files) {
-  if (!files.length || state.view !== "folder") return;
+  // Only into a folder that is shown as loaded: never into one whose rows are not on screen.
+  if (!files.length || state.view !== "folder" || state.loading || state.loadError) return;
   const folderId = state.folderId;
   for (const file of files) {
     counts.total += 1;
@@ -278,7 +279,7 @@ function summarize() {
 function scheduleReload(folderId) {
   clearTimeout(reloadTimer);
   reloadTimer = setTimeout(() => {
-    if (state.view === "folder" && state.folderId === folderId) load();
+    if (state.view === "folder" && state.folderId === folderId) refresh();
   }, 300);
 }
 
