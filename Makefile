@@ -42,7 +42,7 @@ browser:
 SQLITE_SUITE := tests/test_files.py tests/test_folders.py tests/test_trash_versions_search.py tests/test_auth.py \
 	tests/test_compat.py tests/test_security_isolation.py tests/test_security_sessions.py \
 	tests/test_revisions_and_usage.py tests/test_sharing.py tests/test_status_and_docs.py tests/test_dav.py \
-	tests/test_admin_accounts.py tests/test_email.py tests/test_file_drop.py
+	tests/test_admin_accounts.py tests/test_email.py tests/test_file_drop.py tests/test_bulk.py
 
 ## test: run the whole test suite (unit tests on mongomock, end-to-end on Gunicorn, browser tests in
 ## Chromium, the MongoDB tests on a secantusdb wire server from .venv-secantus/)
