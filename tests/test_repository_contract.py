@@ -232,9 +232,9 @@ def test_a_usage_counter_starts_from_the_blobs_already_there(repos):
 
 # -- versions ---------------------------------------------------------------------------------
 
-def version(file, revision, pending=None, blob_id=None) -> dict:
+def version(file, revision, pending=None, blob_id=None, size=1) -> dict:
     return {"_id": ObjectId(), "owner_id": OWNER, "file_id": file["_id"], "blob_id": blob_id or ObjectId(),
-            "size": 1, "sha256": "0" * 64, "content_type": "text/plain", "revision": revision,
+            "size": size, "sha256": "0" * 64, "content_type": "text/plain", "revision": revision,
             "created_at": utcnow(), "pending": pending}
 
 
@@ -264,6 +264,21 @@ def test_versions_are_taken_once(repos):
     repos.versions.insert(third)
     assert not repos.versions.take_settled(file["_id"], 1, ObjectId()), "only the exact content"
     assert repos.versions.take_first(file["_id"])["_id"] == third["_id"]
+
+
+def test_what_fills_a_drive_adds_up_per_owner(repos):
+    """Live files, settled versions (pending ones are not versions yet) and the trash, each at
+    its size, for one owner only."""
+    live = a_file(repos, "live.txt", size=100)
+    a_file(repos, "gone.txt", size=7, trashed_at=utcnow())
+    add(repos, FOLDER, "Folder")
+    a_file(repos, "other.txt", size=1000, owner="someone else")
+    repos.versions.insert(version(live, 1, size=30))
+    repos.versions.insert(version(live, 2, size=5, pending=True))
+    assert repos.items.live_file_totals(OWNER) == (100, 1)
+    assert repos.items.trashed_file_totals(OWNER) == (7, 1)
+    assert repos.versions.totals(OWNER) == (30, 1)
+    assert repos.versions.totals("nobody") == (0, 0) and repos.items.live_file_totals("nobody") == (0, 0)
 
 
 # -- what WebDAV needs of the drive's repositories ------------------------------------------------

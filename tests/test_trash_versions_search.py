@@ -7,7 +7,7 @@ import pytest
 from app.db import get_db
 
 from app.timeutil import utcnow
-from tests.conftest import AuthActions
+from tests.conftest import AuthActions, upload
 from tests.test_folders import blob_files, children, folder, names, put_file
 from tests.conftest import mongo_only
 
@@ -310,4 +310,20 @@ def test_usage_counts_files_folders_and_quota(app, alice):
     put_file(alice, "a.txt", b"abc")
     body = usage(alice)
     assert body == {"used_bytes": 3, "trash_bytes": 0, "quota_bytes": app.config["USER_QUOTA_BYTES"],
-                    "file_count": 1, "folder_count": 1, "trashed_file_count": 0}
+                    "file_count": 1, "folder_count": 1, "trashed_file_count": 0, "file_bytes": 3,
+                    "version_bytes": 0, "version_count": 0,
+                    "retention": {"trash_days": app.config["TRASH_RETENTION_DAYS"],
+                                  "versions_per_file": app.config["MAX_VERSIONS_PER_FILE"]}}
+
+
+def test_usage_says_what_fills_the_quota_and_what_governs_it(alice):
+    """Files, kept versions and the trash at their sizes, with the retention settings."""
+    upload(alice, ("essay.txt", b"first", "text/plain"))
+    upload(alice, ("essay.txt", b"second!", "text/plain"), query="?on_conflict=replace")
+    doomed = upload(alice, ("old.txt", b"0123456789", "text/plain")).get_json()["files"][0]
+    alice.delete(f"/api/files/{doomed['id']}")
+    figures = usage(alice)
+    assert (figures["file_bytes"], figures["file_count"]) == (len(b"second!"), 1)
+    assert (figures["version_bytes"], figures["version_count"]) == (len(b"first"), 1)
+    assert (figures["trash_bytes"], figures["trashed_file_count"]) == (10, 1)
+    assert figures["retention"] == {"trash_days": 30, "versions_per_file": 10}

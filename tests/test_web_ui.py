@@ -1140,3 +1140,63 @@ def test_grid_view_shows_thumbnails_made_by_the_server(page, server):
     page.locator(".listing.grid tbody tr").first.wait_for()
     assert serious_accessibility_problems(page) == []
     shot(page, "63-grid")
+
+
+def test_drag_to_move_drop_files_on_a_folder_context_menu_and_storage(page, server):
+    """Dragging two selected rows onto a folder row moves both (one bulk request); dragging one
+    onto the breadcrumb moves it back up; files dropped on a folder row upload into that folder; right click and Shift+F10 open a menu with the
+    row's actions; the storage dialog shows files, versions and trash with their retention."""
+    sign_up(page, server, "sami")
+    page.request.post(server.base_url + "/api/folders", data={"name": "Box", "parent_id": "root"})
+    seed_files(page, server, ["one.txt", "two.txt", "three.txt"])
+    page.reload()
+    row(page, "one.txt").wait_for()
+    select(page, "one.txt")
+    select(page, "two.txt")
+    page.locator("tbody tr", has_text="one.txt").drag_to(row(page, "Box"))
+    page.locator(".toast", has_text="Moved to “Box”").wait_for()
+    row(page, "one.txt").wait_for(state="detached")
+    row(page, "two.txt").wait_for(state="detached")
+    box = api_children(page, server.base_url, "root")["Box"]["id"]
+    assert set(api_children(page, server.base_url, box)) == {"one.txt", "two.txt"}
+
+    drop = page.evaluate_handle("""() => {
+        const data = new DataTransfer();
+        data.items.add(new File(["into the box"], "dropped.txt", { type: "text/plain" }));
+        return data;
+    }""")
+    target = row(page, "Box")
+    target.dispatch_event("dragover", {"dataTransfer": drop})
+    target.dispatch_event("drop", {"dataTransfer": drop})
+    page.locator('.uploads li[data-name="dropped.txt"] .up-status', has_text="Uploaded").wait_for()
+    assert "dropped.txt" in api_children(page, server.base_url, box)
+    assert "dropped.txt" not in api_children(page, server.base_url, "root")
+
+    row(page, "Box").get_by_role("button", name="Box", exact=True).click()
+    row(page, "one.txt").wait_for()
+    row(page, "one.txt").drag_to(page.locator(".breadcrumbs a", has_text="My Drive"))
+    row(page, "one.txt").wait_for(state="detached")
+    assert "one.txt" in api_children(page, server.base_url, "root")
+
+    row(page, "two.txt").click(button="right", position={"x": 400, "y": 10})
+    menu = page.get_by_role("menu", name="Actions")
+    menu.wait_for()
+    assert page.get_by_role("menuitem").all_inner_texts()[:2] == ["Download", "Rename"]
+    assert page.evaluate("document.activeElement.getAttribute('role')") == "menuitem"
+    assert serious_accessibility_problems(page) == []
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("Enter")  # Rename
+    page.fill("#dialog-name", "second.txt")
+    page.keyboard.press("Enter")
+    row(page, "second.txt").wait_for()
+    page.get_by_label("Select second.txt", exact=True).focus()
+    page.keyboard.press("Shift+F10")
+    menu.wait_for()
+    page.keyboard.press("Escape")
+    menu.wait_for(state="detached")
+    assert focused_label(page) == "Select second.txt"
+
+    page.get_by_role("button", name=re.compile(r"used")).click()
+    page.locator("dialog .usage-parts dt", has_text="Versions").wait_for()
+    text = page.locator("dialog").inner_text()
+    assert "deleted for good after 30 days" in text and "up to 10 are kept per file" in text

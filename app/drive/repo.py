@@ -253,6 +253,10 @@ class ItemsRepository:
         """(bytes, files) in the owner's trash."""
         return self._sum_sizes({"owner_id": owner_id, "type": FILE, "trashed_at": {"$ne": None}})
 
+    def live_file_totals(self, owner_id: str) -> tuple[int, int]:
+        """(bytes, files) the owner has outside the trash, each file at its size."""
+        return self._sum_sizes({"owner_id": owner_id, "type": FILE, **LIVE})
+
     # -- the trash -----------------------------------------------------------------------------
 
     def trash_roots(self, owner_id: str, page: int, limit: int) -> tuple[list[dict], int]:
@@ -540,6 +544,13 @@ class VersionsRepository:
 
     def _find(self, query: dict) -> list[dict]:
         return list(self._versions.find(query))
+
+    def totals(self, owner_id: str) -> tuple[int, int]:
+        """(bytes, versions) the owner keeps as earlier contents (settled ones; index by_blob)."""
+        rows = list(self._versions.aggregate([
+            {"$match": {"owner_id": owner_id, "pending": None}},
+            {"$group": {"_id": None, "bytes": {"$sum": "$size"}, "n": {"$sum": 1}}}]))
+        return (rows[0]["bytes"], rows[0]["n"]) if rows else (0, 0)
 
     def all_contents(self) -> list[dict]:
         """Every version of every user (for the repair command)."""

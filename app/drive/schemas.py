@@ -178,6 +178,13 @@ class BulkResultsSchema(ApiSchema):
     failed = fields.Integer(required=True)
 
 
+class RetentionSchema(ApiSchema):
+    trash_days = fields.Integer(required=True, metadata={
+        "description": "days a trashed item stays before it is deleted for good (TRASH_RETENTION_DAYS)"})
+    versions_per_file = fields.Integer(required=True, metadata={
+        "description": "earlier contents kept per file; older ones are deleted (MAX_VERSIONS_PER_FILE)"})
+
+
 class UsageSchema(ApiSchema):
     used_bytes = fields.Integer(required=True, metadata={
         "description": "bytes on disk: each stored content once, trash included"})
@@ -186,6 +193,11 @@ class UsageSchema(ApiSchema):
     file_count = fields.Integer(required=True)
     folder_count = fields.Integer(required=True)
     trashed_file_count = fields.Integer()
+    file_bytes = fields.Integer(required=True, metadata={
+        "description": "live files at their sizes (identical contents are stored once: see used_bytes)"})
+    version_bytes = fields.Integer(required=True, metadata={"description": "kept earlier contents, at their sizes"})
+    version_count = fields.Integer(required=True)
+    retention = fields.Nested(RetentionSchema, required=True)
 
 
 ItemPageSchema = page_of(ItemSchema, "items", "ItemPage")

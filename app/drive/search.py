@@ -5,16 +5,19 @@ from datetime import datetime
 from typing import Callable
 
 from .names import name_key
-from .repo import BlobsRepository, ItemsRepository
+from .repo import BlobsRepository, ItemsRepository, VersionsRepository
 from .tree import Tree
 
 
 class SearchService:
-    def __init__(self, items: ItemsRepository, blobs: BlobsRepository, quota_of: Callable[[str], int | None]):
+    def __init__(self, items: ItemsRepository, blobs: BlobsRepository, quota_of: Callable[[str], int | None],
+                 versions: VersionsRepository, retention: dict):
         self.items = items
         self.tree = Tree(items)
         self.blobs = blobs
         self.quota_of = quota_of
+        self.versions = versions
+        self.retention = retention
 
     def search(self, owner_id: str, text: str = "", kind: str | None = None, content_type: str | None = None,
                min_size: int | None = None, max_size: int | None = None,
@@ -45,10 +48,18 @@ class SearchService:
         return list(found)
 
     def usage(self, owner_id: str) -> dict:
-        """Bytes on disk (each blob once, trash included), bytes in trash, counts, quota."""
+        """Bytes on disk (each blob once, trash included), bytes in trash, counts, quota; and what
+        fills it: live files, kept versions and the trash at their sizes, with the settings that
+        decide how long versions and trashed items stay."""
         trash_bytes, trashed_files = self.items.trashed_file_totals(owner_id)
         file_count, folder_count = self.items.live_counts(owner_id)
+        file_bytes, _ = self.items.live_file_totals(owner_id)
+        version_bytes, version_count = self.versions.totals(owner_id)
         return {
+            "file_bytes": file_bytes,
+            "version_bytes": version_bytes,
+            "version_count": version_count,
+            "retention": self.retention,
             "used_bytes": self.blobs.used_bytes(owner_id),
             "trash_bytes": trash_bytes,
             "quota_bytes": self.quota_of(owner_id) or 0,

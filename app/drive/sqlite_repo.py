@@ -376,6 +376,11 @@ class SQLiteItemsRepository(SQLiteRepository):
                                "AND type = 'file' AND trashed_at IS NOT NULL", (owner_id,))
         return row[0], row[1]
 
+    def live_file_totals(self, owner_id: str) -> tuple[int, int]:
+        row = self._db.read_one(f"SELECT COALESCE(SUM(size), 0), COUNT(*) FROM items WHERE owner_id = ? "
+                               f"AND type = 'file' AND {_LIVE}", (owner_id,))
+        return row[0], row[1]
+
     # -- the trash -------------------------------------------------------------------------------
 
     def trash_roots(self, owner_id: str, page: int, limit: int) -> tuple[list[dict], int]:
@@ -631,6 +636,11 @@ class SQLiteVersionsRepository(SQLiteRepository):
 
     def all_contents(self) -> list[dict]:
         return self._rows("SELECT * FROM versions", ())
+
+    def totals(self, owner_id: str) -> tuple[int, int]:
+        row = self._db.read_one("SELECT COALESCE(SUM(size), 0), COUNT(*) FROM versions WHERE owner_id = ? "
+                               "AND pending IS NULL", (owner_id,))  # versions_by_blob starts with owner_id
+        return row[0], row[1]
 
     def set_blob(self, version_id: ObjectId, blob_id: ObjectId) -> None:
         self._db.write("UPDATE versions SET blob_id = ? WHERE id = ?", (oid(blob_id), oid(version_id)))

@@ -57,5 +57,9 @@ def starred(query: dict):
 @document(tags=["auth"])
 def usage():
     """Storage usage: bytes on disk (each stored content once, trash included), bytes in the
-    trash, quota, counts. Quota checks use `used_bytes`."""
+    trash, quota, counts. Quota checks use `used_bytes`.
+
+    What fills it: live files, kept versions and the trash at their sizes (identical contents
+    are stored once, so these can add up to more than `used_bytes`), with the retention
+    settings that decide how long versions and trashed items stay."""
     return services().search.usage(current_user.id)

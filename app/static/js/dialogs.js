@@ -175,6 +175,27 @@ export async function versionsDialog(item) {
   await openDialog({ title: `Versions of “${item.name}”`, body: [list, shown], wide: true });
 }
 
+// What fills the quota: files, kept versions and the trash, with the settings that govern each.
+export async function usageDialog() {
+  let u;
+  try { u = await api("GET", "/api/me/usage"); } catch (err) { toast(err.message); return; }
+  const parts = [
+    ["Files", u.file_bytes, `${u.file_count.toLocaleString()} files in ${u.folder_count.toLocaleString()} folders`],
+    ["Versions", u.version_bytes, `${u.version_count.toLocaleString()} earlier contents; up to ${u.retention.versions_per_file} are kept per file, older ones are deleted`],
+    ["Trash", u.trash_bytes, `${u.trashed_file_count.toLocaleString()} files; deleted for good after ${u.retention.trash_days} days`],
+  ];
+  const largest = Math.max(1, ...parts.map(([, bytes]) => bytes));
+  const body = [
+    el("p", { text: u.quota_bytes ? `${humanSize(u.used_bytes)} of ${humanSize(u.quota_bytes)} used` : `${humanSize(u.used_bytes)} used (no quota)` }),
+    el("dl", { class: "usage-parts" }, ...parts.flatMap(([label, bytes, hint]) => [
+      el("dt", {}, el("span", { text: label }), el("span", { class: "meta", text: humanSize(bytes) })),
+      el("dd", {}, el("progress", { max: largest, value: bytes, "aria-label": `${label}: ${humanSize(bytes)}` }), el("span", { class: "hint", text: hint }))])),
+    el("p", { class: "hint", text: "Identical contents are stored once, so these can add up to more than what is used. Emptying the trash and deleting versions frees space." }),
+    el("p", {}, el("a", { href: "#/trash", text: "Open the trash" })),
+  ];
+  await openDialog({ title: "Storage", body });
+}
+
 const SHORTCUTS = [["↑ ↓", "Move between rows"], ["Enter", "Open the folder or preview the file"], ["Space", "Select or unselect the row (on its checkbox)"],
   ["Shift + click", "Select a range"], ["Ctrl + A", "Select everything in the folder"], ["Escape", "Clear the selection; in search, clear the search"],
   ["F2", "Rename the selected item"], ["Delete", "Move the selection to the trash"], ["/", "Search"], ["← →", "In a preview: the previous or next file"], ["?", "This help"]];

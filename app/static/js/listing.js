@@ -361,7 +361,8 @@ function row(item) {
   // Search results and starred items say where they are; the folder is a link.
   const where = item.path && state.view !== "shared" && item.parent_id
     ? el("a", { href: hashFor("folder", item.parent_id), text: item.path === "/" ? "My Drive" : item.path }) : item.path || "";
-  return el("tr", { "data-id": item.id },
+  const movable = ["folder", "starred", "search"].includes(state.view) && !item.shared;
+  return el("tr", { "data-id": item.id, draggable: movable ? "true" : null },
     el("td", { class: "col-check" }, check),
     el("td", { class: "col-name" }, el("div", { class: "name" }, picture(item), name,
       item.trashed_by ? el("span", { class: "meta by", text: `deleted by ${item.trashed_by}` }) : null),
@@ -401,41 +402,53 @@ export function selection() {
   return state.items.filter((item) => state.selected.has(item.id));
 }
 
+// What can be done to the chosen items, in the order the toolbar and the context menu show it.
+export function actionsFor(chosen) {
+  const actions = [];
+  const add = (text, run, danger = false) => actions.push({ text, run, danger });
+  if (state.view === "trash") {
+    if (chosen.length) {
+      add("Restore", () => restoreSelected(chosen));
+      add("Delete forever", () => deleteForever(chosen), true);
+    }
+    return actions;
+  }
+  if (!chosen.length) return actions;
+  const one = chosen.length === 1 ? chosen[0] : null;
+  const owned = chosen.every((i) => !i.shared);
+  if (one && one.type === "file") add("Download", () => download(one));
+  else add("Download ZIP", () => downloadZip(chosen));
+  if (one && ["search", "starred"].includes(state.view) && one.parent_id) {
+    add("Show in folder", () => go(hashFor("folder", one.parent_id, { show: one.id })));
+  }
+  if (one) add("Rename", () => renameDialog(one));
+  if (one && one.type === "file") add("Versions", () => versionsDialog(one));
+  add("Move", () => moveDialog(chosen, "move"));
+  add("Copy", () => moveDialog(chosen, "copy"));
+  if (owned) {
+    const allStarred = chosen.every((i) => i.starred);
+    add(allStarred ? "Unstar" : "Star", () => setStar(chosen, !allStarred));
+  }
+  if (one && owned) add("People", () => peopleDialog(one));
+  if (one && owned) add("Share", () => shareDialog(one));
+  add("Delete", trashSelected, true);
+  return actions;
+}
+
 function renderToolbar() {
   const bar = $(".toolbar");
   const chosen = selection();
   const buttons = [];
   const loaded = state.items.length < state.total ? `${count(state.items.length)} of ${count(state.total)} items` : `${count(state.total)} ${state.total === 1 ? "item" : "items"}`;
   if (!chosen.length && !state.loading && !state.loadError) buttons.push(el("span", { class: "count", text: loaded }));
-  if (state.view === "trash") {
-    if (chosen.length) {
-      buttons.push(el("span", { class: "count", text: `${count(chosen.length)} selected` }));
-      buttons.push(el("button", { type: "button", onclick: () => restoreSelected(chosen), text: "Restore" }));
-      buttons.push(el("button", { type: "button", class: "danger", onclick: () => deleteForever(chosen), text: "Delete forever" }));
-    }
-    buttons.push(el("button", { type: "button", class: "danger", onclick: emptyTrash, disabled: !state.total, text: "Empty trash" }));
-  } else if (chosen.length) {
-    const one = chosen.length === 1 ? chosen[0] : null;
-    const owned = chosen.every((i) => !i.shared);
+  if (chosen.length) {
     buttons.push(el("span", { class: "count", text: `${count(chosen.length)} selected` }));
     buttons.push(el("button", { type: "button", class: "clear-selection", onclick: clearSelection, "aria-label": "Clear the selection", text: "✕" }));
-    if (one && one.type === "file") buttons.push(el("button", { type: "button", onclick: () => download(one), text: "Download" }));
-    else buttons.push(el("button", { type: "button", onclick: () => downloadZip(chosen), text: "Download ZIP" }));
-    if (one && ["search", "starred"].includes(state.view) && one.parent_id) {
-      buttons.push(el("button", { type: "button", onclick: () => go(hashFor("folder", one.parent_id, { show: one.id })), text: "Show in folder" }));
-    }
-    if (one) buttons.push(el("button", { type: "button", onclick: () => renameDialog(one), text: "Rename" }));
-    if (one && one.type === "file") buttons.push(el("button", { type: "button", onclick: () => versionsDialog(one), text: "Versions" }));
-    buttons.push(el("button", { type: "button", onclick: () => moveDialog(chosen, "move"), text: "Move" }));
-    buttons.push(el("button", { type: "button", onclick: () => moveDialog(chosen, "copy"), text: "Copy" }));
-    if (owned) {
-      const allStarred = chosen.every((i) => i.starred);
-      buttons.push(el("button", { type: "button", onclick: () => setStar(chosen, !allStarred), text: allStarred ? "Unstar" : "Star" }));
-    }
-    if (one && owned) buttons.push(el("button", { type: "button", onclick: () => peopleDialog(one), text: "People" }));
-    if (one && owned) buttons.push(el("button", { type: "button", onclick: () => shareDialog(one), text: "Share" }));
-    buttons.push(el("button", { type: "button", class: "danger", onclick: trashSelected, text: "Delete" }));
   }
+  for (const action of actionsFor(chosen)) {
+    buttons.push(el("button", { type: "button", class: action.danger ? "danger" : null, onclick: action.run, text: action.text }));
+  }
+  if (state.view === "trash") buttons.push(el("button", { type: "button", class: "danger", onclick: emptyTrash, disabled: !state.total, text: "Empty trash" }));
   // A redrawn toolbar gives the focus back to the button of the same name.
   const focusedText = bar.contains(document.activeElement) ? document.activeElement.textContent : null;
   bar.replaceChildren(...buttons);

@@ -2,10 +2,11 @@
 // shell (top bar, sidebar, listing, uploads panel), built once from the templates of app.html.
 import { api } from "./api.js";
 import { trashSelected } from "./actions.js";
-import { createFolderDialog, renameDialog, shortcutsDialog } from "./dialogs.js";
+import { createFolderDialog, renameDialog, shortcutsDialog, usageDialog } from "./dialogs.js";
 import { clearSelection, loadMore, selectAll, selection, setLayout } from "./listing.js";
 import { go, hashFor, state } from "./state.js";
 import { filesFromDrop, openPanel, startUploads } from "./uploads.js";
+import { setUpGestures } from "./gestures.js";
 import { $ } from "./ui.js";
 
 export function renderAuth(mode, invite) {
@@ -100,6 +101,8 @@ export function ensureShell() {
     });
   }
   $(".load-more").addEventListener("click", loadMore);
+  $(".usage-text").addEventListener("click", usageDialog);
+  setUpGestures();
   $(".layout-toggle").setAttribute("aria-pressed", state.layout === "grid" ? "true" : "false");
   $(".layout-toggle").addEventListener("click", () => setLayout(state.layout === "grid" ? "list" : "grid"));
   $(".uploads-close").addEventListener("click", () => $(".uploads").classList.remove("open"));
@@ -112,7 +115,8 @@ export function ensureShell() {
     event.preventDefault();
     depth = 0;
     zone.classList.remove("dragging");
-    if (state.view === "folder") filesFromDrop(event.dataTransfer).then(startUploads);
+    if (event.handledHere) return; // dropped on a folder row: gestures.js sent it there
+    if (state.view === "folder") filesFromDrop(event.dataTransfer).then((files) => startUploads(files));
   });
   document.addEventListener("keydown", (event) => {
     const typing = ["INPUT", "TEXTAREA", "SELECT"].includes(document.activeElement.tagName) && document.activeElement.type !== "checkbox";

@@ -35,10 +35,11 @@ const counts = { total: 0, done: 0, failed: 0, skipped: 0 };
 let reloadTimer = null;
 
 // files: File objects, each optionally with .relativePath ("Trip/Day 1/a.jpg").
-export function startUploads(files) {
+// into: a folder of the list (files dropped on its row); by default the folder shown.
+export function startUploads(files, into = null) {
   // Only into a folder that is shown as loaded: never into one whose rows are not on screen.
   if (!files.length || state.view !== "folder" || state.loading || state.loadError) return;
-  const folderId = state.folderId;
+  const folderId = into || state.folderId;
   for (const file of files) {
     counts.total += 1;
     enqueue(newJob(file, folderId, file.relativePath || file.webkitRelativePath || ""));
