@@ -21,8 +21,8 @@ APP_CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'se
                                                       "content": {"text/html": {"schema": {"type": "string"}}}}})
 def index():
     """The file manager (HTML). Not part of the API; see /apidocs for that."""
-    response = current_app.make_response(render_template("app.html", modules=web_app_modules(),
-                                                                    version=__version__))
+    response = current_app.make_response(render_template("app.html", modules=web_app_modules(), version=__version__,
+                                                         page_size_max=current_app.config["PAGE_SIZE_MAX"]))
     response.headers["Content-Security-Policy"] = APP_CSP
     response.headers["Cache-Control"] = "no-cache"  # the shell holds no user data; revalidate each load
     return response

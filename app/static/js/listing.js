@@ -14,6 +14,9 @@ import { go, hashFor, state } from "./state.js";
 import { $, announce, el, humanDate, humanSize, icon, toast } from "./ui.js";
 
 const PAGE_SIZE = 100;
+// Refreshing or selecting everything fetches the largest pages the server gives (PAGE_SIZE_MAX,
+// in the page), in hundreds, so the rows loaded stay a whole number of PAGE_SIZE pages.
+const BIG_PAGE = Math.max(PAGE_SIZE, Math.floor((Number(document.body.dataset.pageSizeMax) || PAGE_SIZE) / PAGE_SIZE) * PAGE_SIZE);
 const PARALLEL_PAGES = 4;
 
 const TITLES = { starred: "Starred", trash: "Trash", shared: "Shared with me" };
@@ -65,7 +68,7 @@ async function fetchPages(pages, seq) {
   async function worker() {
     while (next < pages && seq === state.seq) {
       const index = next++;
-      const data = await api("GET", listPath(index + 1));
+      const data = await api("GET", listPath(index + 1, BIG_PAGE));
       results[index] = rowsOf(data);
       total = data.total;
     }
@@ -134,8 +137,10 @@ export async function refresh() {
   if (state.loading || state.loadError || !$(".listing")) return;
   const seq = state.seq;
   try {
-    const { items, total } = await fetchPages(Math.max(1, Math.ceil(state.items.length / PAGE_SIZE)), seq);
+    const shown = Math.max(PAGE_SIZE, Math.ceil(state.items.length / PAGE_SIZE) * PAGE_SIZE);
+    const { items: fetched, total } = await fetchPages(Math.ceil(shown / BIG_PAGE), seq);
     if (seq !== state.seq) return;
+    const items = fetched.slice(0, shown); // as many pages as were shown, not more
     state.items = items;
     state.total = total;
     state.page = Math.max(1, Math.ceil(items.length / PAGE_SIZE));
@@ -152,7 +157,7 @@ export async function selectAll() {
     const seq = state.seq;
     announce(`Selecting all ${count(state.total)} items…`);
     try {
-      const { items, total } = await fetchPages(Math.ceil(state.total / PAGE_SIZE), seq);
+      const { items, total } = await fetchPages(Math.ceil(state.total / BIG_PAGE), seq);
       if (seq !== state.seq) return;
       state.items = items;
       state.total = total;
