@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 # The MongoDB wire server of the tests (secantusdb), kept out of the app's venv.
 VENV_SECANTUS := .venv-secantus
 
-.PHONY: run test test-fast install install-dev bench clean purge-trash browser repair fuzz nginx node-clients dav-clients
+.PHONY: run test test-fast install install-dev bench clean purge-trash browser repair fuzz nginx node-clients dav-clients screenshots
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -81,6 +81,11 @@ node-clients:
 ## bench: API beside dd and nginx, 1 GiB and 1,000 x 64 KiB (not part of the pass/fail run; bench/README.md)
 bench: install-dev nginx
 	$(BIN)/python bench/compare.py
+
+## screenshots: every view of the web app, light and dark, English and Arabic, 1366 and 390 px
+## (test-artifacts/screenshots/views/; to look at, not part of the test run)
+screenshots: install-dev browser
+	$(BIN)/python tests/screenshots.py
 
 clean:
 	rm -rf $(VENV) $(VENV_SECANTUS) .pytest_cache

@@ -410,33 +410,33 @@ export function selection() {
 // What can be done to the chosen items, in the order the toolbar and the context menu show it.
 export function actionsFor(chosen) {
   const actions = [];
-  const add = (text, run, danger = false) => actions.push({ text, run, danger });
+  const add = (key, text, run, danger = false) => actions.push({ key, text, run, danger });
   if (state.view === "trash") {
     if (chosen.length) {
-      add("Restore", () => restoreSelected(chosen));
-      add("Delete forever", () => deleteForever(chosen), true);
+      add("restore", "Restore", () => restoreSelected(chosen));
+      add("delete-forever", "Delete forever", () => deleteForever(chosen), true);
     }
     return actions;
   }
   if (!chosen.length) return actions;
   const one = chosen.length === 1 ? chosen[0] : null;
   const owned = chosen.every((i) => !i.shared);
-  if (one && one.type === "file") add("Download", () => download(one));
-  else add("Download ZIP", () => downloadZip(chosen));
+  if (one && one.type === "file") add("download", "Download", () => download(one));
+  else add("download-zip", "Download ZIP", () => downloadZip(chosen));
   if (one && ["search", "starred"].includes(state.view) && one.parent_id) {
-    add("Show in folder", () => go(hashFor("folder", one.parent_id, { show: one.id })));
+    add("show-in-folder", "Show in folder", () => go(hashFor("folder", one.parent_id, { show: one.id })));
   }
-  if (one) add("Rename", () => renameDialog(one));
-  if (one && one.type === "file") add("Versions", () => versionsDialog(one));
-  add("Move", () => moveDialog(chosen, "move"));
-  add("Copy", () => moveDialog(chosen, "copy"));
+  if (one) add("rename", "Rename", () => renameDialog(one));
+  if (one && one.type === "file") add("versions", "Versions", () => versionsDialog(one));
+  add("move", "Move", () => moveDialog(chosen, "move"));
+  add("copy", "Copy", () => moveDialog(chosen, "copy"));
   if (owned) {
     const allStarred = chosen.every((i) => i.starred);
-    add(allStarred ? "Unstar" : "Star", () => setStar(chosen, !allStarred));
+    add("star", allStarred ? "Unstar" : "Star", () => setStar(chosen, !allStarred));
   }
-  if (one && owned) add("People", () => peopleDialog(one));
-  if (one && owned) add("Share", () => shareDialog(one));
-  add("Delete", trashSelected, true);
+  if (one && owned) add("people", "People", () => peopleDialog(one));
+  if (one && owned) add("share", "Share", () => shareDialog(one));
+  add("delete", "Delete", trashSelected, true);
   return actions;
 }
 
@@ -451,7 +451,7 @@ function renderToolbar() {
     buttons.push(el("button", { type: "button", class: "clear-selection", onclick: clearSelection, "aria-label": "Clear the selection", text: "✕" }));
   }
   for (const action of actionsFor(chosen)) {
-    buttons.push(el("button", { type: "button", class: action.danger ? "danger" : null, onclick: action.run, text: action.text }));
+    buttons.push(el("button", { type: "button", class: action.danger ? "danger" : null, "data-action": action.key, onclick: action.run, text: action.text }));
   }
   if (state.view === "trash") buttons.push(el("button", { type: "button", class: "danger", onclick: emptyTrash, disabled: !state.total, text: "Empty trash" }));
   // A redrawn toolbar gives the focus back to the button of the same name.
