@@ -37,7 +37,7 @@ def browser():
 
 @pytest.fixture
 def page(browser):
-    context = browser.new_context(viewport={"width": 1280, "height": 800}, accept_downloads=True)
+    context = browser.new_context(viewport={"width": 1366, "height": 800}, accept_downloads=True)
     page = context.new_page()
     page.set_default_timeout(15_000)
     problems = []
@@ -49,6 +49,10 @@ def page(browser):
     yield page
     context.close()
     assert not problems, problems
+
+
+# The web app's second pass is tried at a laptop's width and a phone's.
+BOTH_WIDTHS = pytest.mark.parametrize("width", [1366, 390])
 
 
 def shot(page, name):
@@ -844,10 +848,12 @@ def focused_label(page):
     return page.evaluate("document.activeElement && document.activeElement.getAttribute('aria-label')")
 
 
-def test_rows_change_in_place_keeping_scroll_selection_and_focus(page, server):
+@BOTH_WIDTHS
+def test_rows_change_in_place_keeping_scroll_selection_and_focus(page, server, width):
     """Starring a row far down the list, renaming one and an upload finishing update those rows
     only: the 150 loaded rows stay (no jump back to the first 100), the page does not scroll, the
     selection stays and the keyboard focus is on the same control of the same row."""
+    page.set_viewport_size({"width": width, "height": 844 if width < 500 else 800})
     sign_up(page, server, "ines")
     seed_files(page, server, [f"note {i:03d}.txt" for i in range(150)])
     page.reload()
@@ -913,9 +919,11 @@ def test_sort_lives_in_the_url_and_the_header_says_which(page, server):
     assert page.locator("#app[aria-live]").count() == 0  # only changes are announced
 
 
-def test_select_all_takes_the_whole_folder_shift_click_a_range_and_delete_undoes(page, server):
+@BOTH_WIDTHS
+def test_select_all_takes_the_whole_folder_shift_click_a_range_and_delete_undoes(page, server, width):
     """With 250 files and 100 loaded, select-all (or Ctrl+A) selects all 250; Delete sends them to
     the trash in one request; Undo brings them back. Shift-click selects a range."""
+    page.set_viewport_size({"width": width, "height": 844 if width < 500 else 800})
     sign_up(page, server, "kaito")
     seed_files(page, server, [f"item {i:03d}.txt" for i in range(250)])
     page.reload()
@@ -941,10 +949,12 @@ def test_select_all_takes_the_whole_folder_shift_click_a_range_and_delete_undoes
     assert len(page.request.get(server.base_url + "/api/trash").json()["items"]) == 0
 
 
-def test_an_outage_while_opening_a_folder_never_mixes_two_folders(page, server):
+@BOTH_WIDTHS
+def test_an_outage_while_opening_a_folder_never_mixes_two_folders(page, server, width):
     """While a folder loads nothing of the previous one stays on screen; if the server cannot be
     reached the view says so with Try again, uploads and new folders are off, and the path and
     rows shown always belong to the same folder."""
+    page.set_viewport_size({"width": width, "height": 844 if width < 500 else 800})
     sign_up(page, server, "lena")
     page.get_by_role("button", name="+ New folder").click()
     page.fill("#dialog-name", "Archive")
@@ -1006,9 +1016,11 @@ def test_dark_mode_follows_the_system(browser, server):
     context.close()
 
 
-def test_search_filters_show_in_folder_and_escape(page, server):
+@BOTH_WIDTHS
+def test_search_filters_show_in_folder_and_escape(page, server, width):
     """A search result's folder is a link; "Show in folder" opens the folder with the file selected;
     the kind filter narrows the results (and is in the URL); Escape clears the search."""
+    page.set_viewport_size({"width": width, "height": 844 if width < 500 else 800})
     sign_up(page, server, "omar")
     folder = page.request.post(server.base_url + "/api/folders", data={"name": "Trips", "parent_id": "root"}).json()
     seed_files(page, server, [f"filler {i:03d}.txt" for i in range(120)] + ["trip plan.txt"], folder["id"])
@@ -1039,9 +1051,11 @@ def test_search_filters_show_in_folder_and_escape(page, server):
     assert page.input_value("#search-input") == ""
 
 
-def test_version_history_restores_an_earlier_content(page, server):
+@BOTH_WIDTHS
+def test_version_history_restores_an_earlier_content(page, server, width):
     """The Versions panel lists the kept contents; Restore makes revision 1 current again (the
     replaced content becomes a version), Download gives that version's bytes."""
+    page.set_viewport_size({"width": width, "height": 844 if width < 500 else 800})
     sign_up(page, server, "paula")
     for content in (b"first draft", b"second draft"):
         answer = page.request.post(f"{server.base_url}/api/upload?folder_id=root&on_conflict=replace",
@@ -1066,10 +1080,12 @@ def test_version_history_restores_an_earlier_content(page, server):
     shot(page, "62-versions")
 
 
-def test_previews_of_markdown_csv_and_json_step_with_arrows_and_the_keyboard_works(page, server):
+@BOTH_WIDTHS
+def test_previews_of_markdown_csv_and_json_step_with_arrows_and_the_keyboard_works(page, server, width):
     """Markdown is rendered (and a <script> in it stays text), CSV is a table, JSON is indented;
     ← and → step between previews. From a row: ↓ moves to the next row, F2 renames, ? lists the
     shortcuts."""
+    page.set_viewport_size({"width": width, "height": 844 if width < 500 else 800})
     sign_up(page, server, "quinn")
     files = [("a-notes.md", "text/markdown", b"# Plan\n\n- **bold** item\n- [site](https://example.org)\n\n<script>alert(1)</script>\n"),
              ("b-table.csv", "text/csv", b'name,city\n"Doe, Jane",Cairo\nAli,Rabat\n'),
@@ -1108,10 +1124,12 @@ def test_previews_of_markdown_csv_and_json_step_with_arrows_and_the_keyboard_wor
     page.locator("dialog .shortcuts dt", has_text="F2").wait_for()
 
 
-def test_grid_view_shows_thumbnails_made_by_the_server(page, server):
+@BOTH_WIDTHS
+def test_grid_view_shows_thumbnails_made_by_the_server(page, server, width):
     """Grid view (kept after a reload) shows the server's thumbnail of an image and an icon for a
     text file; the list view shows the small thumbnail; a file the server cannot draw falls back
     to its icon."""
+    page.set_viewport_size({"width": width, "height": 844 if width < 500 else 800})
     import io
     from PIL import Image
     picture = io.BytesIO()
@@ -1200,3 +1218,123 @@ def test_drag_to_move_drop_files_on_a_folder_context_menu_and_storage(page, serv
     page.locator("dialog .usage-parts dt", has_text="Versions").wait_for()
     text = page.locator("dialog").inner_text()
     assert "deleted for good after 30 days" in text and "up to 10 are kept per file" in text
+
+
+def web_app_catalogues() -> dict:
+    """The web app's catalogues (app/static/js/i18n.js loads without a page, so node can read
+    them) and the plural categories of each language, as node's Intl has them."""
+    import json
+    import subprocess
+    node = shutil.which("node")
+    if not node:
+        pytest.skip("node is not installed")
+    script = ("const m = await import(process.argv[1]);"
+              "const categories = Object.fromEntries(Object.keys(m.CATALOGUES).map("
+              "(lang) => [lang, new Intl.PluralRules(lang).resolvedOptions().pluralCategories]));"
+              "console.log(JSON.stringify({ catalogues: m.CATALOGUES, categories }));")
+    done = subprocess.run([node, "--experimental-default-type=module", "--input-type=module", "-e", script,
+                           os.path.join(JS_MODULES, "i18n.js")], capture_output=True, text=True, timeout=60, check=True)
+    return json.loads(done.stdout)
+
+
+def placeholders(value) -> set[str]:
+    texts = value.values() if isinstance(value, dict) else [value]
+    return {name for text in texts for name in re.findall(r"\{(\w+)\}", text)}
+
+
+def test_every_language_has_the_english_keys_placeholders_and_its_plural_forms():
+    """Each catalogue has exactly the English keys, the same {placeholders} per key, and each
+    plural entry exactly the language's categories (Arabic: zero, one, two, few, many, other).
+    Every key the modules and app.html name exists, and app.html's English fallbacks are the
+    catalogue's."""
+    data = web_app_catalogues()
+    en = data["catalogues"]["en"]
+    for lang, catalogue in data["catalogues"].items():
+        assert set(catalogue) == set(en), (lang, set(catalogue) ^ set(en))
+        for key, value in catalogue.items():
+            assert placeholders(value) == placeholders(en[key]), (lang, key)
+            if isinstance(value, dict):
+                assert set(value) == set(data["categories"][lang]), (lang, key)
+    namespaces = "|".join(sorted({key.split(".")[0] for key in en}))
+    for name in os.listdir(JS_MODULES):
+        if name.endswith(".js") and not name.startswith("i18n-"):
+            with open(os.path.join(JS_MODULES, name), encoding="utf-8") as fh:
+                for key in re.findall(rf'"((?:{namespaces})\.[\w.-]+)"', fh.read()):
+                    assert key in en, (name, key)
+    with open(os.path.join(REPO_ROOT, "app", "templates", "app.html"), encoding="utf-8") as fh:
+        html = fh.read()
+    texts = re.findall(r'data-i18n="([\w.]+)">([^<]*)<', html)
+    attributes = re.findall(r'(aria-label|placeholder|title)="([^"]*)"[^>]*? data-i18n-\1="([\w.]+)"', html)
+    assert len(texts) == html.count('data-i18n="') and len(attributes) == len(re.findall(r"data-i18n-[\w-]+=", html))
+    for key, text in texts:
+        assert en[key] == text, key
+    for _, text, key in attributes:
+        assert en[key] == text, key
+
+
+# Latin that Arabic text keeps: the product's name, protocols and formats, key names, sizes.
+LATIN_IN_ARABIC = ["Cloud Drive", "REGISTRATION=invite", "WebDAV", "SMTP", "API", "ZIP", "PDF", "QR",
+                   "Ctrl+C", "Ctrl + A", "Shift", "Enter", "Esc", "Del", "F2"]
+
+
+def test_no_english_slipped_into_the_arabic_catalogue():
+    catalogue = web_app_catalogues()["catalogues"]["ar"]
+    for key, value in catalogue.items():
+        for text in value.values() if isinstance(value, dict) else [value]:
+            rest = re.sub(r"\{\w+\}|\b\d+[KMGT]\b", "", text)
+            for word in LATIN_IN_ARABIC:
+                rest = rest.replace(word, "")
+            assert not re.search(r"[A-Za-z]", rest), (key, text)
+
+
+def test_arabic_right_to_left_and_the_language_switch(browser, server):
+    """A browser that prefers Arabic gets the app in Arabic, right to left: the sign-in form, the
+    drive's sidebar and buttons, the sidebar on the right; axe-core finds nothing serious. English
+    chosen on the Account page stays chosen (localStorage) after the reload it causes."""
+    ar = web_app_catalogues()["catalogues"]["ar"]
+    context = browser.new_context(locale="ar-EG", viewport={"width": 1366, "height": 800})
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    problems = []
+    page.on("pageerror", lambda error: problems.append(str(error)))
+    page.on("console", lambda msg: problems.append(msg.text)
+            if msg.type == "error" and not msg.text.startswith("Failed to load resource") else None)
+    try:
+        page.goto(server.base_url + "/#/register")
+        page.wait_for_selector(".auth-form")
+        assert page.evaluate("[document.documentElement.lang, document.documentElement.dir]") == ["ar", "rtl"]
+        assert page.locator(".auth-title").inner_text() == ar["auth.register.title"]
+        assert page.locator("label[for=auth-username]").inner_text() == ar["auth.username"]
+        assert page.get_by_role("navigation", name=ar["language.label"]).get_by_role("button").all_inner_texts() == ["English"]
+        assert serious_accessibility_problems(page) == []
+        page.fill("#auth-username", "salma")
+        page.fill("#auth-password", "password123")
+        page.get_by_role("button", name=ar["auth.register.submit"]).click()
+        page.wait_for_selector(".topbar")
+        sidebar = page.locator(".sidebar")
+        for key in ("shell.uploadFiles", "shell.newFolder", "nav.myDrive", "nav.shared", "nav.trash"):
+            sidebar.get_by_text(ar[key], exact=True).wait_for()
+        assert page.get_by_placeholder(ar["shell.searchPlaceholder"]).count() == 1
+        assert page.locator(".logout").inner_text() == ar["shell.logout"]
+        box, content = sidebar.bounding_box(), page.locator(".content").bounding_box()
+        assert box["x"] > content["x"] and box["x"] + box["width"] > 1366 - 2  # mirrored: the sidebar on the right
+        page.locator(".usage-text", has_text=ar["size.B"]).wait_for()  # "٠ بايت": sizes in Arabic too
+        assert serious_accessibility_problems(page) == []
+        shot(page, "60-arabic-drive")
+
+        page.get_by_role("link", name=ar["nav.account"], exact=True).click()
+        page.get_by_role("heading", name=ar["account.title"], exact=True).wait_for()
+        page.get_by_label(ar["language.label"], exact=True).select_option("en")
+        with page.expect_navigation():
+            page.get_by_role("button", name=ar["language.submit"]).click()
+        page.get_by_role("heading", name="Account", exact=True).wait_for()
+        assert page.evaluate("[document.documentElement.lang, document.documentElement.dir, localStorage.lang]") == ["en", "ltr", "en"]
+        page.locator(".sidebar").get_by_text("My Drive", exact=True).wait_for()
+        assert page.locator(".sidebar").bounding_box()["x"] < 10
+        page.get_by_role("button", name="Log out", exact=True).click()
+        page.get_by_role("button", name="العربية").click()  # and back, from the sign-in page
+        page.wait_for_function("document.documentElement.dir === 'rtl'")
+        page.get_by_role("button", name=ar["auth.login.submit"]).wait_for()
+    finally:
+        context.close()
+    assert not problems, problems

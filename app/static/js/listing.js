@@ -364,15 +364,16 @@ function row(item) {
   const when = humanDate(state.view === "trash" ? item.trashed_at : item.updated_at);
   const size = item.type === "file" ? humanSize(item.size) : "—";
   // Search results and starred items say where they are; the folder is a link.
-  const where = item.path && state.view !== "shared" && item.parent_id
-    ? el("a", { href: hashFor("folder", item.parent_id), text: item.path === "/" ? "My Drive" : item.path }) : item.path || "";
+  const whereOf = () => (item.path && state.view !== "shared" && item.parent_id
+    ? el("a", { href: hashFor("folder", item.parent_id), text: item.path === "/" ? "My Drive" : item.path }) : item.path || "");
+  const where = whereOf();
   const movable = ["folder", "starred", "search"].includes(state.view) && !item.shared;
   return el("tr", { "data-id": item.id, draggable: movable ? "true" : null },
     el("td", { class: "col-check" }, check),
     el("td", { class: "col-name" }, el("div", { class: "name" }, picture(item), name,
       item.trashed_by ? el("span", { class: "meta by", text: `deleted by ${item.trashed_by}` }) : null),
       // On a phone the size and date columns are hidden: they show under the name instead.
-      el("div", { class: "meta row-meta", text: item.type === "file" ? `${size} · ${when}` : when })),
+      el("div", { class: "meta row-meta" }, ...(item.path ? [whereOf(), " · "] : []), item.type === "file" ? `${size} · ${when}` : when)),
     el("td", { class: "col-where meta" }, where),
     el("td", { class: "col-size meta", text: size }),
     el("td", { class: "col-date meta", text: when }),
