@@ -1338,3 +1338,29 @@ def test_arabic_right_to_left_and_the_language_switch(browser, server):
     finally:
         context.close()
     assert not problems, problems
+
+
+@pytest.mark.parametrize("width,scheme", [(1366, "light"), (390, "light"), (1366, "dark")])
+def test_axe_finds_nothing_serious_on_any_view(browser, new_server, width, scheme):
+    """Every view and dialog `make screenshots` shows (tests/screenshots.py), checked by axe-core
+    instead of photographed: no critical or serious finding anywhere."""
+    from tests.screenshots import PASSWORD, seed, views
+    server = new_server(ADMIN_USERNAME="root", ADMIN_PASSWORD=PASSWORD)
+    server.start()
+    try:
+        world = seed(server.base_url)
+        context = browser.new_context(viewport={"width": width, "height": 844 if width < 500 else 800},
+                                      color_scheme=scheme, is_mobile=width < 500, has_touch=width < 500)
+        page = context.new_page()
+        page.set_default_timeout(20_000)
+        found = {}
+
+        def check(name):
+            problems = serious_accessibility_problems(page)
+            if problems:
+                found[name] = problems
+        views(page, server.base_url, world, check)
+        context.close()
+        assert found == {}
+    finally:
+        server.kill()
