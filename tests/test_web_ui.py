@@ -1364,3 +1364,27 @@ def test_axe_finds_nothing_serious_on_any_view(browser, new_server, width, schem
         assert found == {}
     finally:
         server.kill()
+
+
+def test_download_a_selection_or_a_folder_as_a_zip(page, server):
+    """Two files selected download as one ZIP (a same-site form post), a folder as its own ZIP."""
+    import zipfile
+    sign_up(page, server, "tariq")
+    folder = page.request.post(server.base_url + "/api/folders", data={"name": "Album", "parent_id": "root"}).json()
+    seed_files(page, server, ["a.txt", "b.txt"])
+    seed_files(page, server, ["inside.txt"], folder["id"])
+    page.reload()
+    select(page, "a.txt")
+    select(page, "b.txt")
+    with page.expect_download() as download:
+        page.locator(".toolbar [data-action=download-zip]").click()
+    with zipfile.ZipFile(download.value.path()) as archive:
+        assert sorted(archive.namelist()) == ["a.txt", "b.txt"]
+        assert archive.read("a.txt") == b"content of a.txt"
+    page.keyboard.press("Escape")
+    select(page, "Album")
+    with page.expect_download() as download:
+        page.locator(".toolbar [data-action=download-zip]").click()
+    assert download.value.suggested_filename == "Album.zip"
+    with zipfile.ZipFile(download.value.path()) as archive:
+        assert archive.read("Album/inside.txt") == b"content of inside.txt"
