@@ -1332,9 +1332,10 @@ def test_arabic_right_to_left_and_the_language_switch(browser, server):
         page.locator(".sidebar").get_by_text("My Drive", exact=True).wait_for()
         assert page.locator(".sidebar").bounding_box()["x"] < 10
         page.get_by_role("button", name="Log out", exact=True).click()
-        page.get_by_role("button", name="العربية").click()  # and back, from the sign-in page
-        page.wait_for_function("document.documentElement.dir === 'rtl'")
+        with page.expect_navigation():
+            page.get_by_role("button", name="العربية").click()  # and back, from the sign-in page
         page.get_by_role("button", name=ar["auth.login.submit"]).wait_for()
+        assert page.evaluate("document.documentElement.dir") == "rtl"
     finally:
         context.close()
     assert not problems, problems

@@ -2,6 +2,7 @@
 // disable, password, delete), invitations and the server's events. Nothing here shows files.
 import { api, query } from "./api.js";
 import { describe, details } from "./account.js";
+import { t } from "./i18n.js";
 import { card, field, form, pager, showPage, table } from "./pages.js";
 import { state } from "./state.js";
 import { el, humanDate, humanSize, toast } from "./ui.js";
@@ -12,7 +13,7 @@ const admin = { page: 1, q: "" };
 // "500M", "2G", "1.5 GiB", a number of bytes; "" is the server's default, "0" unlimited.
 export function parseSize(text) {
   const match = /^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)(?:i?b)?\s*$/i.exec(text);
-  if (!match) throw new Error("Write a size such as 500M, 2G or 0 (unlimited).");
+  if (!match) throw new Error(t("admin.sizeHelp"));
   return Math.round(parseFloat(match[1]) * 1024 ** " kmgt".indexOf((match[2] || " ").toLowerCase()));
 }
 
@@ -23,73 +24,73 @@ const sizeText = (bytes) => {
 };
 
 export async function renderAdmin() {
-  const page = showPage("Administration");
-  const search = field("Find users", { name: "q", type: "search", value: admin.q, placeholder: "part of a username" });
+  const page = showPage(t("admin.title"));
+  const search = field(t("admin.find"), { name: "q", type: "search", value: admin.q, placeholder: t("admin.findPlaceholder") });
   page.append(
-    el("p", { class: "page-lead", text: "Accounts, quotas and invitations. Administrators never see users' files here." }),
-    card("Users", form([search], "Search", async (values) => { admin.q = values.q.trim(); admin.page = 1; renderAdmin(); }),
+    el("p", { class: "page-lead", text: t("admin.lead") }),
+    card(t("admin.users"), form([search], t("admin.search"), async (values) => { admin.q = values.q.trim(); admin.page = 1; renderAdmin(); }),
       await usersTable()),
     createUserCard(), await invitesCard(), await eventsCard());
 }
 
 async function usersTable() {
   const data = await api("GET", "/api/admin/users" + query({ page: admin.page, limit: LIMIT, q: admin.q }));
-  const quota = (u) => u.quota_bytes ? humanSize(u.quota_bytes) : "unlimited";
+  const quota = (u) => u.quota_bytes ? humanSize(u.quota_bytes) : t("admin.unlimited");
   return el("div", {},
-    table("Users", [
-      ["User", (u) => u.username + (u.role === "admin" ? " (admin)" : "")],
-      ["Email", (u) => u.email || ""],
-      ["Used", (u) => `${humanSize(u.used_bytes)} of ${quota(u)}${u.own_quota ? "" : " (default)"}`],
-      ["Last active", (u) => humanDate(u.last_seen_at)],
-      ["State", (u) => u.disabled ? "disabled" : "active"],
-      ["", (u) => el("button", { type: "button", text: "Manage", "aria-label": `Manage ${u.username}`, onclick: () => manage(u) })],
+    table(t("admin.users"), [
+      [t("admin.user"), (u) => (u.role === "admin" ? t("admin.userAdmin", { username: u.username }) : u.username)],
+      [t("admin.email"), (u) => u.email || ""],
+      [t("admin.used"), (u) => t(u.own_quota ? "admin.usedOf" : "admin.usedOfDefault", { used: humanSize(u.used_bytes), quota: quota(u) })],
+      [t("admin.lastActive"), (u) => humanDate(u.last_seen_at)],
+      [t("admin.state"), stateOf],
+      ["", (u) => el("button", { type: "button", text: t("admin.manage"), "aria-label": t("admin.manageLabel", { username: u.username }), onclick: () => manage(u) })],
     ], data.users),
     pager(admin.page, LIMIT, data.total, (p) => { admin.page = p; renderAdmin(); }));
 }
 
+const stateOf = (user) => t(user.disabled ? "admin.stateDisabled" : "admin.stateActive");
+
 // One user's settings, in place of the list.
 function manage(user) {
-  const page = showPage(`User ${user.username}`);
-  const back = el("button", { type: "button", text: "← All users", onclick: renderAdmin });
+  const page = showPage(t("admin.userTitle", { username: user.username }));
+  const back = el("button", { type: "button", text: t("admin.back"), onclick: renderAdmin });
   const save = async (changes, message) => { Object.assign(user, await api("PATCH", `/api/admin/users/${user.id}`, changes)); toast(message); manage(user); };
-  const quota = field("Quota (e.g. 500M, 20G; 0: unlimited; empty: the server's default)", { name: "quota", value: user.own_quota ? sizeText(user.quota_bytes) : "" });
-  const email = field("Email address (taken as verified)", { name: "email", type: "email", value: user.email || "" });
-  const role = field("Role", { type: "select", name: "role", value: user.role, choices: [["user", "User"], ["admin", "Administrator"]] });
+  const quota = field(t("admin.quota"), { name: "quota", value: user.own_quota ? sizeText(user.quota_bytes) : "" });
+  const email = field(t("admin.emailVerified"), { name: "email", type: "email", value: user.email || "" });
+  const role = field(t("admin.role"), { type: "select", name: "role", value: user.role, choices: [["user", t("admin.roleUser")], ["admin", t("admin.roleAdmin")]] });
   const self = user.id === state.user.id;
   page.append(back,
-    el("p", { class: "page-lead", text: `${humanSize(user.used_bytes)} used · created ${humanDate(user.created_at)} · ${user.disabled ? "disabled" : "active"}` }),
-    card("Settings", form([quota, email, role], "Save", (v) => {
+    el("p", { class: "page-lead", text: t("admin.summary", { used: humanSize(user.used_bytes), created: humanDate(user.created_at), state: stateOf(user) }) }),
+    card(t("admin.settings"), form([quota, email, role], t("admin.save"), (v) => {
       const changes = { quota_bytes: v.quota.trim() === "" ? null : parseSize(v.quota) };
       if ((v.email.trim() || null) !== (user.email || null)) changes.email = v.email.trim() || null; // only when changed
       if (v.role !== user.role) changes.role = v.role;
-      return save(changes, "Saved");
+      return save(changes, t("admin.saved"));
     })),
-    card(user.disabled ? "Enable" : "Disable", el("p", { text: user.disabled
-      ? "Let the user log in again; their tokens and links answer again."
-      : "Their sessions end at once; their tokens, WebDAV logins and share links stop answering." }),
+    card(t(user.disabled ? "admin.enable" : "admin.disable"), el("p", { text: t(user.disabled ? "admin.enableLead" : "admin.disableLead") }),
     el("button", { type: "button", class: user.disabled ? "primary" : "danger", disabled: self && !user.disabled,
-      text: user.disabled ? "Enable the account" : "Disable the account",
-      onclick: () => save({ disabled: !user.disabled }, user.disabled ? "Enabled" : "Disabled") })),
-    card("Reset the password", form([field("New password (tell it to them)", { name: "password", type: "password", autocomplete: "new-password", minlength: "8" })],
-      "Set password", async (v) => { await api("POST", `/api/admin/users/${user.id}/password`, v); return "Set. Their sessions were logged out."; })),
-    card("Delete", el("p", { text: "Deletes the account with all its files, versions, links and tokens. There is no undo." }),
-      form([field(`Type ${user.username} to confirm`, { name: "confirm", autocomplete: "off" })], "Delete the account", async (v) => {
+      text: t(user.disabled ? "admin.enableButton" : "admin.disableButton"),
+      onclick: () => save({ disabled: !user.disabled }, t(user.disabled ? "admin.enabled" : "admin.disabled")) })),
+    card(t("admin.resetTitle"), form([field(t("admin.resetPassword"), { name: "password", type: "password", autocomplete: "new-password", minlength: "8" })],
+      t("admin.resetSubmit"), async (v) => { await api("POST", `/api/admin/users/${user.id}/password`, v); return t("admin.resetDone"); })),
+    card(t("admin.deleteTitle"), el("p", { text: t("admin.deleteLead") }),
+      form([field(t("admin.deleteConfirm", { username: user.username }), { name: "confirm", autocomplete: "off" })], t("admin.deleteSubmit"), async (v) => {
         await api("DELETE", `/api/admin/users/${user.id}`, v);
-        toast(`Deleted ${user.username}`);
+        toast(t("admin.deleted", { username: user.username }));
         renderAdmin();
       }, { danger: !self })));
   back.focus();
 }
 
 function createUserCard() {
-  return card("Create a user", form([
-    field("Username", { name: "username", autocomplete: "off", required: true }),
-    field("Password", { name: "password", type: "password", autocomplete: "new-password", required: true }),
-    field("Quota (empty: the server's default)", { name: "quota" }),
-  ], "Create", async (v) => {
+  return card(t("admin.createTitle"), form([
+    field(t("auth.username"), { name: "username", autocomplete: "off", required: true }),
+    field(t("auth.password"), { name: "password", type: "password", autocomplete: "new-password", required: true }),
+    field(t("admin.createQuota"), { name: "quota" }),
+  ], t("admin.createSubmit"), async (v) => {
     const user = await api("POST", "/api/admin/users", { username: v.username.trim(), password: v.password,
       quota_bytes: v.quota.trim() === "" ? null : parseSize(v.quota) });
-    toast(`Created ${user.username}`);
+    toast(t("admin.created", { username: user.username }));
     renderAdmin();
   }));
 }
@@ -97,28 +98,28 @@ function createUserCard() {
 async function invitesCard() {
   const { invites } = await api("GET", "/api/admin/invites");
   const shown = el("div", { role: "status" });
-  return card("Invitations", el("p", { text: "A single-use link to create an account (needed when REGISTRATION=invite)." }),
+  return card(t("admin.invitesTitle"), el("p", { text: t("admin.invitesLead") }),
     form([
-      field("Valid for (hours)", { name: "hours", type: "number", min: "1", max: "720", value: "72" }),
-      field("Note (who it is for)", { name: "note", maxlength: "200" }),
-      field("Email it to (optional; needs SMTP)", { name: "email", type: "email" }),
-    ], "Create invitation", async (v) => {
+      field(t("admin.inviteHours"), { name: "hours", type: "number", min: "1", max: "720", value: "72" }),
+      field(t("admin.inviteNote"), { name: "note", maxlength: "200" }),
+      field(t("admin.inviteEmail"), { name: "email", type: "email" }),
+    ], t("admin.inviteSubmit"), async (v) => {
       const made = await api("POST", "/api/admin/invites", { hours: Number(v.hours), note: v.note.trim() || null, email: v.email.trim() || null });
-      const link = el("input", { value: made.url, readonly: true, "aria-label": "Invitation link" });
-      shown.replaceChildren(el("p", { text: made.emailed ? "Sent. The link, shown only now:" : "Give the person this link (shown only now):" }), link);
+      const link = el("input", { value: made.url, readonly: true, "aria-label": t("admin.inviteLink") });
+      shown.replaceChildren(el("p", { text: t(made.emailed ? "admin.inviteSent" : "admin.inviteGive") }), link);
       link.select();
       return null;
     }), shown,
-    table("Open invitations", [
-      ["Note", (i) => i.note || ""], ["Created", (i) => humanDate(i.created_at)], ["Expires", (i) => humanDate(i.expires_at)],
-      ["", (i) => el("button", { type: "button", text: "Withdraw", onclick: async () => { await api("DELETE", `/api/admin/invites/${i.id}`); toast("Withdrawn"); renderAdmin(); } })],
+    table(t("admin.invitesOpen"), [
+      [t("admin.note"), (i) => i.note || ""], [t("admin.createdAt"), (i) => humanDate(i.created_at)], [t("admin.expires"), (i) => humanDate(i.expires_at)],
+      ["", (i) => el("button", { type: "button", text: t("admin.withdraw"), onclick: async () => { await api("DELETE", `/api/admin/invites/${i.id}`); toast(t("admin.withdrawn")); renderAdmin(); } })],
     ], invites));
 }
 
 async function eventsCard() {
   const data = await api("GET", "/api/admin/events" + query({ limit: 20 }));
-  return card("Recent events", table("Recent events on the server", [
-    ["When", (e) => humanDate(e.at)], ["What", (e) => describe(e.action)], ["Who (user id)", (e) => e.actor_id || "—"],
-    ["Address", (e) => e.address || ""], ["Details", details],
+  return card(t("admin.eventsTitle"), table(t("admin.eventsCaption"), [
+    [t("activity.when"), (e) => humanDate(e.at)], [t("activity.what"), (e) => describe(e.action)], [t("admin.who"), (e) => e.actor_id || "—"],
+    [t("activity.address"), (e) => e.address || ""], [t("activity.details"), details],
   ], data.events));
 }

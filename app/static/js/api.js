@@ -1,5 +1,6 @@
 // The JSON API over fetch (same origin, session cookie). Errors arrive as ApiError with the
 // server's error code; a 401 anywhere but at login means the session is gone: back to sign-in.
+import { t } from "./i18n.js";
 import { go, state } from "./state.js";
 
 class ApiError extends Error {
@@ -20,7 +21,7 @@ export async function api(method, path, body, headers = {}) {
   try {
     response = await fetch(path, options);
   } catch (err) {
-    throw new ApiError(0, "network_error", "The server cannot be reached.");
+    throw new ApiError(0, "network_error", t("error.network_error"));
   }
   if (response.status === 204) return null;
   let data = null;

@@ -1,5 +1,6 @@
 // Pages of the shell that are not listings (account settings, activity, administration), and
 // the small forms they are made of.
+import { errorText, t } from "./i18n.js";
 import { $, el } from "./ui.js";
 
 export function showPage(title) {
@@ -7,7 +8,7 @@ export function showPage(title) {
   for (const part of content.children) part.hidden = !part.classList.contains("page");
   const page = $(".page", content);
   page.replaceChildren(el("h1", { text: title }));
-  document.title = `${title} · Cloud Drive`;
+  document.title = t("app.title", { title });
   return page;
 }
 
@@ -45,7 +46,7 @@ export function form(fields, button, submit, { danger = false } = {}) {
       const message = await submit(values);
       if (typeof message === "string") done.textContent = message;
     } catch (err) {
-      error.textContent = err.message;
+      error.textContent = errorText(err);
     } finally {
       submitButton.disabled = false;
     }
@@ -69,8 +70,8 @@ export function table(caption, columns, rows) {
 // "Page 2 of 5" with previous and next buttons; `go(page)` shows a page.
 export function pager(page, limit, total, goTo) {
   const pages = Math.max(1, Math.ceil(total / limit));
-  return el("nav", { class: "pager", "aria-label": "Pages" },
-    el("button", { type: "button", text: "Previous", disabled: page <= 1, onclick: () => goTo(page - 1) }),
-    el("span", { text: `Page ${page} of ${pages} · ${total} in all` }),
-    el("button", { type: "button", text: "Next", disabled: page >= pages, onclick: () => goTo(page + 1) }));
+  return el("nav", { class: "pager", "aria-label": t("pager.label") },
+    el("button", { type: "button", text: t("pager.previous"), disabled: page <= 1, onclick: () => goTo(page - 1) }),
+    el("span", { text: t("pager.status", { page, pages, total }) }),
+    el("button", { type: "button", text: t("pager.next"), disabled: page >= pages, onclick: () => goTo(page + 1) }));
 }

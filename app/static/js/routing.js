@@ -2,6 +2,7 @@
 import { api } from "./api.js";
 import { renderAccount, renderActivity } from "./account.js";
 import { renderAdmin } from "./admin.js";
+import { errorText } from "./i18n.js";
 import { load, refreshUsage, renderHeader } from "./listing.js";
 import { hidePage } from "./pages.js";
 import { renderForgot, renderReset, renderVerify } from "./recovery.js";
@@ -33,7 +34,7 @@ export async function route() {
   if (PAGES[view]) {
     state.view = view;
     renderHeader();
-    try { await PAGES[view](); } catch (err) { if (err.status !== 401) toast(err.message); } // a 401 went to #/login
+    try { await PAGES[view](); } catch (err) { if (err.status !== 401) toast(errorText(err)); } // a 401 went to #/login
     return;
   }
   hidePage();

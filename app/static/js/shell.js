@@ -3,6 +3,7 @@
 import { api } from "./api.js";
 import { trashSelected } from "./actions.js";
 import { createFolderDialog, renameDialog, shortcutsDialog, usageDialog } from "./dialogs.js";
+import { errorText, languageSwitch, t } from "./i18n.js";
 import { clearSelection, loadMore, selectAll, selection, setLayout } from "./listing.js";
 import { go, hashFor, state } from "./state.js";
 import { filesFromDrop, openPanel, startUploads } from "./uploads.js";
@@ -14,15 +15,16 @@ export function renderAuth(mode, invite) {
   app.replaceChildren($("#tpl-auth").content.cloneNode(true));
   const form = $(".auth-form", app);
   const isLogin = mode === "login";
-  $(".auth-title", form).textContent = isLogin ? "Log in" : "Create an account";
-  $(".auth-submit", form).textContent = isLogin ? "Log in" : "Create account";
+  $(".auth-title", form).textContent = t(isLogin ? "auth.login.title" : "auth.register.title");
+  $(".auth-submit", form).textContent = t(isLogin ? "auth.login.submit" : "auth.register.submit");
   const switcher = $(".auth-switch a", form);
-  switcher.textContent = isLogin ? "No account yet? Create one" : "Have an account? Log in";
+  switcher.textContent = t(isLogin ? "auth.toRegister" : "auth.toLogin");
   switcher.href = isLogin ? "#/register" : "#/login";
   $("#auth-password", form).autocomplete = isLogin ? "current-password" : "new-password";
   $(".remember-row", form).hidden = !isLogin;
   $(".auth-forgot", form).hidden = !isLogin;
-  if (!isLogin && invite) $(".auth-note", form).textContent = "You were invited: choose a username and a password.";
+  if (!isLogin && invite) $(".auth-note", form).textContent = t("auth.invited");
+  $(".auth", app).append(languageSwitch());
   $("#auth-username", form).focus();
   let waitingForCode = false; // the password was right; two-factor login wants the code now
   form.addEventListener("submit", async (event) => {
@@ -48,11 +50,11 @@ export function renderAuth(mode, invite) {
         $(".code-row", form).hidden = false;
         $("#auth-username", form).disabled = true;
         $("#auth-password", form).disabled = true;
-        $(".auth-submit", form).textContent = "Verify";
+        $(".auth-submit", form).textContent = t("auth.verify");
         $("#auth-code", form).focus();
-        $(".auth-note", form).textContent = "Enter the 6-digit code from your authenticator app, or a recovery code.";
+        $(".auth-note", form).textContent = t("auth.codeNote");
       } else {
-        error.textContent = err.message;
+        error.textContent = errorText(err);
       }
     } finally {
       button.disabled = false;

@@ -1,5 +1,6 @@
 // DOM and formatting helpers. User data only ever reaches the page through textContent and
 // attributes (el's "text"), never as HTML.
+import { formatDate, formatNumber, t } from "./i18n.js";
 
 export const $ = (selector, root = document) => root.querySelector(selector);
 
@@ -21,13 +22,12 @@ export function humanSize(bytes) {
   const units = ["B", "KiB", "MiB", "GiB", "TiB"];
   let value = bytes, unit = 0;
   while (value >= 1024 && unit < units.length - 1) { value /= 1024; unit += 1; }
-  return unit === 0 ? `${value} B` : `${value.toFixed(value < 10 ? 1 : 0)} ${units[unit]}`;
+  const digits = unit > 0 && value < 10 ? 1 : 0;
+  const number = formatNumber(value, { minimumFractionDigits: digits, maximumFractionDigits: digits, useGrouping: false });
+  return t("size.format", { value: number, unit: t(`size.${units[unit]}`) });
 }
 
-export function humanDate(iso) {
-  if (!iso) return "";
-  return new Date(iso).toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" });
-}
+export const humanDate = formatDate; // in the page's language
 
 export const icon = (name) => el("img", { class: "icon", src: `/static/icons/${name}.svg`, alt: "", width: "20", height: "20" });
 

@@ -10,6 +10,7 @@
 // (encryption at rest) answers 501 to tus: from then on each file is one multipart POST
 // /api/upload (with its progress, Cancel and the same errors, but no resume).
 import { api, query } from "./api.js";
+import { errorText, has, t } from "./i18n.js";
 import { refresh, refreshUsage } from "./listing.js";
 import { go, state } from "./state.js";
 import { $, el, humanSize } from "./ui.js";
@@ -18,15 +19,9 @@ const CHUNK = 16 * 1024 * 1024;
 const RETRY_DELAYS = [500, 1000, 3000, 5000, 10000, 20000, 30000];
 const PARALLEL = 4;
 
-const UPLOAD_ERRORS = {
-  payload_too_large: "Too large for this server.",
-  quota_exceeded: "Not enough space left in your quota.",
-  name_conflict: "A file with this name already exists here.",
-  precondition_failed: "Someone changed this file since: replace it anyway, keep both, or skip.",
-  read_only: "You can only view this folder.",
-  storage_full: "The server's disk is full.",
-  resumable_unavailable: "This server cannot take uploads this way.",
-};
+// An upload's error next to its file: the uploads' own words for some codes (upload.error.*),
+// else the app's (errorText).
+const uploadError = (error) => (has(`upload.error.${error.code}`) ? t(`upload.error.${error.code}`) : errorText(error));
 
 let resumable = true;  // until the server answers 501 resumable_unavailable
 const queue = [];      // jobs waiting for a slot
@@ -73,8 +68,8 @@ export async function filesFromDrop(dataTransfer) {
 
 function newJob(file, folderId, relativePath) {
   const label = relativePath || file.name;
-  const bar = el("progress", { max: String(file.size || 1), value: "0", "aria-label": `Upload progress of ${label}` });
-  const status = el("span", { class: "up-status", text: "Waiting…" });
+  const bar = el("progress", { max: String(file.size || 1), value: "0", "aria-label": t("upload.progressLabel", { name: label }) });
+  const status = el("span", { class: "up-status", text: t("upload.waiting") });
   const actions = el("span", { class: "up-actions" });
   const row = el("li", { class: "waiting", "data-name": file.name, "data-path": label },
     el("span", { class: "up-name", title: label, text: label }), actions, bar, status);
@@ -84,12 +79,12 @@ function newJob(file, folderId, relativePath) {
 
 function enqueue(job) {
   queue.push(job);
-  setActions(job, [["Cancel", () => { queue.splice(queue.indexOf(job), 1); cancelled(job); }]]);
+  setActions(job, [["cancel", () => { queue.splice(queue.indexOf(job), 1); cancelled(job); }]]);
 }
 
 function cancelled(job) {
   counts.skipped += 1;
-  finish(job, "failed", "Cancelled.");
+  finish(job, "failed", t("upload.cancelled"));
 }
 
 function pump() {
@@ -100,7 +95,7 @@ function pump() {
 function run(job) {
   running.add(job);
   job.row.className = "uploading";
-  job.status.textContent = "Starting…";
+  job.status.textContent = t("upload.starting");
   if (resumable && !job.ifMatch) runResumable(job);
   else runMultipart(job);  // a replace that names the version it replaces (If-Match) is one request
 }
@@ -123,7 +118,7 @@ function runResumable(job) {
     onShouldRetry: (err) => {
       const status = err.originalResponse ? err.originalResponse.getStatus() : 0;
       if (!status || (status >= 500 && ![501, 507].includes(status)) || status === 423) {
-        job.status.textContent = "Connection lost, trying again…";
+        job.status.textContent = t("upload.retrying");
         return true;
       }
       return status === 409 && errorOf(err).code === "offset_mismatch";
@@ -135,7 +130,7 @@ function runResumable(job) {
     onSuccess: (payload) => {
       const response = payload && payload.lastResponse;
       if (response && !response.getHeader("Upload-File-Id")) {  // all bytes, but no file said yet
-        failed(job, { code: "not_confirmed", message: "The server did not confirm this file; try again." });
+        failed(job, { code: "not_confirmed", message: t("upload.notConfirmed") });
         return;
       }
       succeeded(job);
@@ -148,7 +143,7 @@ function runResumable(job) {
     },
   });
   job.upload = upload;
-  setActions(job, [["Cancel", () => { upload.abort(true).catch(() => {}); cancelled(job); }]]);
+  setActions(job, [["cancel", () => { upload.abort(true).catch(() => {}); cancelled(job); }]]);
   upload.findPreviousUploads().then((previous) => {
     if (previous.length) upload.resumeFromPreviousUpload(previous[0]);
     if (running.has(job)) upload.start();
@@ -159,25 +154,25 @@ function runResumable(job) {
 function showProgress(job, sent, started, startOffset) {
   const seconds = Math.max(0.001, (performance.now() - started) / 1000);
   job.bar.value = sent;
-  job.status.textContent = `${humanSize(sent)} / ${humanSize(job.file.size)} · `
-    + `${humanSize(Math.max(0, sent - startOffset) / seconds)}/s`;
+  job.status.textContent = t("upload.progress", { sent: humanSize(sent), total: humanSize(job.file.size),
+    speed: humanSize(Math.max(0, sent - startOffset) / seconds) });
 }
 
 function succeeded(job) {
   job.bar.value = job.bar.max;
   counts.done += 1;
-  finish(job, "done", `Uploaded · ${humanSize(job.file.size)}`);
+  finish(job, "done", t("upload.done", { size: humanSize(job.file.size) }));
   scheduleReload(job.folderId);
 }
 
 function errorOf(err) {
   const response = err && err.originalResponse;
-  if (!response) return { code: "network_error", message: "The connection was lost." };
+  if (!response) return { code: "network_error", message: t("upload.error.network_error") };
   try {
     const body = JSON.parse(response.getBody());
     if (body && body.error) return body.error;
   } catch (parseError) { /* not JSON */ }
-  return { code: "http_" + response.getStatus(), message: "Upload failed." };
+  return { code: "http_" + response.getStatus(), message: t("upload.failed") };
 }
 
 // One multipart POST through XMLHttpRequest (for its upload progress).
@@ -201,24 +196,24 @@ function runMultipart(job) {
     if (xhr.status === 201) {
       succeeded(job);
     } else {
-      failed(job, (body && body.error) || { code: "http_" + xhr.status, message: "Upload failed." });
+      failed(job, (body && body.error) || { code: "http_" + xhr.status, message: t("upload.failed") });
     }
   };
-  xhr.onerror = () => failed(job, { code: "network_error", message: "The connection was lost." });
-  setActions(job, [["Cancel", () => { xhr.onerror = null; xhr.abort(); cancelled(job); }]]);
+  xhr.onerror = () => failed(job, { code: "network_error", message: t("upload.error.network_error") });
+  setActions(job, [["cancel", () => { xhr.onerror = null; xhr.abort(); cancelled(job); }]]);
   xhr.send(form);
 }
 
 function failed(job, error) {
   if (error.code === "unauthorized") go("#/login");
-  finish(job, "failed", UPLOAD_ERRORS[error.code] || error.message);
+  finish(job, "failed", uploadError(error));
   counts.failed += 1;
   const again = (onConflict) => () => {
     counts.failed -= 1;
     job.onConflict = onConflict || job.onConflict;
     enqueue(job);
     job.row.className = "waiting";
-    job.status.textContent = "Waiting…";
+    job.status.textContent = t("upload.waiting");
     pump();
   };
   // Replace names the file's current version (If-Match): if someone changes it meanwhile, the
@@ -228,10 +223,10 @@ function failed(job, error) {
     again("replace")();
   };
   if (error.code === "name_conflict" || error.code === "precondition_failed") {
-    setActions(job, [["Replace", replace], ["Keep both", again("rename")],
-                     ["Skip", () => { counts.failed -= 1; counts.skipped += 1; finish(job, "skipped", "Skipped."); }]]);
+    setActions(job, [["replace", replace], ["keep-both", again("rename")],
+                     ["skip", () => { counts.failed -= 1; counts.skipped += 1; finish(job, "skipped", t("upload.skipped")); }]]);
   } else if (!["quota_exceeded", "payload_too_large", "invalid_name", "unauthorized"].includes(error.code)) {
-    setActions(job, [["Retry", again(null)]]);
+    setActions(job, [["retry", again(null)]]);
   }
   summarize();
 }
@@ -256,23 +251,29 @@ function finish(job, cls, text) {
   refreshUsage();
 }
 
+// Buttons by action: "keep-both" is the class up-keep-both and the words of upload.keepBoth.
+const ACTION_KEYS = { cancel: "upload.cancel", replace: "upload.replace", "keep-both": "upload.keepBoth", skip: "upload.skip", retry: "upload.retry" };
+
 function setActions(job, buttons) {
-  job.actions.replaceChildren(...buttons.map(([text, handler]) => el("button", {
-    type: "button", class: "up-" + text.toLowerCase().replace(/\s+/g, "-"),
-    "aria-label": `${text}: ${job.relativePath || job.file.name}`, text, onclick: handler })));
+  job.actions.replaceChildren(...buttons.map(([action, handler]) => {
+    const text = t(ACTION_KEYS[action]);
+    return el("button", { type: "button", class: `up-${action}`,
+      "aria-label": t("upload.actionLabel", { action: text, name: job.relativePath || job.file.name }), text, onclick: handler });
+  }));
 }
 
 function summarize() {
   const left = running.size + queue.length;
-  const parts = [`${counts.done} of ${counts.total} uploaded`];
-  if (counts.failed) parts.push(`${counts.failed} failed`);
-  if (counts.skipped) parts.push(`${counts.skipped} skipped or cancelled`);
+  const parts = [t("upload.summary.uploaded", { done: counts.done, total: counts.total })];
+  if (counts.failed) parts.push(t("upload.summary.failed", { count: counts.failed }));
+  if (counts.skipped) parts.push(t("upload.summary.skipped", { count: counts.skipped }));
   const summary = $(".uploads-summary");
-  if (summary) summary.textContent = parts.join(", ") + (left ? ` · ${left} in progress` : "");
+  const text = parts.join(t("common.listSeparator"));
+  if (summary) summary.textContent = left ? t("upload.summary.running", { summary: text, count: left }) : text;
   const reopen = $(".uploads-open");
   if (reopen) {
     reopen.hidden = counts.total === 0;
-    reopen.textContent = left ? `Uploads (${left})` : "Uploads";
+    reopen.textContent = left ? t("upload.openCount", { count: left }) : t("shell.uploads");
   }
 }
 
