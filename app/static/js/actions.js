@@ -5,6 +5,7 @@
 import { api } from "./api.js";
 import { confirmDialog } from "./dialogs.js";
 import { refresh, refreshUsage, selection } from "./listing.js";
+import { errorText, t } from "./i18n.js";
 import { toast, el } from "./ui.js";
 
 export const kindPath = (item) => (item.type === "folder" ? "folders" : "files");
@@ -36,17 +37,18 @@ export async function bulk(items, action, extra = {}) {
   try {
     answer = await api("POST", "/api/items/bulk", { action, ids: items.map((item) => item.id), ...extra });
   } catch (err) {
-    toast(err.message);
+    toast(errorText(err));
     return null;
   }
-  const failures = answer.results.filter((r) => !r.ok).map((r) => `${(byId.get(r.id) || {}).name || r.id}: ${r.error.message}`);
+  const failures = answer.results.filter((r) => !r.ok)
+    .map((r) => t("actions.failure", { name: (byId.get(r.id) || {}).name || r.id, message: errorText(r.error) }));
   return { answer, failures };
 }
 
 export async function runBulk(items, action, done, extra = {}) {
   const outcome = await bulk(items, action, extra);
   if (outcome) {
-    if (outcome.failures.length) toast(outcome.failures.slice(0, 5).join(" · ") + (outcome.failures.length > 5 ? ` · and ${outcome.failures.length - 5} more` : ""));
+    if (outcome.failures.length) toast(failureText(outcome.failures));
     else if (done) toast(done);
   }
   await refresh();
@@ -54,7 +56,12 @@ export async function runBulk(items, action, done, extra = {}) {
   return outcome;
 }
 
-const plural = (n, one) => (n === 1 ? `1 ${one}` : `${n.toLocaleString()} ${one}s`);
+// The first few failures by name, then how many more.
+function failureText(failures) {
+  const shown = failures.slice(0, 5);
+  if (failures.length > 5) shown.push(t("actions.failuresMore", { count: failures.length - 5 }));
+  return shown.join(" · ");
+}
 
 export const setStar = (items, starred) => runBulk(items, starred ? "star" : "unstar");
 
@@ -64,28 +71,28 @@ export async function trashSelected() {
   const outcome = await bulk(chosen, "trash");
   if (!outcome) return;
   const trashed = outcome.answer.results.filter((r) => r.ok).map((r) => ({ id: r.id }));
-  if (outcome.failures.length) toast(outcome.failures.slice(0, 5).join(" · "));
-  else toast(`${plural(trashed.length, "item")} moved to the trash`, trashed.length ? {
-    label: "Undo", run: () => runBulk(trashed, "restore", `${plural(trashed.length, "item")} restored`) } : undefined);
+  if (outcome.failures.length) toast(failureText(outcome.failures));
+  else toast(t("actions.trashed", { count: trashed.length }), trashed.length ? {
+    label: t("actions.undo"), run: () => runBulk(trashed, "restore", t("actions.restored", { count: trashed.length })) } : undefined);
   await refresh();
   refreshUsage();
 }
 
 export const restoreSelected = async (items) => {
-  const outcome = await runBulk(items, "restore", `${plural(items.length, "item")} restored`);
+  const outcome = await runBulk(items, "restore", t("actions.restored", { count: items.length }));
   const toRoot = outcome ? outcome.answer.results.filter((r) => r.ok && r.note === "restored_to_root").length : 0;
-  if (toRoot) toast(`${plural(toRoot, "item")} restored to My Drive: ${toRoot === 1 ? "its folder is" : "their folders are"} gone.`);
+  if (toRoot) toast(t("actions.restoredToRoot", { count: toRoot }));
 };
 
 export async function deleteForever(items) {
-  if (await confirmDialog(`Delete ${plural(items.length, "item")} forever?`, "This cannot be undone.", "Delete forever")) {
-    await runBulk(items, "delete", "Deleted forever");
+  if (await confirmDialog(t("actions.deleteForeverTitle", { count: items.length }), t("actions.cannotUndo"), t("toolbar.deleteForever"))) {
+    await runBulk(items, "delete", t("actions.deletedForever"));
   }
 }
 
 export async function emptyTrash() {
-  if (await confirmDialog("Empty the trash?", "Everything in the trash is deleted forever.", "Empty trash")) {
-    try { await api("DELETE", "/api/trash"); toast("The trash is empty"); } catch (err) { toast(err.message); }
+  if (await confirmDialog(t("actions.emptyTrashTitle"), t("actions.emptyTrashText"), t("toolbar.emptyTrash"))) {
+    try { await api("DELETE", "/api/trash"); toast(t("actions.trashEmptied")); } catch (err) { toast(errorText(err)); }
     await refresh();
     refreshUsage();
   }

@@ -7,6 +7,7 @@ import { runBulk } from "./actions.js";
 import { actionsFor, renderRows, selection } from "./listing.js";
 import { state } from "./state.js";
 import { filesFromDrop, startUploads } from "./uploads.js";
+import { t } from "./i18n.js";
 import { $, el } from "./ui.js";
 
 const DRAG_TYPE = "application/x-cloud-drive-items";
@@ -75,7 +76,7 @@ export function setUpGestures() {
       if (hasItems(event)) {
         const moving = dragging;
         dragging = [];
-        runBulk(moving, "move", `Moved to “${target.name}”`, { parent_id: target.id });
+        runBulk(moving, "move", t("gestures.movedTo", { name: target.name }), { parent_id: target.id });
       } else {
         filesFromDrop(event.dataTransfer).then((files) => startUploads(files, target.id));
       }
@@ -116,7 +117,7 @@ function openMenu(tr, x, y) {
   const actions = actionsFor(selection());
   if (!actions.length) return;
   const returnTo = document.activeElement;
-  const menu = el("div", { class: "context-menu", role: "menu", "aria-label": "Actions" },
+  const menu = el("div", { class: "context-menu", role: "menu", "aria-label": t("gestures.menu") },
     ...actions.map((action) => el("button", { type: "button", role: "menuitem", class: action.danger ? "danger" : null, text: action.text,
       onclick: () => { close(); action.run(); } })));
   document.body.append(menu);

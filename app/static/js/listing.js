@@ -11,6 +11,7 @@ import { deleteForever, download, downloadZip, emptyTrash, restoreSelected, setS
 import { moveDialog, peopleDialog, previewDialog, renameDialog, shareDialog, versionsDialog } from "./dialogs.js";
 import { previewKind } from "./preview.js";
 import { go, hashFor, state } from "./state.js";
+import { errorText, t } from "./i18n.js";
 import { $, announce, el, humanDate, humanSize, icon, toast } from "./ui.js";
 
 const PAGE_SIZE = 100;
@@ -19,8 +20,7 @@ const PAGE_SIZE = 100;
 const BIG_PAGE = Math.max(PAGE_SIZE, Math.floor((Number(document.body.dataset.pageSizeMax) || PAGE_SIZE) / PAGE_SIZE) * PAGE_SIZE);
 const PARALLEL_PAGES = 4;
 
-const TITLES = { starred: "Starred", trash: "Trash", shared: "Shared with me" };
-const count = (n) => n.toLocaleString();
+const TITLES = { starred: "nav.starred", trash: "nav.trash", shared: "nav.shared" };
 
 function iconFor(item) {
   if (item.type === "folder") return "folder";
@@ -39,7 +39,8 @@ export async function refreshUsage() {
     const me = await api("GET", "/api/me");
     state.user = me;
     const quota = me.quota_bytes;
-    $(".usage-text").textContent = quota ? `${humanSize(me.used_bytes)} of ${humanSize(quota)} used` : `${humanSize(me.used_bytes)} used`;
+    $(".usage-text").textContent = quota ? t("listing.usage", { used: humanSize(me.used_bytes), quota: humanSize(quota) })
+      : t("listing.usageNoQuota", { used: humanSize(me.used_bytes) });
     $(".usage-bar").value = quota ? Math.min(1, me.used_bytes / quota) : 0;
   } catch (err) { /* shown elsewhere */ }
 }
@@ -59,7 +60,7 @@ function listPath(page, limit = PAGE_SIZE) {
 
 // Shared with me: each row is an item with who shared it and how (shown in the Where column).
 const rowsOf = (data) => (state.view === "shared"
-  ? data.shared.map((row) => ({ ...row.item, path: `${row.owner} · ${row.role}`, shared: row })) : data.items);
+  ? data.shared.map((row) => ({ ...row.item, path: t("listing.sharedBy", { owner: row.owner, role: t(`role.${row.role}`) }), shared: row })) : data.items);
 
 // Pages 1..pages of the current view, a few at a time, in order; a newer navigation wins.
 async function fetchPages(pages, seq) {
@@ -105,17 +106,17 @@ export async function load() {
     setBusy(false);
     renderBreadcrumbs();
     renderRows();
-    announce(`${viewTitle()}: ${state.total === 1 ? "1 item" : `${count(state.total)} items`}`);
+    announce(t("listing.announce", { title: viewTitle(), items: t("listing.items", { count: state.total }) }));
     if (state.show) await showItem(state.show);
   } catch (err) {
     if (seq !== state.seq) return;
     if (err.status === 401) return; // back to the login form
-    if (err.status === 404 && state.view === "folder") { toast("That folder no longer exists."); go("#/folder/root"); return; }
+    if (err.status === 404 && state.view === "folder") { toast(t("listing.folderGone")); go("#/folder/root"); return; }
     state.loadError = err;
     setBusy(false);
     renderBreadcrumbs();
     renderRows();
-    announce(`Could not load ${viewTitle()}: ${err.message}`);
+    announce(t("listing.announceError", { title: viewTitle(), message: errorText(err) }));
   }
 }
 
@@ -129,7 +130,7 @@ export async function loadMore() {
     state.total = data.total;
     state.page += 1;
     renderRows();
-  } catch (err) { if (err.status !== 401) toast(err.message); }
+  } catch (err) { if (err.status !== 401) toast(errorText(err)); }
 }
 
 // After an action: the rows already loaded are fetched again and updated in place.
@@ -147,7 +148,7 @@ export async function refresh() {
     const present = new Set(items.map((i) => i.id));
     state.selected = new Set([...state.selected].filter((id) => present.has(id)));
     renderRows();
-  } catch (err) { if (err.status !== 401) toast(err.message); }
+  } catch (err) { if (err.status !== 401) toast(errorText(err)); }
 }
 
 // Select all means all of the folder, not only the rows loaded so far.
@@ -155,18 +156,18 @@ export async function selectAll() {
   if (state.loading || state.loadError) return;
   if (state.items.length < state.total) {
     const seq = state.seq;
-    announce(`Selecting all ${count(state.total)} items…`);
+    announce(t("listing.selectingAll", { count: state.total }));
     try {
       const { items, total } = await fetchPages(Math.ceil(state.total / BIG_PAGE), seq);
       if (seq !== state.seq) return;
       state.items = items;
       state.total = total;
       state.page = Math.max(1, Math.ceil(items.length / PAGE_SIZE));
-    } catch (err) { if (err.status !== 401) toast(err.message); return; }
+    } catch (err) { if (err.status !== 401) toast(errorText(err)); return; }
   }
   state.selected = new Set(state.items.map((i) => i.id));
   renderRows();
-  announce(`${count(state.selected.size)} selected`);
+  announce(t("listing.selected", { count: state.selected.size }));
 }
 
 export function clearSelection() {
@@ -189,8 +190,8 @@ async function showItem(id) {
   $(".name button", tr).focus();
 }
 
-const viewTitle = () => (state.view === "folder" ? (state.crumbs.length ? state.crumbs[state.crumbs.length - 1].name || "My Drive" : "My Drive")
-  : state.view === "search" ? `Search: “${state.searchText}”` : TITLES[state.view]);
+const viewTitle = () => (state.view === "folder" ? (state.crumbs.length ? state.crumbs[state.crumbs.length - 1].name || t("nav.myDrive") : t("nav.myDrive"))
+  : state.view === "search" ? t("view.search", { text: state.searchText }) : t(TITLES[state.view]));
 
 async function pathOf(view, folderId) {
   if (view !== "folder" || folderId === "root") return [{ id: "root", name: "" }];
@@ -208,7 +209,8 @@ export function renderHeader() {
     if (active) th.setAttribute("aria-sort", state.order === "asc" ? "ascending" : "descending");
     else th.removeAttribute("aria-sort");
     const next = active && state.order === "asc" ? "desc" : "asc";
-    button.title = state.view === "folder" ? `Sort by ${button.textContent.toLowerCase()}, ${next === "asc" ? "ascending" : "descending"}` : "";
+    const column = t(`column.${{ name: "name", size: "size", updated_at: "modified" }[th.dataset.sort]}`).toLocaleLowerCase();
+    button.title = state.view === "folder" ? t(next === "asc" ? "listing.sortAscending" : "listing.sortDescending", { column }) : "";
   }
   $(".listing").classList.toggle("no-where", !["search", "shared", "starred"].includes(state.view));
   $(".search-filters").hidden = state.view !== "search";
@@ -218,9 +220,11 @@ export function renderHeader() {
 
 // The search's filters (type, kind, size, date, where): each is a parameter of /api/search and
 // of the URL, so a filtered search can be reloaded and shared.
-const KINDS = [["", "Any kind"], ["image/", "Images"], ["video/", "Videos"], ["audio/", "Audio"], ["application/pdf", "PDFs"], ["text/", "Text"]];
-const SIZES = [["", "Any size"], ["1048576", "Over 1 MiB"], ["104857600", "Over 100 MiB"], ["1073741824", "Over 1 GiB"]];
-const DATES = [["", "Any time"], ["1", "Last 24 hours"], ["7", "Last 7 days"], ["30", "Last 30 days"], ["365", "Last year"]];
+const KINDS = [["", "filter.anyKind"], ["image/", "filter.images"], ["video/", "filter.videos"], ["audio/", "filter.audio"],
+               ["application/pdf", "filter.pdfs"], ["text/", "filter.text"]];
+const SIZES = [["1048576"], ["104857600"], ["1073741824"]];
+const DATES = [["", "filter.anyTime"], ["1", "filter.lastDay"], ["7", "filter.lastWeek"], ["30", "filter.lastMonth"], ["365", "filter.lastYear"]];
+const label = (options) => options.map(([value, key]) => [value, t(key)]);
 
 function renderFilters() {
   const bar = $(".search-filters");
@@ -228,15 +232,16 @@ function renderFilters() {
   const select = (name, label, options, value) => el("label", {}, el("span", { class: "visually-hidden", text: label }),
     el("select", { name, "aria-label": label, onchange: applyFilters },
       ...options.map(([v, text]) => el("option", { value: v, text, selected: v === (value || "") }))));
-  const where = [["", "Everywhere in My Drive"]];
-  if (state.lastFolder && state.lastFolder.id !== "root") where.push([state.lastFolder.id, `In “${state.lastFolder.name}”`]);
-  if (f.folder_id && !where.some(([v]) => v === f.folder_id)) where.push([f.folder_id, "In the folder searched"]);
+  const where = [["", t("filter.everywhere")]];
+  if (state.lastFolder && state.lastFolder.id !== "root") where.push([state.lastFolder.id, t("filter.inFolder", { name: state.lastFolder.name })]);
+  if (f.folder_id && !where.some(([v]) => v === f.folder_id)) where.push([f.folder_id, t("filter.inSearchedFolder")]);
+  const sizes = [["", t("filter.anySize")], ...SIZES.map(([value]) => [value, t("filter.over", { size: humanSize(Number(value)) })])];
   bar.replaceChildren(
-    select("type", "Type", [["", "Files and folders"], ["file", "Files"], ["folder", "Folders"]], f.type),
-    select("content_type", "Kind", KINDS, f.content_type),
-    select("min_size", "Size", SIZES, f.min_size),
-    select("days", "Created", DATES, f.days),
-    select("folder_id", "Where", where, f.folder_id),
+    select("type", t("filter.type"), label([["", "filter.anyType"], ["file", "filter.files"], ["folder", "filter.folders"]]), f.type),
+    select("content_type", t("filter.kind"), label(KINDS), f.content_type),
+    select("min_size", t("filter.size"), sizes, f.min_size),
+    select("days", t("filter.created"), label(DATES), f.days),
+    select("folder_id", t("filter.where"), where, f.folder_id),
   );
 }
 
@@ -255,10 +260,10 @@ export function renderBreadcrumbs() {
     const crumbs = state.crumbs;
     const parts = [];
     // In a folder someone shared: the path starts at the shared folder, under "Shared with me".
-    if (crumbs[0].id !== "root") parts.push(el("a", { href: "#/shared", text: "Shared with me" }));
+    if (crumbs[0].id !== "root") parts.push(el("a", { href: "#/shared", text: t("nav.shared") }));
     crumbs.forEach((crumb, index) => {
-      const label = crumb.id === "root" ? "My Drive" : crumb.name;
-      if (parts.length) parts.push(el("span", { class: "sep", "aria-hidden": "true", text: "›" }));
+      const label = crumb.id === "root" ? t("nav.myDrive") : crumb.name;
+      if (parts.length) parts.push(el("span", { class: "sep", "aria-hidden": "true", text: t("listing.breadcrumbSeparator") }));
       parts.push(index === crumbs.length - 1
         ? el("span", { "aria-current": "page", text: label })
         : el("a", { href: hashFor("folder", crumb.id), text: label }));
@@ -267,7 +272,7 @@ export function renderBreadcrumbs() {
     state.lastFolder = { id: crumbs[crumbs.length - 1].id, name: viewTitle() };
   }
   heading.textContent = viewTitle();
-  document.title = `${viewTitle()} · Cloud Drive`;
+  document.title = t("app.title", { title: viewTitle() });
 }
 
 // One cached row per item id: a row whose item did not change keeps its node.
@@ -320,12 +325,10 @@ function restoreFocus({ id, column, index }) {
 
 function renderStatus() {
   const status = $(".empty");
-  const retry = el("button", { type: "button", text: "Try again", onclick: load });
-  const empty = { folder: "This folder is empty. Upload files or drop them here.", starred: "Nothing starred yet.",
-                  trash: "The trash is empty.", search: "Nothing matches.",
-                  shared: "Nothing is shared with you yet. When someone shares a file or folder with you, it shows here." }[state.view];
-  if (state.loading) status.replaceChildren("Loading…");
-  else if (state.loadError) status.replaceChildren(el("span", { class: "load-error", text: `Could not load this view: ${state.loadError.message} ` }), retry);
+  const retry = el("button", { type: "button", text: t("listing.tryAgain"), onclick: load });
+  const empty = ["folder", "starred", "trash", "search", "shared"].includes(state.view) ? t(`listing.empty.${state.view}`) : "";
+  if (state.loading) status.replaceChildren(t("common.loading"));
+  else if (state.loadError) status.replaceChildren(el("span", { class: "load-error", text: t("listing.loadError", { message: errorText(state.loadError) }) }), " ", retry);
   else status.replaceChildren(state.items.length ? "" : empty);
   $(".load-more").hidden = state.loading || state.items.length >= state.total;
   const all = $(".select-all");
@@ -355,25 +358,25 @@ function row(item) {
     else if (previewKind(item)) previewDialog(item);
     else download(item);
   };
-  const check = el("input", { type: "checkbox", "aria-label": `Select ${item.name}` });
+  const check = el("input", { type: "checkbox", "aria-label": t("listing.selectItem", { name: item.name }) });
   check.addEventListener("click", (event) => toggle(item, check.checked, event.shiftKey));
   const name = el("button", { type: "button", title: item.name, onclick: open, text: item.name });
   const star = el("button", { type: "button", class: "star", "aria-pressed": item.starred ? "true" : "false",
-    "aria-label": item.starred ? `Unstar ${item.name}` : `Star ${item.name}`, text: item.starred ? "★" : "☆",
+    "aria-label": t(item.starred ? "listing.unstarItem" : "listing.starItem", { name: item.name }), text: item.starred ? "★" : "☆",
     onclick: () => setStar([item], !item.starred) });
   const when = humanDate(state.view === "trash" ? item.trashed_at : item.updated_at);
   const size = item.type === "file" ? humanSize(item.size) : "—";
   // Search results and starred items say where they are; the folder is a link.
   const whereOf = () => (item.path && state.view !== "shared" && item.parent_id
-    ? el("a", { href: hashFor("folder", item.parent_id), text: item.path === "/" ? "My Drive" : item.path }) : item.path || "");
+    ? el("a", { href: hashFor("folder", item.parent_id), text: item.path === "/" ? t("nav.myDrive") : item.path }) : item.path || "");
   const where = whereOf();
   const movable = ["folder", "starred", "search"].includes(state.view) && !item.shared;
   return el("tr", { "data-id": item.id, draggable: movable ? "true" : null },
     el("td", { class: "col-check" }, check),
     el("td", { class: "col-name" }, el("div", { class: "name" }, picture(item), name,
-      item.trashed_by ? el("span", { class: "meta by", text: `deleted by ${item.trashed_by}` }) : null),
+      item.trashed_by ? el("span", { class: "meta by", text: t("listing.deletedBy", { username: item.trashed_by }) }) : null),
       // On a phone the size and date columns are hidden: they show under the name instead.
-      el("div", { class: "meta row-meta" }, ...(item.path ? [whereOf(), " · "] : []), item.type === "file" ? `${size} · ${when}` : when)),
+      el("div", { class: "meta row-meta" }, ...(item.path ? [whereOf(), " · "] : []), item.type === "file" ? t("listing.rowMeta", { size, date: when }) : when)),
     el("td", { class: "col-where meta" }, where),
     el("td", { class: "col-size meta", text: size }),
     el("td", { class: "col-date meta", text: when }),
@@ -414,30 +417,30 @@ export function actionsFor(chosen) {
   const add = (key, text, run, danger = false) => actions.push({ key, text, run, danger });
   if (state.view === "trash") {
     if (chosen.length) {
-      add("restore", "Restore", () => restoreSelected(chosen));
-      add("delete-forever", "Delete forever", () => deleteForever(chosen), true);
+      add("restore", t("toolbar.restore"), () => restoreSelected(chosen));
+      add("delete-forever", t("toolbar.deleteForever"), () => deleteForever(chosen), true);
     }
     return actions;
   }
   if (!chosen.length) return actions;
   const one = chosen.length === 1 ? chosen[0] : null;
   const owned = chosen.every((i) => !i.shared);
-  if (one && one.type === "file") add("download", "Download", () => download(one));
-  else add("download-zip", "Download ZIP", () => downloadZip(chosen));
+  if (one && one.type === "file") add("download", t("toolbar.download"), () => download(one));
+  else add("download-zip", t("toolbar.downloadZip"), () => downloadZip(chosen));
   if (one && ["search", "starred"].includes(state.view) && one.parent_id) {
-    add("show-in-folder", "Show in folder", () => go(hashFor("folder", one.parent_id, { show: one.id })));
+    add("show-in-folder", t("toolbar.showInFolder"), () => go(hashFor("folder", one.parent_id, { show: one.id })));
   }
-  if (one) add("rename", "Rename", () => renameDialog(one));
-  if (one && one.type === "file") add("versions", "Versions", () => versionsDialog(one));
-  add("move", "Move", () => moveDialog(chosen, "move"));
-  add("copy", "Copy", () => moveDialog(chosen, "copy"));
+  if (one) add("rename", t("toolbar.rename"), () => renameDialog(one));
+  if (one && one.type === "file") add("versions", t("toolbar.versions"), () => versionsDialog(one));
+  add("move", t("toolbar.move"), () => moveDialog(chosen, "move"));
+  add("copy", t("toolbar.copy"), () => moveDialog(chosen, "copy"));
   if (owned) {
     const allStarred = chosen.every((i) => i.starred);
-    add("star", allStarred ? "Unstar" : "Star", () => setStar(chosen, !allStarred));
+    add("star", t(allStarred ? "toolbar.unstar" : "toolbar.star"), () => setStar(chosen, !allStarred));
   }
-  if (one && owned) add("people", "People", () => peopleDialog(one));
-  if (one && owned) add("share", "Share", () => shareDialog(one));
-  add("delete", "Delete", trashSelected, true);
+  if (one && owned) add("people", t("toolbar.people"), () => peopleDialog(one));
+  if (one && owned) add("share", t("toolbar.share"), () => shareDialog(one));
+  add("delete", t("toolbar.delete"), trashSelected, true);
   return actions;
 }
 
@@ -445,16 +448,17 @@ function renderToolbar() {
   const bar = $(".toolbar");
   const chosen = selection();
   const buttons = [];
-  const loaded = state.items.length < state.total ? `${count(state.items.length)} of ${count(state.total)} items` : `${count(state.total)} ${state.total === 1 ? "item" : "items"}`;
+  const loaded = state.items.length < state.total ? t("listing.itemsLoaded", { loaded: state.items.length, total: state.total })
+    : t("listing.items", { count: state.total });
   if (!chosen.length && !state.loading && !state.loadError) buttons.push(el("span", { class: "count", text: loaded }));
   if (chosen.length) {
-    buttons.push(el("span", { class: "count", text: `${count(chosen.length)} selected` }));
-    buttons.push(el("button", { type: "button", class: "clear-selection", onclick: clearSelection, "aria-label": "Clear the selection", text: "✕" }));
+    buttons.push(el("span", { class: "count", text: t("listing.selected", { count: chosen.length }) }));
+    buttons.push(el("button", { type: "button", class: "clear-selection", onclick: clearSelection, "aria-label": t("toolbar.clearSelection"), text: "✕" }));
   }
   for (const action of actionsFor(chosen)) {
     buttons.push(el("button", { type: "button", class: action.danger ? "danger" : null, "data-action": action.key, onclick: action.run, text: action.text }));
   }
-  if (state.view === "trash") buttons.push(el("button", { type: "button", class: "danger", onclick: emptyTrash, disabled: !state.total, text: "Empty trash" }));
+  if (state.view === "trash") buttons.push(el("button", { type: "button", class: "danger", onclick: emptyTrash, disabled: !state.total, text: t("toolbar.emptyTrash") }));
   // A redrawn toolbar gives the focus back to the button of the same name.
   const focusedText = bar.contains(document.activeElement) ? document.activeElement.textContent : null;
   bar.replaceChildren(...buttons);

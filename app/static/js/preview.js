@@ -2,6 +2,7 @@
 // text, Markdown, CSV and JSON read as text (the first MiB) and drawn here. Markdown is
 // rendered by building elements from the text (headings, paragraphs, lists, quotes, code,
 // emphasis, links to http(s) and mailto only): no HTML from the file ever reaches the page.
+import { t } from "./i18n.js";
 import { el } from "./ui.js";
 
 const TEXT_LIMIT = 1024 * 1024;
@@ -29,16 +30,16 @@ export function previewBody(item) {
   if (kind === "image") return el("img", { src, alt: item.name });
   if (kind === "video") return el("video", { src, controls: true });
   if (kind === "audio") return el("audio", { src, controls: true });
-  const holder = el("div", { class: "preview-text" }, el("pre", { text: "Loading…" }));
+  const holder = el("div", { class: "preview-text" }, el("pre", { text: t("common.loading") }));
   fetch(`/api/files/${item.id}`, { credentials: "same-origin", headers: { Range: `bytes=0-${TEXT_LIMIT - 1}` } })
     .then((response) => { if (!response.ok) throw new Error(response.statusText); return response.text(); })
     .then((text) => holder.replaceChildren(render(kind, text, item.size > TEXT_LIMIT)))
-    .catch(() => holder.replaceChildren(el("p", { text: "Could not load the preview." })));
+    .catch(() => holder.replaceChildren(el("p", { text: t("preview.failed") })));
   return holder;
 }
 
 function render(kind, text, cut) {
-  const note = cut ? el("p", { class: "hint", text: "Only the first MiB is shown: download the file for all of it." }) : null;
+  const note = cut ? el("p", { class: "hint", text: t("preview.cut") }) : null;
   if (kind === "markdown") return el("div", {}, markdown(text), note);
   if (kind === "csv") return el("div", {}, csvTable(text), note);
   if (kind === "json" && !cut) {
@@ -132,11 +133,11 @@ export function parseCsv(text, limit = CSV_ROWS) {
 
 function csvTable(text) {
   const rows = parseCsv(text);
-  if (!rows.length) return el("p", { text: "Empty." });
+  if (!rows.length) return el("p", { text: t("preview.empty") });
   const [head, ...body] = rows;
-  return el("div", { class: "csv-wrap", tabindex: "0", role: "region", "aria-label": "Table preview" },
+  return el("div", { class: "csv-wrap", tabindex: "0", role: "region", "aria-label": t("preview.table") },
     el("table", { class: "csv" },
       el("thead", {}, el("tr", {}, ...head.map((cell) => el("th", { scope: "col", text: cell })))),
       el("tbody", {}, ...body.map((cells) => el("tr", {}, ...cells.map((cell) => el("td", { text: cell })))))),
-    rows.length >= CSV_ROWS ? el("p", { class: "hint", text: `The first ${CSV_ROWS} rows.` }) : null);
+    rows.length >= CSV_ROWS ? el("p", { class: "hint", text: t("preview.firstRows", { count: CSV_ROWS }) }) : null);
 }
