@@ -907,7 +907,7 @@ def test_sort_lives_in_the_url_and_the_header_says_which(page, server):
     assert page.locator("th.col-size button").evaluate("b => getComputedStyle(b, '::after').content") == '" ▲"'
     page.locator("th.col-size button").click()
     page.wait_for_url(re.compile(r"sort=size&order=desc"))
-    page.wait_for_function("document.querySelector('tbody .name button').textContent === 'a-much-longer-name.txt'")
+    page.wait_for_function("(document.querySelector('tbody .name button') || {}).textContent === 'a-much-longer-name.txt'")
     page.reload()
     row(page, "b.txt").wait_for()
     assert page.locator("th.col-size").get_attribute("aria-sort") == "descending"
