@@ -1389,3 +1389,59 @@ def test_download_a_selection_or_a_folder_as_a_zip(page, server):
     assert download.value.suggested_filename == "Album.zip"
     with zipfile.ZipFile(download.value.path()) as archive:
         assert archive.read("Album/inside.txt") == b"content of inside.txt"
+
+
+def test_a_dropped_folder_uploads_where_it_was_dropped_even_after_opening_another(page, server):
+    """Reading a dropped folder's tree takes a while; opening another folder meanwhile must not
+    send the files there: they go to the folder shown when they were dropped."""
+    sign_up(page, server, "yusuf")
+    other = page.request.post(server.base_url + "/api/folders", data={"name": "Elsewhere", "parent_id": "root"}).json()
+    page.reload()
+    row(page, "Elsewhere").wait_for()
+    # A dropped folder "Trip" holding a.txt, whose directory reader answers slowly (as a big tree's does).
+    drop = page.evaluate_handle("""() => {
+        const file = { isFile: true, isDirectory: false, name: "a.txt",
+                       file: (resolve) => resolve(new File(["slow tree"], "a.txt", { type: "text/plain" })) };
+        let read = false;
+        const folder = { isFile: false, isDirectory: true, name: "Trip", createReader: () => ({
+            readEntries: (resolve) => setTimeout(() => { resolve(read ? [] : [file]); read = true; }, 1500) }) };
+        DataTransferItem.prototype.webkitGetAsEntry = () => folder;
+        const data = new DataTransfer();
+        data.items.add(new File(["placeholder"], "Trip", { type: "" }));
+        return data;
+    }""")
+    page.dispatch_event(".dropzone", "drop", {"dataTransfer": drop})
+    row(page, "Elsewhere").get_by_role("button", name="Elsewhere", exact=True).click()
+    page.locator(".breadcrumbs", has_text="Elsewhere").wait_for()
+    page.locator('.uploads li .up-status', has_text="Uploaded").wait_for()
+    assert "Trip" in api_children(page, server.base_url, "root")
+    assert api_children(page, server.base_url, other["id"]) == {}
+
+
+def test_leaving_a_show_in_folder_while_it_pages_stops_it(page, server):
+    """"Show in folder" pages through a big folder to the item; opening another folder meanwhile
+    stops it: the other folder shows its first page and its own "Load more", nothing fetched
+    on the old folder's behalf."""
+    sign_up(page, server, "lina")
+    big = page.request.post(server.base_url + "/api/folders", data={"name": "Big", "parent_id": "root"}).json()
+    other = page.request.post(server.base_url + "/api/folders", data={"name": "Other", "parent_id": "root"}).json()
+    seed_files(page, server, [f"big {i:03d}.txt" for i in range(350)], big["id"])
+    seed_files(page, server, [f"other {i:03d}.txt" for i in range(150)], other["id"])
+    # Big's later pages answer slowly (the page's own fetch waits 1.5 s before asking).
+    page.evaluate("""big => {
+        const real = window.fetch;
+        window.fetch = (url, options) => (String(url).includes(`/api/folders/${big}/children`) && !/[?&]page=1(&|$)/.test(url)
+            ? new Promise((resolve) => setTimeout(resolve, 1500)).then(() => real(url, options)) : real(url, options));
+    }""", big["id"])
+    page.evaluate("id => { location.hash = `#/folder/${id}?show=000000000000000000000000`; }", big["id"])  # never found
+    page.locator(".breadcrumbs", has_text="Big").wait_for()
+    row(page, "big 099.txt").wait_for()
+    page.evaluate("id => { location.hash = `#/folder/${id}`; }", other["id"])
+    page.locator(".breadcrumbs", has_text="Other").wait_for()
+    row(page, "other 099.txt").wait_for()
+    time.sleep(2.5)  # the old folder's page in flight has come back by now
+    assert page.locator("tbody tr").count() == 100
+    assert page.locator(".load-more").is_visible()
+    page.locator(".load-more").click()
+    row(page, "other 149.txt").wait_for()
+    assert page.locator("tbody tr").count() == 150

@@ -178,9 +178,11 @@ export function clearSelection() {
 // A search result's "Show in folder": the folder opens with the item selected and in view.
 async function showItem(id) {
   state.show = null;
-  for (let pages = 0; !state.items.some((i) => i.id === id) && state.items.length < state.total && pages < 50; pages += 1) {
+  const seq = state.seq; // another view opened meanwhile: stop (its own load fetches its pages)
+  for (let pages = 0; seq === state.seq && !state.items.some((i) => i.id === id) && state.items.length < state.total && pages < 50; pages += 1) {
     await loadMore();
   }
+  if (seq !== state.seq) return;
   const tr = $(`.listing tbody tr[data-id="${CSS.escape(id)}"]`);
   if (!tr) return;
   state.selected = new Set([id]);

@@ -118,7 +118,10 @@ export function ensureShell() {
     depth = 0;
     zone.classList.remove("dragging");
     if (event.handledHere) return; // dropped on a folder row: gestures.js sent it there
-    if (state.view === "folder") filesFromDrop(event.dataTransfer).then((files) => startUploads(files));
+    // Into the folder shown when the files were dropped: reading a dropped folder's tree takes
+    // a while, and the person may have opened another folder meanwhile.
+    const into = state.folderId;
+    if (state.view === "folder") filesFromDrop(event.dataTransfer).then((files) => startUploads(files, into));
   });
   document.addEventListener("keydown", (event) => {
     const typing = ["INPUT", "TEXTAREA", "SELECT"].includes(document.activeElement.tagName) && document.activeElement.type !== "checkbox";
