@@ -1389,6 +1389,15 @@ def test_download_a_selection_or_a_folder_as_a_zip(page, server):
     assert download.value.suggested_filename == "Album.zip"
     with zipfile.ZipFile(download.value.path()) as archive:
         assert archive.read("Album/inside.txt") == b"content of inside.txt"
+    # Deleted behind the page's back: the refusal is a message, the app stays.
+    page.keyboard.press("Escape")
+    select(page, "a.txt")
+    select(page, "b.txt")
+    a_id = api_children(page, server.base_url, "root")["a.txt"]["id"]
+    assert page.request.delete(f"{server.base_url}/api/files/{a_id}").status == 204
+    page.locator(".toolbar [data-action=download-zip]").click()
+    page.locator(".toast", has_text="No ZIP:").wait_for()
+    assert page.locator(".topbar").is_visible()
 
 
 def test_a_dropped_folder_uploads_where_it_was_dropped_even_after_opening_another(page, server):

@@ -250,3 +250,22 @@ def test_a_large_file_arrives_whole(roomy):
     file_id = put(alice, "big.bin", data)
     with zipfile.ZipFile(io.BytesIO(fetched(zip_of(alice, [file_id])))) as archive:
         assert hashlib.sha256(archive.read("big.bin")).digest() == hashlib.sha256(data).digest()
+
+
+def test_asking_first_checks_everything_and_sends_and_records_nothing(alice, bob, holiday, app_with):
+    """`check: true` (what the web app asks before a download): 204 when the ZIP can be made,
+    the same refusals as the download otherwise; no body, no audit event. HEAD does the same for
+    a folder."""
+    assert zip_of(alice, [holiday["a"], holiday["sub"]], check=True).status_code == 204
+    assert alice.head(f"/api/folders/{holiday['top']}/zip").status_code == 200
+    binned = put(alice, "binned.txt", b"to the trash", holiday["top"])
+    assert alice.delete(f"/api/files/{binned}").status_code == 204
+    response = zip_of(alice, [holiday["a"], binned], check=True)
+    assert response.status_code == 404 and error_code(response).endswith("not_found")
+    bobs = put(bob, "bob.txt", b"bob's")
+    assert error_code(zip_of(alice, [holiday["a"], bobs], check=True)).endswith("not_found")
+    assert alice.get("/api/me/activity?action=zip_downloaded").get_json()["events"] == []
+    small = app_with(ZIP_MAX_ENTRIES=1).test_client()
+    AuthActions(small).signup("carol")
+    ids = [put(small, f"{n}.txt", b"x") for n in range(2)]
+    assert error_code(zip_of(small, ids, check=True)) == "zip_too_large"

@@ -287,3 +287,6 @@ class ZipSelectionSchema(ApiSchema):
         "required": "Choose at least one file or folder ('ids')."}, metadata={
         "description": "file and folder ids, mixed (in an HTML form, one `ids` field per id)"})
     name = display_name("Holiday", load_default=None)
+    check = fields.Boolean(load_default=False, metadata={
+        "description": "only check (204, nothing sent or recorded): every id can be zipped and the archive is "
+                       "within `ZIP_MAX_ENTRIES` (the web app asks first, so a refusal is a message, not a page)"})

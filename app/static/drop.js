@@ -1,7 +1,14 @@
 // The file-drop page (/s/<token> of an upload-only link; not part of the web app), better with
 // JavaScript: each chosen file is sent on its own with a progress bar, its result shown next to it, and nothing is
 // lost when one is refused (the others still go). Without JavaScript the form posts as it is.
-import { humanSize } from "./js/ui.js";
+
+// The page is in English (not the web app's language catalogue): sizes as the page says them.
+function humanSize(bytes) {
+  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
+  let value = bytes, unit = 0;
+  while (value >= 1024 && unit < units.length - 1) { value /= 1024; unit += 1; }
+  return unit === 0 ? `${value} B` : `${value.toFixed(value < 10 ? 1 : 0)} ${units[unit]}`;
+}
 
 (function () {
   const form = document.querySelector("form.drop");

@@ -41,7 +41,8 @@ def download_folder_zip(folder_id: str):
 
 @authenticated
 @arguments(ZipSelectionSchema, "json_or_form")
-@document(tags=["files"], errors=(NOT_FOUND, ZIP_TOO_LARGE, FORBIDDEN), responses_raw=ZIP_RESPONSES)
+@document(tags=["files"], errors=(NOT_FOUND, ZIP_TOO_LARGE, FORBIDDEN), responses_raw={
+    **ZIP_RESPONSES, "204": {"description": "With `check`: every id can be zipped; nothing is sent."}})
 def download_selection_zip(body: dict):
     """Download files and folders, mixed, as one ZIP, streamed as it is built.
 
@@ -52,13 +53,16 @@ def download_selection_zip(body: dict):
     ` (3)`, ... before their extension. Items shared with you work too. Every id is checked
     first: one that is not yours, not shared with you, or in the trash is a 404 and nothing
     is sent. More than `ZIP_MAX_ENTRIES` files and folders is 413 `zip_too_large`. The file
-    is `<name>.zip`; without `name`, the only item's name, or `Download`.
+    is `<name>.zip`; without `name`, the only item's name, or `Download`. With `check: true`
+    the same checks run and a 204 says they passed; nothing is sent or recorded.
     """
     zips = services().zips
     ids = list(dict.fromkeys(body["ids"]))
     zips.check_count(len(ids))
     chosen = [access_to(item_id, None) for item_id in ids]
     members = zips.of_selection([access.item for access in chosen])
+    if body["check"]:
+        return "", 204
     for owner_id in dict.fromkeys(access.owner_id for access in chosen):
         mine = [str(access.item["_id"]) for access in chosen if access.owner_id == owner_id]
         audit("zip_downloaded", owner_id=owner_id, target_id=mine[0] if len(mine) == 1 else None,

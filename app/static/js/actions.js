@@ -20,11 +20,31 @@ function clickLink(href) {
 export const download = (item) => clickLink(`/api/files/${item.id}`);
 
 // A folder alone downloads from its own URL; a selection posts its ids in a form (the browser
-// then saves the streamed answer as a file, however large).
-export function downloadZip(items) {
-  if (items.length === 1 && items[0].type === "folder") { clickLink(`/api/folders/${items[0].id}/zip`); return; }
+// then saves the streamed answer as a file, however large). The server is asked first (HEAD for
+// a folder, `check` for a selection: nothing is sent or recorded), so a refusal (an item gone
+// meanwhile, too many entries) is a message here rather than a page of JSON in place of the app.
+const STATUS_CODES = { 404: "item_not_found", 413: "zip_too_large" };
+
+export async function downloadZip(items) {
+  const folder = items.length === 1 && items[0].type === "folder";
+  const ids = items.map((item) => item.id);
+  try {
+    if (folder) {
+      const response = await fetch(`/api/folders/${ids[0]}/zip`, { method: "HEAD", credentials: "same-origin" });
+      if (!response.ok) {
+        const code = STATUS_CODES[response.status] || `http_${response.status}`;
+        throw Object.assign(new Error(response.statusText), { code, status: response.status });
+      }
+    } else {
+      await api("POST", "/api/zip", { ids, check: true });
+    }
+  } catch (err) {
+    toast(t("actions.zipRefused", { message: errorText(err) }));
+    return;
+  }
+  if (folder) { clickLink(`/api/folders/${ids[0]}/zip`); return; }
   const form = el("form", { method: "post", action: "/api/zip", hidden: true },
-    ...items.map((item) => el("input", { type: "hidden", name: "ids", value: item.id })));
+    ...ids.map((id) => el("input", { type: "hidden", name: "ids", value: id })));
   document.body.append(form);
   form.submit();
   form.remove();
@@ -71,8 +91,9 @@ export async function trashSelected() {
   const outcome = await bulk(chosen, "trash");
   if (!outcome) return;
   const trashed = outcome.answer.results.filter((r) => r.ok).map((r) => ({ id: r.id }));
-  if (outcome.failures.length) toast(failureText(outcome.failures));
-  else toast(t("actions.trashed", { count: trashed.length }), trashed.length ? {
+  // What went to the trash can come back even when some items could not go.
+  const said = outcome.failures.length ? failureText(outcome.failures) : t("actions.trashed", { count: trashed.length });
+  toast(said, trashed.length ? {
     label: t("actions.undo"), run: () => runBulk(trashed, "restore", t("actions.restored", { count: trashed.length })) } : undefined);
   await refresh();
   refreshUsage();

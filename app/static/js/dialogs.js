@@ -3,7 +3,7 @@
 import { api, query } from "./api.js";
 import { kindPath, runBulk } from "./actions.js";
 import { refresh, refreshUsage } from "./listing.js";
-import { errorText, has, t } from "./i18n.js";
+import { direction, errorText, has, t } from "./i18n.js";
 import { previewBody, previewKind } from "./preview.js";
 import { state } from "./state.js";
 import { $, el, humanDate, humanSize, icon, toast } from "./ui.js";
@@ -113,7 +113,8 @@ export async function previewDialog(item) {
   const step = (event) => {
     if (!["ArrowLeft", "ArrowRight"].includes(event.key) || viewable.length < 2 || event.target.closest("video, audio, input")) return;
     event.preventDefault();
-    index = (index + (event.key === "ArrowRight" ? 1 : -1) + viewable.length) % viewable.length;
+    const next = (event.key === "ArrowRight") !== (direction === "rtl"); // right to left: ← is next
+    index = (index + (next ? 1 : -1) + viewable.length) % viewable.length;
     show(viewable[index]);
   };
   dialog.addEventListener("keydown", step);

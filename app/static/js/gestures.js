@@ -130,6 +130,7 @@ function openMenu(tr, x, y) {
   function close() {
     menu.remove();
     document.removeEventListener("pointerdown", outside, true);
+    window.removeEventListener("hashchange", close);
     if (returnTo && returnTo.isConnected) returnTo.focus();
   }
   menu.addEventListener("keydown", (event) => {
@@ -142,4 +143,5 @@ function openMenu(tr, x, y) {
     event.stopPropagation();
   });
   document.addEventListener("pointerdown", outside, true);
+  window.addEventListener("hashchange", close); // another view: its actions were for this one
 }

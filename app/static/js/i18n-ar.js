@@ -426,6 +426,7 @@ export const ar = {
   "actions.cannotUndo": "لا يمكن التراجع عن هذا.",
   "actions.deletedForever": "حُذف نهائيًا",
   "actions.emptyTrashTitle": "أتفرغ المهملات؟",
+  "actions.zipRefused": "تعذّر إنشاء ملف ZIP: {message}",
   "actions.emptyTrashText": "يُحذف كل ما في المهملات نهائيًا.",
   "actions.trashEmptied": "المهملات فارغة",
   "actions.moved": "نُقل",

@@ -418,6 +418,7 @@ export const en = {
   "actions.cannotUndo": "This cannot be undone.",
   "actions.deletedForever": "Deleted forever",
   "actions.emptyTrashTitle": "Empty the trash?",
+  "actions.zipRefused": "No ZIP: {message}",
   "actions.emptyTrashText": "Everything in the trash is deleted forever.",
   "actions.trashEmptied": "The trash is empty",
   "actions.moved": "Moved",

@@ -41,7 +41,7 @@ export async function route() {
   const params = new URLSearchParams(authQuery || "");
   state.view = ["starred", "trash", "search", "shared"].includes(view) ? view : "folder";
   state.folderId = state.view === "folder" ? (arg || "root") : "root";
-  state.searchText = state.view === "search" ? decodeURIComponent(arg || "") : "";
+  state.searchText = state.view === "search" ? decoded(arg || "") : "";
   state.sort = SORTS.includes(params.get("sort")) ? params.get("sort") : "name";
   state.order = params.get("order") === "desc" ? "desc" : "asc";
   state.show = params.get("show");
@@ -55,3 +55,7 @@ export async function route() {
 }
 
 const SEARCH_FILTERS = ["type", "content_type", "min_size", "days", "folder_id"];
+// A hash typed or pasted by hand may hold a broken %-escape: it is then searched as it is.
+function decoded(text) {
+  try { return decodeURIComponent(text); } catch (err) { return text; }
+}
