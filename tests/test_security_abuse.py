@@ -137,7 +137,7 @@ def future():
 VALID = {"name": "ok name", "username": "alice", "password": PASSWORD, "scope": "read", "parent_id": "root",
          "on_conflict": "rename", "label": "a label", "expires_at": None, "max_downloads": 5,
          "confirm": "alice", "current_password": PASSWORD, "new_password": PASSWORD, "code": "123456",
-         "email": "alice@example.org", "token": "cdm_not-a-link"}
+         "email": "alice@example.org", "token": "cdm_not-a-link", "action": "star"}
 
 
 def matches_type(value, schema: dict) -> bool:
@@ -169,7 +169,8 @@ def test_wrong_types_in_every_json_field_are_4xx_never_500(app, alice):
         required = set(schema.get("required", []))
         properties = schema.get("properties", {})
         assert properties, f"{method} {template}: a JSON body without documented properties"
-        base = {name: (alice.ids["file_id"] if name == "item_id" else VALID[name]) for name in required}
+        base = {name: (alice.ids["file_id"] if name == "item_id" else [alice.ids["file_id"]] if name == "ids"
+                   else VALID[name]) for name in required}
         for field, field_schema in properties.items():
             for value in WRONG_VALUES:
                 body = {**base, field: value}
