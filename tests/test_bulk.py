@@ -3,9 +3,13 @@ deletes for good, stars or unstars many files and folders, with a result per id,
 through the rules of its single route. Runs on mongomock and (DRIVE_TEST_DB=sqlite) SQLite."""
 from __future__ import annotations
 
+import threading
+import time
+
 import pytest
 
-from tests.test_members import signup
+from tests.conftest import TEST_DB, AuthActions
+from tests.test_members import PASSWORD, signup
 from tests.test_security_isolation import mkdir, put
 
 
@@ -251,3 +255,85 @@ def test_the_bulk_route_is_in_the_api_document(app, alice):
     spec = alice.get("/apispec.json").get_json()
     operation = spec["paths"]["/api/items/bulk"]["post"]
     assert {"200", "400", "401"} <= set(operation["responses"])
+
+
+def trashed_events(client):
+    return client.get("/api/me/activity?action=trashed&limit=1").get_json()["total"]
+
+
+def test_a_long_bulk_request_does_not_keep_the_drive_waiting(app, alice, monkeypatch):
+    """The tree lock is held for a chunk of a bulk request at a time, then handed over: a
+    rename in the same drive finishes while a bulk trash of many items is still running."""
+    count = 500 if TEST_DB == "mongomock" else 2000  # mongomock scans a collection per write
+    from app.services import services
+
+    with app.app_context():
+        owner = alice.get("/api/me").get_json()["id"]
+        ids = [str(services().drive.create_folder(owner, f"f{n:04}")["_id"]) for n in range(count)]
+        trash, started = services().trash, threading.Event()
+        trash_one = trash.trash
+
+        def slow_trash(*args, **kwargs):  # the bulk request takes 2 s at least
+            time.sleep(2 / count)
+            started.set()
+            return trash_one(*args, **kwargs)
+        monkeypatch.setattr(trash, "trash", slow_trash)
+    answers = []
+
+    def trash_all():
+        try:
+            answers.append(bulk(alice, "trash", ids))
+        except BaseException as error:  # shown by the assertion below
+            answers.append(error)
+    worker = threading.Thread(target=trash_all)
+    other = app.test_client()
+    assert AuthActions(other).login("alice", PASSWORD).status_code == 200
+    keep = mkdir(other, "Keep")
+    worker.start()
+    assert started.wait(10)
+    began = time.monotonic()
+    response = other.patch(f"/api/folders/{keep}", json={"name": "Renamed"})
+    waited = time.monotonic() - began
+    still_running = worker.is_alive()
+    worker.join(60)
+    assert response.status_code == 200 and response.get_json()["name"] == "Renamed"
+    assert still_running, f"the rename waited for the whole bulk request ({waited:.2f} s)"
+    assert waited < 1.0
+    assert not isinstance(answers[0], BaseException), repr(answers[0])
+    assert answers[0]["succeeded"] == count and names_in(alice) == ["Renamed"]
+    assert trashed_events(alice) == count  # one audit event per item, batched or not
+
+
+def test_a_crash_in_the_middle_of_a_chunk_leaves_no_item_half_done(app, alice, monkeypatch):
+    """Trashing a folder is two writes (the folder, then what is inside). Fail the fifth
+    folder's second write: on SQLite the chunk is one transaction, so nothing of it stays
+    (no folder in the trash with its content left live, no audit event); on MongoDB, without
+    multi-document transactions, the items before it are done whole and audited, as one by one."""
+    from app.services import services
+
+    folders = [mkdir(alice, f"Folder {n}") for n in range(8)]
+    for folder in folders:
+        put(alice, "inside.txt", b"inside", folder)
+    with app.app_context():
+        items = services().trash.items
+    along, calls = items.trash_along, []
+
+    def failing(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 5:
+            raise RuntimeError("the process died here")
+        return along(*args, **kwargs)
+    monkeypatch.setattr(items, "trash_along", failing)
+    response = alice.post("/api/items/bulk", json={"action": "trash", "ids": folders})
+    assert response.status_code == 500  # the request ends with the error, as on any route
+    monkeypatch.undo()
+    live = names_in(alice)
+    for n, folder in enumerate(folders):
+        inside = names_in(alice, folder) if f"Folder {n}" in live else None
+        assert inside in (None, ["inside.txt"])  # a live folder keeps its content live
+    if TEST_DB == "sqlite":
+        assert live == sorted(f"Folder {n}" for n in range(8)) and trash_names(alice) == []
+        assert trashed_events(alice) == 0
+    else:
+        assert {f"Folder {n}" for n in range(4)} <= set(trash_names(alice))  # the fifth: as one by one
+        assert trashed_events(alice) == 4

@@ -13,7 +13,9 @@ import logging
 import os
 import threading
 import time
+from contextlib import contextmanager
 from datetime import datetime, timedelta
+from typing import Iterator
 
 from bson import ObjectId
 
@@ -34,6 +36,7 @@ class AuditLog:
         self._guard = threading.Lock()
         self._writing = threading.Lock()
         self._thread: threading.Thread | None = None
+        self._held = threading.local()  # events of a held() block, per thread
         self._pid = os.getpid()
 
     def record(self, action: str, *, actor_id: str | None = None, owner_id: str | None = None,
@@ -44,8 +47,32 @@ class AuditLog:
         event = {"_id": ObjectId(), "at": utcnow(), "action": action, "actor_id": actor_id, "owner_id": owner_id,
                  "share_id": share_id, "target_id": None if target_id is None else str(target_id),
                  "address": address, "details": details}
+        held = getattr(self._held, "events", None)
+        if held is not None:
+            held.append(event)
+        else:
+            self._enqueue([event])
+
+    @contextmanager
+    def held(self) -> Iterator[None]:
+        """Events this thread records in the block are queued when it ends, and dropped if it
+        raises: a bulk request's chunk, whose changes commit at its end (or not at all), records
+        its events after that commit, never from inside its transaction."""
+        if getattr(self._held, "events", None) is not None:
+            yield
+            return
+        self._held.events = []
+        try:
+            yield
+            events = self._held.events
+        finally:
+            self._held.events = None
+        if events:
+            self._enqueue(events)
+
+    def _enqueue(self, events: list[dict]) -> None:
         with self._guard:
-            self._queue.append(event)
+            self._queue.extend(events)
             if len(self._queue) > QUEUE_MAX:
                 del self._queue[:len(self._queue) - QUEUE_MAX]
                 log.error("audit queue full: oldest events dropped")

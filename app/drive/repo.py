@@ -9,8 +9,9 @@ nothing new can be created in a trashed folder, and they come back with it.
 from __future__ import annotations
 
 import re
+from contextlib import contextmanager
 from datetime import datetime
-from typing import Any, Iterable
+from typing import Any, Iterable, Iterator
 
 from bson import ObjectId
 from pymongo import ASCENDING, DESCENDING, ReturnDocument
@@ -148,7 +149,7 @@ class ItemsRepository:
         except DuplicateKeyError:
             pass
         return self._locks.update_one({"_id": owner_id, "until": {"$lt": now}},
-                                      {"$set": {"holder": holder, "until": until}}).modified_count == 1
+                                      {"$set": {"holder": holder, "until": until, "wanted": None}}).modified_count == 1
 
     def extend_tree_lock(self, owner_id: str, holder: str, until: float) -> bool:
         """Move the lease on; False when ``holder`` lost the lock (its lease ran out and was taken)."""
@@ -157,6 +158,25 @@ class ItemsRepository:
 
     def release_tree_lock(self, owner_id: str, holder: str) -> None:
         self._locks.delete_one({"_id": owner_id, "holder": holder})
+
+    def want_tree_lock(self, owner_id: str, now: float) -> None:
+        """Say that someone waits for the owner's tree lock (a long holder hands it over)."""
+        self._locks.update_one({"_id": owner_id}, {"$set": {"wanted": now}})
+
+    def tree_lock(self, owner_id: str) -> dict | None:
+        """The owner's tree lock as it stands: ``holder``, ``until``, ``wanted`` (None: free)."""
+        found = self._locks.find_one({"_id": owner_id})
+        return None if found is None else {"holder": found["holder"], "until": found["until"],
+                                           "wanted": found.get("wanted")}
+
+    # Whether batch() makes a block's writes commit together. Not on MongoDB: no multi-document
+    # transactions (the CI's wire server has none), so each write commits as it comes.
+    batches_writes = False
+
+    @contextmanager
+    def batch(self) -> Iterator[None]:
+        """A block whose writes commit together where the store can (see ``batches_writes``)."""
+        yield
 
     # -- named reads: each has an index behind it (ensure_indexes) ---------------------------
 

@@ -5,7 +5,7 @@ import logging
 import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Callable
+from typing import Callable, ContextManager
 
 from bson import ObjectId
 
@@ -266,6 +266,24 @@ class DriveService:
     def lineages(self, owner_id: str, item_ids) -> dict[ObjectId, list[ObjectId]]:
         """The folders above each of the owner's items among ``item_ids`` (see Tree.lineages)."""
         return self.tree.lineages(owner_id, item_ids)
+
+    # -- many changes in a row (bulk requests) ------------------------------------------------
+
+    def holding_tree(self, owner_id: str) -> ContextManager[None]:
+        """The owner's tree lock held across many changes (each takes it again, re-entrantly);
+        call :meth:`between_changes` between steps so other requests wait for one step only."""
+        return self.tree.locked(owner_id)
+
+    def between_changes(self, owner_id: str) -> None:
+        self.tree.hand_over_if_wanted(owner_id)
+
+    @property
+    def batches_writes(self) -> bool:
+        return self.items.batches_writes
+
+    def batch(self) -> ContextManager[None]:
+        """Writes in the block commit together where the store can (see ItemsRepository.batch)."""
+        return self.items.batch()
 
     # -- changing ---------------------------------------------------------------------------
 

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from contextlib import contextmanager
 from datetime import datetime
-from typing import Any, Iterable
+from typing import Any, Iterable, Iterator
 
 from bson import ObjectId
 
@@ -95,7 +96,9 @@ ITEM_MIGRATIONS = (Migration(1, "INSERT INTO item_names (item_names) VALUES ('re
                    Migration(2, "ALTER TABLE items ADD COLUMN modified_at TEXT"),
                    Migration(3, "ALTER TABLE items ADD COLUMN dav_props TEXT"),
                    # Issue 16: who put an item in the trash when it was not its owner (a member).
-                   Migration(4, "ALTER TABLE items ADD COLUMN trashed_by TEXT"))
+                   Migration(4, "ALTER TABLE items ADD COLUMN trashed_by TEXT"),
+                   # Someone waits for the owner's tree lock: a long holder (a bulk request) hands it over.
+                   Migration(5, "ALTER TABLE tree_locks ADD COLUMN wanted REAL"))
 TRIGRAM = 3  # characters: a trigram index cannot answer a shorter term
 
 BLOBS_SCHEMA = """
@@ -256,7 +259,7 @@ class SQLiteItemsRepository(SQLiteRepository):
     def take_tree_lock(self, owner_id: str, holder: str, until: float, now: float) -> bool:
         cursor = self._db.write(
             "INSERT INTO tree_locks (owner_id, holder, until) VALUES (?, ?, ?) ON CONFLICT (owner_id) DO UPDATE "
-            "SET holder = excluded.holder, until = excluded.until WHERE tree_locks.until < ?",
+            "SET holder = excluded.holder, until = excluded.until, wanted = NULL WHERE tree_locks.until < ?",
             (owner_id, holder, until, now))
         return cursor.rowcount == 1
 
@@ -266,6 +269,22 @@ class SQLiteItemsRepository(SQLiteRepository):
 
     def release_tree_lock(self, owner_id: str, holder: str) -> None:
         self._db.write("DELETE FROM tree_locks WHERE owner_id = ? AND holder = ?", (owner_id, holder))
+
+    def want_tree_lock(self, owner_id: str, now: float) -> None:
+        self._db.write("UPDATE tree_locks SET wanted = ? WHERE owner_id = ?", (now, owner_id))
+
+    def tree_lock(self, owner_id: str) -> dict | None:
+        row = self._db.read_one("SELECT holder, until, wanted FROM tree_locks WHERE owner_id = ?", (owner_id,))
+        return None if row is None else dict(row)
+
+    batches_writes = True
+
+    @contextmanager
+    def batch(self) -> Iterator[None]:
+        """One write transaction for the block: one commit (one fsync) for all its writes, and
+        a crash in it leaves none of them. It holds the database's write lock: keep it short."""
+        with self._db.transaction():
+            yield
 
     # -- named reads -----------------------------------------------------------------------------
 

@@ -33,6 +33,7 @@ CONFLICT_POLICIES = ("fail", "rename", "replace")
 MAX_DEPTH = 10_000  # a guard against a corrupted parent chain, far beyond real trees
 LOCK_LEASE_S = 30.0  # a holder that died frees the lock after this long
 LOCK_WAIT_S = 20.0  # then a waiting request answers 503 try_again
+LOCK_POLL_MAX_S = 0.05  # a waiting request tries again at least this often (with jitter)
 _left_behind: list = []  # (repository, owner, holder): locks whose release failed
 _left_behind_guard = threading.Lock()
 _held = threading.local()  # (repository, owner) -> [holder, last renewal]: the locks this thread holds
@@ -60,19 +61,11 @@ class Tree:
             yield
             return
         self._release_left_behind()
-        holder = uuid.uuid4().hex
-        deadline = time.monotonic() + LOCK_WAIT_S
-        delay = 0.002
-        while not self.items.take_tree_lock(owner_id, holder, time.time() + LOCK_LEASE_S, time.time()):
-            if time.monotonic() > deadline:
-                raise AppError("Too many changes to your files at once; try again.", code=ErrorCode.TRY_AGAIN)
-            time.sleep(delay * random.uniform(0.5, 1.5))
-            delay = min(delay * 2, 0.05)
-        held[key] = [holder, time.monotonic()]
+        held[key] = [self._take(owner_id), time.monotonic()]
         try:
             yield
         finally:
-            del held[key]
+            holder = held.pop(key)[0]
             try:
                 self.items.release_tree_lock(owner_id, holder)
             except Exception:  # the database went away: release it once it is back (the
@@ -80,6 +73,41 @@ class Tree:
                 log.warning("tree lock left held user_id=%s", owner_id, exc_info=True)
                 with _left_behind_guard:
                     _left_behind.append((self.items, owner_id, holder))
+
+    def _take(self, owner_id: str) -> str:
+        """Wait for the owner's tree lock (saying so, for a long holder to hand it over) and
+        take it: its holder id; 503 ``try_again`` after LOCK_WAIT_S."""
+        holder = uuid.uuid4().hex
+        deadline = time.monotonic() + LOCK_WAIT_S
+        delay = 0.002
+        while not self.items.take_tree_lock(owner_id, holder, time.time() + LOCK_LEASE_S, time.time()):
+            if time.monotonic() > deadline:
+                raise AppError("Too many changes to your files at once; try again.", code=ErrorCode.TRY_AGAIN)
+            self.items.want_tree_lock(owner_id, time.time())
+            time.sleep(delay * random.uniform(0.5, 1.5))
+            delay = min(delay * 2, LOCK_POLL_MAX_S)
+        return holder
+
+    def hand_over_if_wanted(self, owner_id: str) -> None:
+        """Between two whole steps of a long operation that holds the owner's tree lock (a bulk
+        request's chunks): when another request waits for it, let it go first (release, wait
+        until the other took it, at most one of its polls, then wait in turn), so others wait
+        for one step, never for the whole operation. Renews the lease otherwise."""
+        entry = _held.__dict__.get("locks", {}).get((id(self.items), owner_id))
+        if entry is None:
+            return
+        self.keep_lock(owner_id)
+        state = self.items.tree_lock(owner_id)
+        if state is None or state["holder"] != entry[0] or state["wanted"] is None:
+            return
+        self.items.release_tree_lock(owner_id, entry[0])
+        deadline = time.monotonic() + LOCK_POLL_MAX_S * 2
+        while time.monotonic() < deadline:
+            state = self.items.tree_lock(owner_id)
+            if state is not None and state["holder"] != entry[0]:
+                break  # taken by the one who waited
+            time.sleep(0.002)
+        entry[:] = [self._take(owner_id), time.monotonic()]
 
     def _release_left_behind(self) -> None:
         """Release locks this process could not release when the database was down, so its
