@@ -967,6 +967,7 @@ def test_an_outage_while_opening_a_folder_never_mixes_two_folders(page, server, 
     row(page, "Archive").get_by_role("button", name="Archive", exact=True).click()
     page.locator(".empty", has_text="Could not load this view").wait_for()
     assert row(page, "top.txt").count() == 0
+    assert page.locator(".breadcrumbs [aria-current=page]").inner_text() == "Archive"  # this folder's path only
     assert page.get_by_role("button", name="Upload files").is_disabled()
     assert page.get_by_role("button", name="+ New folder").is_disabled()
     page.unroute("**/api/folders/*/children*")

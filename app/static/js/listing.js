@@ -96,13 +96,19 @@ export async function load() {
   state.anchor = null;
   state.loadError = null;
   setBusy(true);
+  // Nothing of the previous view stays: its path goes with its rows until the new ones arrive.
+  $(".breadcrumbs").replaceChildren(el("span", { class: "meta", text: t("common.loading") }));
   renderRows();
   try {
-    const [data, crumbs] = await Promise.all([api("GET", listPath(1)), pathOf(state.view, state.folderId)]);
+    const [listed, path] = await Promise.allSettled([api("GET", listPath(1)), pathOf(state.view, state.folderId)]);
     if (seq !== state.seq) return;
+    // The path shown is this folder's or none: never the previous folder's over this one.
+    state.crumbs = path.status === "fulfilled" ? path.value : null;
+    if (listed.status === "rejected") throw listed.reason;
+    if (path.status === "rejected") throw path.reason;
+    const data = listed.value;
     state.items = rowsOf(data);
     state.total = data.total;
-    state.crumbs = crumbs;
     setBusy(false);
     renderBreadcrumbs();
     renderRows();
@@ -192,7 +198,7 @@ async function showItem(id) {
   $(".name button", tr).focus();
 }
 
-const viewTitle = () => (state.view === "folder" ? (state.crumbs.length ? state.crumbs[state.crumbs.length - 1].name || t("nav.myDrive") : t("nav.myDrive"))
+const viewTitle = () => (state.view === "folder" ? (state.crumbs ? state.crumbs[state.crumbs.length - 1].name || t("nav.myDrive") : "…")
   : state.view === "search" ? t("view.search", { text: state.searchText }) : t(TITLES[state.view]));
 
 async function pathOf(view, folderId) {
@@ -258,6 +264,8 @@ export function renderBreadcrumbs() {
   const heading = $(".view-title");
   if (state.view !== "folder") {
     nav.replaceChildren(el("span", { "aria-current": "page", text: viewTitle() }));
+  } else if (!state.crumbs) {
+    nav.replaceChildren(el("span", { "aria-current": "page", text: "…" }));
   } else {
     const crumbs = state.crumbs;
     const parts = [];

@@ -137,7 +137,7 @@ export function ensureShell() {
 }
 
 // In a folder someone shared, searching searches that share (their drive is not the caller's).
-const insideShare = () => state.view === "folder" && state.crumbs.length > 0 && state.crumbs[0].id !== "root";
+const insideShare = () => state.view === "folder" && Boolean(state.crumbs) && state.crumbs[0].id !== "root";
 
 const canDrop = (event) => state.view === "folder" && [...event.dataTransfer.types].includes("Files");
 

@@ -13,7 +13,7 @@ import { api, query } from "./api.js";
 import { errorText, has, t } from "./i18n.js";
 import { refresh, refreshUsage } from "./listing.js";
 import { go, state } from "./state.js";
-import { $, el, humanSize } from "./ui.js";
+import { $, el, humanSize, toast } from "./ui.js";
 
 const CHUNK = 16 * 1024 * 1024;
 const RETRY_DELAYS = [500, 1000, 3000, 5000, 10000, 20000, 30000];
@@ -32,8 +32,10 @@ let reloadTimer = null;
 // files: File objects, each optionally with .relativePath ("Trip/Day 1/a.jpg").
 // into: a folder of the list (files dropped on its row); by default the folder shown.
 export function startUploads(files, into = null) {
-  // Only into a folder that is shown as loaded: never into one whose rows are not on screen.
-  if (!files.length || state.view !== "folder" || state.loading || state.loadError) return;
+  // Into the folder the page is on (its path shows while its rows load); not into one the
+  // server could not show (the view says so and offers Try again).
+  if (!files.length || state.view !== "folder") return;
+  if (state.loadError) { toast(t("listing.loadError", { message: errorText(state.loadError) })); return; }
   const folderId = into || state.folderId;
   for (const file of files) {
     counts.total += 1;
