@@ -9,6 +9,7 @@ import shutil
 import time
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.live_server import ENCRYPTED, REPO_ROOT
 from tests.smtp_server import smtp_inbox  # noqa: F401  (fixture: a local SMTP server)
@@ -829,6 +830,11 @@ def test_sharing_a_folder_with_another_user_in_the_browser(page, server, browser
     assert page.request.get(f"{server.base_url}/api/files/{plan_id}").body() == b"bobby's plan"
     versions = page.request.get(f"{server.base_url}/api/files/{plan_id}/versions").json()["versions"]
     assert len(versions) == 2
+    # Searching from inside the share searches the share (bob's own drive has no plan.txt).
+    bob.fill("#search-input", "plan")
+    bob.press("#search-input", "Enter")
+    row(bob, "plan.txt").wait_for()
+    assert re.search(r"folder_id=", bob.url)
     bob_context.close()
 
 
@@ -901,19 +907,19 @@ def test_sort_lives_in_the_url_and_the_header_says_which(page, server):
     assert page.locator("th.col-name").get_attribute("aria-sort") == "ascending"
     page.locator("th.col-size button").click()
     page.wait_for_url(re.compile(r"sort=size&order=asc"))
-    page.wait_for_function("document.querySelector('th.col-size').getAttribute('aria-sort') === 'ascending'")
+    expect(page.locator("th.col-size")).to_have_attribute("aria-sort", "ascending")
     assert page.locator("th.col-name").get_attribute("aria-sort") is None
     assert names() == ["b.txt", "c.txt", "a-much-longer-name.txt"]
     assert page.locator("th.col-size button").evaluate("b => getComputedStyle(b, '::after').content") == '" ▲"'
     page.locator("th.col-size button").click()
     page.wait_for_url(re.compile(r"sort=size&order=desc"))
-    page.wait_for_function("(document.querySelector('tbody .name button') || {}).textContent === 'a-much-longer-name.txt'")
+    expect(page.locator("tbody .name button").first).to_have_text("a-much-longer-name.txt")
     page.reload()
     row(page, "b.txt").wait_for()
     assert page.locator("th.col-size").get_attribute("aria-sort") == "descending"
     assert names()[0] == "a-much-longer-name.txt"
     page.go_back()
-    page.wait_for_function("document.querySelector('th.col-size').getAttribute('aria-sort') === 'ascending'")
+    expect(page.locator("th.col-size")).to_have_attribute("aria-sort", "ascending")
     assert page.locator("h1").count() >= 1
     assert serious_accessibility_problems(page) == []
     assert page.locator("#app[aria-live]").count() == 0  # only changes are announced
