@@ -189,13 +189,12 @@ async function showItem(id) {
     await loadMore();
   }
   if (seq !== state.seq) return;
-  const tr = $(`.listing tbody tr[data-id="${CSS.escape(id)}"]`);
-  if (!tr) return;
+  if (!state.items.some((i) => i.id === id)) return;
   state.selected = new Set([id]);
   state.anchor = id;
   renderRows();
-  tr.scrollIntoView({ block: "center" });
-  $(".name button", tr).focus();
+  const tr = revealRow(id);
+  if (tr) $(".name button", tr).focus();
 }
 
 const viewTitle = () => (state.view === "folder" ? (state.crumbs ? state.crumbs[state.crumbs.length - 1].name || t("nav.myDrive") : "…")
@@ -289,33 +288,97 @@ export function renderBreadcrumbs() {
 let rendered = new Map();
 
 export function renderRows() {
+  if (!$(".listing tbody")) return;
+  renderWindow();
+  renderStatus();
+  renderToolbar();
+}
+
+// A long list draws only the rows on screen and a screenful around them, between two spacer
+// rows as tall as the rows left out (the table says how many rows it has: aria-rowcount), so a
+// folder of 10,000 files scrolls and selects as one of 100 does. Short lists and the grid
+// draw every row.
+const WINDOW_FROM = 400;
+const WINDOW_BUFFER = 25;
+let rowHeight = 45;
+let spacers = null;
+let scrollScheduled = false;
+
+function windowOf(count) {
+  if (state.layout === "grid" || count < WINDOW_FROM) return [0, count];
+  const top = $(".listing tbody").getBoundingClientRect().top;
+  const first = Math.max(0, Math.min(count, Math.floor(-top / rowHeight)) - WINDOW_BUFFER);
+  const last = Math.min(count, Math.ceil((innerHeight - top) / rowHeight) + WINDOW_BUFFER);
+  return [first, Math.max(first, last)];
+}
+
+function spacer() {
+  return el("tr", { class: "spacer", "aria-hidden": "true" }, el("td", { colspan: "6" }));
+}
+
+function watchScrolling() {
+  const redraw = () => { scrollScheduled = false; if ($(".listing tbody") && state.items.length >= WINDOW_FROM) renderWindow(); };
+  const schedule = () => { if (!scrollScheduled) { scrollScheduled = true; requestAnimationFrame(redraw); } };
+  window.addEventListener("scroll", schedule, { passive: true });
+  window.addEventListener("resize", schedule);
+}
+
+function renderWindow() {
   const body = $(".listing tbody");
-  if (!body) return;
+  if (!spacers) { spacers = [spacer(), spacer()]; watchScrolling(); }
   const focused = focusOf(document.activeElement);
-  const next = new Map();
   const listing = $(".listing");
   listing.classList.toggle("grid", state.layout === "grid");
-  for (const item of state.items) {
+  const [from, to] = windowOf(state.items.length);
+  const windowed = to - from < state.items.length;
+  const next = new Map();
+  for (const item of state.items.slice(from, to)) {
     const json = JSON.stringify(item) + state.view + state.layout;
     const old = rendered.get(item.id);
     next.set(item.id, old && old.json === json ? old : { json, node: row(item) });
   }
-  const keep = new Set([...next.values()].map((r) => r.node));
+  const wanted = [...next.values()].map((r) => r.node);
+  if (windowed) wanted.unshift(spacers[0]), wanted.push(spacers[1]);
+  const keep = new Set(wanted);
   for (const child of [...body.children]) if (!keep.has(child)) child.remove();
   let cursor = body.firstElementChild;
-  for (const { node } of next.values()) {
+  for (const node of wanted) {
     if (node === cursor) cursor = cursor.nextElementSibling;
     else body.insertBefore(node, cursor);
   }
   rendered = next;
+  let index = from;
   for (const [id, { node }] of next) {
     const chosen = state.selected.has(id);
     node.classList.toggle("selected", chosen);
     node.firstElementChild.firstElementChild.checked = chosen;
+    if (windowed) node.setAttribute("aria-rowindex", String(index + 2)); else node.removeAttribute("aria-rowindex");
+    index += 1;
+  }
+  if (windowed) {
+    listing.setAttribute("aria-rowcount", String(state.items.length + 1));
+    spacers[0].firstElementChild.style.height = `${from * rowHeight}px`;
+    spacers[1].firstElementChild.style.height = `${(state.items.length - to) * rowHeight}px`;
+    const measured = next.size ? [...next.values()][0].node.getBoundingClientRect().height : 0;
+    if (measured > 0 && Math.abs(measured - rowHeight) > 0.5) { rowHeight = measured; requestAnimationFrame(() => renderWindow()); }
+  } else {
+    listing.removeAttribute("aria-rowcount");
   }
   if (focused && (!document.activeElement || document.activeElement === document.body)) restoreFocus(focused);
-  renderStatus();
-  renderToolbar();
+}
+
+// Brings a row into view (drawing it first if the list is long) and gives it back.
+function revealRow(id) {
+  const index = state.items.findIndex((i) => i.id === id);
+  if (index < 0) return null;
+  if (state.layout !== "grid" && state.items.length >= WINDOW_FROM) {
+    const top = $(".listing tbody").getBoundingClientRect().top + scrollY;
+    scrollTo(0, top + index * rowHeight - innerHeight / 2);
+    renderWindow();
+  }
+  const tr = $(`.listing tbody tr[data-id="${CSS.escape(id)}"]`);
+  if (tr) tr.scrollIntoView({ block: "center" });
+  return tr;
 }
 
 // Which control of which row has the focus, to give it back when its row is redrawn or gone.

@@ -143,7 +143,7 @@ const canDrop = (event) => state.view === "folder" && [...event.dataTransfer.typ
 
 // ↑ and ↓ move between rows, keeping the column (only from a row: elsewhere they scroll).
 function stepFocus(event) {
-  const rows = [...document.querySelectorAll(".listing tbody tr")];
+  const rows = [...document.querySelectorAll(".listing tbody tr[data-id]")];
   if (!rows.length) return;
   const current = document.activeElement.closest && document.activeElement.closest(".listing tbody tr");
   const cell = current && document.activeElement.closest("td");
