@@ -1461,3 +1461,28 @@ def test_leaving_a_show_in_folder_while_it_pages_stops_it(page, server):
     page.locator(".load-more").click()
     row(page, "other 149.txt").wait_for()
     assert page.locator("tbody tr").count() == 150
+
+
+def test_a_long_list_draws_the_rows_on_screen_and_says_how_many_it_has(page, server):
+    """600 files after select-all: only the rows near the screen are in the page (the table says it
+    has 601 rows), scrolling to the end draws the last ones, and all 600 are selected."""
+    sign_up(page, server, "uma2")
+    seed_files(page, server, [f"long {i:03d}.txt" for i in range(600)])
+    page.reload()
+    row(page, "long 000.txt").wait_for()
+    page.get_by_label("Select long 000.txt", exact=True).focus()
+    page.keyboard.press("Control+a")
+    page.locator(".toolbar .count", has_text="600 selected").wait_for()
+    assert page.locator(".listing").get_attribute("aria-rowcount") == "601"
+    assert page.locator("tbody tr[data-id]").count() < 200
+    for _ in range(10):  # the end of the page moves once the rows' real height is measured
+        page.evaluate("window.scrollTo(0, document.documentElement.scrollHeight)")
+        page.wait_for_timeout(100)
+        if row(page, "long 599.txt").count():
+            break
+    row(page, "long 599.txt").wait_for()
+    assert page.get_by_label("Select long 599.txt", exact=True).is_checked()
+    assert row(page, "long 000.txt").count() == 0  # drawn again when scrolled back to
+    assert page.locator("tbody tr[data-id]").first.get_attribute("aria-rowindex") is not None
+    page.evaluate("window.scrollTo(0, 0)")
+    row(page, "long 000.txt").wait_for()
