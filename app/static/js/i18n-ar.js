@@ -350,6 +350,8 @@ export const ar = {
   "listing.folderGone": "لم يعد ذلك المجلد موجودًا.",
   "listing.usage": "المستخدَم {used} من {quota}",
   "listing.usageNoQuota": "المستخدَم {used}",
+  "listing.sort": "الترتيب",
+  "listing.sortOption": "{column} {arrow}",
   "listing.sortAscending": "رتّب حسب {column}، تصاعديًا",
   "listing.sortDescending": "رتّب حسب {column}، تنازليًا",
   // The same character as in English: in right-to-left text the browser mirrors it (Bidi_Mirrored).

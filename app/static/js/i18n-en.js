@@ -348,6 +348,8 @@ export const en = {
   "listing.folderGone": "That folder no longer exists.",
   "listing.usage": "{used} of {quota} used",
   "listing.usageNoQuota": "{used} used",
+  "listing.sort": "Sort",
+  "listing.sortOption": "{column} {arrow}",
   "listing.sortAscending": "Sort by {column}, ascending",
   "listing.sortDescending": "Sort by {column}, descending",
   "listing.breadcrumbSeparator": "›",

@@ -219,6 +219,12 @@ export function renderHeader() {
     const column = t(`column.${{ name: "name", size: "size", updated_at: "modified" }[th.dataset.sort]}`).toLocaleLowerCase();
     button.title = state.view === "folder" ? t(next === "asc" ? "listing.sortAscending" : "listing.sortDescending", { column }) : "";
   }
+  // On a phone the Size and Modified columns are hidden: a select sorts by them instead.
+  const phoneSort = $(".phone-sort");
+  phoneSort.hidden = state.view !== "folder";
+  phoneSort.replaceChildren(...["name", "size", "updated_at"].flatMap((field) => ["asc", "desc"].map((order) => el("option", {
+    value: `${field} ${order}`, selected: field === state.sort && order === state.order,
+    text: t("listing.sortOption", { column: t(`column.${{ name: "name", size: "size", updated_at: "modified" }[field]}`), arrow: order === "asc" ? "▲" : "▼" }) }))));
   $(".listing").classList.toggle("no-where", !["search", "shared", "starred"].includes(state.view));
   $(".search-filters").hidden = state.view !== "search";
   if (state.view === "search") renderFilters();

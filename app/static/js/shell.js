@@ -103,6 +103,10 @@ export function ensureShell() {
     });
   }
   $(".load-more").addEventListener("click", loadMore);
+  $(".phone-sort").addEventListener("change", (event) => {
+    [state.sort, state.order] = event.target.value.split(" ");
+    go(hashFor("folder", state.folderId));
+  });
   $(".usage-text").addEventListener("click", usageDialog);
   setUpGestures();
   $(".layout-toggle").setAttribute("aria-pressed", state.layout === "grid" ? "true" : "false");
