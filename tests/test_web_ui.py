@@ -1486,3 +1486,21 @@ def test_a_long_list_draws_the_rows_on_screen_and_says_how_many_it_has(page, ser
     assert page.locator("tbody tr[data-id]").first.get_attribute("aria-rowindex") is not None
     page.evaluate("window.scrollTo(0, 0)")
     row(page, "long 000.txt").wait_for()
+
+
+def test_on_a_phone_a_select_sorts_by_the_hidden_columns(browser, server):
+    """At 390 px the Size and Modified columns are hidden; the Sort select sorts by them, and the
+    sort goes into the URL as the column headers' does."""
+    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    phone = context.new_page()
+    phone.set_default_timeout(15_000)
+    sign_up(phone, server, "vera")
+    seed_files(phone, server, ["b.txt", "a-much-longer-name.txt", "c.txt"])
+    phone.reload()
+    row(phone, "b.txt").wait_for()
+    assert phone.locator("th.col-size").is_hidden()
+    phone.get_by_label("Sort", exact=True).select_option("size desc")
+    phone.wait_for_url(re.compile(r"sort=size&order=desc"))
+    expect(phone.locator("tbody .name button").first).to_have_text("a-much-longer-name.txt")
+    assert phone.get_by_label("Sort", exact=True).input_value() == "size desc"
+    context.close()
