@@ -1042,6 +1042,11 @@ def test_search_filters_show_in_folder_and_escape(page, server, width):
     page.wait_for_url(re.compile(r"content_type=image"))
     row(page, "trip plan.txt").wait_for(state="detached")
     row(page, "trip photo.png").wait_for()
+    row(page, "trip photo.png").get_by_role("button", name="trip photo.png", exact=True).click()
+    page.locator("dialog").get_by_role("link", name="Show in folder").click()
+    page.locator("tbody tr.selected", has_text="trip photo.png").wait_for()
+    page.go_back()
+    row(page, "trip photo.png").wait_for()
     page.get_by_label("Kind").select_option("")
     row(page, "trip plan.txt").wait_for()
     assert serious_accessibility_problems(page) == []

@@ -5,7 +5,7 @@ import { kindPath, runBulk } from "./actions.js";
 import { refresh, refreshUsage } from "./listing.js";
 import { direction, errorText, has, t } from "./i18n.js";
 import { previewBody, previewKind } from "./preview.js";
-import { state } from "./state.js";
+import { hashFor, state } from "./state.js";
 import { $, el, humanDate, humanSize, icon, toast } from "./ui.js";
 
 const KEEP_OPEN = Symbol("keep the dialog open");
@@ -108,7 +108,12 @@ export async function previewDialog(item) {
     $(".dialog-title", dialog).textContent = shown.name;
     frame.replaceChildren(previewBody(shown));
     const position = viewable.length > 1 ? el("span", { class: "hint", text: t("preview.position", { index: index + 1, count: viewable.length }) }) : null;
-    actions.replaceChildren(el("a", { href: `/api/files/${shown.id}`, download: "", text: t("preview.download", { size: humanSize(shown.size) }) }), " ", position || "");
+    // A search result or a starred file says where it lives: the folder opens with it selected.
+    const where = ["search", "starred"].includes(state.view) && shown.parent_id
+      ? el("a", { href: hashFor("folder", shown.parent_id, { show: shown.id }), text: t("toolbar.showInFolder"),
+                  onclick: () => dialog.close() }) : null;
+    actions.replaceChildren(el("a", { href: `/api/files/${shown.id}`, download: "", text: t("preview.download", { size: humanSize(shown.size) }) }),
+      " ", ...(where ? [where, " "] : []), position || "");
   };
   const step = (event) => {
     if (!["ArrowLeft", "ArrowRight"].includes(event.key) || viewable.length < 2 || event.target.closest("video, audio, input")) return;
