@@ -36,17 +36,23 @@ def browser():
         instance.close()
 
 
-@pytest.fixture
-def page(browser):
-    context = browser.new_context(viewport={"width": 1366, "height": 800}, accept_downloads=True)
+def watched_page(context):
+    """A page of ``context`` and the list its uncaught exceptions and console errors go to.
+    Failed requests the app handles (401 before login, an expected 409) are logged by the
+    browser too; anything else logged as an error is a bug."""
     page = context.new_page()
     page.set_default_timeout(15_000)
     problems = []
     page.on("pageerror", lambda error: problems.append(str(error)))
-    # Failed requests the app handles (401 before login, an expected 409) are logged by the
-    # browser too; anything else logged as an error is a bug.
     page.on("console", lambda msg: problems.append(msg.text)
             if msg.type == "error" and not msg.text.startswith("Failed to load resource") else None)
+    return page, problems
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1366, "height": 800}, accept_downloads=True)
+    page, problems = watched_page(context)
     yield page
     context.close()
     assert not problems, problems
@@ -1305,12 +1311,7 @@ def test_arabic_right_to_left_and_the_language_switch(browser, server):
     chosen on the Account page stays chosen (localStorage) after the reload it causes."""
     ar = web_app_catalogues()["catalogues"]["ar"]
     context = browser.new_context(locale="ar-EG", viewport={"width": 1366, "height": 800})
-    page = context.new_page()
-    page.set_default_timeout(15_000)
-    problems = []
-    page.on("pageerror", lambda error: problems.append(str(error)))
-    page.on("console", lambda msg: problems.append(msg.text)
-            if msg.type == "error" and not msg.text.startswith("Failed to load resource") else None)
+    page, problems = watched_page(context)
     try:
         page.goto(server.base_url + "/#/register")
         page.wait_for_selector(".auth-form")

@@ -388,18 +388,28 @@ function revealRow(id) {
 }
 
 // Which control of which row has the focus, to give it back when its row is redrawn or gone.
-function focusOf(node) {
+// The row of the list and the column (its cell's first class) that hold `node`; null outside rows.
+export function focusedCell(node = document.activeElement) {
   const tr = node && node.closest && node.closest(".listing tbody tr");
   if (!tr) return null;
   const cell = node.closest("td");
-  return { id: tr.dataset.id, column: cell ? cell.className.split(" ")[0] : "col-name", index: [...tr.parentNode.children].indexOf(tr) };
+  return { tr, column: cell ? cell.className.split(" ")[0] : "col-name" };
+}
+
+// Focuses the control in `column` of row `tr` (the name's button where that column has none).
+export function focusCell(tr, column) {
+  const target = tr && (tr.querySelector(`.${column} input, .${column} button`) || tr.querySelector(".col-name button"));
+  if (target) target.focus();
+}
+
+function focusOf(node) {
+  const cell = focusedCell(node);
+  return cell && { id: cell.tr.dataset.id, column: cell.column, index: [...cell.tr.parentNode.children].indexOf(cell.tr) };
 }
 
 function restoreFocus({ id, column, index }) {
   const rows = $(".listing tbody").children;
-  const tr = $(`.listing tbody tr[data-id="${CSS.escape(id)}"]`) || rows[Math.min(index, rows.length - 1)];
-  const target = tr && (tr.querySelector(`.${column} input, .${column} button`) || tr.querySelector(".col-name button"));
-  if (target) target.focus();
+  focusCell($(`.listing tbody tr[data-id="${CSS.escape(id)}"]`) || rows[Math.min(index, rows.length - 1)], column);
 }
 
 function renderStatus() {

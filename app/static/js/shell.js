@@ -4,7 +4,7 @@ import { api } from "./api.js";
 import { trashSelected } from "./actions.js";
 import { createFolderDialog, renameDialog, shortcutsDialog, usageDialog } from "./dialogs.js";
 import { errorText, languageSwitch, t } from "./i18n.js";
-import { clearSelection, loadMore, selectAll, selection, setLayout } from "./listing.js";
+import { clearSelection, focusCell, focusedCell, loadMore, selectAll, selection, setLayout } from "./listing.js";
 import { go, hashFor, state } from "./state.js";
 import { filesFromDrop, openPanel, startUploads } from "./uploads.js";
 import { setUpGestures } from "./gestures.js";
@@ -149,12 +149,8 @@ const canDrop = (event) => state.view === "folder" && [...event.dataTransfer.typ
 function stepFocus(event) {
   const rows = [...document.querySelectorAll(".listing tbody tr[data-id]")];
   if (!rows.length) return;
-  const current = document.activeElement.closest && document.activeElement.closest(".listing tbody tr");
-  const cell = current && document.activeElement.closest("td");
-  const column = cell ? cell.className.split(" ")[0] : "col-name";
-  const index = current ? rows.indexOf(current) + (event.key === "ArrowDown" ? 1 : -1) : 0;
-  const target = rows[Math.max(0, Math.min(rows.length - 1, index))];
-  const control = target.querySelector(`.${column} input, .${column} button`) || target.querySelector(".col-name button");
+  const current = focusedCell();
+  const index = current ? rows.indexOf(current.tr) + (event.key === "ArrowDown" ? 1 : -1) : 0;
   event.preventDefault();
-  control.focus();
+  focusCell(rows[Math.max(0, Math.min(rows.length - 1, index))], current ? current.column : "col-name");
 }
