@@ -66,6 +66,13 @@ class SQLiteDatabase:
         self._idle: list[sqlite3.Connection] = []
         self._all: list[sqlite3.Connection] = []
         self._guard = threading.Lock()
+        # One write transaction at a time in this process, waited for here. Under the gevent
+        # worker a transaction's greenlet could yield (to another greenlet's I/O) while it holds
+        # SQLite's write lock: a second greenlet's BEGIN IMMEDIATE would then wait in SQLite's
+        # busy handler, which sleeps in C without yielding, and the holder could never go on
+        # until the busy timeout. A (gevent-patched) lock yields to the holder instead.
+        self._writer = threading.Lock()
+        self.commits = 0  # write transactions committed through this handle (tests count them)
         self._closed = False
         self._switch_to_wal()
 
@@ -143,17 +150,23 @@ class SQLiteDatabase:
         if getattr(self._local, "conn", None) is not None:
             yield self._local.conn
             return
-        with self._lease() as conn:
-            conn.execute("BEGIN IMMEDIATE")
-            self._local.conn = conn
-            try:
-                yield conn
-            except BaseException:
+        if not self._writer.acquire(timeout=BUSY_TIMEOUT_MS / 1000):
+            raise sqlite3.OperationalError("database is locked (another write in this process)")
+        try:
+            with self._lease() as conn:
+                conn.execute("BEGIN IMMEDIATE")
+                self._local.conn = conn
+                try:
+                    yield conn
+                except BaseException:
+                    self._local.conn = None
+                    conn.execute("ROLLBACK")
+                    raise
                 self._local.conn = None
-                conn.execute("ROLLBACK")
-                raise
-            self._local.conn = None
-            conn.execute("COMMIT")
+                conn.execute("COMMIT")
+                self.commits += 1
+        finally:
+            self._writer.release()
 
     def read(self, sql: str, params: tuple | dict = ()) -> list[sqlite3.Row]:
         with self._lease() as conn:

@@ -155,6 +155,7 @@ def test_an_empty_file_is_stored_and_charged_nothing(small_quota_app):
     assert usage(client) == 4000
 
 
+@mongo_only  # on SQLite an upload is one transaction: nothing comes in between (test_upload_transaction.py)
 def test_a_failed_upload_never_takes_away_a_replace_that_came_in_between(app, client, alice, monkeypatch):
     """Part 1 creates a.txt; another client replaces it (and is told 201); part 2 fails. The
     failed upload's undo must keep the other client's content and drop only its own."""

@@ -62,6 +62,15 @@ class Download:
         return self.open()
 
 
+class BytesNeeded(Exception):
+    """Raised inside a transaction that found no blob for content whose bytes were therefore
+    not stored beforehand (it went meanwhile): store ``staged`` and run the transaction again."""
+
+    def __init__(self, staged: StagedBlob):
+        super().__init__("the content's bytes are needed")
+        self.staged = staged
+
+
 class BlobStore:
     def __init__(self, blobs: BlobsRepository, storage: BlobStorage,
                  quota_bytes: int | None | Callable[[str], int | None] = None):
@@ -111,6 +120,41 @@ class BlobStore:
                 except Exception:  # the database is gone: the count stays ahead until repair
                     log.warning("usage left ahead user_id=%s bytes=%d", owner_id, staged.size, exc_info=True)
             raise
+
+    def record(self, owner_id: str, staged: StagedBlob, key: str | None, dead_keys: list[str]) -> tuple[dict, bool]:
+        """Inside the caller's transaction (see DriveService._store_in_one_transaction): one
+        reference to a blob with the staged content, and whether it is a new one. An existing
+        blob is shared; else a new record for the bytes already stored under ``key`` is made,
+        charged against the quota (507 when it does not fit); :class:`BytesNeeded` when there
+        are no such bytes. The keys of dead records this removes (a release that stopped at a
+        count of 0) are added to ``dead_keys``: their bytes go once the transaction commits."""
+        existing = self.blobs.acquire_existing(owner_id, staged.sha256)
+        if existing is not None:
+            self._note_md5(existing, staged)
+            return existing, False
+        if key is None:
+            raise BytesNeeded(staged)
+        quota = self.quota_of(owner_id)
+        if not self.blobs.charge(owner_id, staged.size, quota):
+            raise quota_exceeded(quota, self.blobs.used_bytes(owner_id))
+        blob = {"_id": ObjectId(), "owner_id": owner_id, "sha256": staged.sha256, "md5": staged.md5,
+                "size": staged.size, "storage_key": key, "refs": 1, "created_at": utcnow()}
+        if not self.blobs.insert(blob):
+            gone = self.blobs.take_dead(owner_id, staged.sha256)
+            if gone is None or not self.blobs.insert(blob):
+                raise AppError("The upload collided with a concurrent change; try again.", code=ErrorCode.TRY_AGAIN)
+            self.blobs.uncharge(owner_id, gone["size"])
+            dead_keys.append(gone["storage_key"])
+        return blob, True
+
+    def remove_bytes(self, owner_id: str, keys: Iterable[str]) -> None:
+        """Delete stored bytes no record refers to (after a transaction gave them up or freed
+        them); a failure is logged and left for ``flask repair``, which removes orphan bytes."""
+        for key in keys:
+            try:
+                self.storage.delete(owner_id, key)
+            except Exception:
+                log.warning("unreferenced bytes left user_id=%s key=%s", owner_id, key, exc_info=True)
 
     def _note_md5(self, blob: dict, staged: StagedBlob) -> None:
         """Content stored before blobs kept an MD5 gets it from a new upload of the same bytes."""

@@ -12,7 +12,7 @@ from bson import ObjectId
 from ..errors import AppError, Conflict, ErrorCode, InvalidInput
 from ..storage import StagedBlob, UploadBudget
 from ..timeutil import utcnow
-from .blobs import BlobStore, Download
+from .blobs import BlobStore, BytesNeeded, Download
 from .names import name_key, normalise_content_type, validate_display_name
 from .repo import FILE, FOLDER, ItemsRepository, NameTaken
 from .tree import Tree, conflict_policy, not_found
@@ -146,6 +146,11 @@ class DriveService:
             name = validate_display_name(part.name or "")
             checked.append((part, name, normalise_content_type(part.content_type, name)))
         self.blobs.check_quota(owner_id, [part.staged for part, _, _ in checked])
+        if self.items.batches_writes:
+            stored, replaced = self._store_in_one_transaction(owner_id, parent_id, checked, policy, check)
+            for file in replaced:
+                self.versions.trim_quietly(owner_id, file)
+            return stored
 
         undo: list[Callable[[], None]] = []
         stored, replaced = [], []
@@ -174,10 +179,64 @@ class DriveService:
         part = UploadPart(name, content_type, staged, modified_at)
         return self.store_uploads(owner_id, [part], folder_id, on_conflict)[0]
 
+    def _store_in_one_transaction(self, owner_id, parent_id, checked, policy, check) -> tuple[list, list]:
+        """Where the store batches writes (SQLite): the bytes of every content the owner does
+        not have yet are made durable first, then the blob records, the usage charge, the
+        items and the versions of all parts are one write transaction (one commit). An error or
+        a crash anywhere leaves none of those writes, and the new bytes are removed (a crash
+        leaves them unreferenced, for ``flask repair``)."""
+        new_keys: dict[str, str] = {}  # sha256 -> key of the bytes this request stored
+        committed: set[int] = set()  # the staged parts whose bytes went to those keys
+
+        def store_bytes(staged: StagedBlob) -> None:
+            new_keys[staged.sha256] = self.blobs.storage.commit(staged, owner_id)
+            committed.add(id(staged))
+
+        def record_all() -> tuple[list, list, set, list]:
+            stored, replaced, used, dead = [], [], set(), []
+            for part, name, content_type in checked:
+                blob, new = self.blobs.record(owner_id, part.staged, new_keys.get(part.staged.sha256), dead)
+                if new:
+                    used.add(blob["sha256"])
+                item, was_replaced = self._place(owner_id, parent_id, part, blob, name, content_type, policy,
+                                                 [lambda: None], check)
+                stored.append(item)
+                if was_replaced:
+                    replaced.append(item)
+            return stored, replaced, used, dead
+
+        try:
+            known = self.blobs.blobs.known_contents(owner_id, [part.staged.sha256 for part, _, _ in checked])
+            for part, _, _ in checked:
+                if part.staged.sha256 not in known and part.staged.sha256 not in new_keys:
+                    store_bytes(part.staged)
+            while True:
+                try:
+                    stored, replaced, used, dead = self.tree.in_transaction(owner_id, record_all)
+                    break
+                except BytesNeeded as needed:  # the content went meanwhile: store its bytes after all
+                    store_bytes(needed.staged)
+        except BaseException:
+            self.blobs.remove_bytes(owner_id, new_keys.values())
+            raise
+        self.blobs.remove_bytes(owner_id, [key for sha, key in new_keys.items() if sha not in used] + dead)
+        for part, _, _ in checked:
+            if id(part.staged) not in committed:
+                part.staged.discard()  # content the owner has already: nothing more to keep
+        for item in stored:
+            log.info("upload user_id=%s file_id=%s size=%d", owner_id, item["_id"], item["size"])
+        return stored, replaced
+
     def _store_one(self, owner_id, parent_id, part: UploadPart, name, content_type, policy,
                    undo, check=None) -> tuple[dict, bool]:
         blob = self.blobs.adopt(owner_id, part.staged)
         undo.append(lambda: self.blobs.release(owner_id, blob["_id"]))
+        return self._place(owner_id, parent_id, part, blob, name, content_type, policy, undo, check)
+
+    def _place(self, owner_id, parent_id, part: UploadPart, blob: dict, name, content_type, policy,
+               undo, check=None) -> tuple[dict, bool]:
+        """Make the content (whose blob reference the last step of ``undo`` releases) a new
+        file named ``name``, or the new commit of the file it replaces."""
         content = {"blob_id": blob["_id"], "size": blob["size"], "sha256": blob["sha256"],
                    "content_type": content_type, "modified_at": part.modified_at or utcnow()}
         for _ in range(_PLACE_ATTEMPTS):
@@ -199,7 +258,8 @@ class DriveService:
                     continue  # a parallel upload created it first: replace that one (If-Match fails it)
                 raise
             undo[-1] = lambda: self._uncreate(owner_id, item["_id"])  # the file holds the reference now
-            log.info("upload user_id=%s file_id=%s size=%d", owner_id, item["_id"], item["size"])
+            if not self.items.batches_writes:  # (else logged once the transaction commits)
+                log.info("upload user_id=%s file_id=%s size=%d", owner_id, item["_id"], item["size"])
             return item, False
         raise AppError("Too many changes to this name at once; try again.", code=ErrorCode.TRY_AGAIN)
 

@@ -466,6 +466,10 @@ class SQLiteBlobsRepository(SQLiteRepository):
         # One statement: the sum is taken and stored with nothing in between. It is a scalar
         # subquery of a row that exists only while the counter does not, so it runs once per
         # user, not on every charge, release and usage read (it is a scan of their blobs).
+        # Read first: a usage read must not be a write transaction (it takes the database's
+        # write lock, and an upload read usage twice before its own transaction).
+        if self._db.read_one("SELECT 1 FROM usage WHERE owner_id = ?", (owner_id,)) is not None:
+            return
         self._db.write("INSERT OR IGNORE INTO usage (owner_id, bytes) "
                       "SELECT ?, (SELECT COALESCE(SUM(size), 0) FROM blobs WHERE owner_id = ?) "
                       "WHERE NOT EXISTS (SELECT 1 FROM usage WHERE owner_id = ?)", (owner_id, owner_id, owner_id))

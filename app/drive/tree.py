@@ -74,6 +74,31 @@ class Tree:
                 with _left_behind_guard:
                     _left_behind.append((self.items, owner_id, holder))
 
+    def in_transaction(self, owner_id: str, work: Callable[[], T]) -> T:
+        """``work()`` as one write transaction under the owner's tree lock, where the store
+        batches writes (SQLite): a crash or an error anywhere in it leaves none of its writes.
+
+        The lock's row is not written: inside the transaction, which holds the database's write
+        lock, the lock is checked free (no holder, or its lease ended) and counted as held by
+        this thread, so nested ``locked`` blocks join, and no other request can take it before
+        the commit. If another request holds it (between two of its own transactions), the
+        transaction is given up and ``work`` runs after taking the lock the usual way, still as
+        one transaction. Elsewhere (MongoDB): ``work()`` under ``locked``; nothing in it may
+        yield to other work of this thread (no waiting inside a SQLite transaction)."""
+        held = _held.__dict__.setdefault("locks", {})
+        key = (id(self.items), owner_id)
+        if self.items.batches_writes and key not in held:
+            with self.items.batch():
+                state = self.items.tree_lock(owner_id)
+                if state is None or state["until"] < time.time():
+                    held[key] = [None, time.monotonic()]  # no row to renew or release
+                    try:
+                        return work()
+                    finally:
+                        held.pop(key, None)
+        with self.locked(owner_id), self.items.batch():
+            return work()
+
     def _take(self, owner_id: str) -> str:
         """Wait for the owner's tree lock (saying so, for a long holder to hand it over) and
         take it: its holder id; 503 ``try_again`` after LOCK_WAIT_S."""
@@ -94,7 +119,7 @@ class Tree:
         until the other took it, at most one of its polls, then wait in turn), so others wait
         for one step, never for the whole operation. Renews the lease otherwise."""
         entry = _held.__dict__.get("locks", {}).get((id(self.items), owner_id))
-        if entry is None:
+        if entry is None or entry[0] is None:
             return
         self.keep_lock(owner_id)
         state = self.items.tree_lock(owner_id)
@@ -125,8 +150,8 @@ class Tree:
     def keep_lock(self, owner_id: str) -> None:
         """Renew the lease from inside a long operation; 503 if it ran out and was taken meanwhile."""
         entry = _held.__dict__.get("locks", {}).get((id(self.items), owner_id))
-        if entry is None or time.monotonic() - entry[1] < LOCK_LEASE_S / 3:
-            return
+        if entry is None or entry[0] is None or time.monotonic() - entry[1] < LOCK_LEASE_S / 3:
+            return  # (no holder: held inside one transaction, see in_transaction)
         if not self.items.extend_tree_lock(owner_id, entry[0], time.time() + LOCK_LEASE_S):
             raise AppError("The change took too long and was interrupted; try again.", code=ErrorCode.TRY_AGAIN)
         entry[1] = time.monotonic()
