@@ -2,7 +2,9 @@
 records, the usage charge, the items and the versions of every part commit together, after
 the bytes are durable. A failure anywhere leaves no record, no charge and no stored bytes;
 the owner's tree lock is respected without writing its row; a transaction that yields under
-gevent does not stall the other writers of its process."""
+gevent does not stall the other writers of its process. A file's trash, restore and delete,
+a rename or move and a new folder are one transaction too; bytes a delete frees go after
+its commit."""
 from __future__ import annotations
 
 import os
@@ -158,6 +160,54 @@ def test_an_upload_waits_while_another_request_holds_the_tree_lock(app, client, 
     assert done and done[0][0][0]["name"] == "late.txt"
     with app.app_context():
         assert services().drive.items.tree_lock(owner) is None  # not left held
+
+
+def commits_of(app, action) -> tuple[object, int]:
+    with app.app_context():
+        db = get_db()
+        before = db.commits
+        result = action(services())
+        return result, db.commits - before
+
+
+def test_a_file_s_trash_restore_rename_and_delete_are_one_commit_each(app, client, owner):
+    store(app, owner, ("keep.txt", b"keep"))
+    [file], _ = store(app, owner, ("doomed.txt", b"one"))
+    store(app, owner, ("doomed.txt", b"two"), on_conflict="replace")  # a version, to go with it
+    file_id = str(file["_id"])
+    folder, commits = commits_of(app, lambda s: s.drive.create_folder(owner, "Folder"))
+    assert commits == 1
+    moved, commits = commits_of(app, lambda s: s.drive.update(owner, file_id, "file", name="renamed.txt",
+                                                              parent=str(folder["_id"])))
+    assert commits == 1 and moved["name"] == "renamed.txt"
+    _, commits = commits_of(app, lambda s: s.trash.trash(owner, file_id, "file"))
+    assert commits == 1
+    _, commits = commits_of(app, lambda s: s.trash.restore(owner, file_id))
+    assert commits == 1
+    before = stored_bytes(app, owner)
+    _, commits = commits_of(app, lambda s: s.trash.delete_forever(owner, file_id, "file", must_be_trashed=False))
+    assert commits == 1
+    after = state(app, client, owner)
+    assert after["files"] == [("keep.txt", 1)] and after["usage"] == len(b"keep")
+    assert len(after["bytes"]) == len(before) - 2 and after["repair_clean"]  # both contents' bytes went
+
+
+def test_a_delete_failing_halfway_keeps_the_file_and_its_bytes(app, client, owner, monkeypatch):
+    [file], _ = store(app, owner, ("notes.txt", b"one"))
+    store(app, owner, ("notes.txt", b"two"), on_conflict="replace")
+    before = state(app, client, owner)
+    from app.members.sqlite_repo import SQLiteGrantsRepository
+
+    def fail(*args, **kwargs):
+        raise RuntimeError("the disk went away")
+    monkeypatch.setattr(SQLiteGrantsRepository, "delete_for_items", fail)  # the last step
+    with pytest.raises(RuntimeError):
+        commits_of(app, lambda s: s.trash.delete_forever(owner, str(file["_id"]), "file", must_be_trashed=False))
+    monkeypatch.undo()
+    assert state(app, client, owner) == before  # records, versions, usage and bytes all kept
+    response = client.get(f"/api/files/{file['_id']}")
+    assert response.data == b"two"
+    response.close()
 
 
 GEVENT_WRITERS = textwrap.dedent("""

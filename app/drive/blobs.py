@@ -10,7 +10,9 @@ pointing at nothing.
 from __future__ import annotations
 
 import logging
+import threading
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Callable, Iterable, Iterator
@@ -79,6 +81,7 @@ class BlobStore:
         self.blobs = blobs
         self.storage = storage
         self.quota_of = quota_bytes if callable(quota_bytes) else (lambda _owner_id: quota_bytes)
+        self._deferred = threading.local()  # .keys: bytes freed inside deleting_after_commit()
 
     def adopt(self, owner_id: str, staged: StagedBlob) -> dict:
         """One reference to a blob holding the staged bytes: an existing one with the same
@@ -195,13 +198,35 @@ class BlobStore:
         return self.blobs.add_refs(blob_id, count)
 
     def release(self, owner_id: str, blob_id: ObjectId) -> None:
-        """Drop one reference; the last one removes the record, then the bytes."""
+        """Drop one reference; the last one removes the record, then the bytes (inside
+        :meth:`deleting_after_commit`, once the block is over)."""
         self.blobs.prepare_release(owner_id)
         gone = self.blobs.drop_ref(blob_id)
         if gone is not None:
             self.blobs.uncharge(owner_id, gone["size"])
-            self.storage.delete(owner_id, gone["storage_key"])
+            deferred = getattr(self._deferred, "keys", None)
+            if deferred is not None:
+                deferred.append((owner_id, gone["storage_key"]))
+            else:
+                self.storage.delete(owner_id, gone["storage_key"])
             log.info("blob removed user_id=%s blob_id=%s", owner_id, blob_id)
+
+    @contextmanager
+    def deleting_after_commit(self) -> Iterator[None]:
+        """Around a write transaction that may release blobs: the bytes whose last reference
+        goes are deleted when the block ends without error, after the commit, never while a
+        rollback could still bring their records back (then they stay, still referenced)."""
+        if getattr(self._deferred, "keys", None) is not None:
+            yield  # an outer block deletes them
+            return
+        self._deferred.keys = []
+        try:
+            yield
+            freed = self._deferred.keys
+        finally:
+            self._deferred.keys = None
+        for owner_id, key in freed:
+            self.remove_bytes(owner_id, [key])
 
     def download(self, file: dict, content: dict | None = None, redirect_allowed: bool = False) -> Download:
         """A content of ``file``: its current one, or ``content`` (a version's)."""

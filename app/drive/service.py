@@ -361,17 +361,19 @@ class DriveService:
         sees the item under the tree lock."""
         policy = conflict_policy(on_conflict, ("fail", "rename"))
         new_name = None if name is None else validate_display_name(name)
-        with self.tree.locked(owner_id):
+
+        def change() -> dict:  # one record changes, even for a folder: one transaction where batched
             item = self.tree.live(owner_id, item_id, kind)
             if check is not None:
                 check(item)
-            new_name = new_name or item["name"]
+            name = new_name or item["name"]
             parent_id = item["parent_id"] if parent is _MISSING else self.tree.folder_id(owner_id, parent)
             if kind == FOLDER and parent_id != item["parent_id"]:
                 self.tree.check_not_inside(owner_id, item["_id"], parent_id)
-            if new_name == item["name"] and parent_id == item["parent_id"]:
+            if name == item["name"] and parent_id == item["parent_id"]:
                 return item
-            return self.tree.relocate(owner_id, item, parent_id, new_name, policy, updated_at=utcnow())
+            return self.tree.relocate(owner_id, item, parent_id, name, policy, updated_at=utcnow())
+        return self.tree.in_transaction(owner_id, change)
 
     def set_starred(self, owner_id: str, item_id: str, kind: str, starred: bool) -> dict:
         item = self.tree.live(owner_id, item_id, kind)

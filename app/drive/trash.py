@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
+from typing import Callable, TypeVar
 
 from bson import ObjectId
 
@@ -14,6 +15,7 @@ from .tree import Tree, not_found
 from .versions import VersionsService
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 class TrashService:
@@ -26,10 +28,24 @@ class TrashService:
         self.versions = versions
         self.retention = timedelta(days=retention_days)
 
+    def _under_lock(self, owner_id: str, item_id, work: Callable[[], T]) -> T:
+        """``work()`` under the owner's tree lock. For a file, where the store batches writes
+        (SQLite), as one write transaction (see Tree.in_transaction) whose freed bytes are
+        deleted after its commit: a file's change is a few rows. A folder's may be a whole
+        subtree, too long to hold the database's write lock for: its steps commit one by one,
+        ordered so that a crash between two leaves nothing wrong (see _destroy)."""
+        if self.items.batches_writes:
+            item = self.items.get(owner_id, item_id, live=None)  # (a file stays a file)
+            if item is not None and item["type"] == FILE:
+                with self.blobs.deleting_after_commit():
+                    return self.tree.in_transaction(owner_id, work)
+        with self.tree.locked(owner_id):
+            return work()
+
     def trash(self, owner_id: str, item_id: str, kind: str | None, by: str | None = None) -> dict:
         """Move a live item (and, for a folder, everything live inside it) to the trash;
         ``by`` names a member who did it in the owner's drive (shown in the owner's trash)."""
-        with self.tree.locked(owner_id):
+        def work() -> dict:
             item = self.tree.live(owner_id, item_id, kind)
             now = utcnow()
             trashed = self.items.update(owner_id, item["_id"], {"trashed_at": now, "trash_root": True,
@@ -38,7 +54,9 @@ class TrashService:
                 inside = [c["_id"] for c in self.tree.subtree(owner_id, item["_id"], "live")]
                 if inside:
                     self.items.trash_along(owner_id, inside, item["_id"], now)
-        log.info("trashed user_id=%s item_id=%s", owner_id, item["_id"])
+            return trashed
+        trashed = self._under_lock(owner_id, item_id, work)
+        log.info("trashed user_id=%s item_id=%s", owner_id, trashed["_id"])
         return trashed
 
     def list(self, owner_id: str, page: int, limit: int) -> tuple[list[dict], int]:
@@ -54,7 +72,7 @@ class TrashService:
         """Put an item back where it was. Returns the item and a note when the place changed:
         ``parent_recreated`` (its folder was in the trash: the path is made again) or
         ``restored_to_root`` (its folder was deleted for good); ``renamed`` on a name clash."""
-        with self.tree.locked(owner_id):
+        def work() -> tuple[dict, str | None]:
             item = self._trashed(owner_id, item_id)
             parent_id, note = self._restore_target(owner_id, item)
             restored = self.tree.relocate(owner_id, item, parent_id, item["name"], "rename",
@@ -63,7 +81,9 @@ class TrashService:
             if restored["name"] != item["name"] and note is None:
                 note = "renamed"
             self.items.restore_along(owner_id, item["_id"])
-        log.info("restored user_id=%s item_id=%s", owner_id, item["_id"])
+            return restored, note
+        restored, note = self._under_lock(owner_id, item_id, work)
+        log.info("restored user_id=%s item_id=%s", owner_id, restored["_id"])
         return restored, note
 
     def _restore_target(self, owner_id: str, item: dict) -> tuple[ObjectId | None, str | None]:
@@ -91,11 +111,12 @@ class TrashService:
     def delete_forever(self, owner_id: str, item_id: str, kind: str | None = None, must_be_trashed: bool = True) -> None:
         """Delete an item and everything inside it: records first, then bytes no longer used.
         Items inside that were trashed on their own stay in the trash."""
-        with self.tree.locked(owner_id):
+        def work() -> None:
             item = self._trashed(owner_id, item_id) if must_be_trashed else self.tree.live(owner_id, item_id, kind)
             if kind and item["type"] != kind:
                 raise not_found(kind)
             self._destroy(owner_id, item)
+        self._under_lock(owner_id, item_id, work)
 
     def _destroy(self, owner_id: str, item: dict) -> None:
         """Delete an item and what is inside it; the caller holds the owner's lock."""

@@ -303,10 +303,12 @@ class Tree:
             item = new_item(owner_id, kind, candidate, name_key(candidate), parent_id, now, **fields)
             self.items.insert(item)
             return item
-        with self.locked(owner_id):
+
+        def create() -> dict:
             if parent_id is not None and self.items.get(owner_id, parent_id, FOLDER) is None:
                 raise not_found(FOLDER)
             return self.place(owner_id, parent_id, name, kind == FILE, on_conflict, insert)
+        return self.in_transaction(owner_id, create)
 
     def folders_along(self, owner_id: str, parent_id: ObjectId | None, names: list[str], now: datetime) -> ObjectId | None:
         """The folder at ``names`` below ``parent_id`` (None: the root), each missing one made.
@@ -315,19 +317,21 @@ class Tree:
         the way is a 409; a trashed folder of that name is left alone and a new one made."""
         if not names:
             return parent_id
-        with self.locked(owner_id):
-            if parent_id is not None and self.items.get(owner_id, parent_id, FOLDER) is None:
-                raise not_found(FOLDER)
-            for name in names:
-                key = name_key(name)
-                found = self.items.at_name(owner_id, parent_id, key, live_only=True)
-                if found is None:
-                    found = new_item(owner_id, FOLDER, name, key, parent_id, now)
-                    self.items.insert(found)
-                elif found["type"] != FOLDER:
-                    raise Conflict(f"A file named '{found['name']}' is where the folder '{name}' should be.",
-                                   code=ErrorCode.NAME_CONFLICT)
-                parent_id = found["_id"]
+        return self.in_transaction(owner_id, lambda: self._folders_along(owner_id, parent_id, names, now))
+
+    def _folders_along(self, owner_id: str, parent_id: ObjectId | None, names: list[str], now: datetime) -> ObjectId | None:
+        if parent_id is not None and self.items.get(owner_id, parent_id, FOLDER) is None:
+            raise not_found(FOLDER)
+        for name in names:
+            key = name_key(name)
+            found = self.items.at_name(owner_id, parent_id, key, live_only=True)
+            if found is None:
+                found = new_item(owner_id, FOLDER, name, key, parent_id, now)
+                self.items.insert(found)
+            elif found["type"] != FOLDER:
+                raise Conflict(f"A file named '{found['name']}' is where the folder '{name}' should be.",
+                               code=ErrorCode.NAME_CONFLICT)
+            parent_id = found["_id"]
         return parent_id
 
     def relocate(self, owner_id: str, item: dict, parent_id: ObjectId | None, name: str, on_conflict: str,
