@@ -69,4 +69,7 @@ def close_database(app: Flask) -> None:
     """Close the app's database handle (tests; a worker's exit)."""
     database = app.extensions.get(EXTENSION_KEY)
     if database is not None:
+        services = app.extensions.get("drive_services")
+        if getattr(services, "audit", None) is not None:
+            services.audit.close()  # its queued events first, while the handle is open
         database.close()

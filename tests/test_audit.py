@@ -154,3 +154,18 @@ def test_events_wait_for_a_database_that_is_down(tmp_path):
     log.events = events
     log.record("logout", owner_id="u")
     assert [e["action"] for e in events.batches[0]] == ["login", "logout"]  # the first was kept
+
+
+def test_closing_writes_what_is_queued_and_stops_the_writer(tmp_path):
+    """A closing app (a worker's exit, a test's teardown) writes its queued events while the
+    database is still open, and its writer stops instead of retrying on a closed handle."""
+    events = _Events()
+    log = AuditLog(events, None, flush_seconds=0.2)
+    log.record("login", owner_id="u")
+    assert events.batches == []
+    log.close()
+    assert [e["action"] for e in events.batches[0]] == ["login"]
+    deadline = time.time() + 5
+    while log._thread.is_alive() and time.time() < deadline:
+        time.sleep(0.05)
+    assert not log._thread.is_alive()

@@ -38,6 +38,7 @@ class AuditLog:
         self._thread: threading.Thread | None = None
         self._held = threading.local()  # events of a held() block, per thread
         self._pid = os.getpid()
+        self._closed = False
 
     def record(self, action: str, *, actor_id: str | None = None, owner_id: str | None = None,
                share_id: str | None = None, target_id: str | None = None, address: str | None = None,
@@ -91,15 +92,33 @@ class AuditLog:
             self._pid = os.getpid()  # a forked worker starts its own writer
             self._thread = threading.Thread(target=self._run, name="audit-writer", daemon=True)
             self._thread.start()
-            atexit.register(self.flush)
+            atexit.register(self._flush_at_exit)
 
     def _run(self) -> None:
-        while True:
+        while not self._closed:
             time.sleep(self.flush_seconds)
+            if self._closed:
+                return
             try:
                 self.flush()
             except Exception:  # the database is down: the events wait in the queue
                 log.warning("audit events not written yet", exc_info=True)
+
+    def _flush_at_exit(self) -> None:
+        try:
+            self.flush()
+        except Exception:  # the database is down or closed: say so, not a traceback at exit
+            log.warning("audit events lost at exit: the database could not be written")
+
+    def close(self) -> None:
+        """Before the database handle closes: write what is queued (an error is logged: the
+        database is down) and stop the writer, which would otherwise retry on a closed handle
+        every second for the rest of the process."""
+        self._closed = True
+        try:
+            self.flush()
+        except Exception:
+            log.warning("audit events not written before the database closed", exc_info=True)
 
     def flush(self) -> None:
         """Write what is queued (callers that read the log flush first, to see their own events)."""
