@@ -34,6 +34,8 @@ accesslog = "-"
 # No query strings in the access log: tokens may travel there for seed-compatible clients.
 # pid=<worker pid>: which worker answered, for reading a log of several workers (and tests).
 access_log_format = '%(h)s "%(m)s %(U)s %(H)s" %(s)s %(B)s %(L)ss rid=%({x-request-id}o)s pid=%(p)s'
+# The same lines, built from the atoms the format names only (gunicorn_worker.AccessLogger).
+logger_class = "gunicorn_worker.AccessLogger"
 # Gunicorn 27's control socket is shared per user; several servers (tests, benchmarks, a
 # running `make run`) would remove each other's. We do not use gunicornc.
 control_socket_disable = True

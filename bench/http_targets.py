@@ -48,6 +48,7 @@ import transfer  # noqa: E402
 from transfer import RESULTS, BenchError, cpu_seconds  # noqa: E402
 
 from app import create_app  # noqa: E402
+from app.db import close_database  # noqa: E402
 from app.drive.names import name_key  # noqa: E402
 from app.drive.repo import SORT_FIELDS  # noqa: E402
 from config import load_config, server_settings  # noqa: E402
@@ -200,7 +201,7 @@ def seed(server: Server, items: int) -> dict[str, Any]:
         if response.status_code != 201:
             raise BenchError(f"probe upload -> {response.status_code}: {response.get_data(as_text=True)[:300]}")
         account["probe_id"] = response.get_json()["files"][0]["id"]
-    app.extensions["drive_db"].close()
+    close_database(app)
     data.update(accounts=accounts, generate_s=generate_s, seed_s=timings["insert_s"],
                 big_items=len(data["big"]) + 1)
     print(f"seeded in {timings['insert_s']:.1f} s", flush=True)
@@ -607,7 +608,7 @@ def in_process(server: Server, data: dict, listings: list[dict], searches: list[
         profiler.disable()
         out["profiles"][path] = {"tottime": drive_queries.top_entries(profiler, "tottime", 12),
                                  "cumulative": drive_queries.top_entries(profiler, "cumulative", 12)}
-    app.extensions["drive_db"].close()
+    close_database(app)
     return out
 
 

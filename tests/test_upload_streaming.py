@@ -9,6 +9,7 @@ import random
 import pytest
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.formparser import FormDataParser
+from werkzeug.sansio.multipart import Epilogue, MultipartDecoder, NeedData
 
 from app import request as upload_request
 from app.request import BODY_READ_FIRST, BODY_READ_SIZE, DECODER_FEED_MAX, StreamingUploadRequest, UploadFormDataParser
@@ -231,3 +232,52 @@ def test_block_reader_pieces_cover_the_stream_exactly(wrap):
         assert len(piece) <= DECODER_FEED_MAX
         out += piece
     assert bytes(out) == data
+
+
+def decoded_events(decoder_class, boundary: bytes, body: bytes, step: int) -> list:
+    """Every event a decoder gives for ``body`` fed ``step`` bytes at a time (or its error)."""
+    decoder, events = decoder_class(boundary, max_form_memory_size=None), []
+    try:
+        for at in range(0, len(body) + 1, step):
+            decoder.receive_data(body[at:at + step] if at < len(body) else None)
+            while not isinstance(event := decoder.next_event(), (NeedData, Epilogue)):
+                events.append(event)
+            if isinstance(event, Epilogue):
+                return events + [event]
+    except ValueError as exc:
+        return events + [f"ValueError: {exc}"]
+    return events
+
+
+def lookalike_bodies(boundary: bytes, rng: random.Random) -> list[bytes]:
+    """Bodies with every line break Werkzeug accepts, preambles with and without one, white space
+    after boundaries, and boundaries' lookalikes (same length, one byte off, a prefix) in the data."""
+    near = [bytes([boundary[0] ^ 1]) + boundary[1:], boundary[:-1] + b"\x00", boundary[:-3], boundary + b"x"]
+    bodies = []
+    for newline in (b"\r\n", b"\n", b"\r"):
+        for preamble in (b"", b"junk" + newline, newline):
+            data = newline.join(b"--" + rng.choice(near) for _ in range(rng.randint(0, 6))) + rng.randbytes(50)
+            part = (b"--" + boundary + rng.choice([b"", b" \t"]) + newline
+                    + b'Content-Disposition: form-data; name="f"; filename="a"' + newline + newline + data + newline)
+            bodies.append(preamble + part * rng.randint(1, 3) + b"--" + boundary + b"--" + rng.choice([b"", b"  ", newline]))
+    bodies.append(b"--" + boundary + b"--\r\n")  # an empty form
+    bodies.append(b"--" + boundary + b"\r\nContent-Disposition: form-data; name=x\r\n\r\nno end")
+    return bodies
+
+
+@pytest.mark.parametrize("boundary", [BOUNDARY, b"a", b"x.y+z(*)?[]", b"-" * 70, b"9" * 40])
+def test_our_decoder_gives_werkzeugs_events_for_every_line_break_and_lookalike(boundary):
+    rng = random.Random(boundary)
+    for body in lookalike_bodies(boundary, rng):
+        for step in (1, 7, 64, len(body) or 1):
+            ours = decoded_events(upload_request._BoundaryDecoder, boundary, body, step)
+            assert ours == decoded_events(MultipartDecoder, boundary, body, step), (body, step)
+
+
+def test_our_decoder_sets_what_werkzeugs_own_constructor_sets():
+    """_BoundaryDecoder mirrors MultipartDecoder.__init__ (Werkzeug 3.1): an upgrade that adds
+    state there fails here, not in production."""
+    theirs, ours = MultipartDecoder(BOUNDARY, 1000, max_parts=5), upload_request._BoundaryDecoder(BOUNDARY, 1000, max_parts=5)
+    assert vars(ours).keys() == vars(theirs).keys()
+    assert {k: v for k, v in vars(ours).items() if not k.endswith("_re")} == \
+        {k: v for k, v in vars(theirs).items() if not k.endswith("_re")}
