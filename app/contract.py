@@ -27,7 +27,7 @@ from typing import Any, Callable
 
 from flask import Response, current_app, jsonify, request
 from flask_login import login_required
-from marshmallow import EXCLUDE, Schema, ValidationError, fields, pre_load
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, missing, pre_load
 
 from .errors import BAD_REQUEST, FORBIDDEN, UNAUTHORIZED, ErrorCode, ErrorResponse, InvalidInput
 from .security import session_required
@@ -125,6 +125,53 @@ class ApiSchema(Schema):
 
     class Meta:
         unknown = EXCLUDE
+
+
+class RowSchema(ApiSchema):
+    """A schema of flat fields dumped once per row of a listing or search (50 to 200 a
+    response). Each row's fields go straight to their own ``_serialize`` with the value read
+    from the row's dict: what Marshmallow's ``Field.serialize`` does, without its accessor
+    chain per field (``Schema.get_attribute``, ``utils.get_value``), which was most of a
+    listing's CPU: ~95 µs a row of 15 fields, a 50-row page 4.7 ms against 2.1 ms for 10 rows
+    (issue 10's "≤ 3× a 10-file folder"). Hooks, ``only``/``exclude`` and ``dump_default``
+    behave as in Marshmallow; anything that is not a plain dict row takes Marshmallow's own
+    path. ``tests/test_row_schema.py`` compares the two outputs."""
+
+    def _serialize(self, obj, *, many: bool = False):
+        if many and obj is not None:
+            return [self._serialize(row) for row in obj]
+        plan = self.__dict__.get("_row_plan")
+        if plan is None:
+            plan = self.__dict__["_row_plan"] = self._plan()
+        if not plan or type(obj) is not dict:
+            return super()._serialize(obj, many=False)
+        out = self.dict_class()
+        for key, name, lookup, field in plan:
+            if lookup is None:  # a field computed from the whole row (Function, Method, Constant)
+                value = None
+            else:
+                value = obj.get(lookup, missing)
+                if value is missing:
+                    default = field.dump_default
+                    value = default() if callable(default) else default
+                    if value is missing:
+                        continue
+            out[key] = field._serialize(value, name, obj)
+        return out
+
+    def _plan(self) -> list | None:
+        """(output key, field name, key read from the row or None, field) per dumped field;
+        None (Marshmallow's own path) where a field reads a dotted path or a name a dict
+        answers as an attribute (``items``, ``keys``...), which only ``utils.get_value`` does."""
+        if type(self).get_attribute is not Schema.get_attribute:
+            return None
+        plan = []
+        for name, field in self.dump_fields.items():
+            lookup = (field.attribute or name) if field._CHECK_ATTRIBUTE else None
+            if lookup is not None and ("." in lookup or hasattr(dict, lookup)):
+                return None
+            plan.append((field.data_key if field.data_key is not None else name, name, lookup, field))
+        return plan
 
 
 class QuerySchema(ApiSchema):

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from marshmallow import ValidationError, fields, post_dump, validate, validates_schema
 
-from ..contract import ApiSchema, Id, QueryBool, QuerySchema, Timestamp, text
+from ..contract import ApiSchema, Id, QueryBool, QuerySchema, RowSchema, Timestamp, text
 from ..errors import ErrorCode
 from ..schemas import ErrorDetail, PageQuery, page_of, query_choice, query_int, sorted_page_query
 from ..members.access import hidden_parent
@@ -56,7 +56,7 @@ def _parent_of(item: dict) -> str | None:
     return str(item["parent_id"]) if item["parent_id"] else "root"
 
 
-class ItemSchema(ApiSchema):
+class ItemSchema(RowSchema):
     """A file or folder."""
 
     id = Id(attribute="_id", required=True)
