@@ -156,7 +156,9 @@ class RowSchema(ApiSchema):
                     value = default() if callable(default) else default
                     if value is missing:
                         continue
-            out[key] = field._serialize(value, name, obj)
+            value = field._serialize(value, name, obj)
+            if value is not missing:  # (as Marshmallow: a field may leave itself out)
+                out[key] = value
         return out
 
     def _plan(self) -> list | None:

@@ -162,6 +162,15 @@ def test_an_upload_waits_while_another_request_holds_the_tree_lock(app, client, 
         assert services().drive.items.tree_lock(owner) is None  # not left held
 
 
+def test_a_lapsed_tree_lock_is_taken_over_so_its_stalled_holder_finds_it_lost(app, client, owner):
+    with app.app_context():
+        items = services().drive.items
+        assert items.take_tree_lock(owner, "stalled request", time.time() - 1, time.time() - 31)
+    assert store(app, owner, ("a.txt", b"after a stall"))[0][0]["name"] == "a.txt"
+    with app.app_context():
+        assert not services().drive.items.extend_tree_lock(owner, "stalled request", time.time() + 30)
+
+
 def commits_of(app, action) -> tuple[object, int]:
     with app.app_context():
         db = get_db()

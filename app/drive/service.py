@@ -223,15 +223,19 @@ class DriveService:
         for part, _, _ in checked:
             if id(part.staged) not in committed:
                 part.staged.discard()  # content the owner has already: nothing more to keep
-        for item in stored:
-            log.info("upload user_id=%s file_id=%s size=%d", owner_id, item["_id"], item["size"])
+        for item in stored:  # once committed (a replace logged its new version)
+            if not any(item is other for other in replaced):
+                log.info("upload user_id=%s file_id=%s size=%d", owner_id, item["_id"], item["size"])
         return stored, replaced
 
     def _store_one(self, owner_id, parent_id, part: UploadPart, name, content_type, policy,
                    undo, check=None) -> tuple[dict, bool]:
         blob = self.blobs.adopt(owner_id, part.staged)
         undo.append(lambda: self.blobs.release(owner_id, blob["_id"]))
-        return self._place(owner_id, parent_id, part, blob, name, content_type, policy, undo, check)
+        item, was_replaced = self._place(owner_id, parent_id, part, blob, name, content_type, policy, undo, check)
+        if not was_replaced:
+            log.info("upload user_id=%s file_id=%s size=%d", owner_id, item["_id"], item["size"])
+        return item, was_replaced
 
     def _place(self, owner_id, parent_id, part: UploadPart, blob: dict, name, content_type, policy,
                undo, check=None) -> tuple[dict, bool]:
@@ -258,8 +262,6 @@ class DriveService:
                     continue  # a parallel upload created it first: replace that one (If-Match fails it)
                 raise
             undo[-1] = lambda: self._uncreate(owner_id, item["_id"])  # the file holds the reference now
-            if not self.items.batches_writes:  # (else logged once the transaction commits)
-                log.info("upload user_id=%s file_id=%s size=%d", owner_id, item["_id"], item["size"])
             return item, False
         raise AppError("Too many changes to this name at once; try again.", code=ErrorCode.TRY_AGAIN)
 

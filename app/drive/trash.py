@@ -34,7 +34,8 @@ class TrashService:
         deleted after its commit: a file's change is a few rows. A folder's may be a whole
         subtree, too long to hold the database's write lock for: its steps commit one by one,
         ordered so that a crash between two leaves nothing wrong (see _destroy)."""
-        if self.items.batches_writes:
+        if self.items.batches_writes and not self.tree.holds(owner_id):  # (inside a bulk request's
+            # chunk the transaction is the chunk's: bytes must not go before its commit)
             item = self.items.get(owner_id, item_id, live=None)  # (a file stays a file)
             if item is not None and item["type"] == FILE:
                 with self.blobs.deleting_after_commit():

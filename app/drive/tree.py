@@ -83,14 +83,15 @@ class Tree:
         this thread, so nested ``locked`` blocks join, and no other request can take it before
         the commit. If another request holds it (between two of its own transactions), the
         transaction is given up and ``work`` runs after taking the lock the usual way, still as
-        one transaction. Elsewhere (MongoDB): ``work()`` under ``locked``; nothing in it may
-        yield to other work of this thread (no waiting inside a SQLite transaction)."""
+        one transaction (so after a lapsed lease, which is taken over). Elsewhere (MongoDB):
+        ``work()`` under ``locked``. Nothing in ``work`` may yield to other work of this thread
+        (no waiting inside a SQLite transaction)."""
         held = _held.__dict__.setdefault("locks", {})
         key = (id(self.items), owner_id)
         if self.items.batches_writes and key not in held:
             with self.items.batch():
-                state = self.items.tree_lock(owner_id)
-                if state is None or state["until"] < time.time():
+                if self.items.tree_lock(owner_id) is None:  # (a lapsed lease is taken over below,
+                    # the usual way: its stalled holder then finds it lost at its next renewal)
                     held[key] = [None, time.monotonic()]  # no row to renew or release
                     try:
                         return work()
@@ -98,6 +99,10 @@ class Tree:
                         held.pop(key, None)
         with self.locked(owner_id), self.items.batch():
             return work()
+
+    def holds(self, owner_id: str) -> bool:
+        """Whether this thread holds the owner's tree lock already (a bulk request's steps)."""
+        return (id(self.items), owner_id) in _held.__dict__.get("locks", {})
 
     def _take(self, owner_id: str) -> str:
         """Wait for the owner's tree lock (saying so, for a long holder to hand it over) and
