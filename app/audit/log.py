@@ -105,20 +105,20 @@ class AuditLog:
                 log.warning("audit events not written yet", exc_info=True)
 
     def _flush_at_exit(self) -> None:
-        try:
-            self.flush()
-        except Exception:  # the database is down or closed: say so, not a traceback at exit
-            log.warning("audit events lost at exit: the database could not be written")
+        self._flush_or_warn("audit events lost at exit: the database could not be written")
 
     def close(self) -> None:
         """Before the database handle closes: write what is queued (an error is logged: the
         database is down) and stop the writer, which would otherwise retry on a closed handle
         every second for the rest of the process."""
         self._closed = True
+        self._flush_or_warn("audit events not written before the database closed")
+
+    def _flush_or_warn(self, message: str) -> None:
         try:
             self.flush()
-        except Exception:
-            log.warning("audit events not written before the database closed", exc_info=True)
+        except Exception:  # the database is down or closed: logged, not raised
+            log.warning(message, exc_info=True)
 
     def flush(self) -> None:
         """Write what is queued (callers that read the log flush first, to see their own events)."""

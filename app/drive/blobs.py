@@ -92,15 +92,12 @@ class BlobStore:
             self._note_md5(existing, staged)
             staged.discard()
             return existing
-        quota = self.quota_of(owner_id)
-        if not self.blobs.charge(owner_id, staged.size, quota):
-            raise quota_exceeded(quota, self.blobs.used_bytes(owner_id))
+        self._charge(owner_id, staged.size)
         key, charged = None, True
         try:
             key = self.storage.commit(staged, owner_id)
             for _ in range(_ADOPT_ATTEMPTS):
-                blob = {"_id": ObjectId(), "owner_id": owner_id, "sha256": staged.sha256, "md5": staged.md5,
-                        "size": staged.size, "storage_key": key, "refs": 1, "created_at": utcnow()}
+                blob = self._new_blob(owner_id, staged, key)
                 if self.blobs.insert(blob):
                     return blob
                 # The same content was recorded meanwhile: share it, or wait for a dying copy to go.
@@ -137,11 +134,8 @@ class BlobStore:
             return existing, False
         if key is None:
             raise BytesNeeded(staged)
-        quota = self.quota_of(owner_id)
-        if not self.blobs.charge(owner_id, staged.size, quota):
-            raise quota_exceeded(quota, self.blobs.used_bytes(owner_id))
-        blob = {"_id": ObjectId(), "owner_id": owner_id, "sha256": staged.sha256, "md5": staged.md5,
-                "size": staged.size, "storage_key": key, "refs": 1, "created_at": utcnow()}
+        self._charge(owner_id, staged.size)
+        blob = self._new_blob(owner_id, staged, key)
         if not self.blobs.insert(blob):
             gone = self.blobs.take_dead(owner_id, staged.sha256)
             if gone is None or not self.blobs.insert(blob):
@@ -149,6 +143,18 @@ class BlobStore:
             self.blobs.uncharge(owner_id, gone["size"])
             dead_keys.append(gone["storage_key"])
         return blob, True
+
+    def _charge(self, owner_id: str, size: int) -> None:
+        """Count ``size`` more bytes as the owner's; 507 (nothing counted) when over the quota."""
+        quota = self.quota_of(owner_id)
+        if not self.blobs.charge(owner_id, size, quota):
+            raise quota_exceeded(quota, self.blobs.used_bytes(owner_id))
+
+    @staticmethod
+    def _new_blob(owner_id: str, staged: StagedBlob, key: str) -> dict:
+        """The record of new content stored under ``key``, with its first reference."""
+        return {"_id": ObjectId(), "owner_id": owner_id, "sha256": staged.sha256, "md5": staged.md5,
+                "size": staged.size, "storage_key": key, "refs": 1, "created_at": utcnow()}
 
     def remove_bytes(self, owner_id: str, keys: Iterable[str]) -> None:
         """Delete stored bytes no record refers to (after a transaction gave them up or freed
@@ -260,9 +266,7 @@ class BlobStore:
     def reserve(self, owner_id: str, size: int) -> None:
         """Hold ``size`` bytes of the owner's quota for an upload still arriving (507 when they
         do not fit): counted as used until :meth:`release_reservation`."""
-        quota = self.quota_of(owner_id)
-        if not self.blobs.charge(owner_id, size, quota):
-            raise quota_exceeded(quota, self.blobs.used_bytes(owner_id))
+        self._charge(owner_id, size)
 
     def release_reservation(self, owner_id: str, size: int) -> None:
         if size:

@@ -192,18 +192,15 @@ class DriveService:
             new_keys[staged.sha256] = self.blobs.storage.commit(staged, owner_id)
             committed.add(id(staged))
 
-        def record_all() -> tuple[list, list, set, list]:
-            stored, replaced, used, dead = [], [], set(), []
+        def record_all() -> tuple[list[tuple[dict, bool]], set, list]:
+            placed, used, dead = [], set(), []  # placed: (item, whether it replaced a file)
             for part, name, content_type in checked:
                 blob, new = self.blobs.record(owner_id, part.staged, new_keys.get(part.staged.sha256), dead)
                 if new:
                     used.add(blob["sha256"])
-                item, was_replaced = self._place(owner_id, parent_id, part, blob, name, content_type, policy,
-                                                 [lambda: None], check)
-                stored.append(item)
-                if was_replaced:
-                    replaced.append(item)
-            return stored, replaced, used, dead
+                placed.append(self._place(owner_id, parent_id, part, blob, name, content_type, policy,
+                                          [lambda: None], check))
+            return placed, used, dead
 
         try:
             known = self.blobs.blobs.known_contents(owner_id, [part.staged.sha256 for part, _, _ in checked])
@@ -212,7 +209,7 @@ class DriveService:
                     store_bytes(part.staged)
             while True:
                 try:
-                    stored, replaced, used, dead = self.tree.in_transaction(owner_id, record_all)
+                    placed, used, dead = self.tree.in_transaction(owner_id, record_all)
                     break
                 except BytesNeeded as needed:  # the content went meanwhile: store its bytes after all
                     store_bytes(needed.staged)
@@ -223,10 +220,10 @@ class DriveService:
         for part, _, _ in checked:
             if id(part.staged) not in committed:
                 part.staged.discard()  # content the owner has already: nothing more to keep
-        for item in stored:  # once committed (a replace logged its new version)
-            if not any(item is other for other in replaced):
+        for item, was_replaced in placed:  # once committed (a replace logged its new version)
+            if not was_replaced:
                 log.info("upload user_id=%s file_id=%s size=%d", owner_id, item["_id"], item["size"])
-        return stored, replaced
+        return [item for item, _ in placed], [item for item, was_replaced in placed if was_replaced]
 
     def _store_one(self, owner_id, parent_id, part: UploadPart, name, content_type, policy,
                    undo, check=None) -> tuple[dict, bool]:

@@ -79,8 +79,8 @@ class Tree:
         batches writes (SQLite): a crash or an error anywhere in it leaves none of its writes.
 
         The lock's row is not written: inside the transaction, which holds the database's write
-        lock, the lock is checked free (no holder, or its lease ended) and counted as held by
-        this thread, so nested ``locked`` blocks join, and no other request can take it before
+        lock, the lock is checked free (no row: nobody holds it) and counted as held by this
+        thread, so nested ``locked`` blocks join, and no other request can take it before
         the commit. If another request holds it (between two of its own transactions), the
         transaction is given up and ``work`` runs after taking the lock the usual way, still as
         one transaction (so after a lapsed lease, which is taken over). Elsewhere (MongoDB):
